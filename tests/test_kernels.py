@@ -1,0 +1,403 @@
+"""Every kernel against the float64 NumPy reference and ``scipy.special``.
+
+Each kernel runs on float32 and float64 arrays, and the activations and costs
+also on the extremes z = ±1000 and ±1e30 (warnings are errors in this suite,
+so any RuntimeWarning fails the test).
+"""
+import numpy as np
+import pytest
+import scipy.sparse
+import scipy.special
+
+import reference as ref
+from fastnet.kernels import activations as act
+from fastnet.kernels import costs as kc
+from fastnet.kernels.dense import (dense_accumulate, dense_backward, dense_forward,
+                                   sparse_accumulate, sparse_forward)
+from fastnet.kernels.dropout import dropout_forward, stream_key
+from fastnet.kernels.layout import N_COLUMNS
+from fastnet.kernels.train import forward_all, gradient_sum, to_csr, train_epoch
+from fastnet.kernels.update import all_finite, scale, sgd_update
+
+DTYPES = [np.float32, np.float64]
+RTOL = {np.float32: 2e-6, np.float64: 1e-13}
+EXTREMES = [-1e30, -1000.0, -50.0, -1.0, -1e-8, 0.0, 1e-8, 1.0, 50.0, 1000.0, 1e30]
+HIDDEN = {"sigmoid": act.SIGMOID, "tanh": act.TANH, "relu": act.RELU}
+OUTPUT = {"sigmoid": act.SIGMOID, "softmax": act.SOFTMAX, "linear": act.LINEAR}
+COST = {"quadratic": kc.QUADRATIC, "cross_entropy": kc.CROSS_ENTROPY,
+        "log_likelihood": kc.LOG_LIKELIHOOD}
+PAIRS = [("sigmoid", "quadratic"), ("softmax", "quadratic"), ("linear", "quadratic"),
+         ("sigmoid", "cross_entropy"), ("softmax", "log_likelihood")]
+
+
+def close(actual, expected, dtype, rtol=None, atol=0.0):
+    np.testing.assert_allclose(np.asarray(actual, dtype=float), expected,
+                               rtol=rtol or RTOL[dtype], atol=atol)
+
+
+def extreme_rows(dtype):
+    """Rows of output pre-activations, mild and extreme, (8, 3)."""
+    return np.array([[0.3, -1.2, 2.0], [1000.0, -1000.0, 0.0], [-1000.0, -1000.0, -999.0],
+                     [1e30, -1e30, 0.0], [-1e30, 1e30, 1e30], [1e30, 1e30, 1e30],
+                     [-1e30, -1e30, -1e30], [5.0, 5.0, -5.0]], dtype=dtype)
+
+
+# ------------------------------------------------------------ scalar activations
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_matches_expit(dtype):
+    for z in np.array(EXTREMES, dtype=dtype):
+        close(act.sigmoid(z), scipy.special.expit(np.float64(z)), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softplus_matches_logaddexp(dtype):
+    for z in np.array(EXTREMES, dtype=dtype):
+        close(act.softplus(z), np.logaddexp(0.0, np.float64(z)), dtype)
+
+
+# ------------------------------------------------------------- vector activations
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_forward_matches_scipy(dtype):
+    for z in extreme_rows(dtype):
+        a = np.full_like(z, np.nan)
+        act.softmax_forward(a, z)
+        close(a, scipy.special.softmax(z.astype(float)), dtype, atol=1e-300)
+        assert abs(a.sum() - 1.0) < 10 * np.finfo(dtype).eps
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_log_sum_exp_matches_scipy(dtype):
+    for z in extreme_rows(dtype):
+        close(act.log_sum_exp(z), scipy.special.logsumexp(z.astype(float)), dtype)
+    close(act.log_sum_exp(np.array([2.5], dtype=dtype)), 2.5, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_log_softmax_matches_scipy(dtype):
+    for z in extreme_rows(dtype):
+        out = np.full_like(z, np.nan)
+        act.log_softmax(out, z)
+        expected = scipy.special.log_softmax(z.astype(float))
+        # Entries ~1e30 carry float rounding of 1e30 itself; compare on that scale.
+        close(out, expected, dtype, atol=RTOL[dtype] * np.abs(z).max(initial=1.0))
+        assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "linear", "softmax"])
+def test_activation_forward_matches_reference(name, dtype):
+    code = {**HIDDEN, **OUTPUT}[name]
+    for z in [np.array(EXTREMES, dtype=dtype)] + list(extreme_rows(dtype)):
+        a = np.full_like(z, np.nan)
+        act.activation_forward(a, z, code)
+        expected = ref.activate(name, z.astype(float)[None])[0]
+        close(a, expected, dtype, atol=1e-300)
+    z = np.array([-2.0, 0.5, 3.0], dtype=dtype)
+    if name in ("sigmoid", "softmax"):
+        a = np.empty_like(z)
+        act.activation_forward(a, z, code)
+        special = scipy.special.expit if name == "sigmoid" else scipy.special.softmax
+        close(a, special(z.astype(float)), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu"])
+def test_activation_backward_multiplies_by_the_derivative(name, dtype):
+    z = np.array([z for z in EXTREMES if z != 0.0], dtype=dtype)  # ReLU has no f'(0)
+    a = np.empty_like(z)
+    act.activation_forward(a, z, HIDDEN[name])
+    upstream = np.linspace(-2.0, 3.0, len(z)).astype(dtype)
+    delta = upstream.copy()
+    act.activation_backward(delta, a, HIDDEN[name])
+    expected = upstream.astype(float) * ref.derivative(name, z.astype(float))
+    # σ'(z) from a stored σ(z) is exact only up to the rounding of a.
+    close(delta, expected, dtype, rtol=10 * RTOL[dtype], atol=np.finfo(dtype).eps)
+
+
+# ------------------------------------------------------------------------ costs
+def cost_case(output, dtype, rng, rows=None):
+    """(A, Z, Y) for an output layer: Z (n, 3), A = f(Z), Y one-hot (n, 3)."""
+    Z = rng.standard_normal((6, 3)).astype(dtype) if rows is None else rows
+    A = np.empty_like(Z)
+    for a, z in zip(A, Z):
+        act.activation_forward(a, z, OUTPUT[output])
+    Y = ref.one_hot(np.arange(len(Z)) % 3, 3).astype(dtype)
+    return A, Z, Y
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("output,cost", PAIRS)
+def test_sample_cost_and_output_costs_match_reference(output, cost, dtype):
+    A, Z, Y = cost_case(output, dtype, np.random.default_rng(0))
+    expected = ref.costs(output, cost, Z.astype(float), ref.activate(output, Z.astype(float)),
+                         Y.astype(float))
+    costs = np.full(len(Z), np.nan)
+    kc.output_costs(costs, A, Z, Y, OUTPUT[output], COST[cost])
+    close(costs, expected, dtype, rtol=10 * RTOL[dtype])
+    for s in range(len(Z)):
+        close(kc.sample_cost(A[s], Z[s], Y[s], OUTPUT[output], COST[cost]), expected[s],
+              dtype, rtol=10 * RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("output,cost", PAIRS)
+def test_output_delta_matches_chain_rule(output, cost, dtype):
+    A, Z, Y = cost_case(output, dtype, np.random.default_rng(1))
+    expected = ref.output_delta(output, cost, Z.astype(float), ref.activate(output, Z.astype(float)),
+                                Y.astype(float))
+    for s in range(len(Z)):
+        delta = np.full_like(A[s], np.nan)
+        kc.output_delta(delta, A[s], Y[s], OUTPUT[output], COST[cost])
+        close(delta, expected[s], dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("output,cost", PAIRS)
+def test_costs_and_deltas_at_extreme_pre_activations(output, cost, dtype):
+    A, Z, Y = cost_case(output, dtype, None, rows=extreme_rows(dtype))
+    costs = np.full(len(Z), np.nan)
+    kc.output_costs(costs, A, Z, Y, OUTPUT[output], COST[cost])
+    assert np.isfinite(costs).all(), costs
+    assert (costs >= 0).all()
+    Zf = Z.astype(float)
+    expected = ref.costs(output, cost, Zf, ref.activate(output, Zf), Y.astype(float))
+    # log-sum-exp of z ~ 1e30 is 1e30 + log(k): the log(k) is below its rounding.
+    scale = np.abs(Zf).max(axis=1) if cost == "log_likelihood" else 0.0
+    close(costs, expected, dtype, rtol=10 * RTOL[dtype], atol=1e-6 + 4 * np.finfo(dtype).eps * np.max(scale))
+    for s in range(len(Z)):
+        delta = np.full_like(A[s], np.nan)
+        kc.output_delta(delta, A[s], Y[s], OUTPUT[output], COST[cost])
+        assert np.isfinite(delta).all(), (Z[s], delta)
+        if output != "linear":
+            assert (np.abs(delta) <= 1.0).all()
+
+
+# ------------------------------------------------------------------------ dense
+def dense_case(dtype, rng, n_in=7, n_out=5):
+    a = rng.standard_normal(n_in).astype(dtype)
+    a[[1, 4]] = 0.0  # zeros are skipped: the result must not change
+    W = rng.standard_normal((n_in, n_out)).astype(dtype)
+    b = rng.standard_normal(n_out).astype(dtype)
+    return a, W, b
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_and_sparse_forward(dtype):
+    a, W, b = dense_case(dtype, np.random.default_rng(2))
+    expected = a.astype(float) @ W.astype(float) + b
+    z = np.full(W.shape[1], np.nan, dtype=dtype)
+    dense_forward(z, a, W, b)
+    close(z, expected, dtype, rtol=10 * RTOL[dtype])
+    indices = np.flatnonzero(a).astype(np.int32)
+    z = np.full(W.shape[1], np.nan, dtype=dtype)
+    sparse_forward(z, indices, a[indices], W, b)
+    close(z, expected, dtype, rtol=10 * RTOL[dtype])
+    z[:] = np.nan
+    sparse_forward(z, indices[:0], a[:0], W, b)  # an all-zero input row
+    close(z, b.astype(float), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_backward(dtype):
+    _, W, delta = dense_case(dtype, np.random.default_rng(3))
+    delta_in = np.full(W.shape[0], np.nan, dtype=dtype)
+    dense_backward(delta_in, W, delta)
+    close(delta_in, W.astype(float) @ delta.astype(float), dtype, rtol=10 * RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_and_sparse_accumulate_add_the_outer_product(dtype):
+    rng = np.random.default_rng(4)
+    a, W, delta = dense_case(dtype, rng)
+    alpha = -0.3
+    expected_W = W.astype(float) + alpha * np.outer(a, delta)
+    bias = rng.standard_normal(W.shape[1]).astype(dtype)
+    expected_b = bias.astype(float) + alpha * delta
+    TW, Tb = W.copy(), bias.copy()
+    dense_accumulate(TW, Tb, a, delta, alpha)
+    close(TW, expected_W, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+    close(Tb, expected_b, dtype, rtol=10 * RTOL[dtype])
+    indices = np.flatnonzero(a).astype(np.int32)
+    TW, Tb = W.copy(), bias.copy()
+    sparse_accumulate(TW, Tb, indices, a[indices], delta, alpha)
+    close(TW, expected_W, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+    close(Tb, expected_b, dtype, rtol=10 * RTOL[dtype])
+
+
+# ----------------------------------------------------------------------- update
+UPDATES = {"plain": {}, "momentum": dict(momentum=0.9), "nesterov": dict(momentum=0.9, nesterov=True),
+           "l2": dict(l2_rate=0.05), "l1": dict(l1_rate=0.02),
+           "all": dict(momentum=0.5, nesterov=True, l2_rate=0.05, l1_rate=0.02)}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", list(UPDATES))
+def test_sgd_update_matches_reference(case, dtype):
+    rng = np.random.default_rng(5)
+    options = dict(dict(momentum=0.0, nesterov=False, l2_rate=0.0, l1_rate=0.0), **UPDATES[case])
+    p, n_weights, eta = 12, 8, 0.3
+    theta = rng.standard_normal(p).astype(dtype)
+    theta[[2, 9]] = 0.0  # sign(0) = 0: L1 leaves a zero weight to the gradient
+    velocity = rng.standard_normal(p).astype(dtype)
+    grad = rng.standard_normal(p).astype(dtype)
+    mask = np.arange(p) < n_weights
+    expected_theta, expected_v = ref.sgd_update(theta.astype(float), velocity.astype(float),
+                                                grad.astype(float), mask, eta, **options)
+    sgd_update(theta, velocity, grad, n_weights, eta, options["momentum"], options["nesterov"],
+               options["l2_rate"], options["l1_rate"])
+    close(theta, expected_theta, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+    close(velocity, expected_v, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_scale_and_all_finite(dtype):
+    x = np.arange(5, dtype=dtype)
+    scale(x, 0.5)
+    close(x, np.arange(5) * 0.5, dtype)
+    assert all_finite(x)
+    for bad in (np.nan, np.inf, -np.inf):
+        y = x.copy()
+        y[3] = bad
+        assert not all_finite(y)
+    assert all_finite(x[:0])
+
+
+# ---------------------------------------------------------------------- dropout
+def key_of(seed, epoch):
+    """stream_key as the compiled loop sees it (from Python it comes back an int)."""
+    return np.uint64(stream_key(seed, epoch))
+
+
+def masks(n, key, counter=0, keep=0.7, dtype=np.float64):
+    a = np.linspace(0.5, 1.5, n).astype(dtype)
+    dropped, mask = np.full_like(a, np.nan), np.full_like(a, np.nan)
+    dropout_forward(dropped, mask, a, key, counter, keep)
+    return a, dropped, mask
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dropout_forward_drops_a_fraction_p_and_scales_the_rest(dtype):
+    keep, n = 0.7, 200_000
+    a, dropped, mask = masks(n, key_of(1, 0), keep=keep, dtype=dtype)
+    assert set(np.unique(mask)) == {dtype(0.0), dtype(1 / keep)}
+    np.testing.assert_array_equal(dropped, a * mask)
+    # Binomial standard deviation of the dropped fraction: 0.001.
+    assert abs((mask == 0).mean() - (1 - keep)) < 0.006
+    # Inverted dropout keeps the expected activation.
+    assert abs(dropped.astype(float).mean() / a.astype(float).mean() - 1.0) < 0.02
+
+
+def test_dropout_masks_are_a_function_of_key_and_counter():
+    key = key_of(7, 3)
+    _, _, first = masks(1000, key)
+    _, _, again = masks(1000, key)
+    np.testing.assert_array_equal(first, again)
+    _, _, from_int = masks(1000, stream_key(7, 3))  # a Python int key gives the same masks
+    np.testing.assert_array_equal(from_int, first)
+    _, _, tail = masks(400, key, counter=600)
+    np.testing.assert_array_equal(tail, first[600:])  # counter numbers the first unit
+    for other in (key_of(8, 3), key_of(7, 4)):
+        _, _, different = masks(1000, other)
+        assert (different != first).mean() > 0.2
+    keys = {int(stream_key(seed, epoch)) for seed in range(5) for epoch in range(5)}
+    assert len(keys) == 25
+
+
+# ------------------------------------------------------------------- train.py
+@pytest.mark.parametrize("dtype", DTYPES + [np.int64])
+def test_to_csr_round_trip(dtype):
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((6, 9)) * (rng.random((6, 9)) < 0.4)
+    X[2] = 0.0  # an empty row
+    X[4] = 1.0  # a full row
+    X = (X * 10).astype(dtype)
+    indptr, indices, values = to_csr(X)
+    assert indptr.dtype == np.int64 and indices.dtype == np.int32 and values.dtype == X.dtype
+    assert indptr[-1] == np.count_nonzero(X) == len(values) == len(indices)
+    back = scipy.sparse.csr_matrix((values, indices, indptr), shape=X.shape).toarray()
+    np.testing.assert_array_equal(back, X)
+    assert all(np.all(np.diff(indices[lo:hi]) > 0) for lo, hi in zip(indptr[:-1], indptr[1:]))
+    empty = to_csr(np.zeros((3, 4), dtype=X.dtype))
+    np.testing.assert_array_equal(empty[0], np.zeros(4))
+    assert len(empty[1]) == len(empty[2]) == 0
+
+
+def layout(sizes, codes):
+    """The (L, 6) layer table documented in kernels/layout.py."""
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    layers = np.zeros((len(pairs), N_COLUMNS), dtype=np.int64)
+    w, b, u = 0, sum(i * o for i, o in pairs), 0
+    for l, ((i, o), code) in enumerate(zip(pairs, codes)):
+        layers[l] = (i, o, w, b, code, u)
+        w, b, u = w + i * o, b + o, u + o
+    return layers
+
+
+class Problem:
+    """A small network in kernel form (flat theta, layer table, CSR inputs)."""
+
+    def __init__(self, dtype, hidden=("tanh", "sigmoid"), output="softmax", cost="log_likelihood",
+                 sizes=(6, 5, 4, 3), n=20, seed=0):
+        rng = np.random.default_rng(seed)
+        self.dtype, self.sizes = dtype, list(sizes)
+        self.hidden, self.output, self.cost = list(hidden), output, cost
+        self.weights = [rng.standard_normal((i, o)) / np.sqrt(i) for i, o in zip(sizes, sizes[1:])]
+        self.biases = [rng.standard_normal(o) for o in sizes[1:]]
+        self.theta = ref.flatten(self.weights, self.biases)[0].astype(dtype)
+        self.layers = layout(sizes, [HIDDEN[h] for h in hidden] + [OUTPUT[output]])
+        X = rng.random((n, sizes[0])) * (rng.random((n, sizes[0])) < 0.6)
+        self.X = X.astype(dtype)
+        self.Y = ref.one_hot(np.arange(n) % sizes[-1], sizes[-1]).astype(dtype)
+        self.csr = to_csr(self.X)
+
+    def reference(self, theta=None):
+        W, b = ref.unflatten(self.theta.astype(float) if theta is None else theta,
+                             self.weights, self.biases)
+        return W, b, self.hidden, self.output, self.cost
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_forward_all_and_gradient_sum_match_reference(dtype):
+    # More samples than one evaluation chunk (256), so chunking is exercised.
+    p = Problem(dtype, n=600)
+    A = np.full((600, 3), np.nan, dtype=dtype)
+    Z = np.full_like(A, np.nan)
+    forward_all(A, Z, p.theta, p.layers, *p.csr)
+    Zs, As = ref.forward(*p.reference()[:4], p.X)
+    close(Z, Zs[-1], dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
+    close(A, As[-1], dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
+    grad = np.full_like(p.theta, np.nan)
+    gradient_sum(grad, p.theta, p.layers, *p.csr, p.Y, OUTPUT[p.output], COST[p.cost])
+    expected = ref.flatten(*ref.gradient(*p.reference(), p.X, p.Y.astype(float)))[0]
+    close(grad, expected, dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", ["plain", "momentum", "nesterov", "l2", "l1", "all"])
+def test_train_epoch_matches_reference_mini_batches(case, dtype):
+    """One compiled epoch over a given order, batch 3 of 20 samples (the last
+    batch has 2), against the reference's mini-batch loop."""
+    options = dict(dict(momentum=0.0, nesterov=False, l2=0.0, l1=0.0),
+                   **{"plain": {}, "momentum": dict(momentum=0.8),
+                      "nesterov": dict(momentum=0.8, nesterov=True), "l2": dict(l2=4.0),
+                      "l1": dict(l1=3.0),
+                      "all": dict(momentum=0.5, nesterov=True, l2=4.0, l1=3.0)}[case])
+    p = Problem(dtype, hidden=("relu", "tanh"), output="sigmoid", cost="cross_entropy")
+    n, batch, eta = len(p.X), 3, 0.7
+    order = np.random.default_rng(9).permutation(n)
+    batches = [(p.X[order[s:s + batch]].astype(float), p.Y[order[s:s + batch]].astype(float))
+               for s in range(0, n, batch)]
+    W, b = ref.train(*p.reference(), batches, eta, n=n, **options)
+    expected = ref.flatten(W, b)[0]
+    units = sum(p.sizes[1:])
+    buffers = [np.empty(batch * units, dtype=dtype) for _ in range(3)]
+    Z, A, D = buffers
+    empty = np.empty(0, dtype=dtype)
+    theta, velocity, grad = p.theta.copy(), np.zeros_like(p.theta), np.zeros_like(p.theta)
+    as_dtype = np.dtype(dtype).type
+    train_epoch(theta, velocity, grad, Z, A, empty, empty, D, p.layers, *p.csr, p.Y, order,
+                batch, as_dtype(eta), as_dtype(options["momentum"]), options["nesterov"],
+                as_dtype(options["l2"] / n), as_dtype(options["l1"] / n), 1.0, 0, 0, 0,
+                OUTPUT[p.output], COST[p.cost])
+    close(theta, expected, dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
+    assert not np.allclose(theta, p.theta)
