@@ -188,7 +188,10 @@ class Network:
         Z, A, D = buffer(batch * n_units), buffer(batch * n_units), buffer(batch * n_units)
         Ad, M = (buffer(batch * n_units), buffer(batch * n_units)) if keep < 1.0 else (buffer(0), buffer(0))
         grad = np.zeros_like(self._theta)
-        as_dtype = self.dtype.type
+        eta, momentum, l2_rate, l1_rate = (
+            self._scalar(name, value) for name, value in
+            (("eta", eta), ("momentum", sgd.momentum), ("l2/n", sgd.l2 / data.n),
+             ("l1/n", sgd.l1 / data.n)))
         steps = PROGRESS_STEPS if progress is not None else 1
         bounds = [batch * (-(-data.n // batch) * k // steps) for k in range(steps + 1)]
         seconds = 0.0
@@ -197,8 +200,7 @@ class Network:
             began = time.perf_counter()
             train_epoch(self._theta, sgd.velocity, grad, Z, A, Ad, M, D, self._layers,
                         data.indptr, data.indices, data.values, data.Y, order[start:stop],
-                        batch, as_dtype(eta), as_dtype(sgd.momentum), sgd.nesterov,
-                        as_dtype(sgd.l2 / data.n), as_dtype(sgd.l1 / data.n), keep,
+                        batch, eta, momentum, sgd.nesterov, l2_rate, l1_rate, keep,
                         self.seed, self.epochs_trained, start, OUTPUTS[self.output],
                         COSTS[self.cost_name])
             seconds += time.perf_counter() - began
@@ -206,6 +208,15 @@ class Network:
                 progress(stop, data.n)
         self.epochs_trained += 1
         return seconds
+
+    def _scalar(self, name, value):
+        """value in the network's dtype; ValueError naming it if it overflows."""
+        with np.errstate(over="ignore"):
+            cast = self.dtype.type(value)
+        if not np.isfinite(cast):
+            raise ValueError(f"{name}: {value:g} overflows this {self.dtype.name} network; "
+                             f"pass a value below {np.finfo(self.dtype).max:g}")
+        return cast
 
     # -------------------------------------------------------------- evaluation
     def _prepare(self, X, y, name="X"):
