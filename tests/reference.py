@@ -186,15 +186,14 @@ def unflatten(theta, weights, biases):
     return out_W, out_b
 
 
-def train(weights, biases, activations, output, cost, batches, eta, momentum=0.0,
-          nesterov=False, l2=0.0, l1=0.0, n=None):
-    """Mini-batch SGD over ``batches`` (a list of (X, Y) pairs), in order.
+def train(weights, biases, activations, output, cost, batches, n, eta, momentum=0.0,
+          nesterov=False, l2=0.0, l1=0.0):
+    """Mini-batch SGD over ``batches`` (a list of (X, Y) pairs), in order,
+    starting from zero velocity.
 
-    ``n`` is the training-set size for the regularisers (default: the number of
-    samples in all batches).  Returns the final (weights, biases) in float64.
+    ``n`` is the training-set size that the regularisers divide by.  Returns
+    the final (weights, biases) in float64.
     """
-    if n is None:
-        n = sum(len(X) for X, _ in batches)
     theta, mask = flatten(weights, biases)
     velocity = np.zeros_like(theta)
     for X, Y in batches:

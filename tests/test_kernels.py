@@ -387,7 +387,7 @@ def test_train_epoch_matches_reference_mini_batches(case, dtype):
     order = np.random.default_rng(9).permutation(n)
     batches = [(p.X[order[s:s + batch]].astype(float), p.Y[order[s:s + batch]].astype(float))
                for s in range(0, n, batch)]
-    W, b = ref.train(*p.reference(), batches, eta, n=n, **options)
+    W, b = ref.train(*p.reference(), batches, n, eta, **options)
     expected = ref.flatten(W, b)[0]
     units = sum(p.sizes[1:])
     buffers = [np.empty(batch * units, dtype=dtype) for _ in range(3)]
