@@ -59,7 +59,11 @@ class Network:
                  init="normalized", dtype="float32", seed=None):
         self.sizes = self._check_sizes(sizes)
         n_hidden = len(self.sizes) - 2
-        names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        try:
+            names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        except TypeError:
+            raise TypeError(f"activation: expected a name such as 'sigmoid' or a list of names, "
+                            f"one per hidden layer, got {activation!r}") from None
         if len(names) != n_hidden:
             raise ValueError(f"activation: got {len(names)} names for {n_hidden} hidden layers; "
                              "pass one name, or a list with one name per hidden layer")
