@@ -13,7 +13,8 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 def as_dtype(dtype):
     """The NumPy dtype for "float32" / "float64" (or the dtype objects)."""
     try:
-        name = np.dtype(dtype).name
+        # np.dtype(None) is float64: None must not pass for a choice.
+        name = None if dtype is None else np.dtype(dtype).name
     except TypeError:
         name = None
     if name not in DTYPES:
