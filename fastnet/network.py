@@ -77,6 +77,8 @@ class Network:
             seed = int(np.random.SeedSequence().entropy % 2**63)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise TypeError(f"seed: expected a non-negative integer or None, got {seed!r}")
+        if seed >= 2**63:  # the compiled loop takes the seed as an int64
+            raise ValueError(f"seed: {seed} is too large; pass an integer below 2**63")
         self.seed = int(seed)
         self.epochs_trained = 0
         self._regularised_by = (0.0, 0.0, 0)
