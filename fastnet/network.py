@@ -172,6 +172,13 @@ class Network:
         History keys: training_cost, training_accuracy, validation_cost,
         validation_accuracy, eta, epoch_seconds (training time only).
         """
+        for name, value, signature in (("augment", augment, "augment(X, y, epoch)"),
+                                       ("callback", callback, "callback(net, optimizer)"),
+                                       ("progress", progress, "progress(done, n)")):
+            if value is not None and not callable(value):
+                raise TypeError(f"{name}: expected None or a function {signature}, got {value!r}")
+        if optimizer is not None and not isinstance(optimizer, SGD):
+            raise TypeError(f"optimizer: expected None or a fastnet.SGD, got {optimizer!r}")
         if optimizer is None:
             optimizer = SGD(eta=eta, batch_size=batch_size, momentum=momentum,
                             nesterov=nesterov, l2=l2, l1=l1, dropout=dropout,
