@@ -75,10 +75,11 @@ def as_inputs(name, X, n_in, dtype):
                          f"inputs, got {X.shape}")
     if X.shape[0] == 0:
         raise ValueError(f"{name}: is empty (0 samples); pass at least one sample")
-    X = np.ascontiguousarray(X, dtype=dtype)
+    with np.errstate(over="ignore"):  # too large for dtype becomes inf, caught below
+        X = np.ascontiguousarray(X, dtype=dtype)
     if not np.isfinite(X).all():
-        raise ValueError(f"{name}: contains NaN or infinite values; clean or drop those "
-                         "samples first (e.g. np.nan_to_num)")
+        raise ValueError(f"{name}: contains NaN or infinite values (or values too large for "
+                         f"{dtype.name}); clean or drop those samples first (e.g. np.nan_to_num)")
     return X
 
 
@@ -92,9 +93,14 @@ def as_targets(name, y, n, n_out, dtype, allow_real):
     if y.ndim == 2 and allow_real:
         if y.shape != (n, n_out):
             raise ValueError(f"{name}: real targets must have shape ({n}, {n_out}), got {y.shape}")
-        if not np.issubdtype(y.dtype, np.number) or not np.isfinite(y).all():
+        if not np.issubdtype(y.dtype, np.number):
             raise ValueError(f"{name}: real targets must be finite numbers")
-        return np.ascontiguousarray(y, dtype=dtype)
+        with np.errstate(over="ignore"):
+            Y = np.ascontiguousarray(y, dtype=dtype)
+        if not np.isfinite(Y).all():
+            raise ValueError(f"{name}: real targets must be finite numbers "
+                             f"(and fit in {dtype.name})")
+        return Y
     if y.ndim != 1:
         kind = "(n,) integer labels" + (f" or (n, {n_out}) real targets" if allow_real else "")
         raise ValueError(f"{name}: expected {kind}, got shape {y.shape}")
