@@ -60,7 +60,11 @@ def as_inputs(name, X, n_in, dtype):
     Float arrays of any precision are converted once; uint8 arrays are taken
     as pixel intensities and scaled to [0, 1].
     """
-    X = np.asarray(X)
+    try:
+        X = np.asarray(X)
+    except ValueError as error:  # e.g. rows of different lengths
+        raise ValueError(f"{name}: cannot be read as an (n, {n_in}) array ({error}); "
+                         "pass a 2-D array with one row per sample") from None
     if X.dtype == np.uint8:
         X = X.astype(dtype) / dtype.type(255)
     elif not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)) \
