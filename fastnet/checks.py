@@ -67,8 +67,7 @@ def as_inputs(name, X, n_in, dtype):
                          "pass a 2-D array with one row per sample") from None
     if X.dtype == np.uint8:
         X = X.astype(dtype) / dtype.type(255)
-    elif not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)) \
-            or X.dtype == np.bool_:
+    elif X.dtype.kind not in "fiu":  # not bool, complex, datetime, timedelta, object, str
         raise TypeError(f"{name}: expected a float or uint8 array, got dtype {X.dtype}; "
                         f"pass {name}.astype('float32')")
     if X.ndim == 1 and X.shape[0] == n_in:
