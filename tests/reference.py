@@ -138,7 +138,8 @@ def gradient(weights, biases, activations, output, cost, X, Y, masks=None):
         gW[l] = As[l].T @ delta / n
         gb[l] = delta.sum(axis=0) / n
         if l:
-            delta = (delta @ np.asarray(weights[l], float).T) * derivative(activations[l - 1], Zs[l - 1])
+            delta = delta @ np.asarray(weights[l], float).T
+            delta = delta * derivative(activations[l - 1], Zs[l - 1])
             if masks is not None:
                 delta = delta * masks[l - 1]
     return gW, gb

@@ -53,8 +53,10 @@ def net():
      "cost: 'log_likelihood' does not fit a 'sigmoid' output.*pass cost="),
     (dict(output="linear", cost="cross_entropy"), ValueError,
      "cost: 'cross_entropy' does not fit a 'linear' output.*pass cost='quadratic'"),
-    (dict(output="softmax", cost="cross_entropy"), ValueError, "cost: 'cross_entropy' does not fit"),
-    (dict(output="linear", cost="log_likelihood"), ValueError, "cost: 'log_likelihood' does not fit"),
+    (dict(output="softmax", cost="cross_entropy"), ValueError,
+     "cost: 'cross_entropy' does not fit"),
+    (dict(output="linear", cost="log_likelihood"), ValueError,
+     "cost: 'log_likelihood' does not fit"),
     (dict(init="xavier"), ValueError, "init: unknown value 'xavier'; pass one of"),
     (dict(dtype="float16"), ValueError, "dtype: 'float16' is not supported; pass 'float32' or"),
     (dict(dtype="int32"), ValueError, "dtype: 'int32' is not supported"),
@@ -73,8 +75,9 @@ def test_network_rejects_bad_arguments(kwargs, error, message):
 
 
 def test_network_accepts_its_documented_arguments():
-    for output, cost in [("sigmoid", "quadratic"), ("softmax", "quadratic"), ("linear", "quadratic"),
-                         ("sigmoid", "cross_entropy"), ("softmax", "log_likelihood")]:
+    for output, cost in [("sigmoid", "quadratic"), ("softmax", "quadratic"),
+                         ("linear", "quadratic"), ("sigmoid", "cross_entropy"),
+                         ("softmax", "log_likelihood")]:
         net = fastnet.Network([4, 5, 6, 3], activation=["relu", "tanh"], output=output,
                               cost=cost, init="large", dtype=np.float64, seed=np.int64(3))
         assert net.cost_name == cost and net.dtype == np.float64 and net.seed == 3
@@ -200,7 +203,8 @@ def test_real_targets_only_for_sigmoid_and_linear_outputs(data):
     for output in ("sigmoid", "linear"):
         net = fastnet.Network([4, 5, 3], output=output, dtype="float64", seed=0)
         net.fit(X, targets, epochs=1, batch_size=3, eta=0.1)
-        with pytest.raises(ValueError, match=r"y: real targets must have shape \(6, 3\), got \(6, 2\)"):
+        with pytest.raises(ValueError,
+                           match=r"y: real targets must have shape \(6, 3\), got \(6, 2\)"):
             net.fit(X, targets[:, :2], epochs=1)
         with pytest.raises(ValueError, match="y: real targets must be finite"):
             net.fit(X, np.where(targets > 0.9, np.nan, targets), epochs=1)

@@ -166,7 +166,8 @@ def test_costs_and_deltas_at_extreme_pre_activations(output, cost, dtype):
     expected = reference_for(ref.costs, output, cost, Z, Y)
     # log-sum-exp of z ~ 1e30 is 1e30 + log(k): the log(k) is below its rounding.
     scale = np.abs(Z.astype(float)).max() if cost == "log_likelihood" else 0.0
-    close(costs, expected, dtype, rtol=10 * RTOL[dtype], atol=1e-6 + 4 * np.finfo(dtype).eps * scale)
+    close(costs, expected, dtype, rtol=10 * RTOL[dtype],
+          atol=1e-6 + 4 * np.finfo(dtype).eps * scale)
     for s in range(len(Z)):
         delta = np.full_like(A[s], np.nan)
         kc.output_delta(delta, A[s], Y[s], OUTPUT[output], COST[cost])
@@ -228,7 +229,8 @@ def test_dense_and_sparse_accumulate_add_the_outer_product(dtype):
 
 
 # ----------------------------------------------------------------------- update
-UPDATES = {"plain": {}, "momentum": dict(momentum=0.9), "nesterov": dict(momentum=0.9, nesterov=True),
+UPDATES = {"plain": {}, "momentum": dict(momentum=0.9),
+           "nesterov": dict(momentum=0.9, nesterov=True),
            "l2": dict(l2_rate=0.05), "l1": dict(l1_rate=0.02),
            "all": dict(momentum=0.5, nesterov=True, l2_rate=0.05, l1_rate=0.02)}
 

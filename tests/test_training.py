@@ -14,7 +14,8 @@ import fastnet
 import reference as ref
 from fastnet import schedules
 
-FEATURES = {"plain": {}, "momentum": dict(momentum=0.9), "nesterov": dict(momentum=0.9, nesterov=True),
+FEATURES = {"plain": {}, "momentum": dict(momentum=0.9),
+            "nesterov": dict(momentum=0.9, nesterov=True),
             "l2": dict(l2=5.0), "l1": dict(l1=4.0),
             "all": dict(momentum=0.6, nesterov=True, l2=5.0, l1=4.0)}
 TOLERANCE = {"float64": 1e-12, "float32": 2e-5}
@@ -135,6 +136,15 @@ def test_history_records_every_epoch():
     assert history["training_cost"][-1] < history["training_cost"][0]
     quiet = problem(n=30)[0].fit(X, y, epochs=2, batch_size=4, eta=0.5, monitor=False)
     assert quiet["training_cost"] == [] and quiet["validation_cost"] == []
+
+
+def test_fit_prints_only_when_verbose(capsys):
+    net, X, y = problem()
+    net.fit(X, y, epochs=2, batch_size=4, eta=0.5)
+    assert capsys.readouterr().out == ""
+    net.fit(X, y, epochs=2, batch_size=4, eta=0.5, verbose=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("epoch   1/2")
 
 
 # ------------------------------------------------------------------ dropout
@@ -286,9 +296,12 @@ def test_schedule_values():
     assert [schedules.Constant()(e, 0.4, h) for e in range(3)] == [0.4] * 3
     assert [schedules.Step(every=2, factor=0.5)(e, 0.4, h) for e in range(5)] == \
         pytest.approx([0.4, 0.4, 0.2, 0.2, 0.1])
-    assert [schedules.Exponential(0.5)(e, 0.4, h) for e in range(3)] == pytest.approx([0.4, 0.2, 0.1])
+    assert [schedules.Exponential(0.5)(e, 0.4, h) for e in range(3)] == \
+        pytest.approx([0.4, 0.2, 0.1])
     cosine = schedules.Cosine(epochs=4, floor=0.1)
     assert [cosine(e, 1.0, h) for e in (0, 2, 4, 9)] == pytest.approx([1.0, 0.55, 0.1, 0.1])
+    with pytest.raises(ValueError, match="Cosine: the number of epochs is unknown"):
+        schedules.Cosine()(0, 1.0, h)
 
 
 def plateau_history(etas, scores):
