@@ -1,0 +1,17 @@
+"""Shared pytest fixtures."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    """The folder of genuine MNIST IDX files: $FASTNET_DATA, else <repo>/../shared/data/mnist."""
+    folder = Path(os.environ.get("FASTNET_DATA") or REPO_ROOT.parent / "shared" / "data" / "mnist")
+    if not folder.is_dir():
+        pytest.skip(f"MNIST IDX files not found in {folder}; set FASTNET_DATA to their folder")
+    return folder
