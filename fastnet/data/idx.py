@@ -26,6 +26,7 @@ IDX_DTYPES = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
+MAX_DIMENSIONS = 32  # NumPy 1.x's limit
 
 
 def parse_idx(data, source="<bytes>"):
@@ -52,8 +53,11 @@ def parse_idx(data, source="<bytes>"):
             "with 00 00, then a type code (08 for MNIST's uint8), then the "
             "number of dimensions. Is this really an MNIST IDX file?"
         )
-    if ndim == 0:
-        raise DataError(f"{source}: the header declares 0 dimensions")
+    if ndim == 0 or ndim > MAX_DIMENSIONS:
+        raise DataError(
+            f"{source}: the header declares {ndim} dimensions; fastnet reads IDX "
+            f"files with 1 to {MAX_DIMENSIONS} (MNIST's have 1 or 3)"
+        )
     header_size = 4 + 4 * ndim
     if len(data) < header_size:
         raise DataError(
@@ -64,6 +68,8 @@ def parse_idx(data, source="<bytes>"):
     dtype = IDX_DTYPES[type_code]
     count = math.prod(shape)
     expected = count * dtype.itemsize
+    if math.prod(size for size in shape if size) * dtype.itemsize > np.iinfo(np.intp).max:
+        raise DataError(f"{source}: the header's shape {shape} is too large for any array")
     present = len(data) - header_size
     if present < expected:
         raise DataError(
