@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .download import LOCAL_COPY_HELP, MNIST_FILES, default_cache_dir, download_mnist
+from .download import LOCAL_COPY_HELP, MNIST_FILES, check_mirrors, default_cache_dir, download_mnist
 from .errors import DataError
 from .idx import read_idx
 from .npz import read_mnist_npz
@@ -53,6 +53,7 @@ def load_mnist(path=None, split="book", dtype="float32", *, download=True,
     """
     split = _check_split(split)
     dtype = _check_dtype(dtype)
+    mirrors = check_mirrors(mirrors)
     located, origin = locate_mnist(path, download=download, mirrors=mirrors,
                                    cache_dir=cache_dir)
     where = f"{located} (from {origin})"
@@ -74,6 +75,8 @@ def locate_mnist(path=None, *, download=True, mirrors=None, cache_dir=None):
     from_env = os.environ.get("FASTNET_DATA")
     if from_env:
         return _existing(Path(from_env), f"$FASTNET_DATA={from_env!r}"), "$FASTNET_DATA"
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+        raise TypeError(f"cache_dir must be a str or os.PathLike folder; got {type(cache_dir).__name__}")
     cache = Path(default_cache_dir() if cache_dir is None else cache_dir)
     if _find_idx_files(cache, where=str(cache)) is not None:
         return cache, "cache"
@@ -170,28 +173,33 @@ def _split_and_convert(parts, split, dtype, where):
 
     ``where`` names the source in error messages.
     """
-    (X_train, y_train), val, (X_test, y_test) = parts
-    if split == "book" and val is None:
+    named = [(name, pair) for name, pair in zip(("training", "validation", "test"), parts) if pair is not None]
+    converted = {name: _convert_pair(pair, where, name, dtype) for name, pair in named}
+    (X_train, y_train), (X_test, y_test) = converted["training"], converted["test"]
+    validation = converted.get("validation")
+    if split == "book" and validation is None:
         if len(X_train) <= BOOK_VALIDATION_SIZE:
             raise DataError(
                 f"{where}: split='book' holds out the last {BOOK_VALIDATION_SIZE} training "
                 f"images but the data has only {len(X_train)}; use split='standard'"
             )
-        val = (X_train[-BOOK_VALIDATION_SIZE:], y_train[-BOOK_VALIDATION_SIZE:])
-        X_train, y_train = X_train[:-BOOK_VALIDATION_SIZE], y_train[:-BOOK_VALIDATION_SIZE]
-    elif split == "standard" and val is not None:
-        X_train = np.concatenate([_flat_images(X_train, where, "training"),
-                                  _flat_images(val[0], where, "validation")])
-        y_train = np.concatenate([_flat_labels(y_train, where, "training"),
-                                  _flat_labels(val[1], where, "validation")])
-        val = None
-    if val is None:
-        val = (np.empty((0, PIXELS), X_train.dtype), np.empty(0, np.int64))
-    return tuple(
-        (_to_pixels(X, where, name, dtype), _to_labels(y, len(X), where, name))
-        for name, (X, y) in zip(("training", "validation", "test"),
-                                ((X_train, y_train), val, (X_test, y_test)))
-    )
+        keep = len(X_train) - BOOK_VALIDATION_SIZE
+        validation = (X_train[keep:].copy(), y_train[keep:].copy())
+        X_train, y_train = X_train[:keep].copy(), y_train[:keep].copy()
+    elif split == "standard":
+        if validation is not None:
+            X_train = np.concatenate([X_train, validation[0]])
+            y_train = np.concatenate([y_train, validation[1]])
+        validation = (np.empty((0, PIXELS), dtype), np.empty(0, np.int64))
+    return (X_train, y_train), validation, (X_test, y_test)
+
+
+def _convert_pair(pair, where, name, dtype):
+    """Raw (images, labels) -> (C-contiguous (n, 784) ``dtype`` in [0, 1], (n,) int64)."""
+    X, y = _to_pixels(pair[0], where, name, dtype), _to_labels(pair[1], where, name)
+    if len(X) != len(y):
+        raise DataError(f"{where}: the {name} set has {len(X)} images but {len(y)} labels")
+    return X, y
 
 
 def _flat_images(X, where, name):
@@ -234,12 +242,9 @@ def _to_pixels(X, where, name, dtype):
     return np.array(X, dtype=dtype, order="C", copy=True)
 
 
-def _to_labels(y, count, where, name):
-    """Labels as a new (n,) int64 array, checking there is one per image."""
-    y = _flat_labels(y, where, name)
-    if len(y) != count:
-        raise DataError(f"{where}: the {name} set has {count} images but {len(y)} labels")
-    return np.array(y, dtype=np.int64, copy=True)
+def _to_labels(y, where, name):
+    """Labels as a new (n,) int64 array of digits 0..9."""
+    return np.array(_flat_labels(y, where, name), dtype=np.int64, copy=True)
 
 
 def _check_split(split):
