@@ -71,15 +71,28 @@ def warp_images(images, angles, offsets, displacements=None, out=None):
     grid = np.arange(side, dtype=np.float64) - centre
     radians = np.deg2rad(np.asarray(angles, dtype=np.float64))[:, None, None]
     cos, sin = np.cos(radians), np.sin(radians)
-    row_from_centre, col_from_centre = grid[None, :, None], grid[None, None, :]
     offsets = np.asarray(offsets, dtype=np.float64)
-    coordinates = np.empty((3, count, side, side))
-    coordinates[0] = np.arange(count)[:, None, None]
-    coordinates[1] = centre + cos * row_from_centre - sin * col_from_centre - offsets[:, 0, None, None]
-    coordinates[2] = centre + sin * row_from_centre + cos * col_from_centre - offsets[:, 1, None, None]
+    coordinates = np.empty((2, count, side, side))
+    rows, cols = coordinates
+    np.multiply(cos, grid[:, None], out=rows)
+    rows -= sin * grid
+    rows += centre - offsets[:, 0, None, None]
+    np.multiply(sin, grid[:, None], out=cols)
+    cols += cos * grid
+    cols += centre - offsets[:, 1, None, None]
     if displacements is not None:
-        coordinates[1:] += np.moveaxis(displacements, 1, 0)
-    ndimage.map_coordinates(images, coordinates, output=out, order=1, mode="grid-constant", cval=0.0)
+        coordinates += np.moveaxis(displacements, 1, 0)
+    # Stack the images, each framed by one row / column of zeros, into one 2-D
+    # array, and clamp coordinates into each image's frame: bilinear sampling
+    # then fades to zero across the border and never reaches a neighbour.
+    # (Twice as fast as a 3-D map_coordinates over the image stack.)
+    framed = np.zeros((count, side + 2, side + 2), dtype=images.dtype)
+    framed[:, 1:-1, 1:-1] = images
+    np.clip(coordinates, -1.0, side, out=coordinates)
+    coordinates += 1.0
+    rows += (np.arange(count) * (side + 2.0))[:, None, None]
+    ndimage.map_coordinates(framed.reshape(count * (side + 2), side + 2), coordinates,
+                            output=out, order=1, mode="nearest")
     return out
 
 
