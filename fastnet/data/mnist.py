@@ -28,6 +28,7 @@ PIXELS = IMAGE_SIDE * IMAGE_SIDE
 NUM_CLASSES = 10
 BOOK_VALIDATION_SIZE = 10_000  # the book holds out the last 10,000 training images
 SPLITS = ("book", "standard")
+PART_NAMES = ("training", "validation", "test")
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # File names looked for in a folder when it holds no IDX files.
 ARCHIVE_NAMES = ("mnist.npz", "mnist.pkl.gz", "mnist.pkl")
@@ -134,8 +135,11 @@ def _read_source(path, where):
                 f"({', '.join(MNIST_FILES)}) or one of {', '.join(ARCHIVE_NAMES)}"
             )
         path = archive
-    with open(path, "rb") as handle:
-        is_zip = handle.read(len(_ZIP_MAGIC)) == _ZIP_MAGIC
+    try:
+        with open(path, "rb") as handle:
+            is_zip = handle.read(len(_ZIP_MAGIC)) == _ZIP_MAGIC
+    except OSError as exc:
+        raise DataError(f"{where}: cannot read the file ({exc})") from exc
     return read_mnist_npz(path) if is_zip else read_mnist_pickle(path)
 
 
@@ -173,39 +177,39 @@ def _split_and_convert(parts, split, dtype, where):
 
     ``where`` names the source in error messages.
     """
-    named = [(name, pair) for name, pair in zip(("training", "validation", "test"), parts) if pair is not None]
-    converted = {name: _convert_pair(pair, where, name, dtype) for name, pair in named}
-    (X_train, y_train), (X_test, y_test) = converted["training"], converted["test"]
-    validation = converted.get("validation")
-    if split == "book" and validation is None:
-        if len(X_train) <= BOOK_VALIDATION_SIZE:
+    pairs = {name: _checked_pair(pair, where, name)
+             for name, pair in zip(PART_NAMES, parts) if pair is not None}
+    if split == "book" and "validation" not in pairs:
+        images, labels = pairs["training"]
+        if len(images) <= BOOK_VALIDATION_SIZE:
             raise DataError(
                 f"{where}: split='book' holds out the last {BOOK_VALIDATION_SIZE} training "
-                f"images but the data has only {len(X_train)}; use split='standard'"
+                f"images but the data has only {len(images)}; use split='standard'"
             )
-        keep = len(X_train) - BOOK_VALIDATION_SIZE
-        validation = (X_train[keep:].copy(), y_train[keep:].copy())
-        X_train, y_train = X_train[:keep].copy(), y_train[:keep].copy()
-    elif split == "standard":
-        if validation is not None:
-            X_train = np.concatenate([X_train, validation[0]])
-            y_train = np.concatenate([y_train, validation[1]])
-        validation = (np.empty((0, PIXELS), dtype), np.empty(0, np.int64))
-    return (X_train, y_train), validation, (X_test, y_test)
+        keep = len(images) - BOOK_VALIDATION_SIZE
+        pairs["training"], pairs["validation"] = (images[:keep], labels[:keep]), (images[keep:], labels[keep:])
+    converted = {name: (_to_pixels(images, where, name, dtype), labels.astype(np.int64))
+                 for name, (images, labels) in pairs.items()}
+    if split == "standard":
+        if "validation" in converted:  # convert first: the parts may differ in dtype
+            (X_train, y_train), (X_val, y_val) = converted["training"], converted["validation"]
+            converted["training"] = (np.concatenate([X_train, X_val]), np.concatenate([y_train, y_val]))
+        converted["validation"] = (np.empty((0, PIXELS), dtype), np.empty(0, np.int64))
+    return tuple(converted[name] for name in PART_NAMES)
 
 
-def _convert_pair(pair, where, name, dtype):
-    """Raw (images, labels) -> (C-contiguous (n, 784) ``dtype`` in [0, 1], (n,) int64)."""
-    X, y = _to_pixels(pair[0], where, name, dtype), _to_labels(pair[1], where, name)
-    if len(X) != len(y):
-        raise DataError(f"{where}: the {name} set has {len(X)} images but {len(y)} labels")
-    return X, y
+def _checked_pair(pair, where, name):
+    """Raw (images, labels) as ((n, 784) numbers, (n,) digits), or ``DataError``."""
+    images, labels = _flat_images(pair[0], where, name), _flat_labels(pair[1], where, name)
+    if len(images) != len(labels):
+        raise DataError(f"{where}: the {name} set has {len(images)} images but {len(labels)} labels")
+    return images, labels
 
 
 def _flat_images(X, where, name):
     """``X`` as (n, 784), checking it is numeric and MNIST-shaped."""
     X = np.asarray(X)
-    if X.dtype.kind not in "uif" or X.ndim not in (2, 3) or X.shape[1:] not in ((PIXELS,), (IMAGE_SIDE, IMAGE_SIDE)):
+    if X.dtype.kind not in "uif" or X.shape[1:] not in ((PIXELS,), (IMAGE_SIDE, IMAGE_SIDE)):
         raise DataError(
             f"{where}: the {name} images are {X.dtype} {X.shape}; expected numbers of "
             "shape (n, 784) or (n, 28, 28)"
@@ -226,8 +230,7 @@ def _flat_labels(y, where, name):
 
 
 def _to_pixels(X, where, name, dtype):
-    """Images as a new C-contiguous (n, 784) ``dtype`` array in [0, 1]."""
-    X = _flat_images(X, where, name)
+    """(n, 784) images as a new C-contiguous ``dtype`` array in [0, 1]."""
     if X.dtype == np.uint8:
         # A table lookup is exact (each byte / 255, correctly rounded) and fast.
         scale = np.arange(256, dtype=dtype) / dtype.type(255)
@@ -240,11 +243,6 @@ def _to_pixels(X, where, name, dtype):
             f"max {X.max()}); store uint8 0..255 or floats scaled to [0, 1]"
         )
     return np.array(X, dtype=dtype, order="C", copy=True)
-
-
-def _to_labels(y, where, name):
-    """Labels as a new (n,) int64 array of digits 0..9."""
-    return np.array(_flat_labels(y, where, name), dtype=np.int64, copy=True)
 
 
 def _check_split(split):
