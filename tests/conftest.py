@@ -15,3 +15,11 @@ def mnist_dir():
     if not folder.is_dir():
         pytest.skip(f"MNIST IDX files not found in {folder}; set FASTNET_DATA to their folder")
     return folder
+
+
+@pytest.fixture
+def user_cache(monkeypatch, tmp_path):
+    """No $FASTNET_DATA, and the user cache moved to an empty tmp_path/xdg/fastnet (returned)."""
+    monkeypatch.delenv("FASTNET_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    return tmp_path / "xdg" / "fastnet"

@@ -64,35 +64,27 @@ def closed_port_url():
     return f"http://127.0.0.1:{port}/"
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    """An empty cache folder, with $FASTNET_DATA unset and the user cache moved into tmp_path."""
-    monkeypatch.delenv("FASTNET_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    return tmp_path / "xdg" / "fastnet"
-
-
 def _files_in(folder):
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
-def test_good_download_lands_in_cache_then_loads_offline(server, closed_port_url, cache):
-    assert download_mnist(cache, mirrors=[f"{server}/good/"], progress=False) == cache
-    assert _files_in(cache) == sorted(MNIST_FILES)
-    assert all(sha256_of(cache / name) == SHA256[name] for name in MNIST_FILES)
-    assert locate_mnist(mirrors=[closed_port_url]) == (cache, "cache")  # found without network
+def test_good_download_lands_in_cache_then_loads_offline(server, closed_port_url, user_cache):
+    assert download_mnist(user_cache, mirrors=[f"{server}/good/"], progress=False) == user_cache
+    assert _files_in(user_cache) == sorted(MNIST_FILES)
+    assert all(sha256_of(user_cache / name) == SHA256[name] for name in MNIST_FILES)
+    assert locate_mnist(mirrors=[closed_port_url]) == (user_cache, "cache")  # found without network
 
 
-def test_load_mnist_downloads_into_the_user_cache(server, cache):
+def test_load_mnist_downloads_into_the_user_cache(server, user_cache):
     _, _, (X_test, y_test) = load_mnist(split="standard", mirrors=[f"{server}/good"])
-    assert _files_in(cache) == sorted(MNIST_FILES)
+    assert _files_in(user_cache) == sorted(MNIST_FILES)
     assert X_test.shape == (10000, 784) and y_test[:3].tolist() == [7, 2, 1]
 
 
-def test_mirrors_are_tried_in_order(server, closed_port_url, cache):
+def test_mirrors_are_tried_in_order(server, closed_port_url, user_cache):
     mirrors = [closed_port_url, f"{server}/missing/", f"{server}/corrupt/", f"{server}/good/"]
-    download_mnist(cache, mirrors=mirrors, progress=False)
-    assert _files_in(cache) == sorted(MNIST_FILES)
+    download_mnist(user_cache, mirrors=mirrors, progress=False)
+    assert _files_in(user_cache) == sorted(MNIST_FILES)
 
 
 @pytest.mark.parametrize("mode, problem", [
@@ -100,20 +92,20 @@ def test_mirrors_are_tried_in_order(server, closed_port_url, cache):
     ("truncate", "the connection closed after 4956211 of 9912422 bytes"),
     ("missing", "HTTP Error 404"),
 ])
-def test_failed_download_leaves_nothing_in_cache(server, cache, mode, problem):
+def test_failed_download_leaves_nothing_in_cache(server, user_cache, mode, problem):
     with pytest.raises(DataError, match=problem) as caught:
-        download_mnist(cache, mirrors=[f"{server}/{mode}/"], progress=False)
+        download_mnist(user_cache, mirrors=[f"{server}/{mode}/"], progress=False)
     assert f"{server}/{mode}/train-images-idx3-ubyte.gz" in str(caught.value)
-    assert _files_in(cache) == []
+    assert _files_in(user_cache) == []
 
 
-def test_one_bad_file_keeps_the_verified_ones_out_of_the_cache_too(server, cache):
+def test_one_bad_file_keeps_the_verified_ones_out_of_the_cache_too(server, user_cache):
     with pytest.raises(DataError, match="could not download t10k-images-idx3-ubyte.gz intact"):
-        download_mnist(cache, mirrors=[f"{server}/badtest/"], progress=False)
-    assert _files_in(cache) == []
+        download_mnist(user_cache, mirrors=[f"{server}/badtest/"], progress=False)
+    assert _files_in(user_cache) == []
 
 
-def test_interrupted_download_leaves_nothing(server, cache, monkeypatch):
+def test_interrupted_download_leaves_nothing(server, user_cache, monkeypatch):
     class InterruptingBar:
         def __init__(self, **kwargs):
             pass
@@ -129,28 +121,28 @@ def test_interrupted_download_leaves_nothing(server, cache, monkeypatch):
 
     monkeypatch.setattr(download_module, "tqdm", InterruptingBar)
     with pytest.raises(KeyboardInterrupt):
-        download_mnist(cache, mirrors=[f"{server}/good/"])
-    assert _files_in(cache) == []
+        download_mnist(user_cache, mirrors=[f"{server}/good/"])
+    assert _files_in(user_cache) == []
 
 
-def test_no_network_and_no_local_copy_says_how_to_point_at_data(closed_port_url, cache):
+def test_no_network_and_no_local_copy_says_how_to_point_at_data(closed_port_url, user_cache):
     with pytest.raises(DataError) as caught:
         load_mnist(mirrors=[closed_port_url])
     message = str(caught.value)
     assert closed_port_url + "train-images-idx3-ubyte.gz" in message and "refused" in message
     assert "export FASTNET_DATA=/path/to/that/folder" in message
     assert 'fastnet.load_mnist(path="/path/to/that/folder")' in message
-    assert _files_in(cache) == []
+    assert _files_in(user_cache) == []
 
 
-def test_files_already_cached_are_kept(server, closed_port_url, cache, mnist_dir):
-    cache.mkdir(parents=True)
-    (cache / MNIST_FILES[0]).write_bytes((mnist_dir / MNIST_FILES[0]).read_bytes())
-    (cache / MNIST_FILES[1]).write_bytes(b"stale")
-    kept_inode = (cache / MNIST_FILES[0]).stat().st_ino
-    download_mnist(cache, mirrors=[f"{server}/good/"], progress=False)
-    assert (cache / MNIST_FILES[0]).stat().st_ino == kept_inode
-    assert all(sha256_of(cache / name) == SHA256[name] for name in MNIST_FILES)
+def test_files_already_cached_are_kept(server, closed_port_url, user_cache, mnist_dir):
+    user_cache.mkdir(parents=True)
+    (user_cache / MNIST_FILES[0]).write_bytes((mnist_dir / MNIST_FILES[0]).read_bytes())
+    (user_cache / MNIST_FILES[1]).write_bytes(b"stale")
+    kept_inode = (user_cache / MNIST_FILES[0]).stat().st_ino
+    download_mnist(user_cache, mirrors=[f"{server}/good/"], progress=False)
+    assert (user_cache / MNIST_FILES[0]).stat().st_ino == kept_inode
+    assert all(sha256_of(user_cache / name) == SHA256[name] for name in MNIST_FILES)
 
 
 @pytest.mark.parametrize("mirrors, error, message", [

@@ -21,14 +21,6 @@ def raw_train_images(mnist_dir):
     return read_idx(mnist_dir / "train-images-idx3-ubyte.gz").reshape(60000, 784)
 
 
-@pytest.fixture
-def no_data_env(monkeypatch, tmp_path):
-    """No $FASTNET_DATA and an empty user cache in tmp_path."""
-    monkeypatch.delenv("FASTNET_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    return tmp_path / "xdg" / "fastnet"
-
-
 def test_book_split_shapes_dtypes_and_range(book):
     (X_train, y_train), (X_val, y_val), (X_test, y_test) = book
     for X, y, count in ((X_train, y_train, 50000), (X_val, y_val, 10000), (X_test, y_test, 10000)):
@@ -97,7 +89,7 @@ def test_explicit_path_wins_over_environment(mnist_dir, monkeypatch, tmp_path):
     np.testing.assert_array_equal(y_train, labels)
 
 
-def test_environment_variable_is_used_before_cache(mnist_dir, monkeypatch, tmp_path, no_data_env):
+def test_environment_variable_is_used_before_cache(mnist_dir, monkeypatch, tmp_path, user_cache):
     images, labels = real_test_slice(mnist_dir, 12)
     folder = write_mnist_folder(tmp_path / "env", (images, labels), (images, labels), compress=False)
     monkeypatch.setenv("FASTNET_DATA", str(folder))
@@ -105,26 +97,26 @@ def test_environment_variable_is_used_before_cache(mnist_dir, monkeypatch, tmp_p
     np.testing.assert_array_equal(X_train, images.reshape(12, 784) / np.float32(255))
 
 
-def test_missing_environment_folder_is_named(monkeypatch, no_data_env):
+def test_missing_environment_folder_is_named(monkeypatch, user_cache):
     monkeypatch.setenv("FASTNET_DATA", "/no/such/mnist")
     with pytest.raises(DataError, match=r"\$FASTNET_DATA='/no/such/mnist' does not exist"):
         load_mnist()
 
 
-def test_user_cache_is_used_when_nothing_else_is_set(mnist_dir, no_data_env):
+def test_user_cache_is_used_when_nothing_else_is_set(mnist_dir, user_cache):
     images, labels = real_test_slice(mnist_dir, 15)
-    write_mnist_folder(no_data_env, (images, labels), (images, labels))
+    write_mnist_folder(user_cache, (images, labels), (images, labels))
     (X_train, _), _, _ = load_mnist(split="standard", download=False)
     np.testing.assert_array_equal(X_train, images.reshape(15, 784) / np.float32(255))
 
 
-def test_nothing_found_without_download_says_how_to_point_at_data(no_data_env):
+def test_nothing_found_without_download_says_how_to_point_at_data(user_cache):
     with pytest.raises(DataError) as caught:
         load_mnist(download=False)
     message = str(caught.value)
     assert "export FASTNET_DATA=/path/to/that/folder" in message
     assert 'fastnet.load_mnist(path="/path/to/that/folder")' in message
-    assert str(no_data_env) in message
+    assert str(user_cache) in message
 
 
 def test_folder_with_some_files_missing_names_them(mnist_dir, tmp_path):
