@@ -156,6 +156,11 @@ def test_bad_mirrors_are_named(tmp_path, mirrors, error, message):
         download_mnist(tmp_path, mirrors=mirrors)
 
 
+def test_bad_timeout_is_named(tmp_path):
+    with pytest.raises(ValueError, match="timeout must be a positive number of seconds; got 0"):
+        download_mnist(tmp_path, timeout=0)
+
+
 def test_default_cache_dir_follows_xdg_then_home(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == tmp_path / "xdg" / "fastnet"
