@@ -9,13 +9,15 @@ import pytest
 import scipy.sparse
 import scipy.special
 
+import fastnet
 import reference as ref
 from fastnet.kernels import activations as act
 from fastnet.kernels import costs as kc
 from fastnet.kernels.dense import (dense_accumulate, dense_backward, dense_forward,
                                    sparse_accumulate, sparse_forward)
 from fastnet.kernels.dropout import dropout_forward, stream_key
-from fastnet.kernels.layout import N_COLUMNS
+from fastnet.kernels.lanes import padded
+from fastnet.kernels.layout import n_units
 from fastnet.kernels.train import forward_all, gradient_sum, to_csr, train_epoch
 from fastnet.kernels.update import all_finite, scale, sgd_update
 
@@ -177,55 +179,69 @@ def test_costs_and_deltas_at_extreme_pre_activations(output, cost, dtype):
 
 
 # ------------------------------------------------------------------------ dense
-def dense_case(dtype, rng, n_in=7, n_out=5):
-    a = rng.standard_normal(n_in).astype(dtype)
-    a[[1, 4]] = 0.0  # zeros are skipped: the result must not change
-    W = rng.standard_normal((n_in, n_out)).astype(dtype)
-    b = rng.standard_normal(n_out).astype(dtype)
+# The dense kernels take one layer's weights flat, row-major (n_in, width), and
+# z, b, delta of ``width`` = n_out padded to whole vectors (kernels/layout.py);
+# the padding holds zeros and must still hold zeros afterwards.
+def dense_case(dtype, rng, n_out, n_in=11, nonzero=7):
+    width = padded(n_out)
+    a = np.zeros(n_in, dtype=dtype)
+    a[rng.permutation(n_in)[:nonzero]] = rng.standard_normal(nonzero)  # zeros are skipped
+    W = np.zeros((n_in, width), dtype=dtype)
+    W[:, :n_out] = rng.standard_normal((n_in, n_out))
+    b = np.zeros(width, dtype=dtype)
+    b[:n_out] = rng.standard_normal(n_out)
     return a, W, b
 
 
+def assert_padding_zero(x, n_out):
+    assert not np.asarray(x).reshape(-1, padded(n_out))[:, n_out:].any()
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_dense_and_sparse_forward(dtype):
-    a, W, b = dense_case(dtype, np.random.default_rng(2))
-    expected = a.astype(float) @ W.astype(float) + b
-    z = np.full(W.shape[1], np.nan, dtype=dtype)
-    dense_forward(z, a, W, b)
-    close(z, expected, dtype, rtol=10 * RTOL[dtype])
+@pytest.mark.parametrize("n_out", [5, 11])
+@pytest.mark.parametrize("nonzero", [0, 1, 4, 7])  # sparse_forward takes inputs 4 at a time
+def test_dense_and_sparse_forward(dtype, n_out, nonzero):
+    a, W, b = dense_case(dtype, np.random.default_rng(2), n_out, nonzero=nonzero)
+    expected = (a.astype(float) @ W.astype(float) + b)[:n_out]
+    z = np.full(len(b), np.nan, dtype=dtype)
+    dense_forward(z, a, W.ravel(), b)
+    close(z[:n_out], expected, dtype, rtol=10 * RTOL[dtype], atol=np.finfo(dtype).eps)
+    assert_padding_zero(z, n_out)
     indices = np.flatnonzero(a).astype(np.int32)
-    z = np.full(W.shape[1], np.nan, dtype=dtype)
-    sparse_forward(z, indices, a[indices], W, b)
-    close(z, expected, dtype, rtol=10 * RTOL[dtype])
-    z[:] = np.nan
-    sparse_forward(z, indices[:0], a[:0], W, b)  # an all-zero input row
-    close(z, b.astype(float), dtype)
+    z = np.full(len(b), np.nan, dtype=dtype)
+    sparse_forward(z, indices, a[indices], W.ravel(), b)
+    close(z[:n_out], expected, dtype, rtol=10 * RTOL[dtype], atol=np.finfo(dtype).eps)
+    assert_padding_zero(z, n_out)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_dense_backward(dtype):
-    _, W, delta = dense_case(dtype, np.random.default_rng(3))
+@pytest.mark.parametrize("n_out", [5, 11])
+def test_dense_backward(dtype, n_out):
+    _, W, delta = dense_case(dtype, np.random.default_rng(3), n_out)
     delta_in = np.full(W.shape[0], np.nan, dtype=dtype)
-    dense_backward(delta_in, W, delta)
+    dense_backward(delta_in, W.ravel(), delta)
     close(delta_in, W.astype(float) @ delta.astype(float), dtype, rtol=10 * RTOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_dense_and_sparse_accumulate_add_the_outer_product(dtype):
+@pytest.mark.parametrize("n_out", [5, 11])
+def test_dense_and_sparse_accumulate_add_the_outer_product(dtype, n_out):
     rng = np.random.default_rng(4)
-    a, W, delta = dense_case(dtype, rng)
+    a, W, delta = dense_case(dtype, rng, n_out)
+    bias = dense_case(dtype, rng, n_out)[2]
     alpha = -0.3
     expected_W = W.astype(float) + alpha * np.outer(a, delta)
-    bias = rng.standard_normal(W.shape[1]).astype(dtype)
     expected_b = bias.astype(float) + alpha * delta
-    TW, Tb = W.copy(), bias.copy()
-    dense_accumulate(TW, Tb, a, delta, alpha)
-    close(TW, expected_W, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
-    close(Tb, expected_b, dtype, rtol=10 * RTOL[dtype])
     indices = np.flatnonzero(a).astype(np.int32)
-    TW, Tb = W.copy(), bias.copy()
-    sparse_accumulate(TW, Tb, indices, a[indices], delta, alpha)
-    close(TW, expected_W, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
-    close(Tb, expected_b, dtype, rtol=10 * RTOL[dtype])
+    for accumulate, inputs in ((dense_accumulate, (a,)),
+                               (sparse_accumulate, (indices, a[indices]))):
+        TW, Tb = W.ravel().copy(), bias.copy()
+        accumulate(TW, Tb, *inputs, delta, alpha)
+        close(TW, expected_W.ravel(), dtype, rtol=10 * RTOL[dtype],
+              atol=10 * np.finfo(dtype).eps)
+        close(Tb, expected_b, dtype, rtol=10 * RTOL[dtype])
+        assert_padding_zero(TW, n_out)
+        assert_padding_zero(Tb, n_out)
 
 
 # ----------------------------------------------------------------------- update
@@ -327,38 +343,39 @@ def test_to_csr_round_trip(dtype):
     assert len(empty[1]) == len(empty[2]) == 0
 
 
-def layout(sizes, codes):
-    """The (L, 6) layer table documented in kernels/layout.py."""
-    pairs = list(zip(sizes[:-1], sizes[1:]))
-    layers = np.zeros((len(pairs), N_COLUMNS), dtype=np.int64)
-    w, b, u = 0, sum(i * o for i, o in pairs), 0
-    for l, ((i, o), code) in enumerate(zip(pairs, codes)):
-        layers[l] = (i, o, w, b, code, u)
-        w, b, u = w + i * o, b + o, u + o
-    return layers
-
-
 class Problem:
-    """A small network in kernel form (flat theta, layer table, CSR inputs)."""
+    """A small network in kernel form: the flat parameters and layer table of
+    a ``Network`` (padding included), and inputs in CSR form."""
 
     def __init__(self, dtype, hidden=("tanh", "sigmoid"), output="softmax", cost="log_likelihood",
                  sizes=(6, 5, 4, 3), n=20, seed=0):
         rng = np.random.default_rng(seed)
-        self.dtype, self.sizes = dtype, list(sizes)
         self.hidden, self.output, self.cost = list(hidden), output, cost
-        self.weights = [rng.standard_normal((i, o)) / np.sqrt(i) for i, o in zip(sizes, sizes[1:])]
-        self.biases = [rng.standard_normal(o) for o in sizes[1:]]
-        self.theta = ref.flatten(self.weights, self.biases)[0].astype(dtype)
-        self.layers = layout(sizes, [HIDDEN[h] for h in hidden] + [OUTPUT[output]])
+        self.net = fastnet.Network(list(sizes), activation=self.hidden, output=output,
+                                   cost=cost, dtype=dtype, seed=seed)
+        self.theta, self.layers = self.net._theta.copy(), self.net._layers
         X = rng.random((n, sizes[0])) * (rng.random((n, sizes[0])) < 0.6)
         self.X = X.astype(dtype)
         self.Y = ref.one_hot(np.arange(n) % sizes[-1], sizes[-1]).astype(dtype)
         self.csr = to_csr(self.X)
 
-    def reference(self, theta=None):
-        W, b = ref.unflatten(self.theta.astype(float) if theta is None else theta,
-                             self.weights, self.biases)
-        return W, b, self.hidden, self.output, self.cost
+    def unpadded(self, theta):
+        """The weights and biases of a flat vector, as the reference's flat vector."""
+        return ref.flatten(*self.net._split(theta))[0]
+
+    def assert_padding_zero(self, theta):
+        real = np.zeros_like(theta)
+        for view in sum(self.net._split(real), []):
+            view[...] = 1
+        assert not theta[real == 0].any()
+
+    def reference(self):
+        W, b = self.net._split(self.theta)
+        return ([w.astype(float) for w in W], [x.astype(float) for x in b],
+                self.hidden, self.output, self.cost)
+
+    def buffer(self, samples):
+        return np.zeros(samples * n_units(self.layers), dtype=self.theta.dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -374,7 +391,9 @@ def test_forward_all_and_gradient_sum_match_reference(dtype):
     grad = np.full_like(p.theta, np.nan)
     gradient_sum(grad, p.theta, p.layers, *p.csr, p.Y, OUTPUT[p.output], COST[p.cost])
     expected = ref.flatten(*ref.gradient(*p.reference(), p.X, p.Y.astype(float)))[0]
-    close(grad, expected, dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
+    close(p.unpadded(grad), expected, dtype, rtol=100 * RTOL[dtype],
+          atol=100 * np.finfo(dtype).eps)
+    p.assert_padding_zero(grad)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -394,9 +413,7 @@ def test_train_epoch_matches_reference_mini_batches(case, dtype):
                for s in range(0, n, batch)]
     W, b = ref.train(*p.reference(), batches, n, eta, **options)
     expected = ref.flatten(W, b)[0]
-    units = sum(p.sizes[1:])
-    buffers = [np.empty(batch * units, dtype=dtype) for _ in range(3)]
-    Z, A, D = buffers
+    Z, A, D = p.buffer(batch), p.buffer(batch), p.buffer(batch)
     empty = np.empty(0, dtype=dtype)
     theta, velocity, grad = p.theta.copy(), np.zeros_like(p.theta), np.zeros_like(p.theta)
     as_dtype = np.dtype(dtype).type
@@ -404,5 +421,7 @@ def test_train_epoch_matches_reference_mini_batches(case, dtype):
                 batch, as_dtype(eta), as_dtype(options["momentum"]), options["nesterov"],
                 as_dtype(options["l2"] / n), as_dtype(options["l1"] / n), 1.0, 0, 0, 0,
                 OUTPUT[p.output], COST[p.cost])
-    close(theta, expected, dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
+    close(p.unpadded(theta), expected, dtype, rtol=100 * RTOL[dtype],
+          atol=100 * np.finfo(dtype).eps)
     assert not np.allclose(theta, p.theta)
+    p.assert_padding_zero(theta)
