@@ -21,6 +21,7 @@ from .dense import (dense_accumulate, dense_backward, dense_forward,
                     sparse_accumulate, sparse_forward)
 from .dropout import dropout_forward, stream_key
 from .jit import kernel
+from .lanes import prefetch
 from .layout import (ACT, B_OFF, N_OUT, U_OFF, biases_of, n_units, units_of,
                      weights_of)
 from .update import scale, sgd_update
@@ -113,6 +114,19 @@ def accumulate_batch(target, alpha, D, A, Ad, layers, indptr, indices, values,
 
 
 @kernel
+def prefetch_rows(indptr, indices, values, rows):
+    """Start loading the CSR rows of the samples ``rows`` into the cache.
+
+    The shuffled order sends every sample to a random place in memory; asking
+    one batch ahead hides that latency behind the current batch's work.
+    """
+    for r in rows:
+        for k in range(indptr[r], indptr[r + 1], 16):
+            prefetch(indices, k)
+            prefetch(values, k)
+
+
+@kernel
 def train_epoch(theta, velocity, grad, Z, A, Ad, M, D, layers, indptr, indices,
                 values, Y, order, batch_size, eta, momentum, nesterov, l2_rate,
                 l1_rate, keep, seed, epoch, first, output, cost):
@@ -132,6 +146,7 @@ def train_epoch(theta, velocity, grad, Z, A, Ad, M, D, layers, indptr, indices,
     for start in range(0, n, batch_size):
         rows = order[start:min(start + batch_size, n)]
         m = rows.shape[0]
+        prefetch_rows(indptr, indices, values, order[start + batch_size:start + 2 * batch_size])
         forward_batch(Z, A, Ad, M, theta, layers, indptr, indices, values, rows,
                       keep, key, first + start)
         backward_batch(D, A, M, theta, layers, Y, rows, output, cost, keep)
