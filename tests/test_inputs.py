@@ -2,14 +2,13 @@
 good input of any float dtype or uint8 is accepted and converted once."""
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fastnet
 
-ONE_EXAMPLE_SET = settings(max_examples=40, deadline=None,
-                           suppress_health_check=[HealthCheck.function_scoped_fixture])
+EXAMPLES = settings(max_examples=40, deadline=None)  # deadline: the first call may compile
 NETS = {}
 
 
@@ -217,7 +216,7 @@ def test_real_targets_only_for_sigmoid_and_linear_outputs(data):
 
 
 # ------------------------------------------------- dtypes and shapes (hypothesis)
-@ONE_EXAMPLE_SET
+@EXAMPLES
 @given(X=hnp.arrays(st.sampled_from([np.float16, np.float32, np.float64, np.uint8]),
                     hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=12),
                     elements=st.integers(0, 255)),
@@ -238,7 +237,7 @@ def test_float_and_uint8_inputs_are_accepted_and_converted(X, net_dtype, fortran
     assert 0.0 <= net.accuracy(X, y) <= 1.0
 
 
-@ONE_EXAMPLE_SET
+@EXAMPLES
 @given(label_dtype=st.sampled_from([np.int8, np.uint8, np.int16, np.int32, np.int64, np.uint64]),
        n=st.integers(1, 9))
 def test_labels_of_any_integer_dtype_are_accepted(label_dtype, n):
@@ -248,7 +247,7 @@ def test_labels_of_any_integer_dtype_are_accepted(label_dtype, n):
     assert net.accuracy(X, y) == net.accuracy(X, y.astype(np.int64))
 
 
-@ONE_EXAMPLE_SET
+@EXAMPLES
 @given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=6),
        n_in=st.integers(1, 5))
 def test_wrong_input_shapes_are_named(shape, n_in):
@@ -259,7 +258,7 @@ def test_wrong_input_shapes_are_named(shape, n_in):
         net.predict(np.zeros(shape, dtype=np.float32))
 
 
-@ONE_EXAMPLE_SET
+@EXAMPLES
 @given(labels=st.lists(st.integers(-5, 8), min_size=4, max_size=4))
 def test_out_of_range_labels_are_named(labels):
     net = net_for(2, "float64")
@@ -272,7 +271,7 @@ def test_out_of_range_labels_are_named(labels):
             net.accuracy(X, y)
 
 
-@ONE_EXAMPLE_SET
+@EXAMPLES
 @given(dtype=st.sampled_from([np.complex64, np.bool_, np.object_, "U3", "M8[s]", "m8[s]"]))
 def test_unsupported_input_dtypes_are_named(dtype):
     net = net_for(2)
