@@ -67,9 +67,10 @@ def as_inputs(name, X, n_in, dtype):
                          "pass a 2-D array with one row per sample") from None
     if X.dtype == np.uint8:
         X = X.astype(dtype) / dtype.type(255)
-    elif X.dtype.kind not in "fiu":  # not bool, complex, datetime, timedelta, object, str
+    elif X.dtype.kind != "f":  # other integers are ambiguous: 0..255 pixels or features?
         raise TypeError(f"{name}: expected a float or uint8 array, got dtype {X.dtype}; "
-                        f"pass {name}.astype('float32')")
+                        f"pass {name}.astype('float32') (features as they are) or "
+                        f"{name}.astype('uint8') (0..255 pixels, scaled to [0, 1])")
     if X.ndim == 1 and X.shape[0] == n_in:
         raise ValueError(f"{name}: expected a 2-D array (n, {n_in}), got one sample of shape "
                          f"{X.shape}; pass {name}.reshape(1, -1)")

@@ -278,3 +278,11 @@ def test_unsupported_input_dtypes_are_named(dtype):
     X = np.zeros((3, 2)).astype(dtype)
     with pytest.raises(TypeError, match="^X: expected a float or uint8 array"):
         net.predict(X)
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int32, np.int64, np.uint16])
+def test_integer_inputs_other_than_uint8_are_refused(dtype):
+    net = fastnet.Network([4, 3], output="softmax", seed=0)
+    X = np.ones((2, 4), dtype=dtype)
+    with pytest.raises(TypeError, match=r"X: expected a float or uint8 array.*astype\('uint8'\)"):
+        net.predict(X)
