@@ -20,13 +20,14 @@ from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
 from .kernels.lanes import padded
 from .kernels.layout import B_OFF, N_COLUMNS, N_IN, N_OUT, U_OFF, W_OFF, WIDTH
-from .kernels.train import forward_all, gradient_sum, to_csr, train_epoch
+from .kernels.train import forward_all, forward_few, gradient_sum, to_csr, train_epoch
 from .kernels.update import all_finite
 from .optim import SGD
 
 HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
 INITS = ("normalized", "large")
 PROGRESS_STEPS = 20
+PARALLEL_FROM = 2048  # evaluate fewer samples than this on one thread
 
 
 @dataclass
@@ -261,7 +262,8 @@ class Network:
         n = len(data.indptr) - 1
         A = np.empty((n, self.sizes[-1]), dtype=self.dtype)
         Z = np.empty_like(A)
-        forward_all(A, Z, self._theta, self._layers, data.indptr, data.indices, data.values)
+        forward = forward_few if n <= PARALLEL_FROM else forward_all
+        forward(A, Z, self._theta, self._layers, data.indptr, data.indices, data.values)
         return A, Z
 
     def _evaluate(self, data):
