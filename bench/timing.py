@@ -1,0 +1,58 @@
+"""Timing helpers shared by the pytest-benchmark suites and ``bench.compare``.
+
+Only the epoch is timed: data conversion happens in ``Peer.prepare`` and the
+JIT / first-touch costs are paid by ``Peer.warm_up`` before the clock starts.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bench.peers import Peer
+
+
+@dataclass
+class EpochTiming:
+    """Per-repetition wall seconds of one epoch, already scaled to ``n_images``."""
+
+    seconds: list[float]
+    n_images: int
+    n_timed: int
+    internal_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def scaled(self) -> bool:
+        return self.n_timed != self.n_images
+
+
+def timed_order(peer: Peer, order: np.ndarray) -> np.ndarray:
+    """The part of ``order`` that ``peer`` trains on when timed: a slice for slow peers."""
+    return order if peer.slice_images is None else order[: peer.slice_images]
+
+
+def time_epoch(peer: Peer, data: object, order: np.ndarray, repeats: int,
+               epoch_images: int | None = None) -> EpochTiming:
+    """Wall seconds of ``repeats`` epochs over ``order``, each scaled to ``epoch_images``.
+
+    ``data`` comes from ``peer.prepare`` and the peer must already be warmed up.
+    A slow peer trains only its ``slice_images``; ``epoch_images`` (default
+    ``len(order)``) is the epoch size the seconds are scaled to.
+    """
+    part = timed_order(peer, order)
+    timing = EpochTiming([], epoch_images or len(order), len(part))
+    scale = timing.n_images / timing.n_timed
+    for _ in range(repeats):
+        start = time.perf_counter()
+        peer.train_epoch(data, part)
+        timing.seconds.append((time.perf_counter() - start) * scale)
+        if peer.last_internal_seconds is not None:
+            timing.internal_seconds.append(peer.last_internal_seconds * scale)
+    return timing
