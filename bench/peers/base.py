@@ -56,8 +56,8 @@ class Peer:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     takes_order: ClassVar[bool] = True  # False: the peer shuffles with its own seeded RNG
-    slice_images: ClassVar[int | None] = None  # time this many images and scale (slow peers)
-    bench_rounds: ClassVar[int] = 3  # pytest-benchmark rounds per workload
+    slice_images: ClassVar[int | None] = None  # compare.py times this many images and scales
+    bench_rounds: ClassVar[int] = 3  # pytest-benchmark rounds of a full epoch per workload
 
     def __init__(self, sizes: Sequence[int], *, batch_size: int, eta: float, seed: int = SEED):
         self.sizes = tuple(sizes)
@@ -77,6 +77,10 @@ class Peer:
     def train_epoch(self, data: object, order: np.ndarray) -> None:
         """One epoch of mini-batch SGD over the samples ``order`` (m,) of ``data``."""
         raise NotImplementedError
+
+    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Current (W (n_in, n_out), b (n_out,)) per layer, as copies in the NumPy layout."""
+        raise NotImplementedError(f"{self.name} does not expose its parameters")
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predicted digit (n,) for the images X (n, 784)."""

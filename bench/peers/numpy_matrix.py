@@ -53,6 +53,9 @@ class NumpyMatrix(Peer):
             batch = order[start : start + bs]
             self._step(X[batch], y[batch])
 
+    def parameters(self):
+        return [(W.copy(), b.copy()) for W, b in self.params]
+
     def predict(self, X):
         return self._forward(X)[-1].argmax(axis=1)
 

@@ -57,6 +57,10 @@ class TorchPeer(Peer):
             self.loss(self.model(X[batch]), y[batch]).backward()
             self.optimizer.step()
 
+    def parameters(self):
+        linears = [m for m in self.model if isinstance(m, torch.nn.Linear)]
+        return [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in linears]
+
     def predict(self, X):
         with torch.no_grad():
             return self.model(torch.from_numpy(X)).argmax(dim=1).numpy()
