@@ -1,0 +1,116 @@
+"""Argument checks shared by the public API.
+
+Every failure raises ``ValueError`` or ``TypeError`` with a message that names
+the argument, says what was wrong and what to pass instead.
+"""
+import numbers
+
+import numpy as np
+
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def as_dtype(dtype):
+    """The NumPy dtype for "float32" / "float64" (or the dtype objects)."""
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if name not in DTYPES:
+        raise ValueError(f"dtype: {dtype!r} is not supported; pass 'float32' or 'float64'")
+    return np.dtype(DTYPES[name])
+
+
+def choice(name, value, options):
+    """value if it is one of ``options`` (a dict or sequence of names)."""
+    if not isinstance(value, str) or value not in options:
+        listed = ", ".join(repr(o) for o in options)
+        raise ValueError(f"{name}: unknown value {value!r}; pass one of {listed}")
+    return value
+
+
+def positive_int(name, value):
+    """value as an int, which must be >= 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name}: must be a positive integer, got {value}; pass 1 or more")
+    return int(value)
+
+
+def real(name, value, low=0.0, high=np.inf, low_open=False, high_open=False):
+    """value as a finite float within [low, high] (open ends as asked)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, got {value!r}")
+    value = float(value)
+    too_low = value <= low if low_open else value < low
+    too_high = value >= high if high_open else value > high
+    if not np.isfinite(value) or too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open or high == np.inf else "]"
+        raise ValueError(f"{name}: {value!r} is out of range; pass a finite number "
+                         f"in {left}{low:g}, {high:g}{right}")
+    return value
+
+
+def as_inputs(name, X, n_in, dtype):
+    """X as a C-contiguous (n, n_in) array of ``dtype``, checked.
+
+    Float arrays of any precision are converted once; uint8 arrays are taken
+    as pixel intensities and scaled to [0, 1].
+    """
+    X = np.asarray(X)
+    if X.dtype == np.uint8:
+        X = X.astype(dtype) / dtype.type(255)
+    elif not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)) \
+            or X.dtype == np.bool_:
+        raise TypeError(f"{name}: expected a float or uint8 array, got dtype {X.dtype}; "
+                        f"pass {name}.astype('float32')")
+    if X.ndim == 1 and X.shape[0] == n_in:
+        raise ValueError(f"{name}: expected a 2-D array (n, {n_in}), got one sample of shape "
+                         f"{X.shape}; pass {name}.reshape(1, -1)")
+    if X.ndim != 2 or X.shape[1] != n_in:
+        raise ValueError(f"{name}: expected shape (n, {n_in}) for a network with {n_in} "
+                         f"inputs, got {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name}: is empty (0 samples); pass at least one sample")
+    X = np.ascontiguousarray(X, dtype=dtype)
+    if not np.isfinite(X).all():
+        raise ValueError(f"{name}: contains NaN or infinite values; clean or drop those "
+                         "samples first (e.g. np.nan_to_num)")
+    return X
+
+
+def as_targets(name, y, n, n_out, dtype, allow_real):
+    """Targets as an (n, n_out) array of ``dtype``: one-hot rows for labels.
+
+    ``y`` is (n,) integer labels in [0, n_out), or, where ``allow_real`` says
+    so, (n, n_out) real targets.
+    """
+    y = np.asarray(y)
+    if y.ndim == 2 and allow_real:
+        if y.shape != (n, n_out):
+            raise ValueError(f"{name}: real targets must have shape ({n}, {n_out}), got {y.shape}")
+        if not np.issubdtype(y.dtype, np.number) or not np.isfinite(y).all():
+            raise ValueError(f"{name}: real targets must be finite numbers")
+        return np.ascontiguousarray(y, dtype=dtype)
+    if y.ndim != 1:
+        kind = "(n,) integer labels" + (f" or (n, {n_out}) real targets" if allow_real else "")
+        raise ValueError(f"{name}: expected {kind}, got shape {y.shape}")
+    if y.shape[0] != n:
+        raise ValueError(f"{name}: has {y.shape[0]} labels but the inputs have {n} samples; "
+                         "pass one label per sample")
+    if not np.issubdtype(y.dtype, np.integer) or y.dtype == np.bool_:
+        raise TypeError(f"{name}: labels must be integers, got dtype {y.dtype}; "
+                        f"pass {name}.astype(int)")
+    if n and (y.min() < 0 or y.max() >= n_out):
+        raise ValueError(f"{name}: labels must lie in [0, {n_out - 1}] for {n_out} outputs, "
+                         f"got values from {y.min()} to {y.max()}")
+    Y = np.zeros((n, n_out), dtype=dtype)
+    Y[np.arange(n), y] = 1
+    return Y
+
+
+def labels_of(Y):
+    """The class each target row stands for: argmax per row, (n,) int64."""
+    return np.argmax(Y, axis=1)

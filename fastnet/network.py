@@ -1,0 +1,276 @@
+"""``Network``: a fully-connected feed-forward network and its public API.
+
+Layout (see also ``kernels/layout.py``): ``net.weights[l]`` is an
+(n_in, n_out) array and ``net.biases[l]`` an (n_out,) array, so that layer l
+computes z = a @ weights[l] + biases[l] for a row of activations a — the
+transpose of the book's w, which is (n_out, n_in).  Both lists hold views into
+one flat parameter vector: editing them in place edits the network.
+"""
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import kernels  # noqa: F401  (the package of compiled kernels)
+from .checks import as_dtype, as_inputs, as_targets, choice, labels_of, positive_int
+from .costs import COSTS, DEFAULT_COST, OUTPUTS, check_pair, regularisation
+from .kernels.activations import RELU, SIGMOID, TANH
+from .kernels.costs import output_costs
+from .kernels.layout import N_COLUMNS
+from .kernels.train import forward_all, gradient_sum, to_csr, train_epoch
+from .kernels.update import all_finite
+from .optim import SGD
+
+HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
+INITS = ("normalized", "large")
+PROGRESS_STEPS = 20
+
+
+@dataclass
+class Dataset:
+    """Inputs in CSR form and targets, ready for the kernels."""
+    indptr: np.ndarray    # (n+1,) int64
+    indices: np.ndarray   # (nnz,) int32
+    values: np.ndarray    # (nnz,) dtype
+    Y: np.ndarray         # (n, n_out) dtype; one-hot rows for labels
+
+    @property
+    def n(self):
+        return self.Y.shape[0]
+
+
+class Network:
+    """A fully-connected network trained by mini-batch SGD.
+
+    sizes: units per layer, inputs first, e.g. [784, 30, 10].
+    activation: "sigmoid", "tanh", "relu", or one name per hidden layer.
+    output: "sigmoid", "softmax" or "linear".
+    cost: "quadratic", "cross_entropy" or "log_likelihood" (default: the
+        natural one for the output: log_likelihood for softmax,
+        cross_entropy for sigmoid, quadratic for linear).
+    init: "normalized" = weights N(0, 1/n_in), biases N(0, 1);
+        "large" = N(0, 1) for both (the book's chapter 1).
+    dtype: "float32" (default) or "float64".
+    seed: makes initialisation, shuffling and dropout reproducible
+        (None: a fresh random seed, kept in ``net.seed``).
+    """
+
+    def __init__(self, sizes, activation="sigmoid", output="softmax", cost=None,
+                 init="normalized", dtype="float32", seed=None):
+        self.sizes = self._check_sizes(sizes)
+        n_hidden = len(self.sizes) - 2
+        names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        if len(names) != n_hidden:
+            raise ValueError(f"activation: got {len(names)} names for {n_hidden} hidden layers; "
+                             "pass one name, or a list with one name per hidden layer")
+        self.activations = tuple(choice("activation", a, HIDDEN) for a in names)
+        self.output = choice("output", output, OUTPUTS)
+        self.cost_name = choice("cost", DEFAULT_COST[output] if cost is None else cost, COSTS)
+        check_pair(self.output, self.cost_name)
+        self.init = choice("init", init, INITS)
+        self.dtype = as_dtype(dtype)
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % 2**63)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise TypeError(f"seed: expected a non-negative integer or None, got {seed!r}")
+        self.seed = int(seed)
+        self.epochs_trained = 0
+        self._regularised_by = (0.0, 0.0, 0)
+        self._layers = self._layout()
+        self._theta = self._initial_parameters()
+
+    # ----------------------------------------------------------------- layout
+    @staticmethod
+    def _check_sizes(sizes):
+        try:
+            sizes = tuple(sizes)
+        except TypeError:
+            raise TypeError(f"sizes: expected a list of layer sizes such as [784, 30, 10], "
+                            f"got {sizes!r}") from None
+        if len(sizes) < 2:
+            raise ValueError(f"sizes: need at least an input and an output layer, got {list(sizes)}")
+        return tuple(positive_int("sizes[]", s) for s in sizes)
+
+    def _layout(self):
+        """The (L, 6) int64 table of ``kernels/layout.py``."""
+        pairs = list(zip(self.sizes[:-1], self.sizes[1:]))
+        n_weights = sum(a * b for a, b in pairs)
+        codes = [HIDDEN[a] for a in self.activations] + [OUTPUTS[self.output]]
+        layers = np.zeros((len(pairs), N_COLUMNS), dtype=np.int64)
+        w_off, b_off, u_off = 0, n_weights, 0
+        for l, ((n_in, n_out), code) in enumerate(zip(pairs, codes)):
+            layers[l] = (n_in, n_out, w_off, b_off, code, u_off)
+            w_off, b_off, u_off = w_off + n_in * n_out, b_off + n_out, u_off + n_out
+        return layers
+
+    def _initial_parameters(self):
+        rng = np.random.default_rng(self.seed)
+        theta = np.empty(self.n_parameters, dtype=self.dtype)
+        for (n_in, n_out, w_off, b_off, _, _) in self._layers:
+            std = 1.0 / np.sqrt(n_in) if self.init == "normalized" else 1.0
+            theta[w_off:w_off + n_in * n_out] = rng.standard_normal(n_in * n_out) * std
+            theta[b_off:b_off + n_out] = rng.standard_normal(n_out)
+        return theta
+
+    @property
+    def n_parameters(self):
+        """Number of weights and biases."""
+        return int(sum(n_in * n_out + n_out for n_in, n_out in zip(self.sizes, self.sizes[1:])))
+
+    @property
+    def n_weights(self):
+        """Number of weights (the regularised parameters)."""
+        return int(self._layers[0, 3])
+
+    def _split(self, flat):
+        """Per-layer views of a flat (p,) vector: (weights list, biases list)."""
+        weights = [flat[w:w + i * o].reshape(i, o) for i, o, w, _, _, _ in self._layers]
+        biases = [flat[b:b + o] for _, o, _, b, _, _ in self._layers]
+        return weights, biases
+
+    @property
+    def weights(self):
+        """Per layer, an (n_in, n_out) view of the weights."""
+        return self._split(self._theta)[0]
+
+    @property
+    def biases(self):
+        """Per layer, an (n_out,) view of the biases."""
+        return self._split(self._theta)[1]
+
+    def __repr__(self):
+        return (f"Network({list(self.sizes)}, activation={list(self.activations)}, "
+                f"output={self.output!r}, cost={self.cost_name!r}, init={self.init!r}, "
+                f"dtype={self.dtype.name!r}, seed={self.seed})")
+
+    # ---------------------------------------------------------------- training
+    def fit(self, X, y, epochs=30, batch_size=10, eta=0.5, momentum=0.0, nesterov=False,
+            l2=0.0, l1=0.0, dropout=0.0, validation=None, schedule=None,
+            early_stopping=None, restore_best=False, augment=None, monitor=True,
+            verbose=False, callback=None, progress=None, optimizer=None):
+        """Train by mini-batch SGD and return the history (dict of per-epoch lists).
+
+        X (n, n_in) float or uint8; y (n,) integer labels (or (n, n_out) real
+        targets for sigmoid and linear outputs).  ``validation`` = (X_val, y_val)
+        is evaluated after every epoch; ``monitor`` evaluates the training data
+        too.  ``dropout`` is the probability of dropping a hidden unit.
+        ``schedule`` is a name or callable (see ``fastnet.schedules``);
+        ``early_stopping`` a patience in epochs; ``restore_best`` keeps the
+        weights of the best validation epoch.  ``augment(X, y, epoch)`` returns
+        the (X, y) to train on in that epoch.  ``callback(net, optimizer)`` runs
+        after each epoch; ``progress(done, n)`` a few times within each.
+        Pass ``optimizer`` (an ``SGD``, e.g. from a checkpoint) to continue its
+        run up to ``epochs`` epochs in total; its hyperparameters are used and
+        the keyword hyperparameters here are ignored.
+
+        History keys: training_cost, training_accuracy, validation_cost,
+        validation_accuracy, eta, epoch_seconds (training time only).
+        """
+        if optimizer is None:
+            optimizer = SGD(eta=eta, batch_size=batch_size, momentum=momentum,
+                            nesterov=nesterov, l2=l2, l1=l1, dropout=dropout,
+                            schedule=schedule, early_stopping=early_stopping)
+        self.optimizer = optimizer
+        if validation is not None and (not isinstance(validation, (tuple, list))
+                                       or len(validation) != 2):
+            raise TypeError("validation: expected a pair (X_val, y_val)")
+        return optimizer.run(self, (X, y), validation, epochs, augment=augment,
+                             monitor=monitor, restore_best=restore_best,
+                             callback=callback, progress=progress, verbose=verbose)
+
+    def _train_epoch(self, data, sgd, eta, progress=None):
+        """One epoch of ``sgd`` over ``data`` at learning rate eta; returns seconds."""
+        order = np.random.default_rng((self.seed, self.epochs_trained)).permutation(data.n)
+        n_units = int(self._layers[-1, 5] + self._layers[-1, 1])
+        buffer = lambda size: np.empty(size, dtype=self.dtype)  # noqa: E731
+        keep = 1.0 - sgd.dropout
+        batch = sgd.batch_size
+        Z, A, D = buffer(batch * n_units), buffer(batch * n_units), buffer(batch * n_units)
+        Ad, M = (buffer(batch * n_units), buffer(batch * n_units)) if keep < 1.0 else (buffer(0), buffer(0))
+        grad = np.zeros_like(self._theta)
+        as_dtype = self.dtype.type
+        steps = PROGRESS_STEPS if progress is not None else 1
+        bounds = [batch * (-(-data.n // batch) * k // steps) for k in range(steps + 1)]
+        seconds = 0.0
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            stop = min(stop, data.n)
+            began = time.perf_counter()
+            train_epoch(self._theta, sgd.velocity, grad, Z, A, Ad, M, D, self._layers,
+                        data.indptr, data.indices, data.values, data.Y, order[start:stop],
+                        batch, as_dtype(eta), as_dtype(sgd.momentum), sgd.nesterov,
+                        as_dtype(sgd.l2 / data.n), as_dtype(sgd.l1 / data.n), keep,
+                        self.seed, self.epochs_trained, start, OUTPUTS[self.output],
+                        COSTS[self.cost_name])
+            seconds += time.perf_counter() - began
+            if progress is not None:
+                progress(stop, data.n)
+        self.epochs_trained += 1
+        return seconds
+
+    # -------------------------------------------------------------- evaluation
+    def _prepare(self, X, y, name="X"):
+        """Check and convert (X, y) into a ``Dataset``."""
+        X = as_inputs(name, X, self.sizes[0], self.dtype)
+        label = "y" if name == "X" else f"{name}[1]" if name == "validation" else name + "'s y"
+        Y = as_targets(label, y, X.shape[0], self.sizes[-1], self.dtype,
+                       allow_real=self.output in ("linear", "sigmoid"))
+        return Dataset(*to_csr(X), Y)
+
+    def _inputs(self, X):
+        return Dataset(*to_csr(as_inputs("X", X, self.sizes[0], self.dtype)),
+                       np.empty((0, self.sizes[-1]), self.dtype))
+
+    def _outputs(self, data):
+        """Outputs A and pre-activations Z (n, n_out) of the last layer."""
+        n = len(data.indptr) - 1
+        A = np.empty((n, self.sizes[-1]), dtype=self.dtype)
+        Z = np.empty_like(A)
+        forward_all(A, Z, self._theta, self._layers, data.indptr, data.indices, data.values)
+        return A, Z
+
+    def _evaluate(self, data):
+        """(mean cost including the regularisation term, accuracy) on ``data``."""
+        A, Z = self._outputs(data)
+        costs = np.empty(data.n, dtype=np.float64)
+        output_costs(costs, A, Z, data.Y, OUTPUTS[self.output], COSTS[self.cost_name])
+        accuracy = float(np.mean(np.argmax(A, axis=1) == labels_of(data.Y)))
+        return float(costs.mean()) + self._penalty(), accuracy
+
+    def _penalty(self):
+        l2, l1, n = self._regularised_by
+        return regularisation(self._theta[:self.n_weights], l2, l1, n)
+
+    def _weights_finite(self):
+        return all_finite(self._theta)
+
+    def evaluate(self, X, y):
+        """(cost, accuracy) on (X, y) in one pass; see ``cost`` and ``accuracy``."""
+        return self._evaluate(self._prepare(X, y))
+
+    def accuracy(self, X, y):
+        """Fraction of samples whose largest output is the label, in [0, 1]."""
+        return self.evaluate(X, y)[1]
+
+    def cost(self, X, y):
+        """Mean cost over (X, y) plus the regularisation term of the last fit
+        (l2/(2n)·Σw² + l1/n·Σ|w|, n its training-set size)."""
+        return self.evaluate(X, y)[0]
+
+    def predict_proba(self, X):
+        """Outputs of the last layer, (n, n_out)."""
+        return self._outputs(self._inputs(X))[0]
+
+    def predict(self, X):
+        """Predicted labels: the index of the largest output, (n,) int64."""
+        return np.argmax(self.predict_proba(X), axis=1)
+
+    def gradient(self, X, y):
+        """Gradient of the mean unregularised cost over (X, y).
+
+        Returns (gW, gb): lists shaped like ``weights`` and ``biases``.
+        """
+        data = self._prepare(X, y)
+        grad = np.empty_like(self._theta)
+        gradient_sum(grad, self._theta, self._layers, data.indptr, data.indices,
+                     data.values, data.Y, OUTPUTS[self.output], COSTS[self.cost_name])
+        return self._split(grad)

@@ -1,0 +1,154 @@
+"""Mini-batch SGD: the training policy around the compiled epoch loop.
+
+``SGD`` holds the hyperparameters (eta, batch size, momentum / Nesterov, L2,
+L1, dropout, schedule, early stopping) and the state of a run (epoch count,
+momentum velocities, history, best weights), so that a run can be saved and
+resumed exactly.  The arithmetic of every mini-batch runs in
+``fastnet.kernels.train.train_epoch``; this file decides what to run.
+
+Regularisation follows the book: with n the training-set size, L2 adds
+l2/(2n)·Σw² to the cost, so each plain-SGD step multiplies the weights by
+(1 − eta·l2/n); L1 adds l1/n·Σ|w|.  Biases are not regularised.  PyTorch's
+``weight_decay=wd`` with ``lr=eta`` matches ``l2 = wd·n``.
+"""
+import numpy as np
+
+from .checks import positive_int, real
+from .schedules import Plateau, make_schedule
+
+HISTORY_KEYS = ("training_cost", "training_accuracy", "validation_cost",
+                "validation_accuracy", "eta", "epoch_seconds")
+
+
+class DivergenceError(ArithmeticError):
+    """Training produced NaN or infinite weights or cost."""
+
+
+class SGD:
+    """Mini-batch stochastic gradient descent with its run state.
+
+    Parameters mirror ``Network.fit``; ``early_stopping`` is a patience in
+    epochs without improvement of the validation accuracy (None: never stop).
+    """
+
+    def __init__(self, eta=0.5, batch_size=10, momentum=0.0, nesterov=False,
+                 l2=0.0, l1=0.0, dropout=0.0, schedule=None, early_stopping=None):
+        self.eta = real("eta", eta, 0.0, low_open=True)
+        self.batch_size = positive_int("batch_size", batch_size)
+        self.momentum = real("momentum", momentum, 0.0, 1.0, high_open=True)
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov: expected True or False, got {nesterov!r}")
+        self.nesterov = bool(nesterov)
+        self.l2 = real("l2", l2)
+        self.l1 = real("l1", l1)
+        self.dropout = real("dropout", dropout, 0.0, 1.0, high_open=True)
+        self.schedule = make_schedule(schedule)
+        self.early_stopping = None if early_stopping is None else \
+            positive_int("early_stopping", early_stopping)
+        self.epoch = 0
+        self.velocity = None
+        self.history = {key: [] for key in HISTORY_KEYS}
+        self.best_weights = None
+        self.best_epoch = None
+        self.stop_reason = None
+
+    def __repr__(self):
+        return (f"SGD(eta={self.eta}, batch_size={self.batch_size}, momentum={self.momentum}, "
+                f"nesterov={self.nesterov}, l2={self.l2}, l1={self.l1}, dropout={self.dropout}, "
+                f"schedule={self.schedule!r}, early_stopping={self.early_stopping})")
+
+    def next_eta(self):
+        """The learning rate of the coming epoch, from the schedule."""
+        return float(self.schedule(self.epoch, self.eta, self.history))
+
+    def finished(self, eta):
+        """Why training should stop before an epoch at ``eta`` (None: go on)."""
+        if isinstance(self.schedule, Plateau) and eta < self.eta * self.schedule.min_ratio:
+            return f"learning rate fell below eta/{1 / self.schedule.min_ratio:g}"
+        scores = self.history["validation_accuracy"]
+        if self.early_stopping and scores:
+            since_best = len(scores) - 1 - int(np.argmax(scores))
+            if since_best >= self.early_stopping:
+                return f"no improvement in validation accuracy for {since_best} epochs"
+        return None
+
+    def record(self, **values):
+        """Append one epoch's numbers to the history."""
+        for key in HISTORY_KEYS:
+            value = values.get(key)
+            if value is not None:
+                self.history[key].append(value)
+
+    def run(self, net, train, validation, epochs, augment=None, monitor=True,
+            restore_best=False, callback=None, progress=None, verbose=False):
+        """Train ``net`` until ``self.epoch == epochs`` (or an early stop).
+
+        ``train`` is (X, y) as the user passed it; ``validation`` is None or
+        (X, y).  Returns the history dict.
+        """
+        epochs = positive_int("epochs", epochs)
+        if (self.early_stopping or restore_best) and validation is None:
+            raise ValueError("early_stopping / restore_best: need validation data; pass "
+                             "validation=(X_val, y_val)")
+        data = net._prepare(*train, name="X")
+        valid = None if validation is None else net._prepare(*validation, name="validation")
+        if self.velocity is None:
+            self.velocity = np.zeros_like(net._theta)
+        net._regularised_by = (self.l2, self.l1, data.n)
+        before = net._theta.copy()
+        self.stop_reason = None
+        while self.epoch < epochs:
+            eta = self.next_eta()
+            self.stop_reason = self.finished(eta)
+            if self.stop_reason:
+                break
+            if augment is not None:
+                data = net._prepare(*augment(train[0], train[1], self.epoch), name="augment(X)")
+            seconds = net._train_epoch(data, self, eta, progress)
+            self.epoch += 1
+            row = {"eta": eta, "epoch_seconds": seconds}
+            if monitor:
+                row["training_cost"], row["training_accuracy"] = net._evaluate(data)
+            if valid is not None:
+                row["validation_cost"], row["validation_accuracy"] = net._evaluate(valid)
+            self._check_finite(net, before, row, eta)
+            self.record(**row)
+            self._remember_best(net, row)
+            if verbose:
+                print(format_epoch(self.epoch, epochs, row), flush=True)
+            if callback is not None:
+                callback(net, self)
+        if restore_best and self.best_weights is not None:
+            net._theta[:] = self.best_weights
+        return self.history
+
+    def _check_finite(self, net, before, row, eta):
+        """Restore the weights from before the run and raise if training diverged."""
+        cost = row.get("training_cost", 0.0)
+        if net._weights_finite() and np.isfinite(cost):
+            return
+        net._theta[:] = before
+        self.velocity = None
+        raise DivergenceError(
+            f"training diverged in epoch {self.epoch} (eta={eta:g}): the weights or the "
+            f"cost became NaN or infinite. The network's weights are back to what they "
+            f"were before fit; try a smaller eta, e.g. eta={eta / 10:g}")
+
+    def _remember_best(self, net, row):
+        """Keep a copy of the weights of the best validation epoch so far."""
+        scores = self.history["validation_accuracy"]
+        if "validation_accuracy" in row and row["validation_accuracy"] > max(scores[:-1], default=-1.0):
+            self.best_epoch = self.epoch
+            self.best_weights = net._theta.copy()
+
+
+def format_epoch(epoch, epochs, row):
+    """One human-readable line for a finished epoch."""
+    parts = [f"epoch {epoch:>3}/{epochs}"]
+    if "training_cost" in row:
+        parts.append(f"train cost {row['training_cost']:.4f} acc {100 * row['training_accuracy']:.2f}%")
+    if "validation_cost" in row:
+        parts.append(f"val cost {row['validation_cost']:.4f} acc {100 * row['validation_accuracy']:.2f}%")
+    parts.append(f"eta {row['eta']:.4g}")
+    parts.append(f"{row['epoch_seconds']:.3f} s")
+    return "  ".join(parts)

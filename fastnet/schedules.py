@@ -1,0 +1,118 @@
+"""Learning-rate schedules: the eta of the next epoch, from the history so far.
+
+A schedule is any callable ``schedule(epoch, eta0, history) -> eta``; epoch
+counts from 0 and ``history`` holds the finished epochs (see ``SGD``).  Since
+every schedule here is a pure function of the history, resuming a run needs no
+extra state.  ``make_schedule`` turns names such as "constant", "step",
+"exponential", "cosine" or "plateau" into these objects.
+"""
+import math
+
+from .checks import positive_int, real
+
+
+class Constant:
+    """eta0 every epoch."""
+
+    def __call__(self, epoch, eta0, history):
+        return eta0
+
+    def __repr__(self):
+        return "Constant()"
+
+
+class Step:
+    """eta0 · factor^(epoch // every)."""
+
+    def __init__(self, every=10, factor=0.5):
+        self.every = positive_int("every", every)
+        self.factor = real("factor", factor, 0.0, 1.0, low_open=True)
+
+    def __call__(self, epoch, eta0, history):
+        return eta0 * self.factor ** (epoch // self.every)
+
+    def __repr__(self):
+        return f"Step(every={self.every}, factor={self.factor})"
+
+
+class Exponential:
+    """eta0 · gamma^epoch."""
+
+    def __init__(self, gamma=0.95):
+        self.gamma = real("gamma", gamma, 0.0, 1.0, low_open=True)
+
+    def __call__(self, epoch, eta0, history):
+        return eta0 * self.gamma ** epoch
+
+    def __repr__(self):
+        return f"Exponential(gamma={self.gamma})"
+
+
+class Cosine:
+    """Cosine annealing from eta0 down to eta0·floor over ``epochs`` epochs."""
+
+    def __init__(self, epochs, floor=0.0):
+        self.epochs = positive_int("epochs", epochs)
+        self.floor = real("floor", floor, 0.0, 1.0)
+
+    def __call__(self, epoch, eta0, history):
+        progress = min(epoch / self.epochs, 1.0)
+        low = eta0 * self.floor
+        return low + 0.5 * (eta0 - low) * (1.0 + math.cos(math.pi * progress))
+
+    def __repr__(self):
+        return f"Cosine(epochs={self.epochs}, floor={self.floor})"
+
+
+class Plateau:
+    """The book's schedule: multiply eta by ``factor`` whenever the validation
+    accuracy has not improved for ``patience`` epochs at the current eta.
+
+    Pair it with ``min_ratio``: ``SGD`` stops once eta < eta0·min_ratio
+    (the book uses factor 0.5, patience 10, stop at eta0/128).
+    """
+
+    def __init__(self, patience=10, factor=0.5, min_ratio=1 / 128):
+        self.patience = positive_int("patience", patience)
+        self.factor = real("factor", factor, 0.0, 1.0, low_open=True, high_open=True)
+        self.min_ratio = real("min_ratio", min_ratio, 0.0, 1.0)
+
+    def __call__(self, epoch, eta0, history):
+        etas = history["eta"]
+        scores = history["validation_accuracy"] or history["training_accuracy"]
+        if not etas or not scores:
+            return eta0
+        eta = etas[-1]
+        since = 0
+        while since < len(etas) and etas[-1 - since] == eta:
+            since += 1
+        window = scores[-since:]
+        before = max(scores[:-since], default=-math.inf)
+        best_at = max(range(len(window)), key=window.__getitem__)
+        improved = window[best_at] > before
+        stale = len(window) - 1 - best_at if improved else len(window)
+        return eta * self.factor if stale >= self.patience else eta
+
+    def __repr__(self):
+        return f"Plateau(patience={self.patience}, factor={self.factor}, min_ratio={self.min_ratio})"
+
+
+SCHEDULES = {"constant": Constant, "step": Step, "exponential": Exponential,
+             "cosine": Cosine, "plateau": Plateau}
+
+
+def make_schedule(schedule, epochs=None):
+    """A schedule object from None, a name, or a callable."""
+    if schedule is None:
+        return Constant()
+    if isinstance(schedule, str):
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule: unknown name {schedule!r}; pass one of "
+                             f"{', '.join(map(repr, SCHEDULES))} or a callable "
+                             "schedule(epoch, eta0, history) -> eta")
+        if schedule == "cosine":
+            return Cosine(epochs or 1)
+        return SCHEDULES[schedule]()
+    if callable(schedule):
+        return schedule
+    raise TypeError(f"schedule: expected a name or a callable, got {schedule!r}")

@@ -1,0 +1,104 @@
+"""Activation functions and their derivatives, one code per function.
+
+Codes (stored per layer in the layout table, see ``layout.py``):
+``SIGMOID``, ``TANH``, ``RELU`` for any layer; ``LINEAR`` and ``SOFTMAX`` for
+the output layer.  Derivatives are computed from the activation ``a`` that the
+forward pass stored, never by re-evaluating ``exp``.  Every function is safe
+for any finite input: sigmoid branches on the sign of z, softmax subtracts the
+maximum before exponentiating.
+"""
+import math
+
+from .jit import kernel
+
+SIGMOID, TANH, RELU, LINEAR, SOFTMAX = 0, 1, 2, 3, 4
+
+
+@kernel
+def sigmoid(z):
+    """1 / (1 + exp(-z)) for a scalar, without overflow for any finite z."""
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@kernel
+def softplus(z):
+    """log(1 + exp(z)) for a scalar, without overflow for any finite z."""
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+@kernel
+def softmax_forward(a, z):
+    """a (n,) = softmax(z (n,)), overwritten; stable log-sum-exp form."""
+    top = z[0]
+    for j in range(1, z.shape[0]):
+        top = max(top, z[j])
+    total = 0.0
+    for j in range(z.shape[0]):
+        a[j] = math.exp(z[j] - top)
+        total += a[j]
+    inverse = 1.0 / total
+    for j in range(z.shape[0]):
+        a[j] *= inverse
+
+
+@kernel
+def log_sum_exp(z):
+    """log(sum(exp(z))) of z (n,) without overflow."""
+    top = z[0]
+    for j in range(1, z.shape[0]):
+        top = max(top, z[j])
+    total = 0.0
+    for j in range(z.shape[0]):
+        total += math.exp(z[j] - top)
+    return top + math.log(total)
+
+
+@kernel
+def log_softmax(out, z):
+    """out (n,) = log(softmax(z (n,))), overwritten."""
+    lse = log_sum_exp(z)
+    for j in range(z.shape[0]):
+        out[j] = z[j] - lse
+
+
+@kernel
+def activation_forward(a, z, code):
+    """a (n,) = f(z (n,)) for the activation ``code``, overwritten."""
+    n = z.shape[0]
+    if code == SIGMOID:
+        for j in range(n):
+            a[j] = sigmoid(z[j])
+    elif code == TANH:
+        for j in range(n):
+            a[j] = math.tanh(z[j])
+    elif code == RELU:
+        for j in range(n):
+            a[j] = max(z[j], 0.0)
+    elif code == SOFTMAX:
+        softmax_forward(a, z)
+    else:
+        for j in range(n):
+            a[j] = z[j]
+
+
+@kernel
+def activation_backward(delta, a, code):
+    """delta (n,) *= f'(z), with f'(z) computed from a = f(z) (n,).
+
+    Only for element-wise activations (every hidden layer); the softmax
+    Jacobian is handled by the cost's output delta.
+    """
+    n = a.shape[0]
+    if code == SIGMOID:
+        for j in range(n):
+            delta[j] *= a[j] * (1.0 - a[j])
+    elif code == TANH:
+        for j in range(n):
+            delta[j] *= 1.0 - a[j] * a[j]
+    elif code == RELU:
+        for j in range(n):
+            if a[j] <= 0.0:
+                delta[j] = 0.0

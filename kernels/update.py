@@ -1,0 +1,66 @@
+"""The parameter update: momentum or Nesterov, L2 decay and L1 in one pass.
+
+With g the gradient of the unregularised mean mini-batch cost, n the training
+set size and the book's conventions for the regularisers, each weight gets
+
+    g_w = g + (l2 / n)·w + (l1 / n)·sign(w)          (biases: g only)
+    v  <- momentum·v − eta·g_w
+    w  <- w + v                          (classical momentum, the book's form)
+    w  <- w + momentum·v − eta·g_w       (Nesterov, in the look-ahead form)
+
+With momentum = 0 this is the book's w <- (1 − eta·l2/n)·w − eta·g.
+"""
+import math
+
+from .jit import kernel
+
+
+@kernel
+def sgd_update(theta, velocity, grad, n_weights, eta, momentum, nesterov,
+               l2_rate, l1_rate):
+    """Update theta and velocity (p,) in place from grad (p,).
+
+    ``l2_rate`` = l2/n and ``l1_rate`` = l1/n; they apply to theta[:n_weights]
+    (the weights); the biases theta[n_weights:] are not regularised.
+    """
+    zero = l2_rate * 0.0
+    _momentum_step(theta[:n_weights], velocity[:n_weights], grad[:n_weights],
+                   eta, momentum, nesterov, l2_rate, l1_rate)
+    _momentum_step(theta[n_weights:], velocity[n_weights:], grad[n_weights:],
+                   eta, momentum, nesterov, zero, zero)
+
+
+@kernel
+def _momentum_step(theta, velocity, grad, eta, momentum, nesterov, l2_rate,
+                   l1_rate):
+    """One momentum / Nesterov step on theta, velocity, grad (p,), in place."""
+    as_dtype = theta.dtype.type
+    eta, momentum = as_dtype(eta), as_dtype(momentum)
+    l2_rate, l1_rate = as_dtype(l2_rate), as_dtype(l1_rate)
+    for k in range(theta.shape[0]):
+        w = theta[k]
+        sign = as_dtype(w > 0.0) - as_dtype(w < 0.0)
+        g = grad[k] + l2_rate * w + l1_rate * sign
+        v = momentum * velocity[k] - eta * g
+        velocity[k] = v
+        if nesterov:
+            theta[k] = w + momentum * v - eta * g
+        else:
+            theta[k] = w + v
+
+
+@kernel
+def scale(x, factor):
+    """x (p,) *= factor, in place (the L2 weight decay of plain SGD)."""
+    factor = x.dtype.type(factor)
+    for k in range(x.shape[0]):
+        x[k] *= factor
+
+
+@kernel
+def all_finite(x):
+    """True when every entry of x (p,) is finite."""
+    for k in range(x.shape[0]):
+        if not math.isfinite(x[k]):
+            return False
+    return True
