@@ -51,6 +51,21 @@ def test_hand_written_peers_agree(sizes, batch_size, mnist, make_peer):
             np.testing.assert_allclose(b, b_ref, atol=2e-5, err_msg=name)
 
 
+def test_fastnet_matches_numpy_peer_full_batch(mnist, make_peer):
+    """Same start, full-batch steps (so fastnet's own shuffling cannot matter): same weights."""
+    X, y = mnist.X_train[:500], mnist.y_train[:500]
+    reference = make_peer("numpy_matrix", (784, 30, 10), len(X), eta=0.5)
+    peer = make_peer("fastnet", (784, 30, 10), len(X), eta=0.5)
+    for (W, b), W_net, b_net in zip(reference.parameters(), peer.net.weights, peer.net.biases):
+        W_net[...], b_net[...] = W, b  # fastnet's weights are views into its parameter vector
+    for _ in range(3):
+        reference.train_epoch(reference.prepare(X, y), np.arange(len(X)))
+        peer.train_epoch(peer.prepare(X, y), np.arange(len(X)))
+    for (W, b), (W_ref, b_ref) in zip(peer.parameters(), reference.parameters()):
+        np.testing.assert_allclose(W, W_ref, atol=2e-5)
+        np.testing.assert_allclose(b, b_ref, atol=2e-5)
+
+
 def test_numerics_do_not_overflow():
     z = np.array([-1000.0, -30.0, 0.0, 30.0, 1000.0], dtype=np.float32)
     s = sigmoid(z)

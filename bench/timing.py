@@ -29,6 +29,11 @@ class EpochTiming:
         return statistics.median(self.seconds)
 
     @property
+    def epoch_median(self) -> float:
+        """Median epoch time: the peer's own training-only clock where it has one, else wall."""
+        return statistics.median(self.internal_seconds or self.seconds)
+
+    @property
     def scaled(self) -> bool:
         return self.n_timed != self.n_images
 

@@ -1,10 +1,12 @@
 """fastnet itself behind the peer interface: ``Network.fit`` for one epoch per call.
 
 fastnet shuffles with its own seeded generator, so it ignores the shared
-order except for its length. ``last_internal_seconds`` keeps the epoch time
-fastnet reports (``history["epoch_seconds"]``) next to the harness's wall time,
-so the overhead of ``fit`` around the epoch stays visible. Skips while the
-core (``fastnet.Network``) is not importable.
+order except for its length. ``fit`` converts X (to CSR) on every call, which
+the other peers do once in ``prepare``; so ``last_internal_seconds`` keeps the
+epoch time fastnet reports (``history["epoch_seconds"]``, training only) next
+to the harness's wall time of the whole ``fit`` call. Per-epoch evaluation is
+off (``monitor=False``), as for every peer. Skips while the core
+(``fastnet.Network``) is not importable.
 """
 
 from __future__ import annotations
@@ -43,8 +45,12 @@ class FastnetPeer(Peer):
         """One ``fit`` epoch over the first ``len(order)`` images of ``data`` (fastnet shuffles)."""
         X, y = data
         n = len(order)
-        history = self.net.fit(X[:n], y[:n], epochs=1, batch_size=self.batch_size, eta=self.eta)
+        history = self.net.fit(X[:n], y[:n], epochs=1, batch_size=self.batch_size, eta=self.eta,
+                               monitor=False)
         self.last_internal_seconds = float(history["epoch_seconds"][-1])
+
+    def parameters(self):
+        return [(W.copy(), b.copy()) for W, b in zip(self.net.weights, self.net.biases)]
 
     def predict(self, X):
         return self.net.predict(X)
