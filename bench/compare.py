@@ -349,9 +349,11 @@ def _format_extras(results: dict) -> list[str]:
                      f"test accuracy {ch3['test_accuracy']:.2%}")
     for r in results.get("rss", []):
         if "peak_rss_bytes" in r:
-            lines.append(f"peak RSS while training, {r['peer']:<13}: {r['peak_rss_bytes'] / 2**20:.0f} MiB "
-                         f"(before training {r['rss_before_training_bytes'] / 2**20:.0f} MiB; float32 train "
-                         f"set {r['train_set_bytes'] / 2**20:.0f} MiB + model {r['model_bytes'] / 2**20:.1f} MiB)")
+            mib = {k: v / 2**20 for k, v in r.items() if k.endswith("_bytes") and v is not None}
+            lines.append(f"peak RSS while training, {r['peer']:<13}: {mib['peak_rss_bytes']:.0f} MiB "
+                         f"(after imports {mib.get('rss_after_imports_bytes', 0):.0f}, before training "
+                         f"{mib['rss_before_training_bytes']:.0f}; float32 train set "
+                         f"{mib['train_set_bytes']:.0f} + model {mib['model_bytes']:.1f} MiB)")
         else:
             lines.append(f"peak RSS, {r['peer']}: {r.get('error')}")
     return lines
