@@ -58,6 +58,7 @@ class Peer:
     takes_order: ClassVar[bool] = True  # False: the peer shuffles with its own seeded RNG
     slice_images: ClassVar[int | None] = None  # compare.py times this many images and scales
     bench_rounds: ClassVar[int] = 3  # pytest-benchmark rounds of a full epoch per workload
+    unavailable: ClassVar[str | None] = None  # why the peer cannot run here (a missing library)
 
     def __init__(self, sizes: Sequence[int], *, batch_size: int, eta: float, seed: int = SEED):
         self.sizes = tuple(sizes)
@@ -69,6 +70,8 @@ class Peer:
     @classmethod
     def check_available(cls) -> None:
         """Raise PeerUnavailable when the peer cannot run in this environment."""
+        if cls.unavailable:
+            raise PeerUnavailable(cls.unavailable)
 
     def prepare(self, X: np.ndarray, y: np.ndarray) -> object:
         """Data in the peer's own format from X (n, 784) float32 and y (n,) int64."""

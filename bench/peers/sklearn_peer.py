@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 
-from bench.peers.base import Peer, PeerUnavailable
+from bench.peers.base import Peer
 
 try:
     from sklearn.exceptions import ConvergenceWarning
@@ -26,11 +26,7 @@ class SklearnPeer(Peer):
     name = "sklearn"
     description = "scikit-learn MLPClassifier(solver='sgd'), max_iter=1 per epoch"
     takes_order = False
-
-    @classmethod
-    def check_available(cls):
-        if MLPClassifier is None:
-            raise PeerUnavailable("scikit-learn is not installed (pip install fastnet[bench])")
+    unavailable = None if MLPClassifier else "scikit-learn is not installed (pip install fastnet[bench])"
 
     def __init__(self, sizes, *, batch_size, eta, seed=1):
         super().__init__(sizes, batch_size=batch_size, eta=eta, seed=seed)

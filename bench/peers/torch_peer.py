@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.peers.base import Peer, PeerUnavailable, initial_parameters
+from bench.peers.base import Peer, initial_parameters
 
 try:
     import torch
@@ -23,11 +23,7 @@ THREADS = 2
 class TorchPeer(Peer):
     name = "torch"
     description = f"PyTorch CPU: nn.Sequential + CrossEntropyLoss + optim.SGD, {THREADS} threads"
-
-    @classmethod
-    def check_available(cls):
-        if torch is None:
-            raise PeerUnavailable("torch is not installed (pip install fastnet[bench])")
+    unavailable = None if torch else "torch is not installed (pip install fastnet[bench])"
 
     def __init__(self, sizes, *, batch_size, eta, seed=1):
         super().__init__(sizes, batch_size=batch_size, eta=eta, seed=seed)
