@@ -31,13 +31,14 @@ if not __package__:  # `python bench/compare.py`: make the `bench` package impor
 
 from bench import data  # noqa: E402
 from bench.peers import PEER_NAMES, Peer, PeerUnavailable, load_peer  # noqa: E402
-from bench.timing import time_epoch  # noqa: E402
+from bench.timing import CpuMeter, time_epoch  # noqa: E402
 from bench.workloads import (  # noqa: E402
     CH3_SECONDS, EPOCH_WORKLOADS, ETA, RSS_FACTOR, SEED, SPEED_TARGETS, TIME_TO_95_SECONDS, Workload,
 )
 
 EXTRAS = ("jit", "acc", "ch3", "rss")
 PROBE_TIMEOUT_S = 900
+BUSY_CORES = 0.2  # warn when other processes used more than this many cores on average
 
 
 # ---------------------------------------------------------------------------- machine
@@ -87,6 +88,9 @@ def machine_info() -> dict:
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "platform": platform.platform(),
         "load_average_start": os.getloadavg(),
+        "thread_settings": {k: v for k, v in os.environ.items()
+                            if k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                     "NUMBA_NUM_THREADS", "NUMBA_THREADING_LAYER")},
         "versions": _versions(),
         "git_commit": _git_commit(),
         "time": time.strftime("%Y-%m-%d %H:%M:%S %z"),
@@ -123,12 +127,18 @@ def measure_epochs(peers, workloads, X, y, repeats: int) -> list[dict]:
                 records.append({**record, "skipped": str(exc)})
                 continue
             peer.warm_up(X, y)
-            timing = time_epoch(peer, peer.prepare(X, y), order, repeats, data.N_TRAIN)
+            prepared = peer.prepare(X, y)
+            meter = CpuMeter()
+            timing = time_epoch(peer, prepared, order, repeats, data.N_TRAIN)
+            other = meter.other_cores()
             records.append({**record, "median_seconds": timing.epoch_median,
+                            "min_seconds": min(timing.internal_seconds or timing.seconds),
                             "wall_median_seconds": timing.median, "wall_seconds": timing.seconds,
                             "internal_seconds": timing.internal_seconds or None,
-                            "images_timed": timing.n_timed, "images_per_epoch": timing.n_images})
-            _log(f"  {workload.label:<24} {name:<13} {timing.epoch_median:8.3f} s/epoch")
+                            "images_timed": timing.n_timed, "images_per_epoch": timing.n_images,
+                            "other_cores_busy": other})
+            _log(f"  {workload.label:<24} {name:<13} {timing.epoch_median:8.3f} s/epoch"
+                 + ("" if other is None else f"  (other processes: {other:.2f} cores)"))
     return records
 
 
@@ -288,9 +298,14 @@ def format_report(results: dict) -> str:
         f"{data.N_TRAIN:,} images, float32, eta {ETA}, median of {cfg['repeats']}",
         f"machine: {machine['cpu_model']}, {machine['cpus_usable']} usable cores; load average "
         f"{machine['load_average_start'][0]:.2f} at start, {machine.get('load_average_end', [0])[0]:.2f} at end",
-        "",
-        f"{'workload':<24} {'peer':<13} {'s/epoch':>9}  fastnet speed-up",
     ]
+    busy = machine.get("other_cores_busy")
+    if busy is not None:
+        lines.append(f"other processes kept {busy:.2f} of {machine['cpus_usable']} cores busy during the run")
+        if busy > BUSY_CORES:
+            lines.append("WARNING: the machine was not quiet; multi-threaded peers (BLAS, PyTorch) slow "
+                         "down many-fold when cores are shared: re-measure on a quiet machine")
+    lines += ["", f"{'workload':<24} {'peer':<13} {'s/epoch':>9}  fastnet speed-up"]
     records = results.get("epochs", [])
     for workload in dict.fromkeys(r["workload"] for r in records):
         rows = [r for r in records if r["workload"] == workload]
@@ -303,6 +318,8 @@ def format_report(results: dict) -> str:
             notes = []
             if r["images_timed"] != data.N_TRAIN:
                 notes.append(f"scaled from {r['images_timed']:,} images")
+            if (r.get("other_cores_busy") or 0) > BUSY_CORES:
+                notes.append(f"NOISY: other processes used {r['other_cores_busy']:.1f} cores")
             if r["internal_seconds"]:
                 notes.append(f"epoch_seconds; whole fit() call {r['wall_median_seconds']:.3f}")
             if r["peer"] == "fastnet":
@@ -406,6 +423,7 @@ def run(args: argparse.Namespace) -> dict:
     results = {"machine": machine_info(),
                "config": {"quick": args.quick, "images": args.images, "repeats": args.repeats,
                           "peers": args.peers, "skip": sorted(args.skip)}}
+    meter = CpuMeter()
     mnist = data.load()
     X, y = mnist.X_train[: args.images], mnist.y_train[: args.images]
     _log("epoch timings:")
@@ -423,6 +441,7 @@ def run(args: argparse.Namespace) -> dict:
     if "rss" not in args.skip:
         results["rss"] = measure_rss(args.rss_peers, [784, 100, 10], 10)
     results["machine"]["load_average_end"] = os.getloadavg()
+    results["machine"]["other_cores_busy"] = meter.other_cores()
     results["targets"] = evaluate_targets(results)
     return results
 
