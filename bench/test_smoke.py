@@ -46,7 +46,7 @@ def test_smoke_compare_quick(tmp_path, capsys):
     assert results["machine"]["cpu_model"] and results["machine"]["versions"]["numpy"]
     for workload in EPOCH_WORKLOADS:
         assert workload.label in out
-    assert "scaled from 500 images" in out and "targets (issue 4):" in out
+    assert "scaled from 500 images" in out and "targets (issue 4" in out
 
 
 def test_smoke_rss_probe():
@@ -67,6 +67,8 @@ def test_targets_pass_and_fail():
     verdicts = [t["verdict"] for t in compare.evaluate_targets(results)]
     # 6x numpy: pass; 18x torch: fail; 4.5x numpy: pass; batch-100 workload and extras not run
     assert verdicts == ["PASS", "FAIL", "PASS", "n/a", "n/a", "n/a", "n/a"]
+    results["epochs"][1]["other_cores_busy"] = 1.0  # a neighbour's compile during the NumPy timing
+    assert compare.evaluate_targets(results)[0]["verdict"] == "PASS?"
 
 
 def test_compare_rejects_bad_options():
