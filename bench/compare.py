@@ -105,8 +105,11 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _make_peer(name: str, workload: Workload) -> Peer:
-    return load_peer(name)(workload.sizes, batch_size=workload.batch_size, eta=workload.eta, seed=SEED)
+def _ready_peer(name: str, workload: Workload, X, y) -> tuple[Peer, object]:
+    """A warmed-up peer for ``workload`` and its prepared data; PeerUnavailable if it cannot run."""
+    peer = load_peer(name)(workload.sizes, batch_size=workload.batch_size, eta=workload.eta, seed=SEED)
+    peer.warm_up(X, y)
+    return peer, peer.prepare(X, y)
 
 
 def measure_epochs(peers, workloads, X, y, repeats: int) -> list[dict]:
@@ -123,12 +126,10 @@ def measure_epochs(peers, workloads, X, y, repeats: int) -> list[dict]:
             record = {"workload": workload.id, "sizes": list(workload.sizes),
                       "batch_size": workload.batch_size, "eta": workload.eta, "peer": name}
             try:
-                peer = _make_peer(name, workload)
+                peer, prepared = _ready_peer(name, workload, X, y)
             except PeerUnavailable as exc:
                 records.append({**record, "skipped": str(exc)})
                 continue
-            peer.warm_up(X, y)
-            prepared = peer.prepare(X, y)
             meter = CpuMeter()
             timing = time_epoch(peer, prepared, order, repeats, data.N_TRAIN)
             other = meter.other_cores()
@@ -184,12 +185,10 @@ def measure_time_to_accuracy(peers, sizes, eta, batch_size, max_epochs, target, 
         record = {"peer": name, "sizes": list(sizes), "eta": eta, "batch_size": batch_size,
                   "target_accuracy": target, "images": n}
         try:
-            peer = _make_peer(name, Workload(tuple(sizes), batch_size, eta))
+            peer, prepared = _ready_peer(name, Workload(tuple(sizes), batch_size, eta), X, y)
         except PeerUnavailable as exc:
             results.append({**record, "skipped": str(exc)})
             continue
-        peer.warm_up(X, y)
-        prepared = peer.prepare(X, y)
         meter = CpuMeter()
         epochs = []
         for epoch in range(max_epochs):
@@ -212,12 +211,11 @@ def measure_ch3(mnist, n: int, epochs: int, eta: float, l2: float) -> dict:
     """The book's chapter-3 run in fastnet: [784,100,10], batch 10, L2; time and test accuracy."""
     record = {"sizes": [784, 100, 10], "batch_size": 10, "eta": eta, "l2": l2, "epochs": epochs,
               "images": n, "cost": "log_likelihood", "output": "softmax"}
+    X, y = mnist.X_train[:n], mnist.y_train[:n]
     try:
-        peer = _make_peer("fastnet", Workload((784, 100, 10), 10, eta))
+        peer, _ = _ready_peer("fastnet", Workload((784, 100, 10), 10, eta), X, y)
     except PeerUnavailable as exc:
         return {**record, "skipped": str(exc)}
-    X, y = mnist.X_train[:n], mnist.y_train[:n]
-    peer.warm_up(X, y)
     meter = CpuMeter()
     start = time.perf_counter()
     history = peer.net.fit(X, y, epochs=epochs, batch_size=10, eta=eta, l2=l2, monitor=False)
