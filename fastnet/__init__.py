@@ -2,8 +2,10 @@
 
 __version__ = "0.1.0"
 
+from . import schedules
+from .data import DataError, Distort, download_mnist, expand, load_mnist, read_idx
 from .network import Network
 from .optim import SGD, DivergenceError
-from . import schedules
 
-__all__ = ["Network", "SGD", "DivergenceError", "schedules"]
+__all__ = ["Network", "SGD", "DivergenceError", "schedules",
+           "DataError", "Distort", "download_mnist", "expand", "load_mnist", "read_idx"]

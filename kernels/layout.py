@@ -1,41 +1,61 @@
 """How a network of any depth is laid out in flat arrays.
 
+Every layer's width is padded to ``width`` = n_out rounded up to a multiple of
+``lanes.LANES``, so that the inner loops run whole vectors.  The padding holds
+zeros, and stays zero: its weights, biases and deltas are all zero, so every
+update adds zero to it.
+
 All parameters live in one flat vector ``theta``: first every layer's weights,
 then every layer's biases, so that regularisation touches the prefix
 ``theta[:n_weights]`` only.  Layer l's weights are the block
-``theta[w_off : w_off + n_in*n_out]`` viewed as (n_in, n_out) — row i holds the
-weights leaving input unit i, so z = a @ W + b and every inner loop runs over
-contiguous memory.  Its biases are ``theta[b_off : b_off + n_out]``.
+``theta[w_off : w_off + n_in*width]``, row-major (n_in, width): row i holds
+the weights leaving input unit i, so z = a @ W + b and every inner loop runs
+over contiguous memory.  Its biases are ``theta[b_off : b_off + width]``.
 
-Per-sample unit buffers (pre-activations, activations, deltas) are flat too:
-layer l's block for a batch of m samples starts at ``m * u_off`` and is viewed
-as (m, n_out).
+Per-sample unit buffers (pre-activations, activations, deltas) are flat too,
+sample by sample: sample s's units of layer l start at ``s * U + u_off``
+(U = ``n_units``, padded units in all layers), whatever the batch size m.  So
+a short last batch reuses the same places, and padding that has only ever
+held zeros still holds zeros.
 
-The table ``layers`` (n_layers, 6) int64 has one row per layer with the columns
+The kernels take 1-D slices only: slicing a 1-D array costs nothing, while a
+reshape inside a compiled loop costs tens of nanoseconds.
+
+The table ``layers`` (n_layers, 7) int64 has one row per layer with the columns
 below.
 """
 from .jit import kernel
 
-N_IN, N_OUT, W_OFF, B_OFF, ACT, U_OFF = 0, 1, 2, 3, 4, 5
-N_COLUMNS = 6
+N_IN, N_OUT, WIDTH, W_OFF, B_OFF, ACT, U_OFF = 0, 1, 2, 3, 4, 5, 6
+N_COLUMNS = 7
 
 
 @kernel
 def weights_of(theta, layers, l):
-    """View of layer l's weights, (n_in, n_out)."""
-    n_in, n_out, off = layers[l, N_IN], layers[l, N_OUT], layers[l, W_OFF]
-    return theta[off:off + n_in * n_out].reshape((n_in, n_out))
+    """Layer l's weights, flat (n_in*width,), row-major (n_in, width)."""
+    off = layers[l, W_OFF]
+    return theta[off:off + layers[l, N_IN] * layers[l, WIDTH]]
 
 
 @kernel
 def biases_of(theta, layers, l):
-    """View of layer l's biases, (n_out,)."""
+    """Layer l's biases, (width,)."""
     off = layers[l, B_OFF]
-    return theta[off:off + layers[l, N_OUT]]
+    return theta[off:off + layers[l, WIDTH]]
 
 
 @kernel
-def units_of(buffer, layers, l, m):
-    """View of layer l's per-sample units in a flat batch buffer, (m, n_out)."""
-    n_out, off = layers[l, N_OUT], layers[l, U_OFF] * m
-    return buffer[off:off + m * n_out].reshape((m, n_out))
+def units_of(buffer, layers, l, m, s):
+    """Sample s's units of layer l in a flat buffer for a batch of m, (width,).
+
+    The place does not depend on m (see the module docstring)."""
+    width = layers[l, WIDTH]
+    off = s * n_units(layers) + layers[l, U_OFF]
+    return buffer[off:off + width]
+
+
+@kernel
+def n_units(layers):
+    """Padded units in all layers together (U)."""
+    last = layers.shape[0] - 1
+    return layers[last, U_OFF] + layers[last, WIDTH]
