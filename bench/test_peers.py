@@ -38,17 +38,18 @@ def test_peer_learns_in_one_epoch(peer_name, mnist, make_peer):
 
 @pytest.mark.parametrize("sizes", [(784, 30, 10), (784, 20, 15, 10)], ids=["1-hidden", "2-hidden"])
 @pytest.mark.parametrize("batch_size", [10, 7])  # 7: the last mini-batch of 1,000 images is short
-def test_hand_written_peers_agree(sizes, batch_size, mnist, make_peer):
+@pytest.mark.parametrize("peer_name", ["book_loop", "torch"])
+def test_peer_agrees_with_numpy_matrix(peer_name, sizes, batch_size, mnist, make_peer):
+    """Same initial weights, same sample order: the same weights after an epoch."""
     X, y = mnist.X_train[:1000], mnist.y_train[:1000]
     order = data.epoch_order(len(X), SEED)
+    peer = make_peer(peer_name, sizes, batch_size)
     reference = make_peer("numpy_matrix", sizes, batch_size)
-    reference.train_epoch(reference.prepare(X, y), order)
-    for name in ("book_loop", "torch"):
-        peer = make_peer(name, sizes, batch_size)
-        peer.train_epoch(peer.prepare(X, y), order)
-        for (W, b), (W_ref, b_ref) in zip(peer.parameters(), reference.parameters()):
-            np.testing.assert_allclose(W, W_ref, atol=2e-5, err_msg=name)
-            np.testing.assert_allclose(b, b_ref, atol=2e-5, err_msg=name)
+    for trainer in (peer, reference):
+        trainer.train_epoch(trainer.prepare(X, y), order)
+    for (W, b), (W_ref, b_ref) in zip(peer.parameters(), reference.parameters()):
+        np.testing.assert_allclose(W, W_ref, atol=2e-5)
+        np.testing.assert_allclose(b, b_ref, atol=2e-5)
 
 
 def test_fastnet_matches_numpy_peer_full_batch(mnist, make_peer):
