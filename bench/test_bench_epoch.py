@@ -9,7 +9,8 @@ conversion happens in ``Peer.prepare``, outside the timed call — except for
 fastnet, whose ``fit`` converts X to CSR on every call: its row is the wall
 time of ``fit(epochs=1)``, and ``extra_info["epoch_seconds"]`` (in
 ``--benchmark-json``) holds its training-only epoch times; ``bench.compare``
-reports both.
+reports both. ``extra_info["other_cores_busy"]`` says how many cores other
+processes kept busy meanwhile (see ``bench.timing.CpuMeter``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 from bench import data
 from bench.peers import PEER_NAMES
+from bench.timing import CpuMeter
 from bench.workloads import EPOCH_WORKLOADS, SEED
 
 
@@ -38,7 +40,9 @@ def test_epoch(benchmark, workload, peer_name, mnist, bench_images, make_peer):
         if peer.last_internal_seconds is not None:
             own_clock.append(peer.last_internal_seconds)
 
+    meter = CpuMeter()
     benchmark.pedantic(epoch, rounds=peer.bench_rounds, iterations=1,
                        warmup_rounds=1 if peer.bench_rounds > 1 else 0)
+    benchmark.extra_info["other_cores_busy"] = meter.other_cores()  # > 0.2: re-measure when quiet
     if own_clock:
         benchmark.extra_info["epoch_seconds"] = own_clock[-peer.bench_rounds :]
