@@ -21,7 +21,7 @@ from .kernels.costs import output_costs
 from .kernels.lanes import padded
 from .kernels.layout import B_OFF, N_COLUMNS, N_IN, N_OUT, U_OFF, W_OFF, WIDTH
 from .kernels.train import forward_all, forward_few, gradient_sum, to_csr, train_epoch
-from .kernels.update import all_finite
+from .kernels.update import all_finite, scale
 from .optim import SGD
 
 HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
@@ -220,6 +220,7 @@ class Network:
              ("l1/n", sgd.l1 / data.n)))
         steps = PROGRESS_STEPS if progress is not None else 1
         bounds = [batch * (-(-data.n // batch) * k // steps) for k in range(steps + 1)]
+        weight_scale = np.ones(1)  # the lazy L2 decay, see kernels/train.py
         seconds = 0.0
         for start, stop in zip(bounds[:-1], bounds[1:]):
             stop = min(stop, data.n)
@@ -228,7 +229,9 @@ class Network:
                         data.indptr, data.indices, data.values, data.Y, order[start:stop],
                         batch, eta, momentum, sgd.nesterov, l2_rate, l1_rate, keep,
                         self.seed, self.epochs_trained, start, OUTPUTS[self.output],
-                        COSTS[self.cost_name])
+                        COSTS[self.cost_name], weight_scale)
+            if stop == data.n and weight_scale[0] != 1.0:
+                scale(self._theta[:self._n_padded_weights], weight_scale[0])
             seconds += time.perf_counter() - began
             if progress is not None:
                 progress(stop, data.n)

@@ -12,14 +12,15 @@ from .lanes import LANES, lanes_axpy, lanes_axpy4
 
 
 @kernel
-def dense_forward(z, a, W, b):
-    """z (width,) = a (n_in,) @ W (n_in, width) + b (width,), overwritten.
+def dense_forward(z, a, W, b, scale=1.0):
+    """z (width,) = scale · (a (n_in,) @ W (n_in, width)) + b (width,), overwritten.
 
     Four input rows per pass over z, as in ``sparse_forward``; zero inputs
-    (ReLU, dropout) are skipped.
+    (ReLU, dropout) are skipped.  ``scale`` is the lazy weight decay of
+    ``train.train_epoch`` (the true weights are scale · W).
     """
     width = z.shape[0]
-    z[:] = b
+    start_sum(z, b, scale)
     i = 0
     n_in = a.shape[0]
     while i + 4 <= n_in:
@@ -35,16 +36,17 @@ def dense_forward(z, a, W, b):
             for j in range(0, width, LANES):
                 lanes_axpy(z, j, W, i * width + j, a[i])
         i += 1
+    finish_sum(z, b, scale)
 
 
 @kernel
-def sparse_forward(z, indices, values, W, b):
-    """z (width,) = x @ W + b for a sparse x given by indices, values (nnz,).
-
-    Four input rows per pass over z: a quarter of the loads and stores of z.
+def sparse_forward(z, indices, values, W, b, scale=1.0):
+    """z (width,) = scale · (x @ W) + b for a sparse x given by indices, values
+    (nnz,).  Four input rows per pass over z: a quarter of the loads and
+    stores of z.
     """
     width = z.shape[0]
-    z[:] = b
+    start_sum(z, b, scale)
     nnz = indices.shape[0]
     k = 0
     while k + 4 <= nnz:
@@ -59,28 +61,48 @@ def sparse_forward(z, indices, values, W, b):
         for j in range(0, width, LANES):
             lanes_axpy(z, j, W, i + j, values[k])
         k += 1
+    finish_sum(z, b, scale)
 
 
 @kernel
-def dense_backward(delta_in, W, delta):
-    """delta_in (n_in,) = W (n_in, width) @ delta (width,), overwritten."""
+def dense_backward(delta_in, W, delta, scale=1.0):
+    """delta_in (n_in,) = scale · (W (n_in, width) @ delta (width,)), overwritten."""
     width = delta.shape[0]
     for i in range(delta_in.shape[0]):
         row = W[i * width:(i + 1) * width]
         total = row[0] * delta[0]
         for j in range(1, width):
             total += row[j] * delta[j]
-        delta_in[i] = total
+        delta_in[i] = total if scale == 1.0 else scale * total
 
 
 @kernel
-def dense_accumulate(target_W, target_b, a, delta, alpha):
-    """target_W (n_in, width) += alpha·outer(a, delta); target_b += alpha·delta.
+def start_sum(z, b, scale):
+    """Start z = scale·Σ + b: with b when scale is 1 (the exact old sum), else 0."""
+    if scale == 1.0:
+        z[:] = b
+    else:
+        z[:] = 0.0
+
+
+@kernel
+def finish_sum(z, b, scale):
+    """Finish z = scale·Σ + b after ``start_sum`` and the sum."""
+    if scale != 1.0:
+        for j in range(z.shape[0]):
+            z[j] = b[j] + scale * z[j]
+
+
+@kernel
+def dense_accumulate(target_W, target_b, a, delta, alpha, scale=1.0):
+    """target_W (n_in, width) += alpha/scale·outer(a, delta); target_b += alpha·delta.
 
     ``target`` is either a gradient buffer (alpha = 1/m) or the parameters
-    themselves (alpha = −eta/m, plain SGD).  Adds; never overwrites.
+    themselves (alpha = −eta/m, plain SGD; ``scale`` is then the lazy weight
+    decay: the true weights are scale · W).  Adds; never overwrites.
     """
     width = delta.shape[0]
+    weight_alpha = target_W.dtype.type(alpha / scale)
     alpha = target_W.dtype.type(alpha)
     for j in range(0, width, LANES):
         lanes_axpy(target_b, j, delta, j, alpha)
@@ -88,17 +110,18 @@ def dense_accumulate(target_W, target_b, a, delta, alpha):
         x = a[i]
         if x != 0.0:
             for j in range(0, width, LANES):
-                lanes_axpy(target_W, i * width + j, delta, j, alpha * x)
+                lanes_axpy(target_W, i * width + j, delta, j, weight_alpha * x)
 
 
 @kernel
-def sparse_accumulate(target_W, target_b, indices, values, delta, alpha):
+def sparse_accumulate(target_W, target_b, indices, values, delta, alpha, scale=1.0):
     """Like ``dense_accumulate`` for a sparse input row indices, values (nnz,)."""
     width = delta.shape[0]
+    weight_alpha = target_W.dtype.type(alpha / scale)
     alpha = target_W.dtype.type(alpha)
     for j in range(0, width, LANES):
         lanes_axpy(target_b, j, delta, j, alpha)
     for k in range(indices.shape[0]):
         i = indices[k] * width
         for j in range(0, width, LANES):
-            lanes_axpy(target_W, i + j, delta, j, alpha * values[k])
+            lanes_axpy(target_W, i + j, delta, j, weight_alpha * values[k])

@@ -27,6 +27,8 @@ from .layout import (ACT, B_OFF, N_OUT, U_OFF, biases_of, n_units, units_of,
 from .update import scale, sgd_update
 
 EVAL_CHUNK = 256
+MIN_LAZY_DECAY = 0.5     # a stronger decay per step is applied to the weights directly
+MIN_WEIGHT_SCALE = 1e-3  # fold the lazy decay into the weights below this
 
 
 @kernel
@@ -41,7 +43,7 @@ def layer_input(A, Ad, layers, l, m, s, keep):
 
 @kernel
 def forward_batch(Z, A, Ad, M, theta, layers, indptr, indices, values, rows,
-                  keep, key, position):
+                  keep, key, position, weight_scale=1.0):
     """Forward the samples ``rows`` (m,) through every layer into Z, A (Ad, M).
 
     ``position`` numbers the batch's first sample within the epoch, for the
@@ -59,9 +61,10 @@ def forward_batch(Z, A, Ad, M, theta, layers, indptr, indices, values, rows,
             z = units_of(Z, layers, l, m, s)
             if l == 0:
                 lo, hi = indptr[rows[s]], indptr[rows[s] + 1]
-                sparse_forward(z, indices[lo:hi], values[lo:hi], W, b)
+                sparse_forward(z, indices[lo:hi], values[lo:hi], W, b, weight_scale)
             else:
-                dense_forward(z, layer_input(A, Ad, layers, l - 1, m, s, keep), W, b)
+                dense_forward(z, layer_input(A, Ad, layers, l - 1, m, s, keep), W, b,
+                              weight_scale)
             a = units_of(A, layers, l, m, s)[:n_out]
             activation_forward(a, z[:n_out], code)
             if keep < 1.0 and l < n_layers - 1:
@@ -71,7 +74,8 @@ def forward_batch(Z, A, Ad, M, theta, layers, indptr, indices, values, rows,
 
 
 @kernel
-def backward_batch(D, A, M, theta, layers, Y, rows, output, cost, keep):
+def backward_batch(D, A, M, theta, layers, Y, rows, output, cost, keep,
+                   weight_scale=1.0):
     """Backpropagate: D (m·U,) = dC/dz for every layer and sample, overwritten.
 
     The padding of every delta must hold zeros on entry (fresh buffers from
@@ -89,7 +93,7 @@ def backward_batch(D, A, M, theta, layers, Y, rows, output, cost, keep):
         n_out = layers[l, N_OUT]
         for s in range(m):
             delta = units_of(D, layers, l, m, s)[:n_out]
-            dense_backward(delta, W_next, units_of(D, layers, l + 1, m, s))
+            dense_backward(delta, W_next, units_of(D, layers, l + 1, m, s), weight_scale)
             activation_backward(delta, units_of(A, layers, l, m, s)[:n_out], code)
             if keep < 1.0:
                 delta *= units_of(M, layers, l, m, s)[:n_out]
@@ -97,8 +101,9 @@ def backward_batch(D, A, M, theta, layers, Y, rows, output, cost, keep):
 
 @kernel
 def accumulate_batch(target, alpha, D, A, Ad, layers, indptr, indices, values,
-                     rows, keep):
-    """target (p,) += alpha · (sum over the batch of each sample's gradient)."""
+                     rows, keep, weight_scale=1.0):
+    """target (p,) += alpha · (sum over the batch of each sample's gradient);
+    with ``weight_scale`` s, the weights get alpha/s (see ``train_epoch``)."""
     m = rows.shape[0]
     for l in range(layers.shape[0]):
         TW = weights_of(target, layers, l)
@@ -107,10 +112,11 @@ def accumulate_batch(target, alpha, D, A, Ad, layers, indptr, indices, values,
             delta = units_of(D, layers, l, m, s)
             if l == 0:
                 lo, hi = indptr[rows[s]], indptr[rows[s] + 1]
-                sparse_accumulate(TW, Tb, indices[lo:hi], values[lo:hi], delta, alpha)
+                sparse_accumulate(TW, Tb, indices[lo:hi], values[lo:hi], delta, alpha,
+                                  weight_scale)
             else:
                 dense_accumulate(TW, Tb, layer_input(A, Ad, layers, l - 1, m, s, keep),
-                                 delta, alpha)
+                                 delta, alpha, weight_scale)
 
 
 @kernel
@@ -129,7 +135,7 @@ def prefetch_rows(indptr, indices, values, rows):
 @kernel
 def train_epoch(theta, velocity, grad, Z, A, Ad, M, D, layers, indptr, indices,
                 values, Y, order, batch_size, eta, momentum, nesterov, l2_rate,
-                l1_rate, keep, seed, epoch, first, output, cost):
+                l1_rate, keep, seed, epoch, first, output, cost, weight_scale):
     """Mini-batch SGD over the samples in ``order`` (n,), in place.
 
     Updates theta (p,) and, with momentum or L1, velocity (p,), adding each
@@ -139,20 +145,37 @@ def train_epoch(theta, velocity, grad, Z, A, Ad, M, D, layers, indptr, indices,
     ``order`` may be a slice of the epoch's permutation that starts at
     position ``first`` (a multiple of batch_size), so that an epoch can run in
     several calls with the same result.
+
+    Lazy weight decay: with plain SGD and L2, every step multiplies all
+    weights by d = 1 − eta·l2_rate.  Instead of a pass over every weight per
+    batch, the true weights are kept as s·W with the scalar s =
+    ``weight_scale[0]`` (float64, (1,), carried from call to call): a step
+    multiplies s by d and adds the weights' gradient divided by s (biases are
+    neither decayed nor scaled).  The caller
+    multiplies the weights by s (``scale``) when the epoch is over.
     """
     n = order.shape[0]
     n_weights = layers[0, B_OFF]
     direct = momentum == 0.0 and l1_rate == 0.0
     decay = 1.0 - eta * l2_rate
+    lazy = direct and l2_rate != 0.0 and decay >= MIN_LAZY_DECAY
+    s = weight_scale[0]
     key = stream_key(seed, epoch)
     for start in range(0, n, batch_size):
         rows = order[start:min(start + batch_size, n)]
         m = rows.shape[0]
         prefetch_rows(indptr, indices, values, order[start + batch_size:start + 2 * batch_size])
         forward_batch(Z, A, Ad, M, theta, layers, indptr, indices, values, rows,
-                      keep, key, first + start)
-        backward_batch(D, A, M, theta, layers, Y, rows, output, cost, keep)
-        if direct:
+                      keep, key, first + start, s)
+        backward_batch(D, A, M, theta, layers, Y, rows, output, cost, keep, s)
+        if lazy:
+            s *= decay
+            accumulate_batch(theta, -eta / m, D, A, Ad, layers, indptr, indices,
+                             values, rows, keep, s)
+            if s < MIN_WEIGHT_SCALE:  # keep s·W far from underflow
+                scale(theta[:n_weights], s)
+                s = 1.0
+        elif direct:
             if l2_rate != 0.0:
                 scale(theta[:n_weights], decay)
             accumulate_batch(theta, -eta / m, D, A, Ad, layers, indptr, indices,
@@ -162,6 +185,7 @@ def train_epoch(theta, velocity, grad, Z, A, Ad, M, D, layers, indptr, indices,
                              values, rows, keep)
             sgd_update(theta, velocity, grad, n_weights, eta, momentum, nesterov,
                        l2_rate, l1_rate)
+    weight_scale[0] = s
 
 
 @kernel

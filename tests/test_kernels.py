@@ -17,7 +17,7 @@ from fastnet.kernels.dense import (dense_accumulate, dense_backward, dense_forwa
                                    sparse_accumulate, sparse_forward)
 from fastnet.kernels.dropout import dropout_forward, stream_key
 from fastnet.kernels.lanes import padded
-from fastnet.kernels.layout import n_units
+from fastnet.kernels.layout import B_OFF, n_units
 from fastnet.kernels.train import forward_all, gradient_sum, to_csr, train_epoch
 from fastnet.kernels.update import all_finite, scale, sgd_update
 
@@ -418,10 +418,12 @@ def test_train_epoch_matches_reference_mini_batches(case, dtype):
     empty = np.empty(0, dtype=dtype)
     theta, velocity, grad = p.theta.copy(), np.zeros_like(p.theta), np.zeros_like(p.theta)
     as_dtype = np.dtype(dtype).type
+    weight_scale = np.ones(1)  # the lazy L2 decay: the caller folds it in at the end
     train_epoch(theta, velocity, grad, Z, A, empty, empty, D, p.layers, *p.csr, p.Y, order,
                 batch, as_dtype(eta), as_dtype(options["momentum"]), options["nesterov"],
                 as_dtype(options["l2"] / n), as_dtype(options["l1"] / n), 1.0, 0, 0, 0,
-                OUTPUT[p.output], COST[p.cost])
+                OUTPUT[p.output], COST[p.cost], weight_scale)
+    scale(theta[:p.layers[0, B_OFF]], weight_scale[0])
     close(p.unpadded(theta), expected, dtype, rtol=100 * RTOL[dtype],
           atol=100 * np.finfo(dtype).eps)
     assert not np.allclose(theta, p.theta)

@@ -268,10 +268,11 @@ def test_seed_drives_the_shuffle():
     assert not np.allclose(flat(nets[0]), flat(nets[1]))
 
 
-def test_progress_chunks_give_the_same_weights():
+@pytest.mark.parametrize("overrides", [{}, dict(momentum=0.0)])  # momentum 0: lazy L2 decay
+def test_progress_chunks_give_the_same_weights(overrides):
     calls = []
-    chunked = busy_fit(3, progress=lambda done, n: calls.append((done, n)))
-    np.testing.assert_array_equal(flat(chunked), flat(busy_fit(3)))
+    chunked = busy_fit(3, progress=lambda done, n: calls.append((done, n)), **overrides)
+    np.testing.assert_array_equal(flat(chunked), flat(busy_fit(3, **overrides)))
     assert len(calls) > 2 and calls[-1] == (200, 200)
     assert all(n == 200 for _, n in calls)
     per_epoch = len(calls) // 2
