@@ -5,5 +5,7 @@ __version__ = "0.1.0"
 from .network import Network
 from .optim import SGD, DivergenceError
 from . import schedules
+from .data import DataError, Distort, download_mnist, expand, load_mnist, read_idx
 
-__all__ = ["Network", "SGD", "DivergenceError", "schedules"]
+__all__ = ["Network", "SGD", "DivergenceError", "schedules",
+           "DataError", "Distort", "download_mnist", "expand", "load_mnist", "read_idx"]

@@ -1,0 +1,54 @@
+"""Time the data layer on the real MNIST files and print one line per measurement.
+
+    python bench/time_data.py [FOLDER] [--repeat N]
+
+FOLDER defaults to $FASTNET_DATA, else ../shared/data/mnist. Measures loading
+all 70,000 images (load_mnist, book split, float32), the book's expansion of
+the 50,000 training images to 250,000, and one Distort epoch of those 50,000
+(rotation, shift and elastic distortion). Reports the first run and the best
+of N (the first run also pays for fresh memory pages).
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's fastnet
+
+import fastnet  # noqa: E402
+
+
+def _timed(function, repeat):
+    """(first, best) wall-clock seconds of ``repeat`` calls of ``function``."""
+    seconds = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        seconds.append(time.perf_counter() - start)
+    return seconds[0], min(seconds)
+
+
+def main():
+    default = os.environ.get("FASTNET_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?", default=str(default))
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
+    loaded = []
+    _report("load_mnist, all 70,000 images", lambda: loaded.append(fastnet.load_mnist(args.folder)), args.repeat)
+    (X_train, y_train), _, _ = loaded[-1]
+    _report("expand 50,000 -> 250,000 (book shifts)", lambda: fastnet.expand(X_train, y_train), args.repeat)
+    _report("Distort, one epoch of 50,000", lambda: fastnet.Distort(seed=0)(X_train, y_train, 0), args.repeat)
+
+
+def _report(name, function, repeat):
+    first, best = _timed(function, repeat)
+    print(f"{name}: first {first:.2f} s, best of {repeat} {best:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
