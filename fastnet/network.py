@@ -3,8 +3,10 @@
 Layout (see also ``kernels/layout.py``): ``net.weights[l]`` is an
 (n_in, n_out) array and ``net.biases[l]`` an (n_out,) array, so that layer l
 computes z = a @ weights[l] + biases[l] for a row of activations a — the
-transpose of the book's w, which is (n_out, n_in).  Both lists hold views into
-one flat parameter vector: editing them in place edits the network.
+transpose of the book's w, which is (n_out, n_in), and the layout of
+scikit-learn's ``coefs_``.  Both lists hold views into one flat parameter
+vector (whose rows are padded for the kernels): editing them in place edits
+the network.
 """
 import time
 from dataclasses import dataclass
@@ -16,7 +18,8 @@ from .checks import as_dtype, as_inputs, as_targets, choice, labels_of, positive
 from .costs import COSTS, DEFAULT_COST, OUTPUTS, check_pair, regularisation
 from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
-from .kernels.layout import N_COLUMNS
+from .kernels.lanes import padded
+from .kernels.layout import B_OFF, N_COLUMNS, N_IN, N_OUT, U_OFF, W_OFF, WIDTH
 from .kernels.train import forward_all, gradient_sum, to_csr, train_epoch
 from .kernels.update import all_finite
 from .optim import SGD
@@ -92,24 +95,28 @@ class Network:
         return tuple(positive_int("sizes[]", s) for s in sizes)
 
     def _layout(self):
-        """The (L, 6) int64 table of ``kernels/layout.py``."""
+        """The (L, 7) int64 table of ``kernels/layout.py``."""
         pairs = list(zip(self.sizes[:-1], self.sizes[1:]))
-        n_weights = sum(a * b for a, b in pairs)
+        n_weights = sum(n_in * padded(n_out) for n_in, n_out in pairs)
         codes = [HIDDEN[a] for a in self.activations] + [OUTPUTS[self.output]]
         layers = np.zeros((len(pairs), N_COLUMNS), dtype=np.int64)
         w_off, b_off, u_off = 0, n_weights, 0
         for l, ((n_in, n_out), code) in enumerate(zip(pairs, codes)):
-            layers[l] = (n_in, n_out, w_off, b_off, code, u_off)
-            w_off, b_off, u_off = w_off + n_in * n_out, b_off + n_out, u_off + n_out
+            width = padded(n_out)
+            layers[l] = (n_in, n_out, width, w_off, b_off, code, u_off)
+            w_off, b_off, u_off = w_off + n_in * width, b_off + width, u_off + width
         return layers
 
     def _initial_parameters(self):
+        """Weights N(0, 1/n_in) ("normalized") or N(0, 1) ("large"), biases
+        N(0, 1), drawn layer by layer in the book's order; padding zero."""
         rng = np.random.default_rng(self.seed)
-        theta = np.empty(self.n_parameters, dtype=self.dtype)
-        for (n_in, n_out, w_off, b_off, _, _) in self._layers:
-            std = 1.0 / np.sqrt(n_in) if self.init == "normalized" else 1.0
-            theta[w_off:w_off + n_in * n_out] = rng.standard_normal(n_in * n_out) * std
-            theta[b_off:b_off + n_out] = rng.standard_normal(n_out)
+        theta = np.zeros(self._layers[-1, B_OFF] + self._layers[-1, WIDTH], dtype=self.dtype)
+        weights, biases = self._split(theta)
+        for W, b in zip(weights, biases):
+            std = 1.0 / np.sqrt(W.shape[0]) if self.init == "normalized" else 1.0
+            W[:] = rng.standard_normal(W.shape) * std
+            b[:] = rng.standard_normal(b.shape)
         return theta
 
     @property
@@ -118,14 +125,19 @@ class Network:
         return int(sum(n_in * n_out + n_out for n_in, n_out in zip(self.sizes, self.sizes[1:])))
 
     @property
-    def n_weights(self):
-        """Number of weights (the regularised parameters)."""
-        return int(self._layers[0, 3])
+    def _n_padded_weights(self):
+        """Length of the weights' prefix of the flat vector, padding included."""
+        return int(self._layers[0, B_OFF])
 
     def _split(self, flat):
-        """Per-layer views of a flat (p,) vector: (weights list, biases list)."""
-        weights = [flat[w:w + i * o].reshape(i, o) for i, o, w, _, _, _ in self._layers]
-        biases = [flat[b:b + o] for _, o, _, b, _, _ in self._layers]
+        """Per-layer views of a flat vector laid out like the parameters:
+        (weights list of (n_in, n_out), biases list of (n_out,))."""
+        weights, biases = [], []
+        for row in self._layers:
+            n_in, n_out, width = row[N_IN], row[N_OUT], row[WIDTH]
+            block = flat[row[W_OFF]:row[W_OFF] + n_in * width].reshape(n_in, width)
+            weights.append(block[:, :n_out])
+            biases.append(flat[row[B_OFF]:row[B_OFF] + n_out])
         return weights, biases
 
     @property
@@ -181,8 +193,8 @@ class Network:
     def _train_epoch(self, data, sgd, eta, progress=None):
         """One epoch of ``sgd`` over ``data`` at learning rate eta; returns seconds."""
         order = np.random.default_rng((self.seed, self.epochs_trained)).permutation(data.n)
-        n_units = int(self._layers[-1, 5] + self._layers[-1, 1])
-        buffer = lambda size: np.empty(size, dtype=self.dtype)  # noqa: E731
+        n_units = int(self._layers[-1, U_OFF] + self._layers[-1, WIDTH])
+        buffer = lambda size: np.zeros(size, dtype=self.dtype)  # noqa: E731
         keep = 1.0 - sgd.dropout
         batch = sgd.batch_size
         Z, A, D = buffer(batch * n_units), buffer(batch * n_units), buffer(batch * n_units)
@@ -238,7 +250,7 @@ class Network:
 
     def _penalty(self):
         l2, l1, n = self._regularised_by
-        return regularisation(self._theta[:self.n_weights], l2, l1, n)
+        return regularisation(self._theta[:self._n_padded_weights], l2, l1, n)
 
     def _weights_finite(self):
         return all_finite(self._theta)

@@ -1,11 +1,11 @@
 """The compiled mini-batch loop and the whole-dataset passes built on it.
 
 Array conventions (see ``layout.py``): ``theta`` (p,) holds every parameter;
-``layers`` (L, 6) describes the layers; the inputs are a CSR matrix
+``layers`` (L, 7) describes the layers; the inputs are a CSR matrix
 ``indptr`` (n+1,), ``indices`` (nnz,), ``values`` (nnz,); ``Y`` (n, n_out)
 holds the targets (one-hot rows for class labels).  Batch buffers Z, A, D
-(pre-activations, activations, deltas) hold batch_size·U values, U = units in
-all layers; Ad and M (dropped-out activations and their masks) are used only
+(pre-activations, activations, deltas) hold batch_size·U values, U = padded
+units in all layers, and must start as zeros (``np.zeros``); Ad and M (dropped-out activations and their masks) are used only
 when ``keep`` < 1 and may otherwise be empty.
 
 A batch is: forward every sample, backpropagate every delta, then change the
@@ -21,7 +21,8 @@ from .dense import (dense_accumulate, dense_backward, dense_forward,
                     sparse_accumulate, sparse_forward)
 from .dropout import dropout_forward, stream_key
 from .jit import kernel
-from .layout import ACT, B_OFF, U_OFF, biases_of, n_units, units_of, weights_of
+from .layout import (ACT, B_OFF, N_OUT, U_OFF, biases_of, n_units, units_of,
+                     weights_of)
 from .update import scale, sgd_update
 
 EVAL_CHUNK = 256
@@ -29,10 +30,12 @@ EVAL_CHUNK = 256
 
 @kernel
 def layer_input(A, Ad, layers, l, m, s, keep):
-    """What layer l+1 reads for sample s: layer l's activations after dropout."""
+    """What layer l+1 reads for sample s: layer l's activations after dropout,
+    (n_out,) without the padding."""
+    n_out = layers[l, N_OUT]
     if keep < 1.0 and l < layers.shape[0] - 1:
-        return units_of(Ad, layers, l, m, s)
-    return units_of(A, layers, l, m, s)
+        return units_of(Ad, layers, l, m, s)[:n_out]
+    return units_of(A, layers, l, m, s)[:n_out]
 
 
 @kernel
@@ -50,6 +53,7 @@ def forward_batch(Z, A, Ad, M, theta, layers, indptr, indices, values, rows,
         W = weights_of(theta, layers, l)
         b = biases_of(theta, layers, l)
         code = layers[l, ACT]
+        n_out = layers[l, N_OUT]
         for s in range(m):
             z = units_of(Z, layers, l, m, s)
             if l == 0:
@@ -57,31 +61,37 @@ def forward_batch(Z, A, Ad, M, theta, layers, indptr, indices, values, rows,
                 sparse_forward(z, indices[lo:hi], values[lo:hi], W, b)
             else:
                 dense_forward(z, layer_input(A, Ad, layers, l - 1, m, s, keep), W, b)
-            a = units_of(A, layers, l, m, s)
-            activation_forward(a, z, code)
+            a = units_of(A, layers, l, m, s)[:n_out]
+            activation_forward(a, z[:n_out], code)
             if keep < 1.0 and l < n_layers - 1:
                 counter = (position + s) * total + layers[l, U_OFF]
-                dropout_forward(units_of(Ad, layers, l, m, s), units_of(M, layers, l, m, s),
-                                a, key, counter, keep)
+                dropout_forward(units_of(Ad, layers, l, m, s)[:n_out],
+                                units_of(M, layers, l, m, s)[:n_out], a, key, counter, keep)
 
 
 @kernel
 def backward_batch(D, A, M, theta, layers, Y, rows, output, cost, keep):
-    """Backpropagate: D (m·U,) = dC/dz for every layer and sample, overwritten."""
+    """Backpropagate: D (m·U,) = dC/dz for every layer and sample, overwritten.
+
+    The padding of every delta must hold zeros on entry (fresh buffers from
+    ``np.zeros``); only the first n_out entries of each are written.
+    """
     m = rows.shape[0]
     last = layers.shape[0] - 1
+    n_out = layers[last, N_OUT]
     for s in range(m):
-        output_delta(units_of(D, layers, last, m, s), units_of(A, layers, last, m, s),
-                     Y[rows[s]], output, cost)
+        output_delta(units_of(D, layers, last, m, s)[:n_out],
+                     units_of(A, layers, last, m, s)[:n_out], Y[rows[s]], output, cost)
     for l in range(last - 1, -1, -1):
         W_next = weights_of(theta, layers, l + 1)
         code = layers[l, ACT]
+        n_out = layers[l, N_OUT]
         for s in range(m):
-            delta = units_of(D, layers, l, m, s)
+            delta = units_of(D, layers, l, m, s)[:n_out]
             dense_backward(delta, W_next, units_of(D, layers, l + 1, m, s))
-            activation_backward(delta, units_of(A, layers, l, m, s), code)
+            activation_backward(delta, units_of(A, layers, l, m, s)[:n_out], code)
             if keep < 1.0:
-                delta *= units_of(M, layers, l, m, s)
+                delta *= units_of(M, layers, l, m, s)[:n_out]
 
 
 @kernel
@@ -147,27 +157,28 @@ def forward_all(A_out, Z_out, theta, layers, indptr, indices, values):
     """
     n = A_out.shape[0]
     last = layers.shape[0] - 1
+    n_out = layers[last, N_OUT]
     n_chunks = (n + EVAL_CHUNK - 1) // EVAL_CHUNK
     no_dropout = np.empty(0, dtype=theta.dtype)
     for c in prange(n_chunks):
         rows = np.arange(c * EVAL_CHUNK, min((c + 1) * EVAL_CHUNK, n))
         m = rows.shape[0]
-        Z = np.empty(EVAL_CHUNK * n_units(layers), dtype=theta.dtype)
-        A = np.empty_like(Z)
+        Z = np.zeros(EVAL_CHUNK * n_units(layers), dtype=theta.dtype)
+        A = np.zeros_like(Z)
         forward_batch(Z, A, no_dropout, no_dropout, theta, layers, indptr,
                       indices, values, rows, 1.0, np.uint64(0), 0)
         for s in range(m):
-            A_out[rows[s]] = units_of(A, layers, last, m, s)
-            Z_out[rows[s]] = units_of(Z, layers, last, m, s)
+            A_out[rows[s]] = units_of(A, layers, last, m, s)[:n_out]
+            Z_out[rows[s]] = units_of(Z, layers, last, m, s)[:n_out]
 
 
 @kernel
 def gradient_sum(grad, theta, layers, indptr, indices, values, Y, output, cost):
     """grad (p,) = mean over all n samples of the unregularised cost gradient."""
     n = Y.shape[0]
-    Z = np.empty(EVAL_CHUNK * n_units(layers), dtype=theta.dtype)
-    A = np.empty_like(Z)
-    D = np.empty_like(Z)
+    Z = np.zeros(EVAL_CHUNK * n_units(layers), dtype=theta.dtype)
+    A = np.zeros_like(Z)
+    D = np.zeros_like(Z)
     no_dropout = np.empty(0, dtype=theta.dtype)
     grad[:] = 0.0
     for start in range(0, n, EVAL_CHUNK):

@@ -1,0 +1,89 @@
+"""Explicit vector primitives: ``LANES`` values at a time, as LLVM vector IR.
+
+Hidden layers are only 10 to a few hundred units wide.  LLVM's own loop
+vectoriser unrolls by 32 floats and leaves anything shorter to scalar code,
+so fastnet pads every layer's width to a multiple of ``LANES`` (the padding is
+all zeros and stays so) and writes the inner loops with these intrinsics.
+Each call loads, computes and stores one vector of ``LANES`` values; offsets
+are in elements and need no alignment.
+"""
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+LANES = 8
+_FLAGS = ("contract", "reassoc", "nsz", "arcp")
+
+
+def padded(n):
+    """n rounded up to a multiple of LANES."""
+    return -(-n // LANES) * LANES
+
+
+def _lane_pointer(context, builder, array_type, array, offset, offset_type):
+    """Pointer to the vector array[offset : offset + LANES]."""
+    data = context.make_array(array_type)(context, builder, array).data
+    offset = context.cast(builder, offset, offset_type, types.intp)
+    vector = ir.VectorType(context.get_value_type(array_type.dtype), LANES)
+    return builder.bitcast(builder.gep(data, [offset]), vector.as_pointer())
+
+
+def _splat(context, builder, x, x_type, dtype):
+    """A vector holding x (cast to dtype) in every lane."""
+    x = context.cast(builder, x, x_type, dtype)
+    vector = ir.VectorType(x.type, LANES)
+    undefined = ir.Constant(vector, ir.Undefined)
+    first = builder.insert_element(undefined, x, ir.Constant(ir.IntType(32), 0))
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+    return builder.shuffle_vector(first, undefined, zeros)
+
+
+def _check(dst, src):
+    if not (isinstance(dst, types.Array) and isinstance(src, types.Array)
+            and dst.dtype == src.dtype and dst.ndim == src.ndim == 1):
+        raise TypeError("lanes intrinsics take two 1-D arrays of one dtype")
+
+
+@intrinsic
+def lanes_axpy(typingctx, dst, dst_off, src, src_off, x):
+    """dst[dst_off : +LANES] += x * src[src_off : +LANES]."""
+    _check(dst, src)
+
+    def codegen(context, builder, sig, args):
+        d_type, d_off_type, s_type, s_off_type, x_type = sig.args
+        d, d_off, s, s_off, x = args
+        d_ptr = _lane_pointer(context, builder, d_type, d, d_off, d_off_type)
+        s_ptr = _lane_pointer(context, builder, s_type, s, s_off, s_off_type)
+        product = builder.fmul(_splat(context, builder, x, x_type, d_type.dtype),
+                               builder.load(s_ptr, align=1), flags=_FLAGS)
+        total = builder.fadd(builder.load(d_ptr, align=1), product, flags=_FLAGS)
+        builder.store(total, d_ptr, align=1)
+        return context.get_dummy_value()
+
+    return types.void(dst, dst_off, src, src_off, x), codegen
+
+
+@intrinsic
+def lanes_axpy4(typingctx, dst, dst_off, src, off0, off1, off2, off3, x0, x1, x2, x3):
+    """dst[dst_off : +LANES] += Σ_k x_k * src[off_k : +LANES], k = 0..3.
+
+    One load and store of dst for four rows of src: the sparse forward pass.
+    """
+    _check(dst, src)
+
+    def codegen(context, builder, sig, args):
+        d_type, d_off_type, s_type = sig.args[:3]
+        d_ptr = _lane_pointer(context, builder, d_type, args[0], args[1], d_off_type)
+        terms = []
+        for k in range(4):
+            row = _lane_pointer(context, builder, s_type, args[2], args[3 + k], sig.args[3 + k])
+            scale = _splat(context, builder, args[7 + k], sig.args[7 + k], d_type.dtype)
+            terms.append(builder.fmul(scale, builder.load(row, align=1), flags=_FLAGS))
+        pair0 = builder.fadd(terms[0], terms[1], flags=_FLAGS)
+        pair1 = builder.fadd(terms[2], terms[3], flags=_FLAGS)
+        total = builder.fadd(builder.load(d_ptr, align=1),
+                             builder.fadd(pair0, pair1, flags=_FLAGS), flags=_FLAGS)
+        builder.store(total, d_ptr, align=1)
+        return context.get_dummy_value()
+
+    return types.void(dst, dst_off, src, off0, off1, off2, off3, x0, x1, x2, x3), codegen
