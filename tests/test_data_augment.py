@@ -167,6 +167,7 @@ def test_distort_keeps_the_centre_of_mass_in_place(digits, kwargs, bound):
     (lambda X, y: expand(X, y, rotations=-1), ValueError, "rotations must be a non-negative int"),
     (lambda X, y: expand(X, y, shift=1.5), TypeError, "shift must be a non-negative int"),
     (lambda X, y: expand(X, y, distortions=True), TypeError, "distortions must be a non-negative int"),
+    (lambda X, y: expand(X, y, shift=28), ValueError, r"shift must be smaller than the image side \(28\)"),
     (lambda X, y: expand(X, y, elastic_sigma=0), ValueError, "elastic_sigma must be a finite number > 0"),
     (lambda X, y: Distort(rotation=float("nan")), ValueError, "rotation must be a finite number >= 0"),
     (lambda X, y: Distort(seed=-1), ValueError, "seed must be a non-negative int"),

@@ -75,10 +75,12 @@ def test_good_download_lands_in_cache_then_loads_offline(server, closed_port_url
     assert locate_mnist(mirrors=[closed_port_url]) == (user_cache, "cache")  # found without network
 
 
-def test_load_mnist_downloads_into_the_user_cache(server, user_cache):
+def test_load_mnist_downloads_into_the_user_cache_then_reuses_it(server, closed_port_url, user_cache):
     _, _, (X_test, y_test) = load_mnist(split="standard", mirrors=[f"{server}/good"])
     assert _files_in(user_cache) == sorted(MNIST_FILES)
     assert X_test.shape == (10000, 784) and y_test[:3].tolist() == [7, 2, 1]
+    _, _, (X_again, _) = load_mnist(split="standard", mirrors=[closed_port_url])  # no network now
+    np.testing.assert_array_equal(X_again, X_test)
 
 
 def test_mirrors_are_tried_in_order(server, closed_port_url, user_cache):
@@ -154,6 +156,11 @@ def test_files_already_cached_are_kept(server, closed_port_url, user_cache, mnis
 def test_bad_mirrors_are_named(tmp_path, mirrors, error, message):
     with pytest.raises(error, match=message):
         download_mnist(tmp_path, mirrors=mirrors)
+
+
+def test_bad_timeout_is_named(tmp_path):
+    with pytest.raises(ValueError, match="timeout must be a positive number of seconds; got 0"):
+        download_mnist(tmp_path, timeout=0)
 
 
 def test_default_cache_dir_follows_xdg_then_home(monkeypatch, tmp_path):

@@ -101,6 +101,8 @@ def download_mnist(cache_dir=None, *, mirrors=None, timeout=30.0, progress=None)
     intact; then nothing new is left in the cache.
     """
     mirrors = check_mirrors(mirrors)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds; got {timeout!r}")
     cache_dir = Path(default_cache_dir() if cache_dir is None else cache_dir)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)

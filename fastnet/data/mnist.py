@@ -232,9 +232,8 @@ def _flat_labels(y, where, name):
 def _to_pixels(X, where, name, dtype):
     """(n, 784) images as a new C-contiguous ``dtype`` array in [0, 1]."""
     if X.dtype == np.uint8:
-        # A table lookup is exact (each byte / 255, correctly rounded) and fast.
-        scale = np.arange(256, dtype=dtype) / dtype.type(255)
-        return scale[X]
+        pixels = np.empty(X.shape, dtype=dtype)
+        return np.divide(X, dtype.type(255), out=pixels, dtype=dtype)  # each byte / 255, rounded once
     if X.dtype.kind != "f":
         raise DataError(f"{where}: the {name} images are {X.dtype}; expected uint8 0..255 or floats in [0, 1]")
     if len(X) and not (np.isfinite(X).all() and X.min() >= 0 and X.max() <= 1):

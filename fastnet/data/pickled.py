@@ -87,7 +87,7 @@ def _check_structure(obj, source):
             if array.dtype.kind not in "uif":
                 raise DataError(
                     f"{source}: the {part_name} {array_name} have dtype "
-                    f"{array.dtype}; expected numbers; expected {expected}"
+                    f"{array.dtype}, not numbers; expected {expected}"
                 )
 
 
