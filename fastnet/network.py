@@ -23,6 +23,7 @@ from .kernels.layout import B_OFF, N_COLUMNS, N_IN, N_OUT, U_OFF, W_OFF, WIDTH
 from .kernels.train import forward_all, gradient_sum, to_csr, train_epoch
 from .kernels.update import all_finite
 from .optim import SGD
+from .schedules import make_schedule
 
 HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
 INITS = ("normalized", "large")
@@ -150,6 +151,41 @@ class Network:
         """Per layer, an (n_out,) view of the biases."""
         return self._split(self._theta)[1]
 
+    def split_parameters(self, flat):
+        """Per-layer views of a flat vector laid out like this network's
+        parameters, such as an ``SGD``'s ``velocity`` or ``best_weights``:
+        (weights list of (n_in, n_out), biases list of (n_out,)).  Editing the
+        views edits ``flat``."""
+        if not isinstance(flat, np.ndarray) or flat.shape != self._theta.shape:
+            shape = getattr(flat, "shape", type(flat).__name__)
+            raise ValueError(f"flat: expected an array of shape {self._theta.shape} laid out like "
+                             f"this network's parameters (e.g. an SGD's velocity), got {shape}")
+        return self._split(flat)
+
+    def join_parameters(self, weights, biases):
+        """A new flat vector in this network's parameter layout (padding zero)
+        from per-layer arrays shaped like ``weights`` and ``biases``; the
+        inverse of ``split_parameters``.  Values are cast to ``dtype``."""
+        flat = np.zeros_like(self._theta)
+        views = self._split(flat)
+        for name, given, targets in zip(("weights", "biases"), (weights, biases), views):
+            given = list(given)
+            if len(given) != len(targets):
+                raise ValueError(f"{name}: expected {len(targets)} arrays, one per layer of "
+                                 f"{list(self.sizes)}, got {len(given)}")
+            for l, (array, target) in enumerate(zip(given, targets)):
+                array = np.asarray(array)
+                if array.shape != target.shape:
+                    raise ValueError(f"{name}[{l}]: expected shape {target.shape} for layer {l} of "
+                                     f"{list(self.sizes)}, got {array.shape}")
+                target[...] = array
+        return flat
+
+    def set_parameters(self, weights, biases):
+        """Overwrite every weight and bias from per-layer arrays shaped like
+        ``net.weights`` [(n_in, n_out), ...] and ``net.biases`` [(n_out,), ...]."""
+        self._theta[:] = self.join_parameters(weights, biases)
+
     def __repr__(self):
         return (f"Network({list(self.sizes)}, activation={list(self.activations)}, "
                 f"output={self.output!r}, cost={self.cost_name!r}, init={self.init!r}, "
@@ -181,7 +217,8 @@ class Network:
         if optimizer is None:
             optimizer = SGD(eta=eta, batch_size=batch_size, momentum=momentum,
                             nesterov=nesterov, l2=l2, l1=l1, dropout=dropout,
-                            schedule=schedule, early_stopping=early_stopping)
+                            schedule=make_schedule(schedule, epochs),
+                            early_stopping=early_stopping)
         self.optimizer = optimizer
         if validation is not None and (not isinstance(validation, (tuple, list))
                                        or len(validation) != 2):
