@@ -186,6 +186,22 @@ class Network:
         ``net.weights`` [(n_in, n_out), ...] and ``net.biases`` [(n_out,), ...]."""
         self._theta[:] = self.join_parameters(weights, biases)
 
+    # ------------------------------------------------------------------ files
+    def save(self, path):
+        """Write this network to ``path``: a NumPy .npz of per-layer arrays and
+        a JSON header, written atomically; see ``fastnet.model_io``."""
+        from .model_io import save_model  # model_io builds Networks: imported on use
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read a network written by ``save`` (or the model in a checkpoint).
+
+        Never unpickles; raises ``fastnet.ModelFileError`` naming the file and
+        what is wrong with it."""
+        from .model_io import load_model
+        return load_model(path)
+
     def __repr__(self):
         return (f"Network({list(self.sizes)}, activation={list(self.activations)}, "
                 f"output={self.output!r}, cost={self.cost_name!r}, init={self.init!r}, "
