@@ -91,12 +91,16 @@ class RunFolder:
 
     # ------------------------------------------------------------------ epochs
     def save_epoch(self, net, optimizer):
-        """After an epoch: the last checkpoint, the best one and model.npz if this epoch is
-        the best so far, and the history files."""
-        save_checkpoint(net, optimizer, self / LAST)
+        """After an epoch: the best checkpoint and model.npz if this epoch is the best so
+        far, then the last checkpoint, then the history files.
+
+        In this order an interruption between two writes never leaves model.npz
+        older than the best epoch that the last checkpoint knows of.
+        """
         if optimizer.best_epoch is not None and optimizer.best_epoch == optimizer.epoch:
             save_checkpoint(net, optimizer, self / BEST)
             save_model(net, self / MODEL)
+        save_checkpoint(net, optimizer, self / LAST)
         self.save_history(optimizer)
 
     def save_history(self, optimizer):
