@@ -42,8 +42,12 @@ INTERRUPTED = 130
 
 def main(argv=None):
     """Run the command line ``argv`` (default: sys.argv[1:]); returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    if argv[:1] == ["bench"]:  # every argument after it belongs to bench.compare
+        args = argparse.Namespace(run=bench_command, arguments=argv[1:])
+    else:
+        args = parser.parse_args(argv)
     try:
         return args.run(args, parser)
     except KeyboardInterrupt:
@@ -175,14 +179,19 @@ def _schedule(text):
 
 # ------------------------------------------------------------------- train
 def train_command(args, parser):
-    """``fastnet train``: returns the exit status."""
+    """``fastnet train``: returns the exit status.
+
+    Settings, the output folder and the data are all checked before anything
+    is written, so a bad flag or missing data leaves no run folder behind.
+    """
     if args.resume:
         folder, recipe, data_path, net, optimizer = _resumed_run(args, parser)
     else:
-        folder, recipe, data_path = _new_run(args, parser)
-        net, optimizer = recipe.network(), recipe.optimizer()
+        folder, recipe = _new_run(args, parser)
+        data_path, net, optimizer = args.data, recipe.network(), recipe.optimizer()
     located, origin = locate_mnist(data_path)
     (X, y), validation, test = recipe.load_data(located)
+    folder.make().save_recipe(recipe, data_path)
     preset = PRESETS.get(recipe.preset)
     print(f"fastnet {__version__}: " + (f"preset {preset.name} ({preset.summary})" if preset
                                         else "custom recipe"))
@@ -212,7 +221,7 @@ def train_command(args, parser):
 
 
 def _new_run(args, parser):
-    """(folder, recipe, data path) for a run that starts now."""
+    """(folder, recipe) for a run that starts now; the folder is not made yet."""
     overrides = {name: getattr(args, name) for name in RECIPE_FLAGS if getattr(args, name) is not None}
     if overrides.get("early_stop") == 0:
         overrides["early_stop"] = None
@@ -221,9 +230,7 @@ def _new_run(args, parser):
     preset = args.preset or DEFAULT_PRESET
     recipe = Recipe.from_dict({**PRESETS[preset].settings, "preset": preset, **overrides})
     _check_recipe(recipe, parser)
-    folder = RunFolder.create(args.out, label=preset)
-    folder.save_recipe(recipe, args.data)
-    return folder, recipe, args.data
+    return RunFolder.planned(args.out, label=preset), recipe
 
 
 def _resumed_run(args, parser):
@@ -241,7 +248,6 @@ def _resumed_run(args, parser):
     if args.epochs is not None:
         recipe = recipe.replace(epochs=args.epochs)
         _check_recipe(recipe, parser)
-        folder.save_recipe(recipe, data_path)
     net, optimizer = load_checkpoint(folder / LAST)
     return folder, recipe, args.data or data_path, net, optimizer
 
@@ -385,8 +391,9 @@ def _architecture(net):
 def bench_command(args, parser):
     """``fastnet bench ARGS``: ``python -m bench.compare ARGS`` in the source checkout."""
     root = Path(__file__).resolve().parent.parent
-    if not (root / "bench" / "compare.py").is_file():
-        raise OSError("fastnet bench runs bench/compare.py of a fastnet source checkout, and "
-                      f"this installation ({root}) has none; clone the repository and "
-                      "pip install -e '.[bench]' there")
+    script = root / "bench" / "compare.py"
+    if not script.is_file():
+        raise OSError(f"fastnet bench runs bench/compare.py of a fastnet source checkout, but "
+                      f"{script} does not exist; run it from a full clone of the repository "
+                      "installed with pip install -e '.[bench]'")
     return subprocess.call([sys.executable, "-m", "bench.compare", *args.arguments], cwd=root)

@@ -42,11 +42,10 @@ class RunFolder:
         return str(self.path)
 
     @classmethod
-    def create(cls, path=None, label="run"):
-        """A new run folder: ``path``, or ./runs/<label>-<date>-<time> when None.
-
-        ``path`` may exist if it holds no run yet.
-        """
+    def planned(cls, path=None, label="run"):
+        """The folder for a new run, checked but not yet made (see ``make``):
+        ``path``, or ./runs/<label>-<date>-<time> when None.  ``path`` may
+        exist if it holds no run yet."""
         if path is None:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             path = Path(DEFAULT_BASE) / f"{label}-{stamp}"
@@ -60,8 +59,12 @@ class RunFolder:
         if (folder / RECIPE).exists():
             raise ValueError(f"out: {folder.path} already holds a run; pass a new folder, or "
                              f"--resume {folder.path} to continue that run")
-        folder.path.mkdir(parents=True, exist_ok=True)
         return folder
+
+    def make(self):
+        """Create the folder (and its parents)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        return self
 
     @classmethod
     def existing(cls, path):
@@ -76,8 +79,10 @@ class RunFolder:
 
     # ------------------------------------------------------------------ recipe
     def save_recipe(self, recipe, data_path=None):
-        """Write recipe.json: the recipe and the data path it trained on (None: default)."""
-        record = {"recipe": recipe.to_dict(), "data": None if data_path is None else str(data_path)}
+        """Write recipe.json: the recipe and the data path it trained on, made absolute
+        (None: the default location)."""
+        data = None if data_path is None else str(Path(data_path).resolve())
+        record = {"recipe": recipe.to_dict(), "data": data}
         _write_text(self / RECIPE, json.dumps(record, indent=2) + "\n")
 
     def load_recipe(self):
