@@ -105,7 +105,8 @@ def _add_train(commands):
     network.add_argument("--sizes", type=_sizes, metavar="N,N,...",
                          help="units per layer, inputs first, e.g. 784,100,10")
     network.add_argument("--activation", type=_activations, metavar="NAME[,NAME...]",
-                         help=f"hidden activation ({', '.join(ACTIVATIONS)}), or one per hidden layer")
+                         help=f"hidden activation ({', '.join(ACTIVATIONS)}), "
+                              "or one per hidden layer")
     network.add_argument("--output", choices=("sigmoid", "softmax", "linear"))
     network.add_argument("--cost", choices=("quadratic", "cross_entropy", "log_likelihood"))
     network.add_argument("--init", choices=("normalized", "large"),
@@ -134,7 +135,8 @@ def _add_train(commands):
     data.add_argument("--expand", action=argparse.BooleanOptionalAction,
                       help="add the book's one-pixel shifts of every training image (x5)")
     data.add_argument("--distort", action=argparse.BooleanOptionalAction,
-                      help="train each epoch on freshly rotated, shifted, elastically distorted images")
+                      help="train each epoch on freshly rotated, shifted, "
+                           "elastically distorted images")
     data.add_argument("--limit", type=int, metavar="N",
                       help="train on the first N training images only (quick tries)")
     run = train.add_argument_group("run")
@@ -143,7 +145,8 @@ def _add_train(commands):
                           "(default: a random one, printed and saved)")
     run.add_argument("--out", metavar="DIR", help="run folder (default: runs/<preset>-<time>)")
     run.add_argument("--resume", metavar="DIR",
-                     help="continue the run in DIR from its last checkpoint (--epochs may extend it)")
+                     help="continue the run in DIR from its last checkpoint "
+                          "(--epochs may extend it)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     train.set_defaults(run=train_command)
 
@@ -199,7 +202,8 @@ def train_command(args, parser):
         print(line)
     print(f"data     {located} ({origin}): {len(y):,} training, {len(validation[1]):,} "
           f"validation, {len(test[1]):,} test images")
-    print(f"outputs  {folder}" + (f" (resuming after epoch {optimizer.epoch})" if args.resume else ""))
+    resuming = f" (resuming after epoch {optimizer.epoch})" if args.resume else ""
+    print(f"outputs  {folder}{resuming}")
     report = EpochReport(folder, optimizer, recipe.epochs, quiet=args.quiet)
     first_epoch = optimizer.epoch
     augment = recipe.augmenter()
@@ -222,7 +226,8 @@ def train_command(args, parser):
 
 def _new_run(args, parser):
     """(folder, recipe) for a run that starts now; the folder is not made yet."""
-    overrides = {name: getattr(args, name) for name in RECIPE_FLAGS if getattr(args, name) is not None}
+    overrides = {name: getattr(args, name) for name in RECIPE_FLAGS
+                 if getattr(args, name) is not None}
     if overrides.get("early_stop") == 0:
         overrides["early_stop"] = None
     if "seed" not in overrides:
@@ -383,7 +388,8 @@ def show_command(args, parser):
 
 
 def _architecture(net):
-    functions = " -> ".join(f"{n} {f}" for n, f in zip(net.sizes[1:], net.activations + (net.output,)))
+    functions = " -> ".join(f"{n} {f}" for n, f in
+                            zip(net.sizes[1:], net.activations + (net.output,)))
     return f"{net.sizes[0]} -> {functions}, {net.cost_name} cost"
 
 

@@ -159,7 +159,8 @@ def read_model_file(path, kinds=(MODEL, CHECKPOINT)):
     if reader.header["format"] == CHECKPOINT:
         optimizer = _optimizer(reader, arrays, net)
     if arrays:
-        raise ModelFileError(path, f"holds entries fastnet does not write: {', '.join(sorted(arrays))}")
+        raise ModelFileError(path, "holds entries fastnet does not write: "
+                                   + ", ".join(sorted(arrays)))
     return net, optimizer, reader.header
 
 
@@ -293,7 +294,8 @@ def _network(reader, arrays):
                            "positive integers")
     dtype = reader.get(spec, "dtype", "str", "network")
     if dtype not in ("float32", "float64"):
-        raise reader.error(f"the header's network.dtype is {dtype!r}; expected 'float32' or 'float64'")
+        raise reader.error(f"the header's network.dtype is {dtype!r}; expected 'float32' "
+                           "or 'float64'")
     # Check the arrays against the header before allocating a network of that size.
     weights, biases = reader.layers(arrays, "", sizes, np.dtype(dtype))
     regularisation = reader.get(spec, "regularisation", "dict", "network")
@@ -322,7 +324,8 @@ def _optimizer(reader, arrays, net):
                                                         "optimizer.hyperparameters"))
         optimizer = SGD(**settings)
     except (TypeError, ValueError) as error:
-        raise reader.error(f"the header's optimizer.hyperparameters are not valid: {error}") from None
+        raise reader.error("the header's optimizer.hyperparameters are not valid: "
+                           f"{error}") from None
     optimizer.epoch = reader.get(state, "epoch", "count", "optimizer")
     history = reader.get(state, "history", "dict", "optimizer")
     if sorted(history) != sorted(HISTORY_KEYS):
@@ -333,16 +336,19 @@ def _optimizer(reader, arrays, net):
         if not all(is_kind("number", value) for value in values):
             raise reader.error(f"the header's optimizer.history.{key} holds something other "
                                "than finite numbers")
-        if len(values) not in (0, optimizer.epoch) or (key == "eta" and len(values) != optimizer.epoch):
+        expected = (optimizer.epoch,) if key == "eta" else (0, optimizer.epoch)
+        if len(values) not in expected:
             raise reader.error(f"the header's optimizer.history.{key} has {len(values)} entries "
                                f"for {optimizer.epoch} epochs")
         optimizer.history[key] = list(values)
     optimizer.best_epoch = reader.get(state, "best_epoch", "count", "optimizer", optional=True)
     optimizer.stop_reason = reader.get(state, "stop_reason", "str", "optimizer", optional=True)
     if reader.get(state, "velocity", "bool", "optimizer"):
-        optimizer.velocity = net.join_parameters(*reader.layers(arrays, "velocity_", net.sizes, net.dtype))
+        optimizer.velocity = net.join_parameters(
+            *reader.layers(arrays, "velocity_", net.sizes, net.dtype))
     if reader.get(state, "best_weights", "bool", "optimizer"):
-        optimizer.best_weights = net.join_parameters(*reader.layers(arrays, "best_", net.sizes, net.dtype))
+        optimizer.best_weights = net.join_parameters(
+            *reader.layers(arrays, "best_", net.sizes, net.dtype))
     if (optimizer.best_epoch is None) != (optimizer.best_weights is None):
         raise reader.error("the header's optimizer.best_epoch and its best_* arrays disagree: "
                            "one is there without the other")

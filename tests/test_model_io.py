@@ -5,7 +5,6 @@ In-process and quick: small networks on a slice of the real MNIST training set.
 import json
 import pickle
 import struct
-import zipfile
 import zlib
 
 import numpy as np
