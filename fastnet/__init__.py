@@ -2,10 +2,10 @@
 
 __version__ = "0.1.0"
 
-from .network import Network
-from .optim import SGD, DivergenceError
 from . import schedules
 from .data import DataError, Distort, download_mnist, expand, load_mnist, read_idx
+from .network import Network
+from .optim import SGD, DivergenceError
 from .model_io import ModelFileError, load_checkpoint, save_checkpoint
 
 __all__ = ["Network", "SGD", "DivergenceError", "schedules",

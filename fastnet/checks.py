@@ -13,7 +13,8 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 def as_dtype(dtype):
     """The NumPy dtype for "float32" / "float64" (or the dtype objects)."""
     try:
-        name = np.dtype(dtype).name
+        # np.dtype(None) is float64: None must not pass for a choice.
+        name = None if dtype is None else np.dtype(dtype).name
     except TypeError:
         name = None
     if name not in DTYPES:
@@ -59,13 +60,17 @@ def as_inputs(name, X, n_in, dtype):
     Float arrays of any precision are converted once; uint8 arrays are taken
     as pixel intensities and scaled to [0, 1].
     """
-    X = np.asarray(X)
+    try:
+        X = np.asarray(X)
+    except ValueError as error:  # e.g. rows of different lengths
+        raise ValueError(f"{name}: cannot be read as an (n, {n_in}) array ({error}); "
+                         "pass a 2-D array with one row per sample") from None
     if X.dtype == np.uint8:
         X = X.astype(dtype) / dtype.type(255)
-    elif not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)) \
-            or X.dtype == np.bool_:
+    elif X.dtype.kind != "f":  # other integers are ambiguous: 0..255 pixels or features?
         raise TypeError(f"{name}: expected a float or uint8 array, got dtype {X.dtype}; "
-                        f"pass {name}.astype('float32')")
+                        f"pass {name}.astype('float32') (features as they are) or "
+                        f"{name}.astype('uint8') (0..255 pixels, scaled to [0, 1])")
     if X.ndim == 1 and X.shape[0] == n_in:
         raise ValueError(f"{name}: expected a 2-D array (n, {n_in}), got one sample of shape "
                          f"{X.shape}; pass {name}.reshape(1, -1)")
@@ -74,10 +79,11 @@ def as_inputs(name, X, n_in, dtype):
                          f"inputs, got {X.shape}")
     if X.shape[0] == 0:
         raise ValueError(f"{name}: is empty (0 samples); pass at least one sample")
-    X = np.ascontiguousarray(X, dtype=dtype)
+    with np.errstate(over="ignore"):  # too large for dtype becomes inf, caught below
+        X = np.ascontiguousarray(X, dtype=dtype)
     if not np.isfinite(X).all():
-        raise ValueError(f"{name}: contains NaN or infinite values; clean or drop those "
-                         "samples first (e.g. np.nan_to_num)")
+        raise ValueError(f"{name}: contains NaN or infinite values (or values too large for "
+                         f"{dtype.name}); clean or drop those samples first (e.g. np.nan_to_num)")
     return X
 
 
@@ -91,9 +97,14 @@ def as_targets(name, y, n, n_out, dtype, allow_real):
     if y.ndim == 2 and allow_real:
         if y.shape != (n, n_out):
             raise ValueError(f"{name}: real targets must have shape ({n}, {n_out}), got {y.shape}")
-        if not np.issubdtype(y.dtype, np.number) or not np.isfinite(y).all():
+        if not np.issubdtype(y.dtype, np.number):
             raise ValueError(f"{name}: real targets must be finite numbers")
-        return np.ascontiguousarray(y, dtype=dtype)
+        with np.errstate(over="ignore"):
+            Y = np.ascontiguousarray(y, dtype=dtype)
+        if not np.isfinite(Y).all():
+            raise ValueError(f"{name}: real targets must be finite numbers "
+                             f"(and fit in {dtype.name})")
+        return Y
     if y.ndim != 1:
         kind = "(n,) integer labels" + (f" or (n, {n_out}) real targets" if allow_real else "")
         raise ValueError(f"{name}: expected {kind}, got shape {y.shape}")

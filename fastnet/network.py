@@ -20,14 +20,14 @@ from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
 from .kernels.lanes import padded
 from .kernels.layout import B_OFF, N_COLUMNS, N_IN, N_OUT, U_OFF, W_OFF, WIDTH
-from .kernels.train import forward_all, gradient_sum, to_csr, train_epoch
+from .kernels.train import forward_all, forward_few, gradient_sum, to_csr, train_epoch
 from .kernels.update import all_finite
 from .optim import SGD
-from .schedules import make_schedule
 
 HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
 INITS = ("normalized", "large")
 PROGRESS_STEPS = 20
+PARALLEL_FROM = 2048  # evaluate fewer samples than this on one thread
 
 
 @dataclass
@@ -63,7 +63,11 @@ class Network:
                  init="normalized", dtype="float32", seed=None):
         self.sizes = self._check_sizes(sizes)
         n_hidden = len(self.sizes) - 2
-        names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        try:
+            names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        except TypeError:
+            raise TypeError(f"activation: expected a name such as 'sigmoid' or a list of names, "
+                            f"one per hidden layer, got {activation!r}") from None
         if len(names) != n_hidden:
             raise ValueError(f"activation: got {len(names)} names for {n_hidden} hidden layers; "
                              "pass one name, or a list with one name per hidden layer")
@@ -77,6 +81,8 @@ class Network:
             seed = int(np.random.SeedSequence().entropy % 2**63)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise TypeError(f"seed: expected a non-negative integer or None, got {seed!r}")
+        if seed >= 2**63:  # the compiled loop takes the seed as an int64
+            raise ValueError(f"seed: {seed} is too large; pass an integer below 2**63")
         self.seed = int(seed)
         self.epochs_trained = 0
         self._regularised_by = (0.0, 0.0, 0)
@@ -230,11 +236,17 @@ class Network:
         History keys: training_cost, training_accuracy, validation_cost,
         validation_accuracy, eta, epoch_seconds (training time only).
         """
+        for name, value, signature in (("augment", augment, "augment(X, y, epoch)"),
+                                       ("callback", callback, "callback(net, optimizer)"),
+                                       ("progress", progress, "progress(done, n)")):
+            if value is not None and not callable(value):
+                raise TypeError(f"{name}: expected None or a function {signature}, got {value!r}")
+        if optimizer is not None and not isinstance(optimizer, SGD):
+            raise TypeError(f"optimizer: expected None or a fastnet.SGD, got {optimizer!r}")
         if optimizer is None:
             optimizer = SGD(eta=eta, batch_size=batch_size, momentum=momentum,
                             nesterov=nesterov, l2=l2, l1=l1, dropout=dropout,
-                            schedule=make_schedule(schedule, epochs),
-                            early_stopping=early_stopping)
+                            schedule=schedule, early_stopping=early_stopping)
         self.optimizer = optimizer
         if validation is not None and (not isinstance(validation, (tuple, list))
                                        or len(validation) != 2):
@@ -253,7 +265,10 @@ class Network:
         Z, A, D = buffer(batch * n_units), buffer(batch * n_units), buffer(batch * n_units)
         Ad, M = (buffer(batch * n_units), buffer(batch * n_units)) if keep < 1.0 else (buffer(0), buffer(0))
         grad = np.zeros_like(self._theta)
-        as_dtype = self.dtype.type
+        eta, momentum, l2_rate, l1_rate = (
+            self._scalar(name, value) for name, value in
+            (("eta", eta), ("momentum", sgd.momentum), ("l2/n", sgd.l2 / data.n),
+             ("l1/n", sgd.l1 / data.n)))
         steps = PROGRESS_STEPS if progress is not None else 1
         bounds = [batch * (-(-data.n // batch) * k // steps) for k in range(steps + 1)]
         seconds = 0.0
@@ -262,8 +277,7 @@ class Network:
             began = time.perf_counter()
             train_epoch(self._theta, sgd.velocity, grad, Z, A, Ad, M, D, self._layers,
                         data.indptr, data.indices, data.values, data.Y, order[start:stop],
-                        batch, as_dtype(eta), as_dtype(sgd.momentum), sgd.nesterov,
-                        as_dtype(sgd.l2 / data.n), as_dtype(sgd.l1 / data.n), keep,
+                        batch, eta, momentum, sgd.nesterov, l2_rate, l1_rate, keep,
                         self.seed, self.epochs_trained, start, OUTPUTS[self.output],
                         COSTS[self.cost_name])
             seconds += time.perf_counter() - began
@@ -271,6 +285,15 @@ class Network:
                 progress(stop, data.n)
         self.epochs_trained += 1
         return seconds
+
+    def _scalar(self, name, value):
+        """value in the network's dtype; ValueError naming it if it overflows."""
+        with np.errstate(over="ignore"):
+            cast = self.dtype.type(value)
+        if not np.isfinite(cast):
+            raise ValueError(f"{name}: {value:g} overflows this {self.dtype.name} network; "
+                             f"pass a value below {np.finfo(self.dtype).max:g}")
+        return cast
 
     # -------------------------------------------------------------- evaluation
     def _prepare(self, X, y, name="X"):
@@ -290,7 +313,8 @@ class Network:
         n = len(data.indptr) - 1
         A = np.empty((n, self.sizes[-1]), dtype=self.dtype)
         Z = np.empty_like(A)
-        forward_all(A, Z, self._theta, self._layers, data.indptr, data.indices, data.values)
+        forward = forward_few if n <= PARALLEL_FROM else forward_all
+        forward(A, Z, self._theta, self._layers, data.indptr, data.indices, data.values)
         return A, Z
 
     def _evaluate(self, data):

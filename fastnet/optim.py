@@ -14,7 +14,7 @@ l2/(2n)·Σw² to the cost, so each plain-SGD step multiplies the weights by
 import numpy as np
 
 from .checks import positive_int, real
-from .schedules import Plateau, make_schedule
+from .schedules import Cosine, Plateau, make_schedule
 
 HISTORY_KEYS = ("training_cost", "training_accuracy", "validation_cost",
                 "validation_accuracy", "eta", "epoch_seconds")
@@ -93,6 +93,8 @@ class SGD:
         (X, y).  Returns the history dict.
         """
         epochs = positive_int("epochs", epochs)
+        if isinstance(self.schedule, Cosine) and self.schedule.epochs is None:
+            self.schedule.epochs = epochs  # schedule="cosine": anneal over this run
         if (self.early_stopping or restore_best) and validation is None:
             raise ValueError("early_stopping / restore_best: need validation data; pass "
                              "validation=(X_val, y_val)")

@@ -51,13 +51,17 @@ class Exponential:
 
 
 class Cosine:
-    """Cosine annealing from eta0 down to eta0·floor over ``epochs`` epochs."""
+    """Cosine annealing from eta0 down to eta0·floor over ``epochs`` epochs
+    (None: the epochs of the run that uses it, which ``SGD.run`` fills in)."""
 
-    def __init__(self, epochs, floor=0.0):
-        self.epochs = positive_int("epochs", epochs)
+    def __init__(self, epochs=None, floor=0.0):
+        self.epochs = None if epochs is None else positive_int("epochs", epochs)
         self.floor = real("floor", floor, 0.0, 1.0)
 
     def __call__(self, epoch, eta0, history):
+        if self.epochs is None:
+            raise ValueError("Cosine: the number of epochs is unknown; pass "
+                             "Cosine(epochs=N) or use it through fit / SGD.run")
         progress = min(epoch / self.epochs, 1.0)
         low = eta0 * self.floor
         return low + 0.5 * (eta0 - low) * (1.0 + math.cos(math.pi * progress))
@@ -127,7 +131,7 @@ def make_schedule(schedule, epochs=None):
                              f"{', '.join(map(repr, SCHEDULES))} or a callable "
                              "schedule(epoch, eta0, history) -> eta")
         if schedule == "cosine":
-            return Cosine(epochs or 1)
+            return Cosine(epochs)
         return SCHEDULES[schedule]()
     if callable(schedule):
         return schedule

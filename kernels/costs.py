@@ -5,6 +5,8 @@ C = −Σ y ln a + (1 − y) ln(1 − a), computed from z as Σ softplus(z) − 
 never takes log(0); ``LOG_LIKELIHOOD`` (softmax output) C = −Σ y·log_softmax(z).
 The Python layer rejects combinations that make no sense before any kernel runs.
 """
+import numpy as np
+
 from .activations import (LINEAR, SIGMOID, SOFTMAX, log_sum_exp, softplus)
 from .jit import kernel
 
@@ -17,7 +19,8 @@ def sample_cost(a, z, y, output, cost):
     total = 0.0
     if cost == QUADRATIC:
         for j in range(a.shape[0]):
-            diff = a[j] - y[j]
+            # In float64 even for float32 outputs: (1e30)² overflows float32.
+            diff = np.float64(a[j]) - np.float64(y[j])
             total += diff * diff
         return 0.5 * total
     if cost == CROSS_ENTROPY:

@@ -13,14 +13,28 @@ from .lanes import LANES, lanes_axpy, lanes_axpy4
 
 @kernel
 def dense_forward(z, a, W, b):
-    """z (width,) = a (n_in,) @ W (n_in, width) + b (width,), overwritten."""
+    """z (width,) = a (n_in,) @ W (n_in, width) + b (width,), overwritten.
+
+    Four input rows per pass over z, as in ``sparse_forward``; zero inputs
+    (ReLU, dropout) are skipped.
+    """
     width = z.shape[0]
     z[:] = b
-    for i in range(a.shape[0]):
-        x = a[i]
-        if x != 0.0:
+    i = 0
+    n_in = a.shape[0]
+    while i + 4 <= n_in:
+        x0, x1, x2, x3 = a[i], a[i + 1], a[i + 2], a[i + 3]
+        if x0 != 0.0 or x1 != 0.0 or x2 != 0.0 or x3 != 0.0:
+            row = i * width
             for j in range(0, width, LANES):
-                lanes_axpy(z, j, W, i * width + j, x)
+                lanes_axpy4(z, j, W, row + j, row + width + j, row + 2 * width + j,
+                            row + 3 * width + j, x0, x1, x2, x3)
+        i += 4
+    while i < n_in:
+        if a[i] != 0.0:
+            for j in range(0, width, LANES):
+                lanes_axpy(z, j, W, i * width + j, a[i])
+        i += 1
 
 
 @kernel

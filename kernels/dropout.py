@@ -34,7 +34,9 @@ def dropout_forward(dropped, mask, a, key, counter, keep):
     """dropped = a·mask, with mask (n,) = 1/keep for kept units, else 0.
 
     ``counter`` numbers the first unit; a, dropped, mask (n,) are overwritten.
+    ``key`` is a uint64 from ``stream_key``.
     """
+    key = np.uint64(key)  # an int64 key would turn key + counter·golden into a float
     scale = 1.0 / keep
     for j in range(a.shape[0]):
         u = splitmix64(key + np.uint64(counter + j) * _GOLDEN) * _TO_UNIT

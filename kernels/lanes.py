@@ -87,3 +87,22 @@ def lanes_axpy4(typingctx, dst, dst_off, src, off0, off1, off2, off3, x0, x1, x2
         return context.get_dummy_value()
 
     return types.void(dst, dst_off, src, off0, off1, off2, off3, x0, x1, x2, x3), codegen
+
+
+@intrinsic
+def prefetch(typingctx, array, index):
+    """Ask the CPU to start loading the cache line holding array[index]."""
+    if not isinstance(array, types.Array):
+        raise TypeError("prefetch takes an array")
+
+    def codegen(context, builder, sig, args):
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        offset = context.cast(builder, args[1], sig.args[1], types.intp)
+        pointer = builder.bitcast(builder.gep(data, [offset]), ir.IntType(8).as_pointer())
+        i32 = ir.IntType(32)
+        signature = ir.FunctionType(ir.VoidType(), [pointer.type, i32, i32, i32])
+        function = builder.module.declare_intrinsic("llvm.prefetch", [pointer.type], signature)
+        builder.call(function, [pointer, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(array, index), codegen

@@ -12,9 +12,11 @@ then every layer's biases, so that regularisation touches the prefix
 the weights leaving input unit i, so z = a @ W + b and every inner loop runs
 over contiguous memory.  Its biases are ``theta[b_off : b_off + width]``.
 
-Per-sample unit buffers (pre-activations, activations, deltas) are flat too:
-for a batch of m samples, layer l's block starts at ``m * u_off`` and holds
-(m, width) values row-major.
+Per-sample unit buffers (pre-activations, activations, deltas) are flat too,
+sample by sample: sample s's units of layer l start at ``s * U + u_off``
+(U = ``n_units``, padded units in all layers), whatever the batch size m.  So
+a short last batch reuses the same places, and padding that has only ever
+held zeros still holds zeros.
 
 The kernels take 1-D slices only: slicing a 1-D array costs nothing, while a
 reshape inside a compiled loop costs tens of nanoseconds.
@@ -44,9 +46,11 @@ def biases_of(theta, layers, l):
 
 @kernel
 def units_of(buffer, layers, l, m, s):
-    """Sample s's units of layer l in a flat buffer for a batch of m, (width,)."""
+    """Sample s's units of layer l in a flat buffer for a batch of m, (width,).
+
+    The place does not depend on m (see the module docstring)."""
     width = layers[l, WIDTH]
-    off = layers[l, U_OFF] * m + s * width
+    off = s * n_units(layers) + layers[l, U_OFF]
     return buffer[off:off + width]
 
 

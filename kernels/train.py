@@ -21,6 +21,7 @@ from .dense import (dense_accumulate, dense_backward, dense_forward,
                     sparse_accumulate, sparse_forward)
 from .dropout import dropout_forward, stream_key
 from .jit import kernel
+from .lanes import prefetch
 from .layout import (ACT, B_OFF, N_OUT, U_OFF, biases_of, n_units, units_of,
                      weights_of)
 from .update import scale, sgd_update
@@ -113,6 +114,19 @@ def accumulate_batch(target, alpha, D, A, Ad, layers, indptr, indices, values,
 
 
 @kernel
+def prefetch_rows(indptr, indices, values, rows):
+    """Start loading the CSR rows of the samples ``rows`` into the cache.
+
+    The shuffled order sends every sample to a random place in memory; asking
+    one batch ahead hides that latency behind the current batch's work.
+    """
+    for r in rows:
+        for k in range(indptr[r], indptr[r + 1], 16):
+            prefetch(indices, k)
+            prefetch(values, k)
+
+
+@kernel
 def train_epoch(theta, velocity, grad, Z, A, Ad, M, D, layers, indptr, indices,
                 values, Y, order, batch_size, eta, momentum, nesterov, l2_rate,
                 l1_rate, keep, seed, epoch, first, output, cost):
@@ -132,6 +146,7 @@ def train_epoch(theta, velocity, grad, Z, A, Ad, M, D, layers, indptr, indices,
     for start in range(0, n, batch_size):
         rows = order[start:min(start + batch_size, n)]
         m = rows.shape[0]
+        prefetch_rows(indptr, indices, values, order[start + batch_size:start + 2 * batch_size])
         forward_batch(Z, A, Ad, M, theta, layers, indptr, indices, values, rows,
                       keep, key, first + start)
         backward_batch(D, A, M, theta, layers, Y, rows, output, cost, keep)
@@ -148,6 +163,25 @@ def train_epoch(theta, velocity, grad, Z, A, Ad, M, D, layers, indptr, indices,
                        l2_rate, l1_rate)
 
 
+@kernel
+def forward_chunk(A_out, Z_out, theta, layers, indptr, indices, values, c):
+    """Last-layer outputs A_out, Z_out (n, n_out) of the samples in chunk c
+    (rows c·EVAL_CHUNK up to the next chunk)."""
+    n = A_out.shape[0]
+    last = layers.shape[0] - 1
+    n_out = layers[last, N_OUT]
+    rows = np.arange(c * EVAL_CHUNK, min((c + 1) * EVAL_CHUNK, n))
+    m = rows.shape[0]
+    Z = np.zeros(EVAL_CHUNK * n_units(layers), dtype=theta.dtype)
+    A = np.zeros_like(Z)
+    no_dropout = np.empty(0, dtype=theta.dtype)
+    forward_batch(Z, A, no_dropout, no_dropout, theta, layers, indptr, indices, values,
+                  rows, 1.0, np.uint64(0), 0)
+    for s in range(m):
+        A_out[rows[s]] = units_of(A, layers, last, m, s)[:n_out]
+        Z_out[rows[s]] = units_of(Z, layers, last, m, s)[:n_out]
+
+
 @kernel(parallel=True)
 def forward_all(A_out, Z_out, theta, layers, indptr, indices, values):
     """Outputs of the last layer for every sample: A_out, Z_out (n, n_out).
@@ -155,21 +189,16 @@ def forward_all(A_out, Z_out, theta, layers, indptr, indices, values):
     Samples are independent, so chunks run in parallel and the result does
     not depend on the thread count.
     """
-    n = A_out.shape[0]
-    last = layers.shape[0] - 1
-    n_out = layers[last, N_OUT]
-    n_chunks = (n + EVAL_CHUNK - 1) // EVAL_CHUNK
-    no_dropout = np.empty(0, dtype=theta.dtype)
-    for c in prange(n_chunks):
-        rows = np.arange(c * EVAL_CHUNK, min((c + 1) * EVAL_CHUNK, n))
-        m = rows.shape[0]
-        Z = np.zeros(EVAL_CHUNK * n_units(layers), dtype=theta.dtype)
-        A = np.zeros_like(Z)
-        forward_batch(Z, A, no_dropout, no_dropout, theta, layers, indptr,
-                      indices, values, rows, 1.0, np.uint64(0), 0)
-        for s in range(m):
-            A_out[rows[s]] = units_of(A, layers, last, m, s)[:n_out]
-            Z_out[rows[s]] = units_of(Z, layers, last, m, s)[:n_out]
+    for c in prange((A_out.shape[0] + EVAL_CHUNK - 1) // EVAL_CHUNK):
+        forward_chunk(A_out, Z_out, theta, layers, indptr, indices, values, c)
+
+
+@kernel
+def forward_few(A_out, Z_out, theta, layers, indptr, indices, values):
+    """``forward_all`` on one thread: for a few samples, starting threads costs
+    more than it saves."""
+    for c in range((A_out.shape[0] + EVAL_CHUNK - 1) // EVAL_CHUNK):
+        forward_chunk(A_out, Z_out, theta, layers, indptr, indices, values, c)
 
 
 @kernel

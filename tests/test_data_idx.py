@@ -112,7 +112,7 @@ def test_missing_file_and_wrong_argument_type(tmp_path):
 
 
 # Random input: the parser returns an array that matches its header, or raises DataError.
-FUZZ = settings(max_examples=200, deadline=timedelta(seconds=2),
+FUZZ = settings(max_examples=100, deadline=timedelta(seconds=2),
                 suppress_health_check=[HealthCheck.too_slow])
 VALID_SMALL = idx_bytes(np.arange(60, dtype=np.uint8).reshape(3, 4, 5))
 

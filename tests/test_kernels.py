@@ -1,0 +1,427 @@
+"""Every kernel against the float64 NumPy reference and ``scipy.special``.
+
+Each kernel runs on float32 and float64 arrays, and the activations and costs
+also on the extremes z = ±1000 and ±1e30 (warnings are errors in this suite,
+so any RuntimeWarning fails the test).
+"""
+import numpy as np
+import pytest
+import scipy.sparse
+import scipy.special
+
+import fastnet
+import reference as ref
+from fastnet.kernels import activations as act
+from fastnet.kernels import costs as kc
+from fastnet.kernels.dense import (dense_accumulate, dense_backward, dense_forward,
+                                   sparse_accumulate, sparse_forward)
+from fastnet.kernels.dropout import dropout_forward, stream_key
+from fastnet.kernels.lanes import padded
+from fastnet.kernels.layout import n_units
+from fastnet.kernels.train import forward_all, gradient_sum, to_csr, train_epoch
+from fastnet.kernels.update import all_finite, scale, sgd_update
+
+DTYPES = [np.float32, np.float64]
+RTOL = {np.float32: 2e-6, np.float64: 1e-13}
+EXTREMES = [-1e30, -1000.0, -50.0, -1.0, -1e-8, 0.0, 1e-8, 1.0, 50.0, 1000.0, 1e30]
+HIDDEN = {"sigmoid": act.SIGMOID, "tanh": act.TANH, "relu": act.RELU}
+OUTPUT = {"sigmoid": act.SIGMOID, "softmax": act.SOFTMAX, "linear": act.LINEAR}
+COST = {"quadratic": kc.QUADRATIC, "cross_entropy": kc.CROSS_ENTROPY,
+        "log_likelihood": kc.LOG_LIKELIHOOD}
+PAIRS = [("sigmoid", "quadratic"), ("softmax", "quadratic"), ("linear", "quadratic"),
+         ("sigmoid", "cross_entropy"), ("softmax", "log_likelihood")]
+
+
+def close(actual, expected, dtype, rtol=None, atol=0.0):
+    np.testing.assert_allclose(np.asarray(actual, dtype=float), expected,
+                               rtol=rtol or RTOL[dtype], atol=atol)
+
+
+def extreme_rows(dtype):
+    """Rows of output pre-activations, mild and extreme, (8, 3)."""
+    return np.array([[0.3, -1.2, 2.0], [1000.0, -1000.0, 0.0], [-1000.0, -1000.0, -999.0],
+                     [1e30, -1e30, 0.0], [-1e30, 1e30, 1e30], [1e30, 1e30, 1e30],
+                     [-1e30, -1e30, -1e30], [5.0, 5.0, -5.0]], dtype=dtype)
+
+
+# ------------------------------------------------------------ scalar activations
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_matches_expit(dtype):
+    for z in np.array(EXTREMES, dtype=dtype):
+        close(act.sigmoid(z), scipy.special.expit(np.float64(z)), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softplus_matches_logaddexp(dtype):
+    for z in np.array(EXTREMES, dtype=dtype):
+        close(act.softplus(z), np.logaddexp(0.0, np.float64(z)), dtype)
+
+
+# ------------------------------------------------------------- vector activations
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_forward_matches_scipy(dtype):
+    for z in extreme_rows(dtype):
+        a = np.full_like(z, np.nan)
+        act.softmax_forward(a, z)
+        close(a, scipy.special.softmax(z.astype(float)), dtype, atol=1e-300)
+        assert abs(a.sum() - 1.0) < 10 * np.finfo(dtype).eps
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_log_sum_exp_matches_scipy(dtype):
+    for z in extreme_rows(dtype):
+        close(act.log_sum_exp(z), scipy.special.logsumexp(z.astype(float)), dtype)
+    close(act.log_sum_exp(np.array([2.5], dtype=dtype)), 2.5, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_log_softmax_matches_scipy(dtype):
+    for z in extreme_rows(dtype):
+        out = np.full_like(z, np.nan)
+        act.log_softmax(out, z)
+        expected = scipy.special.log_softmax(z.astype(float))
+        # Entries ~1e30 carry float rounding of 1e30 itself; compare on that scale.
+        close(out, expected, dtype, atol=RTOL[dtype] * np.abs(z).max(initial=1.0))
+        assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "linear", "softmax"])
+def test_activation_forward_matches_reference(name, dtype):
+    code = {**HIDDEN, **OUTPUT}[name]
+    for z in [np.array(EXTREMES, dtype=dtype)] + list(extreme_rows(dtype)):
+        a = np.full_like(z, np.nan)
+        act.activation_forward(a, z, code)
+        expected = ref.activate(name, z.astype(float)[None])[0]
+        close(a, expected, dtype, atol=1e-300)
+    z = np.array([-2.0, 0.5, 3.0], dtype=dtype)
+    if name in ("sigmoid", "softmax"):
+        a = np.empty_like(z)
+        act.activation_forward(a, z, code)
+        special = scipy.special.expit if name == "sigmoid" else scipy.special.softmax
+        close(a, special(z.astype(float)), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu"])
+def test_activation_backward_multiplies_by_the_derivative(name, dtype):
+    z = np.array([z for z in EXTREMES if z != 0.0], dtype=dtype)  # ReLU has no f'(0)
+    a = np.empty_like(z)
+    act.activation_forward(a, z, HIDDEN[name])
+    upstream = np.linspace(-2.0, 3.0, len(z)).astype(dtype)
+    delta = upstream.copy()
+    act.activation_backward(delta, a, HIDDEN[name])
+    expected = upstream.astype(float) * ref.derivative(name, z.astype(float))
+    # σ'(z) from a stored σ(z) is exact only up to the rounding of a.
+    close(delta, expected, dtype, rtol=10 * RTOL[dtype], atol=np.finfo(dtype).eps)
+
+
+# ------------------------------------------------------------------------ costs
+def cost_case(output, dtype, rng, rows=None):
+    """(A, Z, Y) for an output layer: Z (n, 3), A = f(Z), Y one-hot (n, 3)."""
+    Z = rng.standard_normal((6, 3)).astype(dtype) if rows is None else rows
+    A = np.empty_like(Z)
+    for a, z in zip(A, Z):
+        act.activation_forward(a, z, OUTPUT[output])
+    Y = ref.one_hot(np.arange(len(Z)) % 3, 3).astype(dtype)
+    return A, Z, Y
+
+
+def reference_for(function, output, cost, Z, Y):
+    """ref.costs or ref.output_delta in float64 for the same pre-activations."""
+    Z = Z.astype(float)
+    return function(output, cost, Z, ref.activate(output, Z), Y.astype(float))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("output,cost", PAIRS)
+def test_sample_cost_and_output_costs_match_reference(output, cost, dtype):
+    A, Z, Y = cost_case(output, dtype, np.random.default_rng(0))
+    expected = reference_for(ref.costs, output, cost, Z, Y)
+    costs = np.full(len(Z), np.nan)
+    kc.output_costs(costs, A, Z, Y, OUTPUT[output], COST[cost])
+    close(costs, expected, dtype, rtol=10 * RTOL[dtype])
+    for s in range(len(Z)):
+        close(kc.sample_cost(A[s], Z[s], Y[s], OUTPUT[output], COST[cost]), expected[s],
+              dtype, rtol=10 * RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("output,cost", PAIRS)
+def test_output_delta_matches_chain_rule(output, cost, dtype):
+    A, Z, Y = cost_case(output, dtype, np.random.default_rng(1))
+    expected = reference_for(ref.output_delta, output, cost, Z, Y)
+    for s in range(len(Z)):
+        delta = np.full_like(A[s], np.nan)
+        kc.output_delta(delta, A[s], Y[s], OUTPUT[output], COST[cost])
+        close(delta, expected[s], dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("output,cost", PAIRS)
+def test_costs_and_deltas_at_extreme_pre_activations(output, cost, dtype):
+    A, Z, Y = cost_case(output, dtype, None, rows=extreme_rows(dtype))
+    costs = np.full(len(Z), np.nan)
+    kc.output_costs(costs, A, Z, Y, OUTPUT[output], COST[cost])
+    assert np.isfinite(costs).all(), costs
+    assert (costs >= 0).all()
+    expected = reference_for(ref.costs, output, cost, Z, Y)
+    # log-sum-exp of z ~ 1e30 is 1e30 + log(k): the log(k) is below its rounding.
+    scale = np.abs(Z.astype(float)).max() if cost == "log_likelihood" else 0.0
+    close(costs, expected, dtype, rtol=10 * RTOL[dtype],
+          atol=1e-6 + 4 * np.finfo(dtype).eps * scale)
+    for s in range(len(Z)):
+        delta = np.full_like(A[s], np.nan)
+        kc.output_delta(delta, A[s], Y[s], OUTPUT[output], COST[cost])
+        assert np.isfinite(delta).all(), (Z[s], delta)
+        if output != "linear":
+            assert (np.abs(delta) <= 1.0).all()
+
+
+# ------------------------------------------------------------------------ dense
+# The dense kernels take one layer's weights flat, row-major (n_in, width), and
+# z, b, delta of ``width`` = n_out padded to whole vectors (kernels/layout.py);
+# the padding holds zeros and must still hold zeros afterwards.
+def dense_case(dtype, rng, n_out, n_in=11, nonzero=7):
+    width = padded(n_out)
+    a = np.zeros(n_in, dtype=dtype)
+    a[rng.permutation(n_in)[:nonzero]] = rng.standard_normal(nonzero)  # zeros are skipped
+    W = np.zeros((n_in, width), dtype=dtype)
+    W[:, :n_out] = rng.standard_normal((n_in, n_out))
+    b = np.zeros(width, dtype=dtype)
+    b[:n_out] = rng.standard_normal(n_out)
+    return a, W, b
+
+
+def assert_padding_zero(x, n_out):
+    assert not np.asarray(x).reshape(-1, padded(n_out))[:, n_out:].any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_out", [5, 11])
+@pytest.mark.parametrize("nonzero", [0, 1, 4, 7])  # sparse_forward takes inputs 4 at a time
+def test_dense_and_sparse_forward(dtype, n_out, nonzero):
+    a, W, b = dense_case(dtype, np.random.default_rng(2), n_out, nonzero=nonzero)
+    expected = (a.astype(float) @ W.astype(float) + b)[:n_out]
+    z = np.full(len(b), np.nan, dtype=dtype)
+    dense_forward(z, a, W.ravel(), b)
+    close(z[:n_out], expected, dtype, rtol=10 * RTOL[dtype], atol=np.finfo(dtype).eps)
+    assert_padding_zero(z, n_out)
+    indices = np.flatnonzero(a).astype(np.int32)
+    z = np.full(len(b), np.nan, dtype=dtype)
+    sparse_forward(z, indices, a[indices], W.ravel(), b)
+    close(z[:n_out], expected, dtype, rtol=10 * RTOL[dtype], atol=np.finfo(dtype).eps)
+    assert_padding_zero(z, n_out)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_out", [5, 11])
+def test_dense_backward(dtype, n_out):
+    _, W, delta = dense_case(dtype, np.random.default_rng(3), n_out)
+    delta_in = np.full(W.shape[0], np.nan, dtype=dtype)
+    dense_backward(delta_in, W.ravel(), delta)
+    close(delta_in, W.astype(float) @ delta.astype(float), dtype, rtol=10 * RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_out", [5, 11])
+def test_dense_and_sparse_accumulate_add_the_outer_product(dtype, n_out):
+    rng = np.random.default_rng(4)
+    a, W, delta = dense_case(dtype, rng, n_out)
+    bias = dense_case(dtype, rng, n_out)[2]
+    alpha = -0.3
+    expected_W = W.astype(float) + alpha * np.outer(a, delta)
+    expected_b = bias.astype(float) + alpha * delta
+    indices = np.flatnonzero(a).astype(np.int32)
+    for accumulate, inputs in ((dense_accumulate, (a,)),
+                               (sparse_accumulate, (indices, a[indices]))):
+        TW, Tb = W.ravel().copy(), bias.copy()
+        accumulate(TW, Tb, *inputs, delta, alpha)
+        close(TW, expected_W.ravel(), dtype, rtol=10 * RTOL[dtype],
+              atol=10 * np.finfo(dtype).eps)
+        close(Tb, expected_b, dtype, rtol=10 * RTOL[dtype])
+        assert_padding_zero(TW, n_out)
+        assert_padding_zero(Tb, n_out)
+
+
+# ----------------------------------------------------------------------- update
+UPDATES = {"plain": {}, "momentum": dict(momentum=0.9),
+           "nesterov": dict(momentum=0.9, nesterov=True),
+           "l2": dict(l2_rate=0.05), "l1": dict(l1_rate=0.02),
+           "all": dict(momentum=0.5, nesterov=True, l2_rate=0.05, l1_rate=0.02)}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", list(UPDATES))
+def test_sgd_update_matches_reference(case, dtype):
+    rng = np.random.default_rng(5)
+    options = dict(dict(momentum=0.0, nesterov=False, l2_rate=0.0, l1_rate=0.0), **UPDATES[case])
+    p, n_weights, eta = 12, 8, 0.3
+    theta = rng.standard_normal(p).astype(dtype)
+    theta[[2, 9]] = 0.0  # sign(0) = 0: L1 leaves a zero weight to the gradient
+    velocity = rng.standard_normal(p).astype(dtype)
+    grad = rng.standard_normal(p).astype(dtype)
+    mask = np.arange(p) < n_weights
+    expected_theta, expected_v = ref.sgd_update(theta.astype(float), velocity.astype(float),
+                                                grad.astype(float), mask, eta, **options)
+    sgd_update(theta, velocity, grad, n_weights, eta, options["momentum"], options["nesterov"],
+               options["l2_rate"], options["l1_rate"])
+    close(theta, expected_theta, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+    close(velocity, expected_v, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_scale_and_all_finite(dtype):
+    x = np.arange(5, dtype=dtype)
+    scale(x, 0.5)
+    close(x, np.arange(5) * 0.5, dtype)
+    assert all_finite(x)
+    for bad in (np.nan, np.inf, -np.inf):
+        y = x.copy()
+        y[3] = bad
+        assert not all_finite(y)
+    assert all_finite(x[:0])
+
+
+# ---------------------------------------------------------------------- dropout
+def key_of(seed, epoch):
+    """stream_key as the compiled loop sees it (from Python it comes back an int)."""
+    return np.uint64(stream_key(seed, epoch))
+
+
+def masks(n, key, counter=0, keep=0.7, dtype=np.float64):
+    a = np.linspace(0.5, 1.5, n).astype(dtype)
+    dropped, mask = np.full_like(a, np.nan), np.full_like(a, np.nan)
+    dropout_forward(dropped, mask, a, key, counter, keep)
+    return a, dropped, mask
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dropout_forward_drops_a_fraction_p_and_scales_the_rest(dtype):
+    keep, n = 0.7, 200_000
+    a, dropped, mask = masks(n, key_of(1, 0), keep=keep, dtype=dtype)
+    assert set(np.unique(mask)) == {dtype(0.0), dtype(1 / keep)}
+    np.testing.assert_array_equal(dropped, a * mask)
+    # Binomial standard deviation of the dropped fraction: 0.001.
+    assert abs((mask == 0).mean() - (1 - keep)) < 0.006
+    # Inverted dropout keeps the expected activation.
+    assert abs(dropped.astype(float).mean() / a.astype(float).mean() - 1.0) < 0.02
+
+
+def test_dropout_masks_are_a_function_of_key_and_counter():
+    key = key_of(7, 3)
+    _, _, first = masks(1000, key)
+    _, _, again = masks(1000, key)
+    np.testing.assert_array_equal(first, again)
+    _, _, from_int = masks(1000, stream_key(7, 3))  # a Python int key gives the same masks
+    np.testing.assert_array_equal(from_int, first)
+    _, _, tail = masks(400, key, counter=600)
+    np.testing.assert_array_equal(tail, first[600:])  # counter numbers the first unit
+    for other in (key_of(8, 3), key_of(7, 4)):
+        _, _, different = masks(1000, other)
+        assert (different != first).mean() > 0.2
+    keys = {int(stream_key(seed, epoch)) for seed in range(5) for epoch in range(5)}
+    assert len(keys) == 25
+
+
+# ------------------------------------------------------------------- train.py
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_to_csr_round_trip(dtype):
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((6, 9)) * (rng.random((6, 9)) < 0.4)
+    X[2] = 0.0  # an empty row
+    X[4] = 1.0  # a full row
+    X = (X * 10).astype(dtype)
+    indptr, indices, values = to_csr(X)
+    assert indptr.dtype == np.int64 and indices.dtype == np.int32 and values.dtype == X.dtype
+    assert indptr[-1] == np.count_nonzero(X) == len(values) == len(indices)
+    back = scipy.sparse.csr_matrix((values, indices, indptr), shape=X.shape).toarray()
+    np.testing.assert_array_equal(back, X)
+    assert all(np.all(np.diff(indices[lo:hi]) > 0) for lo, hi in zip(indptr[:-1], indptr[1:]))
+    empty = to_csr(np.zeros((3, 4), dtype=X.dtype))
+    np.testing.assert_array_equal(empty[0], np.zeros(4))
+    assert len(empty[1]) == len(empty[2]) == 0
+
+
+class Problem:
+    """A small network in kernel form: the flat parameters and layer table of
+    a ``Network`` (padding included), and inputs in CSR form."""
+
+    def __init__(self, dtype, hidden=("tanh", "sigmoid"), output="softmax", cost="log_likelihood",
+                 sizes=(6, 5, 4, 3), n=20, seed=0):
+        rng = np.random.default_rng(seed)
+        self.hidden, self.output, self.cost = list(hidden), output, cost
+        self.net = fastnet.Network(list(sizes), activation=self.hidden, output=output,
+                                   cost=cost, dtype=dtype, seed=seed)
+        self.theta, self.layers = self.net._theta.copy(), self.net._layers
+        X = rng.random((n, sizes[0])) * (rng.random((n, sizes[0])) < 0.6)
+        self.X = X.astype(dtype)
+        self.Y = ref.one_hot(np.arange(n) % sizes[-1], sizes[-1]).astype(dtype)
+        self.csr = to_csr(self.X)
+
+    def unpadded(self, theta):
+        """The weights and biases of a flat vector, as the reference's flat vector."""
+        return ref.flatten(*self.net._split(theta))[0]
+
+    def assert_padding_zero(self, theta):
+        real = np.zeros_like(theta)
+        for view in sum(self.net._split(real), []):
+            view[...] = 1
+        assert not theta[real == 0].any()
+
+    def reference(self):
+        W, b = self.net._split(self.theta)
+        return ([w.astype(float) for w in W], [x.astype(float) for x in b],
+                self.hidden, self.output, self.cost)
+
+    def buffer(self, samples):
+        return np.zeros(samples * n_units(self.layers), dtype=self.theta.dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_forward_all_and_gradient_sum_match_reference(dtype):
+    # More samples than one evaluation chunk (256), so chunking is exercised.
+    p = Problem(dtype, n=600)
+    A = np.full((600, 3), np.nan, dtype=dtype)
+    Z = np.full_like(A, np.nan)
+    forward_all(A, Z, p.theta, p.layers, *p.csr)
+    Zs, As = ref.forward(*p.reference()[:4], p.X)
+    close(Z, Zs[-1], dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
+    close(A, As[-1], dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
+    grad = np.full_like(p.theta, np.nan)
+    gradient_sum(grad, p.theta, p.layers, *p.csr, p.Y, OUTPUT[p.output], COST[p.cost])
+    expected = ref.flatten(*ref.gradient(*p.reference(), p.X, p.Y.astype(float)))[0]
+    close(p.unpadded(grad), expected, dtype, rtol=100 * RTOL[dtype],
+          atol=100 * np.finfo(dtype).eps)
+    p.assert_padding_zero(grad)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", ["plain", "momentum", "nesterov", "l2", "l1", "all"])
+def test_train_epoch_matches_reference_mini_batches(case, dtype):
+    """One compiled epoch over a given order, batch 3 of 20 samples (the last
+    batch has 2), against the reference's mini-batch loop."""
+    options = dict(dict(momentum=0.0, nesterov=False, l2=0.0, l1=0.0),
+                   **{"plain": {}, "momentum": dict(momentum=0.8),
+                      "nesterov": dict(momentum=0.8, nesterov=True), "l2": dict(l2=4.0),
+                      "l1": dict(l1=3.0),
+                      "all": dict(momentum=0.5, nesterov=True, l2=4.0, l1=3.0)}[case])
+    p = Problem(dtype, hidden=("relu", "tanh"), output="sigmoid", cost="cross_entropy")
+    n, batch, eta = len(p.X), 3, 0.7
+    order = np.random.default_rng(9).permutation(n)
+    batches = [(p.X[order[s:s + batch]].astype(float), p.Y[order[s:s + batch]].astype(float))
+               for s in range(0, n, batch)]
+    W, b = ref.train(*p.reference(), batches, n, eta, **options)
+    expected = ref.flatten(W, b)[0]
+    Z, A, D = p.buffer(batch), p.buffer(batch), p.buffer(batch)
+    empty = np.empty(0, dtype=dtype)
+    theta, velocity, grad = p.theta.copy(), np.zeros_like(p.theta), np.zeros_like(p.theta)
+    as_dtype = np.dtype(dtype).type
+    train_epoch(theta, velocity, grad, Z, A, empty, empty, D, p.layers, *p.csr, p.Y, order,
+                batch, as_dtype(eta), as_dtype(options["momentum"]), options["nesterov"],
+                as_dtype(options["l2"] / n), as_dtype(options["l1"] / n), 1.0, 0, 0, 0,
+                OUTPUT[p.output], COST[p.cost])
+    close(p.unpadded(theta), expected, dtype, rtol=100 * RTOL[dtype],
+          atol=100 * np.finfo(dtype).eps)
+    assert not np.allclose(theta, p.theta)
+    p.assert_padding_zero(theta)
