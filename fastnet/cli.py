@@ -194,7 +194,10 @@ def train_command(args, parser):
         data_path, net, optimizer = args.data, recipe.network(), recipe.optimizer()
     located, origin = locate_mnist(data_path)
     (X, y), validation, test = recipe.load_data(located)
-    folder.make().save_recipe(recipe, data_path)
+    if args.resume:
+        folder.save_recipe(recipe, data_path)
+    else:
+        folder.start(recipe, data_path, net, optimizer)
     preset = PRESETS.get(recipe.preset)
     print(f"fastnet {__version__}: " + (f"preset {preset.name} ({preset.summary})" if preset
                                         else "custom recipe"))
@@ -204,6 +207,9 @@ def train_command(args, parser):
           f"validation, {len(test[1]):,} test images")
     resuming = f" (resuming after epoch {optimizer.epoch})" if args.resume else ""
     print(f"outputs  {folder}{resuming}")
+    if optimizer.epoch >= recipe.epochs:
+        print(f"nothing to train: the run has done {optimizer.epoch} of {recipe.epochs} epochs "
+              "(--epochs N with --resume trains further)")
     report = EpochReport(folder, optimizer, recipe.epochs, quiet=args.quiet)
     first_epoch = optimizer.epoch
     augment = recipe.augmenter()

@@ -95,6 +95,13 @@ class RunFolder:
             raise ValueError(f"{path}: not a readable run recipe ({error})") from None
 
     # ------------------------------------------------------------------ epochs
+    def start(self, recipe, data_path, net, optimizer):
+        """Make the folder and write recipe.json and an epoch-0 last checkpoint, so that
+        a run interrupted in its first epoch can be resumed too."""
+        self.make()
+        self.save_recipe(recipe, data_path)
+        save_checkpoint(net, optimizer, self / LAST)
+
     def save_epoch(self, net, optimizer):
         """After an epoch: the best checkpoint and model.npz if this epoch is the best so
         far, then the last checkpoint, then the history files.

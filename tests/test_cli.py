@@ -214,6 +214,26 @@ def test_resume_keeps_the_recipe(fastnet_cli, mnist_slice, tmp_path):
     assert again.returncode == 1 and "already holds a run" in again.stderr
 
 
+def test_run_interrupted_in_its_first_epoch_can_resume(mnist_slice, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    flags = ["--data", str(mnist_slice), "--epochs", "2", "--seed", "5", "--quiet"]
+    fit = fastnet.Network.fit
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fastnet.Network, "fit", interrupted)
+    assert main(["train", *flags, "--out", "cut"]) == 130
+    assert "fastnet train --resume cut" in capsys.readouterr().err
+    assert header(tmp_path / "cut" / "checkpoint-last.npz")["optimizer"]["epoch"] == 0
+    monkeypatch.setattr(fastnet.Network, "fit", fit)
+    assert main(["train", "--resume", "cut"]) == 0
+    assert main(["train", *flags, "--out", "straight"]) == 0
+    assert_same_run(tmp_path / "straight", tmp_path / "cut")
+    assert main(["train", "--resume", "cut"]) == 0
+    assert "nothing to train: the run has done 2 of 2 epochs" in capsys.readouterr().out
+
+
 # --------------------------------------------------------------------- errors
 @pytest.mark.parametrize("argv, message", [
     ([], "required: COMMAND"),
