@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from . import __version__
 from .data import load_mnist, locate_mnist
@@ -284,7 +285,6 @@ class EpochReport:
         if self.quiet:
             return
         if self.bar is None:
-            from tqdm import tqdm  # imported on first use: it is slow to import
             self.bar = tqdm(total=total, desc=f"epoch {self.optimizer.epoch + 1}/{self.epochs}",
                             unit="img", unit_scale=True, leave=False, disable=None)
         self.bar.update(done - self.bar.n)
