@@ -7,6 +7,8 @@ import numbers
 
 import numpy as np
 
+from .kernels.update import all_finite
+
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
@@ -81,7 +83,7 @@ def as_inputs(name, X, n_in, dtype):
         raise ValueError(f"{name}: is empty (0 samples); pass at least one sample")
     with np.errstate(over="ignore"):  # too large for dtype becomes inf, caught below
         X = np.ascontiguousarray(X, dtype=dtype)
-    if not np.isfinite(X).all():
+    if not all_finite(X.reshape(-1)):  # no temporary (n, n_in) array of booleans
         raise ValueError(f"{name}: contains NaN or infinite values (or values too large for "
                          f"{dtype.name}); clean or drop those samples first (e.g. np.nan_to_num)")
     return X

@@ -132,7 +132,9 @@ def train_epoch(theta, velocity, grad, Z, A, Ad, M, D, layers, indptr, indices,
                 l1_rate, keep, seed, epoch, first, output, cost):
     """Mini-batch SGD over the samples in ``order`` (n,), in place.
 
-    Updates theta (p,) and, with momentum or L1, velocity and grad (p,).
+    Updates theta (p,) and, with momentum or L1, velocity (p,), adding each
+    batch's gradient into grad (p,), which must be zero on entry and is zero
+    again on return.
     ``l2_rate`` = l2/n_train, ``l1_rate`` = l1/n_train; keep = 1 − dropout.
     ``order`` may be a slice of the epoch's permutation that starts at
     position ``first`` (a multiple of batch_size), so that an epoch can run in
@@ -156,7 +158,6 @@ def train_epoch(theta, velocity, grad, Z, A, Ad, M, D, layers, indptr, indices,
             accumulate_batch(theta, -eta / m, D, A, Ad, layers, indptr, indices,
                              values, rows, keep)
         else:
-            grad[:] = 0.0
             accumulate_batch(grad, 1.0 / m, D, A, Ad, layers, indptr, indices,
                              values, rows, keep)
             sgd_update(theta, velocity, grad, n_weights, eta, momentum, nesterov,

@@ -18,7 +18,8 @@ from .jit import kernel
 @kernel
 def sgd_update(theta, velocity, grad, n_weights, eta, momentum, nesterov,
                l2_rate, l1_rate):
-    """Update theta and velocity (p,) in place from grad (p,).
+    """Update theta and velocity (p,) in place from grad (p,), and reset grad
+    to zero for the next batch (one pass instead of two).
 
     ``l2_rate`` = l2/n and ``l1_rate`` = l1/n; they apply to theta[:n_weights]
     (the weights); the biases theta[n_weights:] are not regularised.
@@ -33,7 +34,8 @@ def sgd_update(theta, velocity, grad, n_weights, eta, momentum, nesterov,
 @kernel
 def _momentum_step(theta, velocity, grad, eta, momentum, nesterov, l2_rate,
                    l1_rate):
-    """One momentum / Nesterov step on theta, velocity, grad (p,), in place."""
+    """One momentum / Nesterov step on theta, velocity (p,), in place; grad (p,)
+    is consumed: read, then set to zero."""
     as_dtype = theta.dtype.type
     eta, momentum = as_dtype(eta), as_dtype(momentum)
     l2_rate, l1_rate = as_dtype(l2_rate), as_dtype(l1_rate)
@@ -41,6 +43,7 @@ def _momentum_step(theta, velocity, grad, eta, momentum, nesterov, l2_rate,
         w = theta[k]
         sign = as_dtype(w > 0.0) - as_dtype(w < 0.0)
         g = grad[k] + l2_rate * w + l1_rate * sign
+        grad[k] = 0.0
         v = momentum * velocity[k] - eta * g
         velocity[k] = v
         if nesterov:

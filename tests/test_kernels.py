@@ -268,6 +268,7 @@ def test_sgd_update_matches_reference(case, dtype):
                options["l2_rate"], options["l1_rate"])
     close(theta, expected_theta, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
     close(velocity, expected_v, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+    assert not grad.any()  # consumed, ready for the next batch
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

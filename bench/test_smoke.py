@@ -1,0 +1,78 @@
+"""CI smoke of the bench harness: tiny workloads through the same code as the real runs.
+
+    python -m pytest bench -q --benchmark-disable -m smoke
+
+Nothing here uses the ``benchmark`` fixture, so it is skipped under
+``--benchmark-only`` and never pollutes the benchmark tables.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from bench import compare, data
+from bench.peers import PEER_NAMES
+from bench.timing import time_epoch
+from bench.workloads import EPOCH_WORKLOADS, SEED, SPEED_TARGETS
+
+pytestmark = pytest.mark.smoke
+
+TINY = 300
+
+
+@pytest.mark.parametrize("peer_name", PEER_NAMES)
+def test_smoke_time_epoch(peer_name, mnist, make_peer):
+    peer = make_peer(peer_name, (784, 30, 10), 10)
+    X, y = mnist.X_train[:TINY], mnist.y_train[:TINY]
+    peer.warm_up(X, y)
+    timing = time_epoch(peer, peer.prepare(X, y), data.epoch_order(TINY, SEED), 2, data.N_TRAIN)
+    assert len(timing.seconds) == 2 and all(math.isfinite(s) and s > 0 for s in timing.seconds)
+    assert timing.n_timed == TINY and timing.n_images == data.N_TRAIN and timing.scaled
+    assert 0.0 <= peer.accuracy(mnist.X_test[:500], mnist.y_test[:500]) <= 1.0
+
+
+def test_smoke_compare_quick(tmp_path, capsys):
+    path = tmp_path / "results.json"
+    compare.main(["--quick", "--images", "500", "--peers", "fastnet,numpy_matrix,book_loop",
+                  "--acc-peers", "numpy_matrix", "--skip", "jit,rss", "--json", str(path)])
+    out = capsys.readouterr().out
+    results = json.loads(path.read_text())
+    assert len(results["epochs"]) == 3 * len(EPOCH_WORKLOADS)
+    assert {r["peer"] for r in results["epochs"] if "median_seconds" in r} >= {"numpy_matrix", "book_loop"}
+    assert len(results["targets"]) == len(SPEED_TARGETS) + 3
+    assert results["machine"]["cpu_model"] and results["machine"]["versions"]["numpy"]
+    for workload in EPOCH_WORKLOADS:
+        assert workload.label in out
+    assert "scaled from 500 images" in out and "targets (issue 4" in out
+
+
+def test_smoke_rss_probe():
+    (run,) = compare.measure_rss(["numpy_matrix"], [784, 30, 10], 100)
+    assert run["peak_rss_bytes"] >= run["rss_before_training_bytes"] >= run["train_set_bytes"]
+
+
+def _epoch(peer, workload, seconds):
+    return {"workload": workload.id, "peer": peer, "median_seconds": seconds}
+
+
+def test_targets_pass_and_fail():
+    w30, w100 = EPOCH_WORKLOADS[0], EPOCH_WORKLOADS[2]
+    results = {"epochs": [
+        _epoch("fastnet", w30, 0.05), _epoch("numpy_matrix", w30, 0.30), _epoch("torch", w30, 0.90),
+        _epoch("fastnet", w100, 0.10), _epoch("numpy_matrix", w100, 0.45),
+    ]}
+    verdicts = [t["verdict"] for t in compare.evaluate_targets(results)]
+    # 6x numpy: pass; 18x torch: fail; 4.5x numpy: pass; batch-100 workload and extras not run
+    assert verdicts == ["PASS", "FAIL", "PASS", "n/a", "n/a", "n/a", "n/a"]
+    results["epochs"][1]["other_cores_busy"] = 1.0  # a neighbour's compile during the NumPy timing
+    assert compare.evaluate_targets(results)[0]["verdict"] == "PASS?"
+
+
+def test_compare_rejects_bad_options():
+    with pytest.raises(SystemExit):
+        compare.parse_args(["--skip", "everything"])
+    with pytest.raises(SystemExit):
+        compare.parse_args(["--peers", "numpy_matrix,keras"])
