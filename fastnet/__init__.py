@@ -6,6 +6,8 @@ from . import schedules
 from .data import DataError, Distort, download_mnist, expand, load_mnist, read_idx
 from .network import Network
 from .optim import SGD, DivergenceError
+from .model_io import ModelFileError, load_checkpoint, save_checkpoint
 
 __all__ = ["Network", "SGD", "DivergenceError", "schedules",
-           "DataError", "Distort", "download_mnist", "expand", "load_mnist", "read_idx"]
+           "DataError", "Distort", "download_mnist", "expand", "load_mnist", "read_idx",
+           "ModelFileError", "load_checkpoint", "save_checkpoint"]

@@ -157,6 +157,57 @@ class Network:
         """Per layer, an (n_out,) view of the biases."""
         return self._split(self._theta)[1]
 
+    def split_parameters(self, flat):
+        """Per-layer views of a flat vector laid out like this network's
+        parameters, such as an ``SGD``'s ``velocity`` or ``best_weights``:
+        (weights list of (n_in, n_out), biases list of (n_out,)).  Editing the
+        views edits ``flat``."""
+        if not isinstance(flat, np.ndarray) or flat.shape != self._theta.shape:
+            shape = getattr(flat, "shape", type(flat).__name__)
+            raise ValueError(f"flat: expected an array of shape {self._theta.shape} laid out like "
+                             f"this network's parameters (e.g. an SGD's velocity), got {shape}")
+        return self._split(flat)
+
+    def join_parameters(self, weights, biases):
+        """A new flat vector in this network's parameter layout (padding zero)
+        from per-layer arrays shaped like ``weights`` and ``biases``; the
+        inverse of ``split_parameters``.  Values are cast to ``dtype``."""
+        flat = np.zeros_like(self._theta)
+        views = self._split(flat)
+        for name, given, targets in zip(("weights", "biases"), (weights, biases), views):
+            given = list(given)
+            if len(given) != len(targets):
+                raise ValueError(f"{name}: expected {len(targets)} arrays, one per layer of "
+                                 f"{list(self.sizes)}, got {len(given)}")
+            for l, (array, target) in enumerate(zip(given, targets)):
+                array = np.asarray(array)
+                if array.shape != target.shape:
+                    raise ValueError(f"{name}[{l}]: expected shape {target.shape} for layer {l} of "
+                                     f"{list(self.sizes)}, got {array.shape}")
+                target[...] = array
+        return flat
+
+    def set_parameters(self, weights, biases):
+        """Overwrite every weight and bias from per-layer arrays shaped like
+        ``net.weights`` [(n_in, n_out), ...] and ``net.biases`` [(n_out,), ...]."""
+        self._theta[:] = self.join_parameters(weights, biases)
+
+    # ------------------------------------------------------------------ files
+    def save(self, path):
+        """Write this network to ``path``: a NumPy .npz of per-layer arrays and
+        a JSON header, written atomically; see ``fastnet.model_io``."""
+        from .model_io import save_model  # model_io builds Networks: imported on use
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read a network written by ``save`` (or the model in a checkpoint).
+
+        Never unpickles; raises ``fastnet.ModelFileError`` naming the file and
+        what is wrong with it."""
+        from .model_io import load_model
+        return load_model(path)
+
     def __repr__(self):
         return (f"Network({list(self.sizes)}, activation={list(self.activations)}, "
                 f"output={self.output!r}, cost={self.cost_name!r}, init={self.init!r}, "

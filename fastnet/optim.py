@@ -52,10 +52,16 @@ class SGD:
         self.best_epoch = None
         self.stop_reason = None
 
+    def hyperparameters(self):
+        """The constructor's arguments as a dict: ``SGD(**sgd.hyperparameters())``
+        starts a fresh run with the same settings (the schedule object is shared)."""
+        return {"eta": self.eta, "batch_size": self.batch_size, "momentum": self.momentum,
+                "nesterov": self.nesterov, "l2": self.l2, "l1": self.l1, "dropout": self.dropout,
+                "schedule": self.schedule, "early_stopping": self.early_stopping}
+
     def __repr__(self):
-        return (f"SGD(eta={self.eta}, batch_size={self.batch_size}, momentum={self.momentum}, "
-                f"nesterov={self.nesterov}, l2={self.l2}, l1={self.l1}, dropout={self.dropout}, "
-                f"schedule={self.schedule!r}, early_stopping={self.early_stopping})")
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.hyperparameters().items())
+        return f"SGD({arguments})"
 
     def next_eta(self):
         """The learning rate of the coming epoch, from the schedule."""

@@ -4,8 +4,10 @@ A schedule is any callable ``schedule(epoch, eta0, history) -> eta``; epoch
 counts from 0 and ``history`` holds the finished epochs (see ``SGD``).  Since
 every schedule here is a pure function of the history, resuming a run needs no
 extra state.  ``make_schedule`` turns names such as "constant", "step",
-"exponential", "cosine" or "plateau" into these objects.
+"exponential", "cosine" or "plateau" into these objects.  ``describe_schedule`` turns them
+into JSON-able dicts (for checkpoints) that ``make_schedule`` reads back.
 """
+import inspect
 import math
 
 from .checks import positive_int, real
@@ -105,10 +107,24 @@ SCHEDULES = {"constant": Constant, "step": Step, "exponential": Exponential,
              "cosine": Cosine, "plateau": Plateau}
 
 
+def describe_schedule(schedule):
+    """A schedule of this module as a JSON-able dict ``{"name": ..., **parameters}``
+    that ``make_schedule`` turns back into an equal schedule; None for any
+    other callable."""
+    for name, kind in SCHEDULES.items():
+        if type(schedule) is kind:
+            return {"name": name, **vars(schedule)}
+    return None
+
+
 def make_schedule(schedule, epochs=None):
-    """A schedule object from None, a name, or a callable."""
+    """A schedule object from None, a name, a dict from ``describe_schedule``
+    (``{"name": "step", "every": 5}``: parameters left out take their
+    defaults), or a callable.  ``epochs`` is the length of "cosine" by name."""
     if schedule is None:
         return Constant()
+    if isinstance(schedule, dict):
+        return _schedule_from_dict(schedule, epochs)
     if isinstance(schedule, str):
         if schedule not in SCHEDULES:
             raise ValueError(f"schedule: unknown name {schedule!r}; pass one of "
@@ -120,3 +136,25 @@ def make_schedule(schedule, epochs=None):
     if callable(schedule):
         return schedule
     raise TypeError(f"schedule: expected a name or a callable, got {schedule!r}")
+
+
+def _schedule_from_dict(spec, epochs):
+    parameters = dict(spec)
+    name = parameters.pop("name", None)
+    if name not in SCHEDULES:
+        raise ValueError(f"schedule: unknown name {name!r} in {spec!r}; pass a dict whose "
+                         f"'name' is one of {', '.join(map(repr, SCHEDULES))}")
+    kind = SCHEDULES[name]
+    if kind is Cosine and epochs is not None:
+        parameters.setdefault("epochs", epochs)
+    signature = inspect.signature(kind).parameters
+    unknown = sorted(set(parameters) - set(signature))
+    if unknown:
+        raise ValueError(f"schedule: {name!r} has no parameter {', '.join(map(repr, unknown))}; "
+                         f"it takes {', '.join(map(repr, signature))}")
+    missing = [p for p, info in signature.items()
+               if info.default is inspect.Parameter.empty and p not in parameters]
+    if missing:
+        raise ValueError(f"schedule: {name!r} needs {', '.join(map(repr, missing))}; "
+                         f"got {spec!r}")
+    return kind(**parameters)

@@ -1,0 +1,355 @@
+"""Model files and checkpoints: NumPy .npz archives with a JSON header, never pickle.
+
+A model file holds, for each layer l, ``weights_l`` (n_in, n_out) and
+``biases_l`` (n_out,) in the network's dtype, plus ``header``: a 0-d unicode
+array holding JSON such as::
+
+    {"format": "fastnet-model", "format_version": 1, "fastnet_version": "0.1.0",
+     "network": {"sizes": [784, 30, 10], "activations": ["sigmoid"],
+                 "output": "sigmoid", "cost": "quadratic", "init": "large",
+                 "dtype": "float32", "seed": 7, "epochs_trained": 30,
+                 "regularisation": {"l2": 0.0, "l1": 0.0, "n": 50000}}}
+
+("regularisation" is what the last fit added to the cost, so that
+``net.cost`` gives the same number after loading.)  A checkpoint
+(``"format": "fastnet-checkpoint"``) adds the optimiser: the header's
+"optimizer" entry holds its hyperparameters (the schedule as a dict from
+``describe_schedule``), epoch count, history, best epoch and stop reason, and
+the arrays ``velocity_weights_l`` / ``velocity_biases_l`` (momentum) and
+``best_weights_l`` / ``best_biases_l`` (the best validation epoch's
+parameters) hold the rest.  The random streams need no state of their own:
+shuffles, dropout masks and ``Distort`` are keyed by ``(net.seed, epoch)``,
+both saved, so resuming from a checkpoint repeats the uninterrupted run
+exactly.
+
+Safety: files are read with ``np.load(allow_pickle=False)`` only, so loading
+an untrusted file never runs code; every array's name, shape, dtype and
+values are checked against the header before a network is built.  Files are
+written atomically (``files.atomic_write``).  Any problem raises
+``ModelFileError`` naming the file and what is wrong.
+"""
+import json
+import math
+import numbers
+import zipfile
+import zlib
+
+import numpy as np
+
+from . import __version__
+from .files import atomic_write, checked_path
+from .network import Network
+from .optim import HISTORY_KEYS, SGD
+from .schedules import describe_schedule, make_schedule
+
+FORMAT_VERSION = 1
+MODEL, CHECKPOINT = "fastnet-model", "fastnet-checkpoint"
+HEADER = "header"
+
+
+class ModelFileError(ValueError):
+    """A model or checkpoint file is truncated, corrupt, from a newer format
+    version, or inconsistent.  ``path`` and ``problem`` hold the two halves of
+    the message."""
+
+    def __init__(self, path, problem):
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+# ------------------------------------------------------------------- writing
+def save_model(net, path):
+    """Write ``net`` to ``path`` as a fastnet model file (atomically)."""
+    _check_network("net", net)
+    _write(path, _header(MODEL, net), _layer_arrays(net, "", net.weights, net.biases))
+
+
+def save_checkpoint(net, optimizer, path):
+    """Write ``net`` and the run state of ``optimizer`` (an ``SGD``) to ``path``.
+
+    ``load_checkpoint(path)`` gives both back, ready to continue with
+    ``net.fit(..., optimizer=optimizer)``.  The schedule must be one of
+    ``fastnet.schedules`` (a custom callable cannot be stored).
+    """
+    _check_network("net", net)
+    if not isinstance(optimizer, SGD):
+        raise TypeError(f"optimizer: expected a fastnet.SGD, got {type(optimizer).__name__}")
+    schedule = describe_schedule(optimizer.schedule)
+    if schedule is None:
+        raise ValueError(f"optimizer.schedule: {optimizer.schedule!r} is a custom callable, which "
+                         "a checkpoint cannot store; use a schedule from fastnet.schedules "
+                         "(constant, step, exponential, cosine, plateau)")
+    arrays = _layer_arrays(net, "", net.weights, net.biases)
+    if optimizer.velocity is not None:
+        arrays.update(_layer_arrays(net, "velocity_", *net.split_parameters(optimizer.velocity)))
+    if optimizer.best_weights is not None:
+        arrays.update(_layer_arrays(net, "best_", *net.split_parameters(optimizer.best_weights)))
+    header = _header(CHECKPOINT, net)
+    header["optimizer"] = {
+        "hyperparameters": {**optimizer.hyperparameters(), "schedule": schedule},
+        "epoch": optimizer.epoch,
+        "history": {key: [float(v) for v in optimizer.history[key]] for key in HISTORY_KEYS},
+        "best_epoch": optimizer.best_epoch,
+        "stop_reason": optimizer.stop_reason,
+        "velocity": optimizer.velocity is not None,
+        "best_weights": optimizer.best_weights is not None,
+    }
+    _write(path, header, arrays)
+
+
+def _check_network(name, net):
+    if not isinstance(net, Network):
+        raise TypeError(f"{name}: expected a fastnet.Network, got {type(net).__name__}")
+
+
+def _header(kind, net):
+    l2, l1, n = net._regularised_by
+    return {"format": kind, "format_version": FORMAT_VERSION, "fastnet_version": __version__,
+            "network": {"sizes": list(net.sizes), "activations": list(net.activations),
+                        "output": net.output, "cost": net.cost_name, "init": net.init,
+                        "dtype": net.dtype.name, "seed": net.seed,
+                        "epochs_trained": net.epochs_trained,
+                        "regularisation": {"l2": l2, "l1": l1, "n": n}}}
+
+
+def _layer_arrays(net, prefix, weights, biases):
+    """{prefix + "weights_l": (n_in, n_out), prefix + "biases_l": (n_out,)} for every layer."""
+    arrays = {}
+    for l, (W, b) in enumerate(zip(weights, biases)):
+        arrays[f"{prefix}weights_{l}"] = np.ascontiguousarray(W, dtype=net.dtype)
+        arrays[f"{prefix}biases_{l}"] = np.ascontiguousarray(b, dtype=net.dtype)
+    return arrays
+
+
+def _write(path, header, arrays):
+    with atomic_write(checked_path("path", path)) as handle:
+        np.savez(handle, **{HEADER: np.array(json.dumps(header))}, **arrays)
+
+
+# ------------------------------------------------------------------- reading
+def load_model(path):
+    """The ``Network`` in a model file or checkpoint at ``path``."""
+    return read_model_file(path)[0]
+
+
+def load_checkpoint(path):
+    """``(net, optimizer)`` from a checkpoint written by ``save_checkpoint``.
+
+    Continue the run with ``net.fit(X, y, epochs, optimizer=optimizer, ...)``
+    (same data, validation and augmentation as before) to end with the same
+    weights as a run that was never interrupted.
+    """
+    net, optimizer, _ = read_model_file(path, kinds=(CHECKPOINT,))
+    return net, optimizer
+
+
+def read_model_file(path, kinds=(MODEL, CHECKPOINT)):
+    """``(net, optimizer or None, header dict)`` from a model file or checkpoint.
+
+    ``kinds`` lists the formats accepted ("fastnet-model", "fastnet-checkpoint").
+    Raises ``ModelFileError`` for anything but a complete, consistent file;
+    ``OSError`` (e.g. FileNotFoundError) if it cannot be opened.
+    """
+    path = checked_path("path", path)
+    arrays = _read_arrays(path)
+    reader = _HeaderReader(path, _parse_header(path, arrays, kinds))
+    net = _network(reader, arrays)
+    optimizer = None
+    if reader.header["format"] == CHECKPOINT:
+        optimizer = _optimizer(reader, arrays, net)
+    if arrays:
+        raise ModelFileError(path, "holds entries fastnet does not write: "
+                                   + ", ".join(sorted(arrays)))
+    return net, optimizer, reader.header
+
+
+def _read_arrays(path):
+    """Every array in the .npz at ``path``, by name, read without pickle."""
+    with open(path, "rb") as handle:
+        try:
+            archive = np.load(handle, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ModelFileError(path, "is a single NumPy array (.npy), not a fastnet model "
+                                           "(.npz); write models with net.save(path)")
+            with archive:
+                return {name: archive[name] for name in archive.files}
+        except ModelFileError:
+            raise
+        except ValueError as error:
+            if "pickle" in str(error):
+                raise ModelFileError(path, "holds pickled data, which fastnet never loads "
+                                           "(unpickling can run code); it is not a fastnet "
+                                           "model file") from None
+            raise ModelFileError(path, f"is corrupt ({error})") from None
+        except EOFError:
+            raise ModelFileError(path, "is empty or truncated") from None
+        except zipfile.BadZipFile as error:
+            problem = "is truncated or not a .npz archive" if "not a zip" in str(error) \
+                else f"is corrupt ({error})"
+            raise ModelFileError(path, problem) from None
+        except (zlib.error, OSError) as error:
+            raise ModelFileError(path, f"is corrupt ({error})") from None
+
+
+def _parse_header(path, arrays, kinds):
+    """The header dict, after checking its format and version."""
+    if HEADER not in arrays:
+        raise ModelFileError(path, f"has no {HEADER!r} entry, so it is not a fastnet model file "
+                                   f"(it holds {', '.join(sorted(arrays)) or 'nothing'})")
+    raw = arrays.pop(HEADER)
+    if raw.shape != () or raw.dtype.kind != "U":
+        raise ModelFileError(path, f"the header is a {raw.dtype} array of shape {raw.shape}, "
+                                   "not the JSON text fastnet writes")
+    try:
+        header = json.loads(str(raw[()]))
+    except json.JSONDecodeError as error:
+        raise ModelFileError(path, f"the header is not valid JSON ({error})") from None
+    if not isinstance(header, dict) or header.get("format") not in (MODEL, CHECKPOINT):
+        found = header.get("format") if isinstance(header, dict) else header
+        raise ModelFileError(path, f"the header's format is {found!r}; expected {MODEL!r} "
+                                   f"or {CHECKPOINT!r}")
+    version = header.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ModelFileError(path, f"the header's format_version is {version!r}; expected a "
+                                   "positive integer")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(path, f"was written by fastnet {header.get('fastnet_version', '?')} "
+                                   f"in format version {version}; this fastnet ({__version__}) "
+                                   f"reads format version {FORMAT_VERSION}; upgrade fastnet")
+    if header["format"] not in kinds:
+        raise ModelFileError(path, "is a model file, not a checkpoint: it holds no optimiser "
+                                   "state to resume from; pass a checkpoint (e.g. "
+                                   "checkpoint-last.npz in a run folder)")
+    return header
+
+
+FIELD_KINDS = {
+    "count": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+              "a non-negative integer"),
+    "number": (lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)
+               and math.isfinite(v), "a finite number"),
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "list": (lambda v: isinstance(v, list), "a list"),
+    "dict": (lambda v: isinstance(v, dict), "an object"),
+}
+
+
+def is_kind(kind, value):
+    """Whether a JSON value is of ``kind`` (a key of ``FIELD_KINDS``)."""
+    return FIELD_KINDS[kind][0](value)
+
+
+class _HeaderReader:
+    """Typed access to header fields; a missing or mistyped field is a ``ModelFileError``."""
+
+    def __init__(self, path, header):
+        self.path, self.header = path, header
+
+    def error(self, problem):
+        return ModelFileError(self.path, problem)
+
+    def get(self, mapping, key, kind, where, optional=False):
+        """mapping[key], checked to be of ``kind``, a key of ``FIELD_KINDS``."""
+        if key not in mapping:
+            raise self.error(f"the header's {where} has no {key!r} entry")
+        value = mapping[key]
+        if value is None and optional:
+            return None
+        if not is_kind(kind, value):
+            raise self.error(f"the header's {where}.{key} is {value!r}; expected "
+                             f"{FIELD_KINDS[kind][1]}" + (" or null" if optional else ""))
+        return value
+
+    def array(self, arrays, name, shape, dtype):
+        """arrays.pop(name), checked for shape, dtype and finite values."""
+        if name not in arrays:
+            raise self.error(f"has no {name!r} array, which the header's network needs")
+        array = arrays.pop(name)
+        if array.shape != shape or array.dtype != dtype:
+            raise self.error(f"{name} is {array.dtype} of shape {array.shape}; the header's "
+                             f"network needs {dtype} of shape {shape}")
+        if not np.isfinite(array).all():
+            raise self.error(f"{name} holds NaN or infinite values")
+        return array
+
+    def layers(self, arrays, prefix, sizes, dtype):
+        """Per-layer (weights, biases) lists named with ``prefix``."""
+        pairs = list(zip(sizes[:-1], sizes[1:]))
+        weights = [self.array(arrays, f"{prefix}weights_{l}", (n_in, n_out), dtype)
+                   for l, (n_in, n_out) in enumerate(pairs)]
+        biases = [self.array(arrays, f"{prefix}biases_{l}", (n_out,), dtype)
+                  for l, (_, n_out) in enumerate(pairs)]
+        return weights, biases
+
+
+def _network(reader, arrays):
+    """The Network described by the header, with the file's weights."""
+    spec = reader.get(reader.header, "network", "dict", "header")
+    sizes = reader.get(spec, "sizes", "list", "network")
+    if len(sizes) < 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0
+                                 for s in sizes):
+        raise reader.error(f"the header's network.sizes is {sizes!r}; expected two or more "
+                           "positive integers")
+    dtype = reader.get(spec, "dtype", "str", "network")
+    if dtype not in ("float32", "float64"):
+        raise reader.error(f"the header's network.dtype is {dtype!r}; expected 'float32' "
+                           "or 'float64'")
+    # Check the arrays against the header before allocating a network of that size.
+    weights, biases = reader.layers(arrays, "", sizes, np.dtype(dtype))
+    regularisation = reader.get(spec, "regularisation", "dict", "network")
+    try:
+        net = Network(sizes, activation=reader.get(spec, "activations", "list", "network"),
+                      output=reader.get(spec, "output", "str", "network"),
+                      cost=reader.get(spec, "cost", "str", "network"),
+                      init=reader.get(spec, "init", "str", "network"), dtype=dtype,
+                      seed=reader.get(spec, "seed", "count", "network"))
+    except (TypeError, ValueError) as error:
+        raise reader.error(f"the header describes no valid network: {error}") from None
+    net.set_parameters(weights, biases)
+    net.epochs_trained = reader.get(spec, "epochs_trained", "count", "network")
+    net._regularised_by = (reader.get(regularisation, "l2", "number", "network.regularisation"),
+                           reader.get(regularisation, "l1", "number", "network.regularisation"),
+                           reader.get(regularisation, "n", "count", "network.regularisation"))
+    return net
+
+
+def _optimizer(reader, arrays, net):
+    """The SGD of a checkpoint, with its run state, for ``net``."""
+    state = reader.get(reader.header, "optimizer", "dict", "header")
+    settings = dict(reader.get(state, "hyperparameters", "dict", "optimizer"))
+    try:
+        settings["schedule"] = make_schedule(reader.get(settings, "schedule", "dict",
+                                                        "optimizer.hyperparameters"))
+        optimizer = SGD(**settings)
+    except (TypeError, ValueError) as error:
+        raise reader.error("the header's optimizer.hyperparameters are not valid: "
+                           f"{error}") from None
+    optimizer.epoch = reader.get(state, "epoch", "count", "optimizer")
+    history = reader.get(state, "history", "dict", "optimizer")
+    if sorted(history) != sorted(HISTORY_KEYS):
+        raise reader.error(f"the header's optimizer.history has keys {sorted(history)}; "
+                           f"expected {sorted(HISTORY_KEYS)}")
+    for key in HISTORY_KEYS:
+        values = reader.get(history, key, "list", "optimizer.history")
+        if not all(is_kind("number", value) for value in values):
+            raise reader.error(f"the header's optimizer.history.{key} holds something other "
+                               "than finite numbers")
+        expected = (optimizer.epoch,) if key == "eta" else (0, optimizer.epoch)
+        if len(values) not in expected:
+            raise reader.error(f"the header's optimizer.history.{key} has {len(values)} entries "
+                               f"for {optimizer.epoch} epochs")
+        optimizer.history[key] = list(values)
+    optimizer.best_epoch = reader.get(state, "best_epoch", "count", "optimizer", optional=True)
+    optimizer.stop_reason = reader.get(state, "stop_reason", "str", "optimizer", optional=True)
+    if reader.get(state, "velocity", "bool", "optimizer"):
+        optimizer.velocity = net.join_parameters(
+            *reader.layers(arrays, "velocity_", net.sizes, net.dtype))
+    if reader.get(state, "best_weights", "bool", "optimizer"):
+        optimizer.best_weights = net.join_parameters(
+            *reader.layers(arrays, "best_", net.sizes, net.dtype))
+    if (optimizer.best_epoch is None) != (optimizer.best_weights is None):
+        raise reader.error("the header's optimizer.best_epoch and its best_* arrays disagree: "
+                           "one is there without the other")
+    return optimizer

@@ -1,0 +1,166 @@
+"""``Recipe``: everything that defines a training run, as one JSON-able record.
+
+A recipe names the network (sizes, activations, output, cost, init, dtype),
+the optimiser (epochs, batch size, eta, momentum, Nesterov, L2, L1, dropout,
+schedule, early stopping), the data (``limit``, ``expand``, ``distort``) and
+the seed.  ``fastnet train`` builds one from a preset (``fastnet.presets``)
+and its flags, stores it as ``recipe.json`` in the run folder, and ``--resume``
+reads it back, so a resumed run trains exactly what the first one did.
+
+``schedule`` is text: a name from ``fastnet.schedules`` ("constant", "step",
+"exponential", "cosine", "plateau"), optionally with parameters, such as
+"step:every=10,factor=0.5".  "cosine" spans the run's epochs unless given
+``epochs=``.
+"""
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from .checks import positive_int
+from .data import Distort, expand, load_mnist
+from .network import Network
+from .optim import SGD
+from .prefetch import Prefetch
+from .schedules import make_schedule
+
+
+@dataclass
+class Recipe:
+    """A complete training configuration; see the module docstring."""
+    preset: str | None = None           # the preset it started from, for the record
+    sizes: tuple = (784, 30, 10)
+    activation: tuple = ("sigmoid",)    # one name for every hidden layer, or one per layer
+    output: str = "sigmoid"
+    cost: str | None = None             # None: the output's natural cost
+    init: str = "normalized"
+    dtype: str = "float32"
+    epochs: int = 30
+    batch_size: int = 10
+    eta: float = 3.0
+    momentum: float = 0.0
+    nesterov: bool = False
+    l2: float = 0.0
+    l1: float = 0.0
+    dropout: float = 0.0
+    schedule: str = "constant"
+    early_stop: int | None = None       # patience in epochs; None: never stop early
+    expand: bool = False                # train on the book's 5x expanded training set
+    distort: bool = False               # a fresh elastic distortion of it every epoch
+    seed: int | None = None
+    limit: int | None = None            # train on the first `limit` training images only
+
+    @classmethod
+    def from_dict(cls, settings):
+        """A recipe from a dict of field values (unknown keys are an error)."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(settings) - names)
+        if unknown:
+            raise ValueError(f"recipe: unknown setting {', '.join(map(repr, unknown))}; "
+                             f"known settings are {', '.join(sorted(names))}")
+        recipe = cls(**settings)
+        recipe.sizes = tuple(recipe.sizes)
+        recipe.activation = (recipe.activation,) if isinstance(recipe.activation, str) \
+            else tuple(recipe.activation)
+        return recipe
+
+    def to_dict(self):
+        """The recipe as a JSON-able dict (``from_dict`` reads it back)."""
+        settings = dataclasses.asdict(self)
+        settings["sizes"], settings["activation"] = list(self.sizes), list(self.activation)
+        return settings
+
+    def replace(self, **changes):
+        """A copy with some settings changed."""
+        return type(self).from_dict({**self.to_dict(), **changes})
+
+    def check(self):
+        """Raise ValueError / TypeError naming the first bad setting."""
+        positive_int("epochs", self.epochs)
+        if self.limit is not None:
+            positive_int("limit", self.limit)
+        if self.early_stop is not None:
+            positive_int("early_stop", self.early_stop)
+        if self.seed is None or isinstance(self.seed, bool) or not isinstance(self.seed, int) \
+                or self.seed < 0:
+            raise TypeError(f"seed: expected a non-negative integer, got {self.seed!r}")
+        for name in ("nesterov", "expand", "distort"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name}: expected true or false, got {getattr(self, name)!r}")
+        self.network()
+        self.optimizer()
+
+    # ----------------------------------------------------------------- builders
+    def network(self):
+        """A freshly initialised ``Network``."""
+        activation = self.activation[0] if len(self.activation) == 1 else list(self.activation)
+        return Network(list(self.sizes), activation=activation, output=self.output,
+                       cost=self.cost, init=self.init, dtype=self.dtype, seed=self.seed)
+
+    def optimizer(self):
+        """A fresh ``SGD`` with the recipe's hyperparameters."""
+        return SGD(eta=self.eta, batch_size=self.batch_size, momentum=self.momentum,
+                   nesterov=self.nesterov, l2=self.l2, l1=self.l1, dropout=self.dropout,
+                   schedule=make_schedule(parse_schedule(self.schedule), self.epochs),
+                   early_stopping=self.early_stop)
+
+    def augmenter(self):
+        """The per-epoch augmentation for ``fit`` (a ``Prefetch`` to close after use), or None."""
+        return Prefetch(Distort(seed=self.seed), self.epochs) if self.distort else None
+
+    def load_data(self, path=None):
+        """MNIST as the recipe wants it: ``(X_train, y_train), (X_val, y_val), (X_test, y_test)``.
+
+        The book's split (50,000 / 10,000 / 10,000), in ``dtype``; the training
+        set cut to its first ``limit`` images, then (``expand``) with the
+        book's four one-pixel shifts of every image added.
+        """
+        (X, y), validation, test = load_mnist(path, split="book", dtype=self.dtype)
+        if self.limit is not None:
+            X, y = X[:self.limit], y[:self.limit]
+        if self.expand:
+            X, y = expand(X, y)
+        return (np.ascontiguousarray(X), y), validation, test
+
+    # ------------------------------------------------------------------ reading
+    def describe(self):
+        """Two lines for people: the network, then the training."""
+        cost = self.cost or "natural"
+        layers = " -> ".join(map(str, self.sizes))
+        network = (f"network  {layers}, {'/'.join(self.activation)} hidden, {self.output} output, "
+                   f"{cost} cost, init {self.init}, {self.dtype}")
+        extras = [f"momentum {self.momentum:g}" + (" (Nesterov)" if self.nesterov else "")
+                  if self.momentum else "",
+                  f"L2 {self.l2:g}" if self.l2 else "", f"L1 {self.l1:g}" if self.l1 else "",
+                  f"dropout {self.dropout:g}" if self.dropout else "",
+                  f"schedule {self.schedule}" if self.schedule != "constant" else "",
+                  f"early stop after {self.early_stop}" if self.early_stop else "",
+                  "expanded data" if self.expand else "", "distorted data" if self.distort else ""]
+        training = ", ".join([f"training {self.epochs} epochs, batch {self.batch_size}, "
+                              f"eta {self.eta:g}"] + [e for e in extras if e])
+        return [network, training + f", seed {self.seed}"]
+
+
+def parse_schedule(text):
+    """'name' or 'name:key=value,...' as a dict for ``make_schedule``."""
+    if not isinstance(text, str) or not text:
+        raise TypeError(f"schedule: expected text such as 'cosine' or 'step:every=10,factor=0.5', "
+                        f"got {text!r}")
+    name, _, arguments = text.partition(":")
+    spec = {"name": name.strip()}
+    for item in filter(None, (part.strip() for part in arguments.split(","))):
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            raise ValueError(f"schedule: {item!r} in {text!r} is not key=value; write e.g. "
+                             "'step:every=10,factor=0.5'")
+        spec[key.strip()] = _number(value.strip(), text)
+    return spec
+
+
+def _number(value, text):
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    raise ValueError(f"schedule: {value!r} in {text!r} is not a number")

@@ -1,0 +1,333 @@
+"""The ``fastnet`` command end to end: subprocesses on a small slice of the real MNIST.
+
+The slice (3,000 training, 1,000 validation, 1,000 test images of the genuine
+files, in an .npz) keeps each run to a few seconds.  Usage errors are checked
+in-process through ``fastnet.cli.main`` as well, where no training is needed.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastnet
+from fastnet.cli import main
+from fastnet.presets import PRESETS
+
+EPOCH_LINE = re.compile(r"^epoch +(\d+)/(\d+) +train cost [\d.]+ acc [\d.]+% +val cost [\d.]+ "
+                        r"acc [\d.]+% +eta [\d.e-]+ +[\d.]+ s( +\*)?$", re.MULTILINE)
+TEST_LINE = re.compile(r"^test accuracy ([\d.]+)% \((\d+)/(\d+)\) +cost [\d.]+$", re.MULTILINE)
+RUN_FILES = ["checkpoint-best.npz", "checkpoint-last.npz", "history.csv", "history.json",
+             "learning-curves.png", "model.npz", "recipe.json"]
+TIMEOUT = 300
+
+
+@pytest.fixture(scope="session")
+def mnist_slice(mnist_dir, tmp_path_factory):
+    """An MNIST .npz of the first 3,000 training images, 1,000 of the book's validation
+    images and the first 1,000 test images, as stored in the genuine IDX files."""
+    def read(name):
+        return fastnet.read_idx(next(mnist_dir.glob(f"{name}*")))
+
+    train_images, train_labels = read("train-images"), read("train-labels")
+    path = tmp_path_factory.mktemp("mnist") / "slice.npz"
+    np.savez(path, x_train=train_images[:3000], y_train=train_labels[:3000],
+             x_val=train_images[50000:51000], y_val=train_labels[50000:51000],
+             x_test=read("t10k-images")[:1000], y_test=read("t10k-labels")[:1000])
+    return path
+
+
+def command(*args):
+    """The argument list that runs ``fastnet *args`` with this interpreter."""
+    return [sys.executable, "-m", "fastnet", *map(str, args)]
+
+
+def environment(mnist_dir):
+    env = dict(os.environ, FASTNET_DATA=str(mnist_dir))
+    env.pop("FASTNET_DEBUG", None)
+    return env
+
+
+@pytest.fixture
+def fastnet_cli(mnist_dir, tmp_path):
+    """Run ``fastnet ARGS`` in tmp_path; returns the CompletedProcess (text)."""
+    def run(*args, python=None):
+        argv = command(*args) if python is None else [sys.executable, "-c", python, *map(str, args)]
+        return subprocess.run(argv, cwd=tmp_path, env=environment(mnist_dir), capture_output=True,
+                              text=True, timeout=TIMEOUT)
+    return run
+
+
+def parse_test_line(stdout):
+    """(accuracy %, correct, total) from the 'test accuracy' line."""
+    match = TEST_LINE.search(stdout)
+    assert match, stdout
+    return float(match[1]), int(match[2]), int(match[3])
+
+
+def arrays(path):
+    with np.load(path, allow_pickle=False) as archive:
+        return {name: archive[name] for name in archive.files if name != "header"}
+
+
+def header(path):
+    with np.load(path, allow_pickle=False) as archive:
+        return json.loads(str(archive["header"]))
+
+
+def assert_same_run(a, b):
+    """Two run folders hold bit-identical models, checkpoints and histories."""
+    for name in ("model.npz", "checkpoint-last.npz", "checkpoint-best.npz"):
+        ours, theirs = arrays(a / name), arrays(b / name)
+        assert sorted(ours) == sorted(theirs)
+        for key in ours:
+            assert np.array_equal(ours[key], theirs[key]), f"{name}: {key} differs"
+    histories = [json.loads((run / "history.json").read_text()) for run in (a, b)]
+    for record in histories:
+        del record["history"]["epoch_seconds"]
+    assert histories[0] == histories[1]
+
+
+# ---------------------------------------------------------------------- train
+def test_train_writes_a_run_that_evaluate_and_show_read(fastnet_cli, mnist_slice, tmp_path):
+    run = fastnet_cli("train", "--data", mnist_slice, "--epochs", 3, "--seed", 4, "--out", "run")
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    assert "preset ch1" in run.stdout and "seed 4" in run.stdout
+    assert [int(m[0]) for m in EPOCH_LINE.findall(run.stdout)] == [1, 2, 3]
+    accuracy, correct, total = parse_test_line(run.stdout)
+    assert total == 1000 and accuracy > 50
+    folder = tmp_path / "run"
+    expected = RUN_FILES if _has_matplotlib() else [f for f in RUN_FILES if not f.endswith(".png")]
+    assert sorted(p.name for p in folder.iterdir()) == expected
+    history = json.loads((folder / "history.json").read_text())
+    assert history["epochs"] == 3 and len(history["history"]["validation_accuracy"]) == 3
+    assert len((folder / "history.csv").read_text().splitlines()) == 4
+    assert header(folder / "model.npz")["network"]["epochs_trained"] == history["best_epoch"]
+    assert json.loads((folder / "recipe.json").read_text())["recipe"]["seed"] == 4
+
+    evaluated = fastnet_cli("evaluate", folder / "model.npz", "--data", mnist_slice)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert TEST_LINE.search(evaluated.stdout)[0] == TEST_LINE.search(run.stdout)[0]
+    matrix = np.array([[int(v) for v in line.split()[1:]]
+                       for line in evaluated.stdout.splitlines()[-10:]])
+    assert matrix.shape == (10, 10) and matrix.sum() == 1000 and np.trace(matrix) == correct
+
+    shown = fastnet_cli("show", folder / "model.npz", "--png", "weights.png")
+    assert shown.returncode == 0, shown.stderr
+    assert "784 -> 30 sigmoid -> 10 sigmoid, quadratic cost" in shown.stdout
+    png = (tmp_path / "weights.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and png[12:16] == b"IHDR"
+
+
+def test_train_on_the_full_real_data(fastnet_cli):
+    """No --data: $FASTNET_DATA names the genuine files; --limit cuts the training set."""
+    run = fastnet_cli("train", "--limit", 2000, "--epochs", 1, "--quiet", "--out", "run")
+    assert run.returncode == 0, run.stderr
+    assert "2,000 training, 10,000 validation, 10,000 test images" in run.stdout
+    assert not EPOCH_LINE.search(run.stdout)  # --quiet
+    assert parse_test_line(run.stdout)[2] == 10000
+
+
+def test_plot_is_skipped_without_matplotlib(fastnet_cli, mnist_slice, tmp_path):
+    without_matplotlib = ("import sys; sys.modules['matplotlib'] = None; "
+                          "from fastnet.cli import main; sys.exit(main(sys.argv[1:]))")
+    run = fastnet_cli("train", "--data", mnist_slice, "--epochs", 1, "--out", "run",
+                      python=without_matplotlib)
+    assert run.returncode == 0, run.stderr
+    assert "plot     skipped: matplotlib is not installed" in run.stdout
+    assert not (tmp_path / "run" / "learning-curves.png").exists()
+    assert (tmp_path / "run" / "model.npz").exists()
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_each_preset_starts_and_learns(fastnet_cli, mnist_slice, tmp_path, name):
+    run = fastnet_cli("train", "--preset", name, "--data", mnist_slice, "--epochs", 1,
+                      "--seed", 1, "--quiet", "--out", "run")
+    assert run.returncode == 0, run.stderr
+    assert f"preset {name}" in run.stdout
+    assert parse_test_line(run.stdout)[0] > 30  # chance is 10%; ch1-100 is slowest: 39%
+    recipe = json.loads((tmp_path / "run" / "recipe.json").read_text())["recipe"]
+    settings = PRESETS[name].settings
+    assert {key: recipe[key] for key in settings if key != "epochs"} == \
+        {key: list(v) if isinstance(v, tuple) else v for key, v in settings.items() if key != "epochs"}
+
+
+# --------------------------------------------------------------------- resume
+RESUMABLE = ("--sizes", "784,30,10", "--activation", "relu", "--output", "softmax",
+             "--eta", 0.05, "--momentum", 0.9, "--dropout", 0.2, "--schedule", "cosine",
+             "--distort", "--batch-size", 20, "--epochs", 6, "--seed", 9)
+
+
+def test_interrupted_run_resumes_to_the_same_weights(fastnet_cli, mnist_dir, mnist_slice, tmp_path):
+    """Ctrl-C after epoch 2 of 6, then --resume: bit-identical to a run never interrupted."""
+    straight = fastnet_cli("train", "--data", mnist_slice, *RESUMABLE, "--out", "straight")
+    assert straight.returncode == 0, straight.stderr
+
+    process = subprocess.Popen(command("train", "--data", mnist_slice, *RESUMABLE, "--out", "cut"),
+                               cwd=tmp_path, env=environment(mnist_dir), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith("epoch   2/6"):
+            process.send_signal(signal.SIGINT)
+            break
+    _, stderr = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 130, stderr
+    assert "fastnet train --resume cut" in stderr and "Traceback" not in stderr
+    stopped_at = header(tmp_path / "cut" / "checkpoint-last.npz")["optimizer"]["epoch"]
+    assert 2 <= stopped_at < 6
+
+    resumed = fastnet_cli("train", "--resume", "cut")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming after epoch {stopped_at}" in resumed.stdout
+    assert [int(m[0]) for m in EPOCH_LINE.findall(resumed.stdout)] == list(range(stopped_at + 1, 7))
+    assert parse_test_line(resumed.stdout) == parse_test_line(straight.stdout)
+    assert_same_run(tmp_path / "straight", tmp_path / "cut")
+
+
+def test_resume_with_more_epochs_extends_the_run(fastnet_cli, mnist_slice, tmp_path):
+    common = ("--data", mnist_slice, "--seed", 3, "--momentum", 0.5, "--eta", 1.0)
+    assert fastnet_cli("train", *common, "--epochs", 4, "--out", "straight").returncode == 0
+    assert fastnet_cli("train", *common, "--epochs", 2, "--out", "extended").returncode == 0
+    resumed = fastnet_cli("train", "--resume", "extended", "--epochs", 4, "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_run(tmp_path / "straight", tmp_path / "extended")
+    assert json.loads((tmp_path / "extended" / "recipe.json").read_text())["recipe"]["epochs"] == 4
+
+
+def test_resume_keeps_the_recipe(fastnet_cli, mnist_slice, tmp_path):
+    assert fastnet_cli("train", "--data", mnist_slice, "--epochs", 1, "--quiet",
+                       "--out", "run").returncode == 0
+    changed = fastnet_cli("train", "--resume", "run", "--eta", 0.1)
+    assert changed.returncode == 2
+    assert "--eta cannot change them" in changed.stderr and "usage:" in changed.stderr
+    (tmp_path / "empty").mkdir()
+    nothing = fastnet_cli("train", "--resume", "empty")
+    assert nothing.returncode == 1
+    assert nothing.stderr.startswith("fastnet: error: resume: ") and "holds no run" in nothing.stderr
+    again = fastnet_cli("train", "--data", mnist_slice, "--out", "run")
+    assert again.returncode == 1 and "already holds a run" in again.stderr
+
+
+def test_run_interrupted_in_its_first_epoch_can_resume(mnist_slice, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    flags = ["--data", str(mnist_slice), "--epochs", "2", "--seed", "5", "--quiet"]
+    fit = fastnet.Network.fit
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fastnet.Network, "fit", interrupted)
+    assert main(["train", *flags, "--out", "cut"]) == 130
+    assert "fastnet train --resume cut" in capsys.readouterr().err
+    assert header(tmp_path / "cut" / "checkpoint-last.npz")["optimizer"]["epoch"] == 0
+    monkeypatch.setattr(fastnet.Network, "fit", fit)
+    assert main(["train", "--resume", "cut"]) == 0
+    assert main(["train", *flags, "--out", "straight"]) == 0
+    assert_same_run(tmp_path / "straight", tmp_path / "cut")
+    assert main(["train", "--resume", "cut"]) == 0
+    assert "nothing to train: the run has done 2 of 2 epochs" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------- errors
+@pytest.mark.parametrize("argv, message", [
+    ([], "required: COMMAND"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["train", "--bogus"], "unrecognized arguments: --bogus"),
+    (["train", "--epochs", "many"], "--epochs: invalid int value"),
+    (["train", "--sizes", "784,abc,10"], "not a comma-separated list"),
+    (["train", "--sizes", "784"], "two or more positive sizes"),
+    (["train", "--activation", "swish"], "unknown activation 'swish'"),
+    (["train", "--preset", "ch9"], "invalid choice: 'ch9'"),
+    (["train", "--schedule", "step:every"], "not key=value"),
+    (["train", "--schedule", "warp"], "unknown name 'warp'"),
+    (["train", "--schedule", "step:evry=3"], "no parameter 'evry'"),
+    (["train", "--eta", "-1"], "eta: -1.0 is out of range"),
+    (["train", "--momentum", "1.5"], "momentum"),
+    (["train", "--epochs", "0"], "epochs: must be a positive integer"),
+    (["train", "--output", "softmax", "--cost", "cross_entropy"], "does not fit a 'softmax'"),
+    (["train", "--sizes", "784,30,30,10", "--activation", "relu,tanh,relu"], "3 names for 2"),
+    (["evaluate"], "required: MODEL"),
+    (["evaluate", "m.npz", "--split", "train"], "invalid choice: 'train'"),
+])
+def test_usage_errors_exit_2_with_usage(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("usage: fastnet") and message in stderr
+    assert not (tmp_path / "runs").exists()  # nothing written
+
+
+def test_usage_error_in_a_subprocess_has_no_traceback(fastnet_cli):
+    run = fastnet_cli("train", "--eta", "fast")
+    assert run.returncode == 2
+    assert "usage: fastnet train" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_library_errors_are_one_line_exit_1(fastnet_cli, tmp_path):
+    missing = fastnet_cli("evaluate", "absent.npz")
+    assert missing.returncode == 1
+    assert missing.stderr.count("\n") == 1 and "Traceback" not in missing.stderr
+    assert missing.stderr.startswith("fastnet: error: ") and "absent.npz" in missing.stderr
+
+    (tmp_path / "cut.npz").write_bytes(b"PK\x03\x04" + b"\0" * 100)
+    corrupt = fastnet_cli("show", "cut.npz")
+    assert corrupt.returncode == 1
+    assert corrupt.stderr == "fastnet: error: cut.npz: is truncated or not a .npz archive\n"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--data", "no/such/folder", "--epochs", "1"], "does not exist"),
+    (["evaluate", "model.npz"], "No such file"),
+    (["show", "notes.txt"], "pickled data"),
+])
+def test_library_errors_in_process(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("not a model")
+    assert main(argv) == 1
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("fastnet: error: ") and message in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # no run folder
+
+
+def test_train_help_lists_the_presets(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--help"])
+    assert exit_.value.code == 0
+    shown = capsys.readouterr().out
+    assert all(f"  {name} " in shown for name in PRESETS)
+
+
+def test_bench_runs_the_checkout_compare_module(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr("fastnet.cli.subprocess.call", lambda argv, cwd: calls.append((argv, cwd)) or 0)
+    status = main(["bench", "--quick"])
+    root = Path(fastnet.__file__).resolve().parent.parent
+    if (root / "bench" / "compare.py").is_file():
+        assert status == 0 and calls == [([sys.executable, "-m", "bench.compare", "--quick"], root)]
+    else:
+        assert status == 1 and not calls
+        assert "source checkout" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).parent / "fastnet"
+    if not script.exists():
+        pytest.skip("the fastnet console script is not installed next to this interpreter")
+    run = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=TIMEOUT)
+    assert run.returncode == 0 and run.stdout.strip() == f"fastnet {fastnet.__version__}"
+
+
+def _has_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
