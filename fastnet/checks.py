@@ -32,13 +32,19 @@ def choice(name, value, options):
     return value
 
 
+def integer(name, value, minimum=0):
+    """value as an int, which must be >= minimum."""
+    kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected {kind}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name}: must be {kind}, got {value}; pass {minimum} or more")
+    return int(value)
+
+
 def positive_int(name, value):
     """value as an int, which must be >= 1."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name}: must be a positive integer, got {value}; pass 1 or more")
-    return int(value)
+    return integer(name, value, minimum=1)
 
 
 def real(name, value, low=0.0, high=np.inf, low_open=False, high_open=False):

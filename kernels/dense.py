@@ -94,6 +94,14 @@ def finish_sum(z, b, scale):
 
 
 @kernel
+def bias_accumulate(target_b, delta, alpha):
+    """target_b (width,) += alpha·delta (width,)."""
+    alpha = target_b.dtype.type(alpha)
+    for j in range(0, target_b.shape[0], LANES):
+        lanes_axpy(target_b, j, delta, j, alpha)
+
+
+@kernel
 def dense_accumulate(target_W, target_b, a, delta, alpha, scale=1.0):
     """target_W (n_in, width) += alpha/scale·outer(a, delta); target_b += alpha·delta.
 
@@ -103,9 +111,7 @@ def dense_accumulate(target_W, target_b, a, delta, alpha, scale=1.0):
     """
     width = delta.shape[0]
     weight_alpha = target_W.dtype.type(alpha / scale)
-    alpha = target_W.dtype.type(alpha)
-    for j in range(0, width, LANES):
-        lanes_axpy(target_b, j, delta, j, alpha)
+    bias_accumulate(target_b, delta, alpha)
     for i in range(a.shape[0]):
         x = a[i]
         if x != 0.0:
@@ -118,9 +124,7 @@ def sparse_accumulate(target_W, target_b, indices, values, delta, alpha, scale=1
     """Like ``dense_accumulate`` for a sparse input row indices, values (nnz,)."""
     width = delta.shape[0]
     weight_alpha = target_W.dtype.type(alpha / scale)
-    alpha = target_W.dtype.type(alpha)
-    for j in range(0, width, LANES):
-        lanes_axpy(target_b, j, delta, j, alpha)
+    bias_accumulate(target_b, delta, alpha)
     for k in range(indices.shape[0]):
         i = indices[k] * width
         for j in range(0, width, LANES):

@@ -25,6 +25,8 @@ import numbers
 
 import numpy as np
 
+from ..checks import integer
+
 # The book's four shifts as (rows, cols): down, up, right, left.
 BOOK_SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))
 # Images resampled per map_coordinates call; bounds the coordinate buffer
@@ -156,13 +158,13 @@ def expand(X, y, *, shift=1, rotations=0, distortions=0, max_angle=10.0,
     """
     images = _square_images(X, "X")
     labels = _check_labels(y, len(images))
-    shift = _check_count("shift", shift)
-    rotations = _check_count("rotations", rotations)
-    distortions = _check_count("distortions", distortions)
+    shift = integer("shift", shift)
+    rotations = integer("rotations", rotations)
+    distortions = integer("distortions", distortions)
     max_angle = _check_amount("max_angle", max_angle)
     elastic_alpha = _check_amount("elastic_alpha", elastic_alpha)
     elastic_sigma = _check_amount("elastic_sigma", elastic_sigma, positive=True)
-    seed = _check_count("seed", seed)
+    seed = integer("seed", seed)
     if shift >= images.shape[1]:
         raise ValueError(
             f"shift must be smaller than the image side ({images.shape[1]}); got {shift} "
@@ -199,7 +201,7 @@ class Distort:
     """
 
     def __init__(self, seed=0, *, rotation=10.0, elastic_alpha=36.0, elastic_sigma=6.0, shift=1.0):
-        self.seed = _check_count("seed", seed)
+        self.seed = integer("seed", seed)
         self.rotation = _check_amount("rotation", rotation)
         self.elastic_alpha = _check_amount("elastic_alpha", elastic_alpha)
         self.elastic_sigma = _check_amount("elastic_sigma", elastic_sigma, positive=True)
@@ -214,7 +216,7 @@ class Distort:
         """Return ``(X_distorted, y)`` for this ``epoch``; X is (n, side*side) float32/float64."""
         images = _square_images(X, "X")
         _check_labels(y, len(images))
-        epoch = _check_count("epoch", epoch)
+        epoch = integer("epoch", epoch)
         out = np.empty_like(images)
         _distort_into(out, images, (self.seed, epoch), self.rotation,
                       self.elastic_alpha, self.elastic_sigma, self.shift)
@@ -245,15 +247,6 @@ def _check_labels(y, count):
     if labels.shape != (count,):
         raise ValueError(f"y must have shape ({count},), one label per row of X; got shape {labels.shape}")
     return labels
-
-
-def _check_count(name, value):
-    """A non-negative int argument."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a non-negative int; got {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative int; got {value}")
-    return int(value)
 
 
 def _check_amount(name, value, positive=False):
