@@ -102,8 +102,8 @@ class SGD:
         valid = None if validation is None else net._prepare(*validation, name="validation")
         if self.velocity is None:
             self.velocity = np.zeros_like(net._theta)
+        before = self._snapshot(net)
         net._regularised_by = (self.l2, self.l1, data.n)
-        before = net._theta.copy()
         self.stop_reason = None
         while self.epoch < epochs:
             eta = self.next_eta()
@@ -130,17 +130,30 @@ class SGD:
             net._theta[:] = self.best_weights
         return self.history
 
+    def _snapshot(self, net):
+        """What a diverged run puts back: the network's and this optimizer's state."""
+        return dict(theta=net._theta.copy(), epochs_trained=net.epochs_trained,
+                    regularised_by=net._regularised_by, epoch=self.epoch,
+                    velocity=self.velocity.copy(), best=(self.best_weights, self.best_epoch),
+                    lengths={key: len(values) for key, values in self.history.items()})
+
     def _check_finite(self, net, before, row, eta):
-        """Restore the weights from before the run and raise if training diverged."""
+        """Put everything back as it was before the run and raise if training diverged."""
         cost = row.get("training_cost", 0.0)
         if net._weights_finite() and np.isfinite(cost):
             return
-        net._theta[:] = before
-        self.velocity = None
+        failed = self.epoch
+        net._theta[:] = before["theta"]
+        net.epochs_trained = before["epochs_trained"]
+        net._regularised_by = before["regularised_by"]
+        self.epoch, self.velocity = before["epoch"], before["velocity"]
+        self.best_weights, self.best_epoch = before["best"]
+        for key, length in before["lengths"].items():
+            del self.history[key][length:]
         raise DivergenceError(
-            f"training diverged in epoch {self.epoch} (eta={eta:g}): the weights or the "
-            f"cost became NaN or infinite. The network's weights are back to what they "
-            f"were before fit; try a smaller eta, e.g. eta={eta / 10:g}")
+            f"training diverged in epoch {failed} (eta={eta:g}): the weights or the "
+            f"cost became NaN or infinite. The network and the optimizer are back to what "
+            f"they were before fit; try a smaller eta, e.g. eta={eta / 10:g}")
 
     def _remember_best(self, net, row):
         """Keep a copy of the weights of the best validation epoch so far."""

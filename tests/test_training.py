@@ -425,14 +425,19 @@ def test_divergence_raises_and_restores_the_weights(dtype, monitor):
     net, X, y = problem(dtype, output="linear", cost="quadratic")
     net.fit(X, y, epochs=1, batch_size=4, eta=0.01, monitor=False)  # a previous fit
     before = net._theta.copy()
+    epochs_trained, cost = net.epochs_trained, net.cost(X, y)
     finished = []
+    sgd = fastnet.SGD(eta=1e6, batch_size=4, momentum=0.5)
     with pytest.raises(fastnet.DivergenceError) as caught:
-        net.fit(X, y, epochs=50, batch_size=4, eta=1e6, monitor=monitor,
+        net.fit(X, y, epochs=50, monitor=monitor, optimizer=sgd,
                 callback=lambda net, opt: finished.append(opt.epoch))
     message = str(caught.value)
     assert f"epoch {len(finished) + 1} " in message
     assert "eta=1e+06" in message and "smaller eta" in message
     np.testing.assert_array_equal(net._theta, before)
+    # Nothing of the failed run is left: counters, cost's regulariser, optimizer state.
+    assert net.epochs_trained == epochs_trained and net.cost(X, y) == cost
+    assert sgd.epoch == 0 and not sgd.velocity.any() and sgd.history["eta"] == []
     history = net.fit(X, y, epochs=2, batch_size=4, eta=0.01)  # still usable
     assert np.isfinite(history["training_cost"]).all()
 
