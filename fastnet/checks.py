@@ -95,11 +95,12 @@ def as_inputs(name, X, n_in, dtype):
     return X
 
 
-def as_targets(name, y, n, n_out, dtype, allow_real):
+def as_targets(name, y, n, n_out, dtype, allow_real, probabilities=False):
     """Targets as an (n, n_out) array of ``dtype``: one-hot rows for labels.
 
     ``y`` is (n,) integer labels in [0, n_out), or, where ``allow_real`` says
-    so, (n, n_out) real targets.
+    so, (n, n_out) real targets — in [0, 1] where ``probabilities`` says so
+    (the cross-entropy's targets).
     """
     y = np.asarray(y)
     if y.ndim == 2 and allow_real:
@@ -112,6 +113,10 @@ def as_targets(name, y, n, n_out, dtype, allow_real):
         if not np.isfinite(Y).all():
             raise ValueError(f"{name}: real targets must be finite numbers "
                              f"(and fit in {dtype.name})")
+        if probabilities and (Y.min() < 0 or Y.max() > 1):
+            raise ValueError(f"{name}: the cross-entropy needs targets in [0, 1], got values "
+                             f"from {Y.min():g} to {Y.max():g}; rescale them, or use "
+                             "cost='quadratic'")
         return Y
     if y.ndim != 1:
         kind = "(n,) integer labels" + (f" or (n, {n_out}) real targets" if allow_real else "")

@@ -304,7 +304,8 @@ class Network:
         X = as_inputs(name, X, self.sizes[0], self.dtype)
         label = "y" if name == "X" else f"{name}[1]" if name == "validation" else name + "'s y"
         Y = as_targets(label, y, X.shape[0], self.sizes[-1], self.dtype,
-                       allow_real=self.output in ("linear", "sigmoid"))
+                       allow_real=self.output in ("linear", "sigmoid"),
+                       probabilities=self.cost_name == "cross_entropy")
         return Dataset(*to_csr(X), Y)
 
     def _inputs(self, X):

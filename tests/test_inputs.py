@@ -286,3 +286,11 @@ def test_integer_inputs_other_than_uint8_are_refused(dtype):
     X = np.ones((2, 4), dtype=dtype)
     with pytest.raises(TypeError, match=r"X: expected a float or uint8 array.*astype\('uint8'\)"):
         net.predict(X)
+
+
+def test_cross_entropy_targets_outside_the_unit_interval_are_refused():
+    net = fastnet.Network([4, 3], output="sigmoid", cost="cross_entropy", seed=0)
+    X = np.ones((2, 4))
+    net.fit(X, np.array([[0.0, 0.5, 1.0], [1.0, 0.25, 0.0]]), epochs=1, monitor=False)
+    with pytest.raises(ValueError, match=r"y: the cross-entropy needs targets in \[0, 1\]"):
+        net.fit(X, np.array([[0.0, 1.5, 1.0], [1.0, 0.0, 0.0]]), epochs=1)
