@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import kernels  # noqa: F401  (the package of compiled kernels)
 from .checks import as_dtype, as_inputs, as_targets, choice, labels_of, positive_int
 from .costs import COSTS, DEFAULT_COST, OUTPUTS, check_pair, regularisation
 from .kernels.activations import RELU, SIGMOID, TANH

@@ -4,7 +4,6 @@ import http.server
 import socket
 import threading
 
-import numpy as np
 import pytest
 
 import fastnet.data.download as download_module
