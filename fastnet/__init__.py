@@ -4,10 +4,11 @@ __version__ = "0.1.0"
 
 from . import schedules
 from .data import DataError, Distort, download_mnist, expand, load_mnist, read_idx
+from .dataset import Dataset
 from .network import Network
 from .optim import SGD, DivergenceError
 from .model_io import ModelFileError, load_checkpoint, save_checkpoint
 
-__all__ = ["Network", "SGD", "DivergenceError", "schedules",
+__all__ = ["Network", "Dataset", "SGD", "DivergenceError", "schedules",
            "DataError", "Distort", "download_mnist", "expand", "load_mnist", "read_idx",
            "ModelFileError", "load_checkpoint", "save_checkpoint"]

@@ -9,37 +9,25 @@ vector (whose rows are padded for the kernels): editing them in place edits
 the network.
 """
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import as_dtype, as_inputs, as_targets, choice, labels_of, positive_int
+from .checks import as_dtype, as_targets, choice, labels_of, positive_int
 from .costs import COSTS, DEFAULT_COST, OUTPUTS, check_pair, regularisation
+from .dataset import Dataset
 from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
-from .kernels.lanes import padded
-from .kernels.layout import B_OFF, N_COLUMNS, N_IN, N_OUT, U_OFF, W_OFF, WIDTH
-from .kernels.train import forward_all, forward_few, gradient_sum, to_csr, train_epoch
-from .kernels.update import all_finite, scale
+from .kernels.layout import B_OFF, N_IN, N_OUT, W_OFF, WIDTH, build, n_parameters, plan
+from .kernels.train import (EVAL_CHUNK, State, Step, buffers, forward_all, forward_few,
+                            gradient_sum, train_epoch)
+from .kernels.update import all_finite
 from .optim import SGD
 
 HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
 INITS = ("normalized", "large")
 PROGRESS_STEPS = 20
 PARALLEL_FROM = 2048  # evaluate fewer samples than this on one thread
-
-
-@dataclass
-class Dataset:
-    """Inputs in CSR form and targets, ready for the kernels."""
-    indptr: np.ndarray    # (n+1,) int64
-    indices: np.ndarray   # (nnz,) int32
-    values: np.ndarray    # (nnz,) dtype
-    Y: np.ndarray         # (n, n_out) dtype; one-hot rows for labels
-
-    @property
-    def n(self):
-        return self.Y.shape[0]
+ENGINES = ("auto", "gemm", "per_sample")
 
 
 class Network:
@@ -86,6 +74,7 @@ class Network:
         self.epochs_trained = 0
         self._regularised_by = (0.0, 0.0, 0)
         self._layers = self._layout()
+        self.engine = "auto"  # how layers are computed: "auto", "gemm", "per_sample"
         self._theta = self._initial_parameters()
 
     # ----------------------------------------------------------------- layout
@@ -101,23 +90,15 @@ class Network:
         return tuple(positive_int("sizes[]", s) for s in sizes)
 
     def _layout(self):
-        """The (L, 7) int64 table of ``kernels/layout.py``."""
-        pairs = list(zip(self.sizes[:-1], self.sizes[1:]))
-        n_weights = sum(n_in * padded(n_out) for n_in, n_out in pairs)
+        """The layer table of ``kernels/layout.py``."""
         codes = [HIDDEN[a] for a in self.activations] + [OUTPUTS[self.output]]
-        layers = np.zeros((len(pairs), N_COLUMNS), dtype=np.int64)
-        w_off, b_off, u_off = 0, n_weights, 0
-        for l, ((n_in, n_out), code) in enumerate(zip(pairs, codes)):
-            width = padded(n_out)
-            layers[l] = (n_in, n_out, width, w_off, b_off, code, u_off)
-            w_off, b_off, u_off = w_off + n_in * width, b_off + width, u_off + width
-        return layers
+        return build(self.sizes, codes)
 
     def _initial_parameters(self):
         """Weights N(0, 1/n_in) ("normalized") or N(0, 1) ("large"), biases
         N(0, 1), drawn layer by layer in the book's order; padding zero."""
         rng = np.random.default_rng(self.seed)
-        theta = np.zeros(self._layers[-1, B_OFF] + self._layers[-1, WIDTH], dtype=self.dtype)
+        theta = np.zeros(n_parameters(self._layers), dtype=self.dtype)
         weights, biases = self._split(theta)
         for W, b in zip(weights, biases):
             std = 1.0 / np.sqrt(W.shape[0]) if self.init == "normalized" else 1.0
@@ -213,7 +194,7 @@ class Network:
                 f"dtype={self.dtype.name!r}, seed={self.seed})")
 
     # ---------------------------------------------------------------- training
-    def fit(self, X, y, epochs=30, batch_size=10, eta=0.5, momentum=0.0, nesterov=False,
+    def fit(self, X, y=None, epochs=30, batch_size=10, eta=0.5, momentum=0.0, nesterov=False,
             l2=0.0, l1=0.0, dropout=0.0, validation=None, schedule=None,
             early_stopping=None, restore_best=False, augment=None, monitor=True,
             verbose=False, callback=None, progress=None, optimizer=None):
@@ -255,33 +236,26 @@ class Network:
                              callback=callback, progress=progress, verbose=verbose)
 
     def _train_epoch(self, data, sgd, eta, progress=None):
-        """One epoch of ``sgd`` over ``data`` at learning rate eta; returns seconds."""
+        """One epoch of ``sgd`` over ``data`` (a ``Dataset`` with targets) at
+        learning rate eta; returns the seconds spent in the compiled loop."""
         order = np.random.default_rng((self.seed, self.epochs_trained)).permutation(data.n)
-        n_units = int(self._layers[-1, U_OFF] + self._layers[-1, WIDTH])
-        buffer = lambda size: np.zeros(size, dtype=self.dtype)  # noqa: E731
-        keep = 1.0 - sgd.dropout
         batch = sgd.batch_size
-        Z, A, D = buffer(batch * n_units), buffer(batch * n_units), buffer(batch * n_units)
-        Ad, M = (buffer(batch * n_units), buffer(batch * n_units)) if keep < 1.0 else (buffer(0), buffer(0))
-        grad = np.zeros_like(self._theta)
-        eta, momentum, l2_rate, l1_rate = (
-            self._scalar(name, value) for name, value in
-            (("eta", eta), ("momentum", sgd.momentum), ("l2/n", sgd.l2 / data.n),
-             ("l1/n", sgd.l1 / data.n)))
+        layers = plan(self._layers, batch, data.dense, choice("engine", self.engine, ENGINES))
+        keep = 1.0 - sgd.dropout
+        state = State(self._theta, sgd.velocity, np.zeros_like(self._theta), np.ones(1))
+        step = Step(batch, *(self._scalar(name, value) for name, value in
+                             (("eta", eta), ("momentum", sgd.momentum))),
+                    bool(sgd.nesterov), self._scalar("l2/n", sgd.l2 / data.n),
+                    self._scalar("l1/n", sgd.l1 / data.n), keep, self.seed,
+                    self.epochs_trained, OUTPUTS[self.output], COSTS[self.cost_name])
+        work, record = buffers(layers, batch, self.dtype, keep < 1.0), data.record()
         steps = PROGRESS_STEPS if progress is not None else 1
-        bounds = [batch * (-(-data.n // batch) * k // steps) for k in range(steps + 1)]
-        weight_scale = np.ones(1)  # the lazy L2 decay, see kernels/train.py
+        bounds = [min(batch * (-(-data.n // batch) * k // steps), data.n)
+                  for k in range(steps + 1)]
         seconds = 0.0
         for start, stop in zip(bounds[:-1], bounds[1:]):
-            stop = min(stop, data.n)
             began = time.perf_counter()
-            train_epoch(self._theta, sgd.velocity, grad, Z, A, Ad, M, D, self._layers,
-                        data.indptr, data.indices, data.values, data.Y, order[start:stop],
-                        batch, eta, momentum, sgd.nesterov, l2_rate, l1_rate, keep,
-                        self.seed, self.epochs_trained, start, OUTPUTS[self.output],
-                        COSTS[self.cost_name], weight_scale)
-            if stop == data.n and weight_scale[0] != 1.0:
-                scale(self._theta[:self._n_padded_weights], weight_scale[0])
+            train_epoch(state, work, layers, record, order[start:stop], start, step)
             seconds += time.perf_counter() - began
             if progress is not None:
                 progress(stop, data.n)
@@ -298,27 +272,55 @@ class Network:
         return cast
 
     # -------------------------------------------------------------- evaluation
+    def prepare(self, X, y=None, layout="auto"):
+        """A ``Dataset`` of X (and y) for this network: prepare once, then pass
+        it to ``fit``, ``evaluate``, ``predict`` ... as often as you like."""
+        data = Dataset(X, y, dtype=self.dtype, layout=layout, n_in=self.sizes[0])
+        if y is not None:
+            self._prepare(data, None)  # check the targets now
+        return data
+
+    def _dataset(self, X, name):
+        """X as a ``Dataset`` for this network (checked; converted once if need be)."""
+        if not isinstance(X, Dataset):
+            return Dataset(X, dtype=self.dtype, n_in=self.sizes[0], name=name)
+        if X.n_in != self.sizes[0]:
+            raise ValueError(f"{name}: a Dataset with {X.n_in} inputs, but this network has "
+                             f"{self.sizes[0]}; pass data with {self.sizes[0]} columns")
+        if X.dtype != self.dtype:
+            raise ValueError(f"{name}: a {X.dtype.name} Dataset for a {self.dtype.name} "
+                             f"network; pass fastnet.Dataset(X, y, dtype={self.dtype.name!r})")
+        return X
+
     def _prepare(self, X, y, name="X"):
-        """Check and convert (X, y) into a ``Dataset``."""
-        X = as_inputs(name, X, self.sizes[0], self.dtype)
+        """Check and convert (X, y) into a ``Dataset`` with targets; X may be a
+        ``Dataset`` already (y None: its own targets)."""
+        data = self._dataset(X, name)
         label = "y" if name == "X" else f"{name}[1]" if name == "validation" else name + "'s y"
-        Y = as_targets(label, y, X.shape[0], self.sizes[-1], self.dtype,
+        if y is None:
+            y = data.y
+        if y is None:
+            raise ValueError(f"{label}: no targets given; pass labels (n,) or a Dataset "
+                             "made with y")
+        Y = as_targets(label, y, data.n, self.sizes[-1], self.dtype,
                        allow_real=self.output in ("linear", "sigmoid"),
                        probabilities=self.cost_name == "cross_entropy")
-        return Dataset(*to_csr(X), Y)
+        return data.for_targets(Y)
 
     def _inputs(self, X):
-        return Dataset(*to_csr(as_inputs("X", X, self.sizes[0], self.dtype)),
-                       np.empty((0, self.sizes[-1]), self.dtype))
+        return self._dataset(X, "X")
 
     def _outputs(self, data):
         """Outputs A and pre-activations Z (n, n_out) of the last layer."""
-        n = len(data.indptr) - 1
-        A = np.empty((n, self.sizes[-1]), dtype=self.dtype)
+        A = np.empty((data.n, self.sizes[-1]), dtype=self.dtype)
         Z = np.empty_like(A)
-        forward = forward_few if n <= PARALLEL_FROM else forward_all
-        forward(A, Z, self._theta, self._layers, data.indptr, data.indices, data.values)
+        forward = forward_few if data.n <= PARALLEL_FROM else forward_all
+        forward(A, Z, self._theta, self._eval_layers(data), data.record())
         return A, Z
+
+    def _eval_layers(self, data):
+        """The layer table planned for the evaluation kernels' chunks."""
+        return plan(self._layers, EVAL_CHUNK, data.dense, choice("engine", self.engine, ENGINES))
 
     def _evaluate(self, data):
         """(mean cost including the regularisation term, accuracy) on ``data``."""
@@ -335,15 +337,16 @@ class Network:
     def _weights_finite(self):
         return all_finite(self._theta)
 
-    def evaluate(self, X, y):
-        """(cost, accuracy) on (X, y) in one pass; see ``cost`` and ``accuracy``."""
+    def evaluate(self, X, y=None):
+        """(cost, accuracy) on (X, y) in one pass; see ``cost`` and ``accuracy``.
+        X may be a ``Dataset`` (y None: its own targets)."""
         return self._evaluate(self._prepare(X, y))
 
-    def accuracy(self, X, y):
+    def accuracy(self, X, y=None):
         """Fraction of samples whose largest output is the label, in [0, 1]."""
         return self.evaluate(X, y)[1]
 
-    def cost(self, X, y):
+    def cost(self, X, y=None):
         """Mean cost over (X, y) plus the regularisation term of the last fit
         (l2/(2n)·Σw² + l1/n·Σ|w|, n its training-set size)."""
         return self.evaluate(X, y)[0]
@@ -356,13 +359,13 @@ class Network:
         """Predicted labels: the index of the largest output, (n,) int64."""
         return np.argmax(self.predict_proba(X), axis=1)
 
-    def gradient(self, X, y):
+    def gradient(self, X, y=None):
         """Gradient of the mean unregularised cost over (X, y).
 
         Returns (gW, gb): lists shaped like ``weights`` and ``biases``.
         """
         data = self._prepare(X, y)
         grad = np.empty_like(self._theta)
-        gradient_sum(grad, self._theta, self._layers, data.indptr, data.indices,
-                     data.values, data.Y, OUTPUTS[self.output], COSTS[self.cost_name])
+        gradient_sum(grad, self._theta, self._eval_layers(data), data.record(),
+                     OUTPUTS[self.output], COSTS[self.cost_name])
         return self._split(grad)

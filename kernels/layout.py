@@ -21,13 +21,63 @@ held zeros still holds zeros.
 The kernels take 1-D slices only: slicing a 1-D array costs nothing, while a
 reshape inside a compiled loop costs tens of nanoseconds.
 
-The table ``layers`` (n_layers, 7) int64 has one row per layer with the columns
-below.
+The table ``layers`` (n_layers, 8) int64 has one row per layer with the columns
+below; ``build`` makes it.  ``ENGINE`` says how the training and evaluation
+kernels compute the layer for a batch: ``PER_SAMPLE`` (fastnet's vector
+kernels, one sample at a time: best for narrow layers, small batches and
+sparse inputs) or ``GEMM`` (one BLAS matrix product for the whole batch, which
+reuses every weight row across the batch's samples: best for wide layers and
+dense inputs).  ``plan`` picks it per layer from the batch size and the input
+layout; the choice changes rounding only, never the arithmetic.
 """
-from .jit import kernel
+import numpy as np
 
-N_IN, N_OUT, WIDTH, W_OFF, B_OFF, ACT, U_OFF = 0, 1, 2, 3, 4, 5, 6
-N_COLUMNS = 7
+from .jit import kernel
+from .lanes import padded
+
+N_IN, N_OUT, WIDTH, W_OFF, B_OFF, ACT, U_OFF, ENGINE = 0, 1, 2, 3, 4, 5, 6, 7
+N_COLUMNS = 8
+PER_SAMPLE, GEMM = 0, 1
+# GEMM pays from this many multiply-adds per sample of a layer (n_in·width)
+# and this batch size on; measured with bench/engines.py (AVX2, OpenBLAS).
+GEMM_MIN_BATCH = 8
+GEMM_MIN_WORK = 16384
+
+
+def build(sizes, codes):
+    """The (L, 8) int64 layer table for layer sizes (L+1,) and activation
+    codes (L,), every layer on the ``PER_SAMPLE`` engine."""
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    n_weights = sum(n_in * padded(n_out) for n_in, n_out in pairs)
+    layers = np.zeros((len(pairs), N_COLUMNS), dtype=np.int64)
+    w_off, b_off, u_off = 0, n_weights, 0
+    for l, ((n_in, n_out), code) in enumerate(zip(pairs, codes)):
+        width = padded(n_out)
+        layers[l] = (n_in, n_out, width, w_off, b_off, code, u_off, PER_SAMPLE)
+        w_off, b_off, u_off = w_off + n_in * width, b_off + width, u_off + width
+    return layers
+
+
+def n_parameters(layers):
+    """Length of the flat parameter vector (padding included)."""
+    return int(layers[-1, B_OFF] + layers[-1, WIDTH])
+
+
+def plan(layers, batch_size, dense_input, engine="auto"):
+    """A copy of ``layers`` with the ENGINE column set for batches of
+    ``batch_size``: "auto" uses GEMM where a layer does at least
+    GEMM_MIN_WORK multiply-adds per sample, the batch has GEMM_MIN_BATCH
+    samples, and (first layer) the inputs are stored dense; "gemm" /
+    "per_sample" force one engine (a sparse first layer stays per sample)."""
+    planned = layers.copy()
+    for l in range(len(layers)):
+        if engine == "auto":
+            big = layers[l, N_IN] * layers[l, WIDTH] >= GEMM_MIN_WORK
+            use = big and batch_size >= GEMM_MIN_BATCH
+        else:
+            use = engine == "gemm"
+        planned[l, ENGINE] = GEMM if use and (l > 0 or dense_input) else PER_SAMPLE
+    return planned
 
 
 @kernel
@@ -52,6 +102,13 @@ def units_of(buffer, layers, l, m, s):
     width = layers[l, WIDTH]
     off = s * n_units(layers) + layers[l, U_OFF]
     return buffer[off:off + width]
+
+
+@kernel
+def rows_of(buffer, layers, l):
+    """Layer l's units of a whole batch in a flat buffer, from sample 0 on: a
+    matrix with rows ``n_units`` apart (the leading dimension for ``gemm``)."""
+    return buffer[layers[l, U_OFF]:]
 
 
 @kernel

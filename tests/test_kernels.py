@@ -17,8 +17,11 @@ from fastnet.kernels.dense import (dense_accumulate, dense_backward, dense_forwa
                                    sparse_accumulate, sparse_forward)
 from fastnet.kernels.dropout import dropout_forward, stream_key
 from fastnet.kernels.lanes import padded
-from fastnet.kernels.layout import B_OFF, n_units
-from fastnet.kernels.train import forward_all, gradient_sum, to_csr, train_epoch
+from fastnet.kernels.blas import gemm
+from fastnet.kernels.jit import kernel
+from fastnet.kernels.layout import plan
+from fastnet.kernels.train import (EVAL_CHUNK, State, Step, buffers, dense_inputs, forward_all,
+                                   forward_few, gradient_sum, sparse_inputs, to_csr, train_epoch)
 from fastnet.kernels.update import all_finite, scale, sgd_update
 
 DTYPES = [np.float32, np.float64]
@@ -375,22 +378,31 @@ class Problem:
         return ([w.astype(float) for w in W], [x.astype(float) for x in b],
                 self.hidden, self.output, self.cost)
 
-    def buffer(self, samples):
-        return np.zeros(samples * n_units(self.layers), dtype=self.theta.dtype)
+    def inputs(self, layout, Y=None):
+        """The kernels' Inputs record, CSR or dense."""
+        Y = self.Y if Y is None else Y
+        return sparse_inputs(*self.csr, Y) if layout == "sparse" else dense_inputs(self.X, Y)
+
+
+ENGINES = [("sparse", "per_sample"), ("dense", "per_sample"), ("sparse", "gemm"),
+           ("dense", "gemm")]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_forward_all_and_gradient_sum_match_reference(dtype):
+@pytest.mark.parametrize("layout,engine", ENGINES)
+def test_forward_all_and_gradient_sum_match_reference(dtype, layout, engine):
     # More samples than one evaluation chunk (256), so chunking is exercised.
     p = Problem(dtype, n=600)
+    layers = plan(p.layers, EVAL_CHUNK, layout == "dense", engine)
     A = np.full((600, 3), np.nan, dtype=dtype)
     Z = np.full_like(A, np.nan)
-    forward_all(A, Z, p.theta, p.layers, *p.csr)
+    forward = forward_all if engine == "gemm" else forward_few
+    forward(A, Z, p.theta, layers, p.inputs(layout))
     Zs, As = ref.forward(*p.reference()[:4], p.X)
     close(Z, Zs[-1], dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
     close(A, As[-1], dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
     grad = np.full_like(p.theta, np.nan)
-    gradient_sum(grad, p.theta, p.layers, *p.csr, p.Y, OUTPUT[p.output], COST[p.cost])
+    gradient_sum(grad, p.theta, layers, p.inputs(layout), OUTPUT[p.output], COST[p.cost])
     expected = ref.flatten(*ref.gradient(*p.reference(), p.X, p.Y.astype(float)))[0]
     close(p.unpadded(grad), expected, dtype, rtol=100 * RTOL[dtype],
           atol=100 * np.finfo(dtype).eps)
@@ -399,7 +411,8 @@ def test_forward_all_and_gradient_sum_match_reference(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", ["plain", "momentum", "nesterov", "l2", "l1", "all"])
-def test_train_epoch_matches_reference_mini_batches(case, dtype):
+@pytest.mark.parametrize("layout,engine", ENGINES)
+def test_train_epoch_matches_reference_mini_batches(case, dtype, layout, engine):
     """One compiled epoch over a given order, batch 3 of 20 samples (the last
     batch has 2), against the reference's mini-batch loop."""
     options = dict(dict(momentum=0.0, nesterov=False, l2=0.0, l1=0.0),
@@ -414,17 +427,43 @@ def test_train_epoch_matches_reference_mini_batches(case, dtype):
                for s in range(0, n, batch)]
     W, b = ref.train(*p.reference(), batches, n, eta, **options)
     expected = ref.flatten(W, b)[0]
-    Z, A, D = p.buffer(batch), p.buffer(batch), p.buffer(batch)
-    empty = np.empty(0, dtype=dtype)
+    layers = plan(p.layers, batch, layout == "dense", engine)
     theta, velocity, grad = p.theta.copy(), np.zeros_like(p.theta), np.zeros_like(p.theta)
     as_dtype = np.dtype(dtype).type
-    weight_scale = np.ones(1)  # the lazy L2 decay: the caller folds it in at the end
-    train_epoch(theta, velocity, grad, Z, A, empty, empty, D, p.layers, *p.csr, p.Y, order,
-                batch, as_dtype(eta), as_dtype(options["momentum"]), options["nesterov"],
-                as_dtype(options["l2"] / n), as_dtype(options["l1"] / n), 1.0, 0, 0, 0,
-                OUTPUT[p.output], COST[p.cost], weight_scale)
-    scale(theta[:p.layers[0, B_OFF]], weight_scale[0])
+    state = State(theta, velocity, grad, np.ones(1))  # the lazy L2 decay is folded in at the end
+    step = Step(batch, as_dtype(eta), as_dtype(options["momentum"]), options["nesterov"],
+                as_dtype(options["l2"] / n), as_dtype(options["l1"] / n), 1.0, 0, 0,
+                OUTPUT[p.output], COST[p.cost])
+    train_epoch(state, buffers(layers, batch, dtype), layers, p.inputs(layout), order, 0, step)
+    assert state.weight_scale[0] == 1.0
     close(p.unpadded(theta), expected, dtype, rtol=100 * RTOL[dtype],
           atol=100 * np.finfo(dtype).eps)
     assert not np.allclose(theta, p.theta)
     p.assert_padding_zero(theta)
+
+
+# ------------------------------------------------------------------- blas.py
+@kernel
+def _gemm(C, ldc, A, lda, trans_a, B, ldb, trans_b, m, n, k, alpha, beta):
+    return gemm(C, ldc, A, lda, trans_a, B, ldb, trans_b, m, n, k, alpha, beta)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_gemm_on_embedded_matrices_matches_reference(dtype, trans_a, trans_b):
+    """C (5, 4) inside a (5, 6) array = 2·op(A)·op(B) + 0.5·C, with A and B
+    embedded in wider arrays (row strides 9 and 11); the rest stays as it was."""
+    rng = np.random.default_rng(3)
+    m, n, k = 5, 4, 7
+    A = rng.standard_normal((k, 9) if trans_a else (m, 9)).astype(dtype)
+    B = rng.standard_normal((n, 11) if trans_b else (k, 11)).astype(dtype)
+    C = rng.standard_normal((m, 6)).astype(dtype)
+    opA = (A[:, :m].T if trans_a else A[:, :k]).astype(float)
+    opB = (B[:, :k].T if trans_b else B[:, :n]).astype(float)
+    expected = C.astype(float)
+    expected[:, :n] = 2.0 * opA @ opB + 0.5 * expected[:, :n]
+    status = _gemm(C.reshape(-1), 6, A.reshape(-1), 9, trans_a, B.reshape(-1), 11, trans_b,
+                   m, n, k, 2.0, 0.5)
+    assert status == 0
+    close(C, expected, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
