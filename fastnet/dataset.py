@@ -36,7 +36,12 @@ class Dataset:
     def __init__(self, X, y=None, *, dtype="float32", layout="auto", n_in=None, name="X"):
         self.dtype = as_dtype(dtype)
         layout = choice("layout", layout, LAYOUTS)
-        X = X if isinstance(X, np.ndarray) else np.asarray(X)
+        if not isinstance(X, np.ndarray):
+            try:
+                X = np.asarray(X)
+            except ValueError:  # ragged rows: let as_inputs say so in fastnet's words
+                as_inputs(name, X, n_in or 0, self.dtype)
+                raise
         if n_in is None:
             n_in = X.shape[1] if X.ndim == 2 else (X.shape[0] if X.ndim == 1 else 0)
         pixels = X.dtype == np.uint8 and X.ndim == 2 and X.shape[0] > 0
