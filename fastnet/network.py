@@ -27,7 +27,7 @@ HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
 INITS = ("normalized", "large")
 PROGRESS_STEPS = 20
 PARALLEL_FROM = 2048  # evaluate fewer samples than this on one thread
-ENGINES = ("auto", "gemm", "per_sample")
+ENGINES = ("auto", "blocked", "gemm", "per_sample")
 
 
 class Network:
@@ -74,7 +74,7 @@ class Network:
         self.epochs_trained = 0
         self._regularised_by = (0.0, 0.0, 0)
         self._layers = self._layout()
-        self.engine = "auto"  # how layers are computed: "auto", "gemm", "per_sample"
+        self.engine = "auto"  # how layers are computed: "auto" or one of kernels.layout.ENGINES
         self._theta = self._initial_parameters()
 
     # ----------------------------------------------------------------- layout

@@ -8,25 +8,28 @@ in ``values`` (n·n_in,).  ``buffers`` is a ``Buffers`` record: Z, A, D
 (pre-activations, activations, deltas) hold batch_size·U values, U = padded
 units in all layers, and start as zeros; Ad and M (dropped-out activations
 and masks) are used only when keep < 1; X (batch_size·n_in,) holds the batch's
-dense input rows when the first layer runs on the GEMM engine.
+dense input rows when the first layer runs on a matrix engine.
 
 Each layer runs on its engine: ``PER_SAMPLE`` loops over the samples with
-fastnet's vector kernels (``dense.py``), ``GEMM`` makes one BLAS product for
-the batch (``blas.py``), reading the batch's units in place: sample s of
-layer l starts at s·U + u_off, so a layer's batch is a matrix with row
-stride U.  ``scale`` is the lazy weight decay of ``train.train_epoch``: the
-true weights are scale·W.
+fastnet's vector kernels (``dense.py``; the only one for sparse inputs);
+the matrix engines make three products per batch — ``BLOCKED`` with
+fastnet's register-blocked ones (``blocked.py``), ``GEMM`` with BLAS
+(``blas.py``) — reading the batch's units in place: sample s of layer l
+starts at s·U + u_off, so a layer's batch is a matrix with row stride U.
+``scale`` is the lazy weight decay of ``train.train_epoch``: the true weights
+are scale·W.
 """
 from .activations import activation_backward, activation_forward
 from .blas import gemm
+from .blocked import block_accumulate, block_backward, block_forward
 from .costs import output_delta
 from .dense import (bias_accumulate, dense_accumulate, dense_backward, dense_forward,
                     sparse_accumulate, sparse_forward)
 from .dropout import dropout_forward
 from .jit import kernel
 from .lanes import prefetch
-from .layout import (ACT, ENGINE, GEMM, N_IN, N_OUT, U_OFF, WIDTH, biases_of, n_units,
-                     rows_of, units_of, weights_of)
+from .layout import (ACT, ENGINE, GEMM, N_IN, N_OUT, PER_SAMPLE, U_OFF, WIDTH, biases_of,
+                     n_units, rows_of, units_of, weights_of)
 
 
 @kernel
@@ -70,13 +73,16 @@ def first_layer_forward(z, data, layers, r, W, b, scale):
 
 
 @kernel
-def gemm_forward(buffers, theta, layers, l, m, keep, scale):
-    """Z of layer l for the batch (m rows) = scale·(input @ W) + b, by BLAS."""
+def matrix_forward(buffers, theta, layers, l, m, keep, scale):
+    """Z of layer l for the batch (m rows) = scale·(input @ W) + b, one product."""
     U = n_units(layers)
     width = layers[l, WIDTH]
     inputs, ld = input_matrix(buffers, layers, l, keep)
-    gemm(rows_of(buffers.Z, layers, l), U, inputs, ld, False, weights_of(theta, layers, l),
-         width, False, m, width, layers[l, N_IN], scale, 0.0)
+    Z, W = rows_of(buffers.Z, layers, l), weights_of(theta, layers, l)
+    if layers[l, ENGINE] == GEMM:
+        gemm(Z, U, inputs, ld, False, W, width, False, m, width, layers[l, N_IN], scale, 0.0)
+    else:
+        block_forward(Z, U, inputs, ld, W, width, m, layers[l, N_IN], scale)
     b = biases_of(theta, layers, l)
     for s in range(m):
         units_of(buffers.Z, layers, l, 0, s)[:] += b
@@ -95,10 +101,10 @@ def forward_batch(buffers, theta, layers, data, rows, keep, key, position, scale
     Z, A = buffers.Z, buffers.A
     for l in range(n_layers):
         n_out = layers[l, N_OUT]
-        if layers[l, ENGINE] == GEMM:
+        if layers[l, ENGINE] != PER_SAMPLE:
             if l == 0:
                 gather_rows(buffers.X, data, layers, rows)
-            gemm_forward(buffers, theta, layers, l, m, keep, scale)
+            matrix_forward(buffers, theta, layers, l, m, keep, scale)
         else:
             W = weights_of(theta, layers, l)
             b = biases_of(theta, layers, l)
@@ -138,12 +144,16 @@ def backward_batch(buffers, theta, layers, Y, rows, output, cost, keep, scale=1.
         W_next = weights_of(theta, layers, l + 1)
         width_next = layers[l + 1, WIDTH]
         n_out = layers[l, N_OUT]
-        if layers[l + 1, ENGINE] == GEMM:
+        engine = layers[l + 1, ENGINE]
+        if engine == GEMM:
             gemm(rows_of(D, layers, l), U, rows_of(D, layers, l + 1), U, False, W_next,
                  width_next, True, m, n_out, width_next, scale, 0.0)
+        elif engine != PER_SAMPLE:
+            block_backward(rows_of(D, layers, l), U, rows_of(D, layers, l + 1), U, W_next,
+                           width_next, m, n_out, scale)
         for s in range(m):
             delta = units_of(D, layers, l, 0, s)[:n_out]
-            if layers[l + 1, ENGINE] != GEMM:
+            if engine == PER_SAMPLE:
                 dense_backward(delta, W_next, units_of(D, layers, l + 1, 0, s), scale)
             activation_backward(delta, units_of(A, layers, l, 0, s)[:n_out], layers[l, ACT])
             if keep < 1.0:
@@ -159,11 +169,16 @@ def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale=1.0
     for l in range(layers.shape[0]):
         TW = weights_of(target, layers, l)
         Tb = biases_of(target, layers, l)
-        if layers[l, ENGINE] == GEMM:
+        if layers[l, ENGINE] != PER_SAMPLE:
             width = layers[l, WIDTH]
             inputs, ld = input_matrix(buffers, layers, l, keep)
-            gemm(TW, width, inputs, ld, True, rows_of(buffers.D, layers, l), U, False,
-                 layers[l, N_IN], width, m, alpha / scale, 1.0)
+            D = rows_of(buffers.D, layers, l)
+            if layers[l, ENGINE] == GEMM:
+                gemm(TW, width, inputs, ld, True, D, U, False, layers[l, N_IN], width, m,
+                     alpha / scale, 1.0)
+            else:
+                block_accumulate(TW, width, inputs, ld, D, U, m, layers[l, N_IN],
+                                 TW.dtype.type(alpha / scale))
             for s in range(m):
                 bias_accumulate(Tb, units_of(buffers.D, layers, l, 0, s), alpha)
             continue

@@ -24,11 +24,11 @@ reshape inside a compiled loop costs tens of nanoseconds.
 The table ``layers`` (n_layers, 8) int64 has one row per layer with the columns
 below; ``build`` makes it.  ``ENGINE`` says how the training and evaluation
 kernels compute the layer for a batch: ``PER_SAMPLE`` (fastnet's vector
-kernels, one sample at a time: best for narrow layers, small batches and
-sparse inputs) or ``GEMM`` (one BLAS matrix product for the whole batch, which
-reuses every weight row across the batch's samples: best for wide layers and
-dense inputs).  ``plan`` picks it per layer from the batch size and the input
-layout; the choice changes rounding only, never the arithmetic.
+kernels, one sample at a time: the engine for sparse inputs), ``BLOCKED``
+(fastnet's register-blocked products over blocks of samples: each weight row
+loaded once per block) or ``GEMM`` (one BLAS product for the whole batch:
+best for wide layers and large batches).  ``plan`` picks it per layer from
+the batch size and the input layout; the choice changes rounding only.
 """
 import numpy as np
 
@@ -37,11 +37,11 @@ from .lanes import padded
 
 N_IN, N_OUT, WIDTH, W_OFF, B_OFF, ACT, U_OFF, ENGINE = 0, 1, 2, 3, 4, 5, 6, 7
 N_COLUMNS = 8
-PER_SAMPLE, GEMM = 0, 1
-# GEMM pays from this many multiply-adds per sample of a layer (n_in·width)
-# and this batch size on; measured with bench/engines.py (AVX2, OpenBLAS).
-GEMM_MIN_BATCH = 8
-GEMM_MIN_WORK = 16384
+PER_SAMPLE, GEMM, BLOCKED = 0, 1, 2
+ENGINES = {"per_sample": PER_SAMPLE, "gemm": GEMM, "blocked": BLOCKED}
+# GEMM pays from this many multiply-adds per batch of a layer (n_in·width·m);
+# measured with bench/engines.py (AVX2, OpenBLAS).
+GEMM_MIN_WORK = 2_000_000
 
 
 def build(sizes, codes):
@@ -65,18 +65,20 @@ def n_parameters(layers):
 
 def plan(layers, batch_size, dense_input, engine="auto"):
     """A copy of ``layers`` with the ENGINE column set for batches of
-    ``batch_size``: "auto" uses GEMM where a layer does at least
-    GEMM_MIN_WORK multiply-adds per sample, the batch has GEMM_MIN_BATCH
-    samples, and (first layer) the inputs are stored dense; "gemm" /
-    "per_sample" force one engine (a sparse first layer stays per sample)."""
+    ``batch_size``.  "auto": GEMM where a layer's product has at least
+    GEMM_MIN_WORK multiply-adds per batch, else BLOCKED; a sparse first layer
+    always PER_SAMPLE.  "gemm", "blocked", "per_sample" force one engine."""
     planned = layers.copy()
     for l in range(len(layers)):
-        if engine == "auto":
-            big = layers[l, N_IN] * layers[l, WIDTH] >= GEMM_MIN_WORK
-            use = big and batch_size >= GEMM_MIN_BATCH
+        if l == 0 and not dense_input:
+            choice = PER_SAMPLE
+        elif engine != "auto":
+            choice = ENGINES[engine]
+        elif layers[l, N_IN] * layers[l, WIDTH] * batch_size >= GEMM_MIN_WORK:
+            choice = GEMM
         else:
-            use = engine == "gemm"
-        planned[l, ENGINE] = GEMM if use and (l > 0 or dense_input) else PER_SAMPLE
+            choice = BLOCKED
+        planned[l, ENGINE] = choice
     return planned
 
 

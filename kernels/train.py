@@ -30,7 +30,7 @@ from numba import prange
 from .batch import accumulate_batch, backward_batch, forward_batch, prefetch_rows
 from .dropout import stream_key
 from .jit import kernel
-from .layout import B_OFF, ENGINE, GEMM, N_IN, N_OUT, n_units, units_of
+from .layout import B_OFF, ENGINE, N_IN, N_OUT, PER_SAMPLE, n_units, units_of
 from .update import scale, sgd_update
 
 EVAL_CHUNK = 256
@@ -57,10 +57,10 @@ def dense_inputs(X, Y):
 
 def buffers(layers, batch_size, dtype, dropout=False):
     """Zeroed ``Buffers`` for batches of up to ``batch_size`` samples of the
-    planned table ``layers`` (X only where the first layer runs on GEMM)."""
+    planned table ``layers`` (X only where the first layer runs on a matrix engine)."""
     size = batch_size * n_units(layers)
     zeros = lambda k: np.zeros(k, dtype=dtype)  # noqa: E731
-    gathered = batch_size * layers[0, N_IN] if layers[0, ENGINE] == GEMM else 0
+    gathered = batch_size * layers[0, N_IN] if layers[0, ENGINE] != PER_SAMPLE else 0
     return Buffers(zeros(size), zeros(size), zeros(size if dropout else 0),
                    zeros(size if dropout else 0), zeros(size), zeros(gathered))
 
@@ -120,7 +120,7 @@ def train_epoch(state, buffers, layers, data, order, first, step):
 def chunk_buffers(layers, dtype_of):
     """Zeroed buffers for one evaluation chunk (no dropout), like ``buffers``."""
     size = EVAL_CHUNK * n_units(layers)
-    gathered = EVAL_CHUNK * layers[0, N_IN] if layers[0, ENGINE] == GEMM else 0
+    gathered = EVAL_CHUNK * layers[0, N_IN] if layers[0, ENGINE] != PER_SAMPLE else 0
     empty = np.zeros(0, dtype=dtype_of.dtype)
     return Buffers(np.zeros(size, dtype=dtype_of.dtype), np.zeros(size, dtype=dtype_of.dtype),
                    empty, empty, np.zeros(size, dtype=dtype_of.dtype),

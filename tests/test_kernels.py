@@ -18,6 +18,7 @@ from fastnet.kernels.dense import (dense_accumulate, dense_backward, dense_forwa
 from fastnet.kernels.dropout import dropout_forward, stream_key
 from fastnet.kernels.lanes import padded
 from fastnet.kernels.blas import gemm
+from fastnet.kernels.blocked import block_accumulate, block_backward, block_forward
 from fastnet.kernels.jit import kernel
 from fastnet.kernels.layout import plan
 from fastnet.kernels.train import (EVAL_CHUNK, State, Step, buffers, dense_inputs, forward_all,
@@ -385,7 +386,7 @@ class Problem:
 
 
 ENGINES = [("sparse", "per_sample"), ("dense", "per_sample"), ("sparse", "gemm"),
-           ("dense", "gemm")]
+           ("dense", "gemm"), ("sparse", "blocked"), ("dense", "blocked")]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -467,3 +468,33 @@ def test_gemm_on_embedded_matrices_matches_reference(dtype, trans_a, trans_b):
                    m, n, k, 2.0, 0.5)
     assert status == 0
     close(C, expected, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+
+
+# ---------------------------------------------------------------- blocked.py
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m", [1, 4, 7])
+def test_blocked_products_match_reference(dtype, m):
+    """The three products on embedded matrices (row strides 13 and 11), with
+    k = 10 (not a multiple of 4) and zero inputs that are skipped."""
+    rng = np.random.default_rng(m)
+    k, width, ld, ldd = 10, 16, 13, 19
+    A = rng.standard_normal((m, ld)).astype(dtype)
+    A[:, 3] = 0.0
+    A[0, :8] = 0.0
+    B = rng.standard_normal((k, width)).astype(dtype)
+    C = np.full((m, ld + 5), 7.0, dtype=dtype)
+    block_forward(C.reshape(-1), ld + 5, A.reshape(-1), ld, B.reshape(-1), width, m, k, 0.5)
+    expected = np.full(C.shape, 7.0)
+    expected[:, :width] = 0.5 * A[:, :k].astype(float) @ B.astype(float)
+    close(C, expected, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+    D = rng.standard_normal((m, ldd)).astype(dtype)
+    G = rng.standard_normal((k, width)).astype(dtype)
+    expected = G.astype(float) - 0.3 * A[:, :k].astype(float).T @ D[:, :width].astype(float)
+    block_accumulate(G.reshape(-1), width, A.reshape(-1), ld, D.reshape(-1), ldd, m, k,
+                     dtype(-0.3))
+    close(G, expected, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+    out = np.full((m, ld), 7.0, dtype=dtype)
+    block_backward(out.reshape(-1), ld, D.reshape(-1), ldd, B.reshape(-1), width, m, k, 2.0)
+    expected = np.full(out.shape, 7.0)
+    expected[:, :k] = 2.0 * D[:, :width].astype(float) @ B.astype(float).T
+    close(out, expected, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
