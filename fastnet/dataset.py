@@ -22,7 +22,7 @@ from .kernels.train import dense_inputs, sparse_inputs, to_csr
 LAYOUTS = ("auto", "sparse", "dense")
 # Above this fraction of non-zero inputs the dense layout is faster
 # (measured with bench/engines.py on MNIST and its noisy variant).
-DENSE_FROM = 0.35
+DENSE_FROM = 0.7
 
 
 class Dataset:

@@ -5,69 +5,52 @@ the ``GEMM`` engine, on row-major matrices that start at the first element of
 1-D arrays with the given row strides (``ld*``).  They are written for the
 shapes of a mini-batch — a few to a few dozen samples, layers ten to a few
 hundred units wide (``width`` a multiple of ``LANES``) — where a BLAS call
-costs more than it saves: each weight row is loaded once per block of
-``BLOCK`` samples instead of once per sample, and zero inputs (ReLU, dropout)
-skip their rows.
+costs more than it saves: each loaded vector of weights serves ``BLOCK``
+samples, whose sums stay in registers.
 """
 from .jit import kernel
-from .lanes import LANES, lanes_axpy, lanes_axpy4
+from .lanes import LANES, lanes_tile_1x1, lanes_tile_1x2, lanes_tile_4x1, lanes_tile_4x2
 
 BLOCK = 4
 
 
 @kernel
+def block_product(C, c_off, ldc, A, a_off, a_row, a_step, B, ldb, rows, width, count, alpha,
+                  add):
+    """C[r, :width] (= or +=) alpha·Σ_q A[r·a_row + q·a_step]·B[q, :width] for r < rows:
+    tiles of 4 rows × 2 vectors held in registers (``lanes.py``), then the edges.
+    Strips of B (count × 2 vectors) outside, rows inside: a strip stays in the
+    cache while every block of rows uses it."""
+    j = 0
+    while j < width:
+        wide = width - j >= 2 * LANES
+        r = 0
+        while r < rows:
+            tall = rows - r >= BLOCK
+            a, c = a_off + r * a_row, c_off + r * ldc + j
+            if tall and wide:
+                lanes_tile_4x2(C, c, ldc, A, a, a_row, a_step, B, j, ldb, count, alpha, add)
+            elif tall:
+                lanes_tile_4x1(C, c, ldc, A, a, a_row, a_step, B, j, ldb, count, alpha, add)
+            elif wide:
+                lanes_tile_1x2(C, c, ldc, A, a, a_row, a_step, B, j, ldb, count, alpha, add)
+            else:
+                lanes_tile_1x1(C, c, ldc, A, a, a_row, a_step, B, j, ldb, count, alpha, add)
+            r += BLOCK if tall else 1
+        j += 2 * LANES if wide else LANES
+
+
+@kernel
 def block_forward(C, ldc, A, lda, B, width, m, k, alpha):
     """C (m, width) = alpha·A (m, k) @ B (k, width), overwritten; B's row stride is width."""
-    for t in range(m):
-        C[t * ldc:t * ldc + width] = 0.0
-    for t0 in range(0, m, BLOCK):
-        t1 = min(t0 + BLOCK, m)
-        i = 0
-        while i + 4 <= k:
-            row = i * width
-            for t in range(t0, t1):
-                a = t * lda + i
-                x0, x1, x2, x3 = A[a], A[a + 1], A[a + 2], A[a + 3]
-                if x0 != 0.0 or x1 != 0.0 or x2 != 0.0 or x3 != 0.0:
-                    for j in range(0, width, LANES):
-                        lanes_axpy4(C, t * ldc + j, B, row + j, row + width + j,
-                                    row + 2 * width + j, row + 3 * width + j, x0, x1, x2, x3)
-            i += 4
-        while i < k:
-            for t in range(t0, t1):
-                x = A[t * lda + i]
-                if x != 0.0:
-                    for j in range(0, width, LANES):
-                        lanes_axpy(C, t * ldc + j, B, i * width + j, x)
-            i += 1
-    if alpha != 1.0:
-        for t in range(m):
-            C[t * ldc:t * ldc + width] *= alpha
+    block_product(C, 0, ldc, A, 0, lda, 1, B, width, m, width, k, alpha, False)
 
 
 @kernel
 def block_accumulate(C, width, A, lda, D, ldd, m, k, alpha):
-    """C (k, width) += alpha·Aᵀ (k, m) @ D (m, width): for each row i of C, the
-    samples' terms alpha·A[t, i]·D[t] four at a time, one load and store of the
-    row per four samples.  C's row stride is width."""
-    t = 0
-    while t + 4 <= m:
-        d0, d1, d2, d3 = t * ldd, (t + 1) * ldd, (t + 2) * ldd, (t + 3) * ldd
-        for i in range(k):
-            x0, x1 = alpha * A[t * lda + i], alpha * A[(t + 1) * lda + i]
-            x2, x3 = alpha * A[(t + 2) * lda + i], alpha * A[(t + 3) * lda + i]
-            if x0 != 0.0 or x1 != 0.0 or x2 != 0.0 or x3 != 0.0:
-                row = i * width
-                for j in range(0, width, LANES):
-                    lanes_axpy4(C, row + j, D, d0 + j, d1 + j, d2 + j, d3 + j, x0, x1, x2, x3)
-        t += 4
-    while t < m:
-        for i in range(k):
-            x = alpha * A[t * lda + i]
-            if x != 0.0:
-                for j in range(0, width, LANES):
-                    lanes_axpy(C, i * width + j, D, t * ldd + j, x)
-        t += 1
+    """C (k, width) += alpha·Aᵀ (k, m) @ D (m, width); C's row stride is width:
+    each row of C is read and written once per batch."""
+    block_product(C, 0, width, A, 0, 1, lda, D, ldd, k, width, m, alpha, True)
 
 
 @kernel

@@ -39,9 +39,11 @@ N_IN, N_OUT, WIDTH, W_OFF, B_OFF, ACT, U_OFF, ENGINE = 0, 1, 2, 3, 4, 5, 6, 7
 N_COLUMNS = 8
 PER_SAMPLE, GEMM, BLOCKED = 0, 1, 2
 ENGINES = {"per_sample": PER_SAMPLE, "gemm": GEMM, "blocked": BLOCKED}
-# GEMM pays from this many multiply-adds per batch of a layer (n_in·width·m);
-# measured with bench/engines.py (AVX2, OpenBLAS).
-GEMM_MIN_WORK = 2_000_000
+# BLAS pays from these batch sizes on (hidden layers; a dense first layer);
+# below them the register-blocked products win.  Measured with
+# bench/engines.py (AMD EPYC, AVX2, OpenBLAS; a busy machine: rough).
+GEMM_MIN_BATCH = 8
+GEMM_MIN_BATCH_INPUT = 16
 
 
 def build(sizes, codes):
@@ -65,16 +67,16 @@ def n_parameters(layers):
 
 def plan(layers, batch_size, dense_input, engine="auto"):
     """A copy of ``layers`` with the ENGINE column set for batches of
-    ``batch_size``.  "auto": GEMM where a layer's product has at least
-    GEMM_MIN_WORK multiply-adds per batch, else BLOCKED; a sparse first layer
-    always PER_SAMPLE.  "gemm", "blocked", "per_sample" force one engine."""
+    ``batch_size``.  "auto": GEMM from GEMM_MIN_BATCH samples on
+    (GEMM_MIN_BATCH_INPUT for the first layer), else BLOCKED; a sparse first
+    layer always PER_SAMPLE.  "gemm", "blocked", "per_sample" force one engine."""
     planned = layers.copy()
     for l in range(len(layers)):
         if l == 0 and not dense_input:
             choice = PER_SAMPLE
         elif engine != "auto":
             choice = ENGINES[engine]
-        elif layers[l, N_IN] * layers[l, WIDTH] * batch_size >= GEMM_MIN_WORK:
+        elif batch_size >= (GEMM_MIN_BATCH if l > 0 else GEMM_MIN_BATCH_INPUT):
             choice = GEMM
         else:
             choice = BLOCKED
