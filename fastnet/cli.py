@@ -23,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
+from .kernels.lanes import describe as describe_lanes
 from .data import load_mnist, locate_mnist
 from .model_io import load_checkpoint, read_model_file
 from .network import Network
@@ -66,7 +67,8 @@ def build_parser():
     """The argparse parser of every subcommand."""
     parser = argparse.ArgumentParser(
         prog="fastnet", description="Train fully-connected networks on MNIST, fast, on a CPU.")
-    parser.add_argument("--version", action="version", version=f"fastnet {__version__}")
+    parser.add_argument("--version", action="version",
+                        version=f"fastnet {__version__}, kernels: {describe_lanes()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(commands)
     evaluate = commands.add_parser(

@@ -1,5 +1,8 @@
 """Explicit vector primitives: ``LANES`` values at a time, as LLVM vector IR.
 
+``LANES`` comes from the CPU at import: 16 float32 lanes with AVX-512, 8
+with AVX2, 4 otherwise (``lanes_for``).
+
 Hidden layers are only 10 to a few hundred units wide.  LLVM's own loop
 vectoriser unrolls by 32 floats and leaves anything shorter to scalar code,
 so fastnet pads every layer's width to a multiple of ``LANES`` (the padding is
@@ -7,12 +10,28 @@ all zeros and stays so) and writes the inner loops with these intrinsics.
 Each call loads, computes and stores one vector of ``LANES`` values; offsets
 are in elements and need no alignment.
 """
-from llvmlite import ir
+from llvmlite import binding, ir
 from numba import types
-from numba.core import cgutils
+from numba.core import cgutils, config
 from numba.extending import intrinsic
 
-LANES = 8
+
+def lanes_for(features):
+    """float32 lanes of the widest vector registers the CPU features name:
+    16 with AVX-512, 8 with AVX/AVX2, else 4 (SSE, NEON and the like).
+    ``features`` is an LLVM feature string such as "+avx2,-avx512f"."""
+    flags = {f[1:] for f in features.split(",") if f.startswith("+")}
+    if "avx512f" in flags:
+        return 16
+    if "avx" in flags or "avx2" in flags:
+        return 8
+    return 4
+
+
+# Chosen once, from the features Numba compiles for (NUMBA_CPU_FEATURES, else
+# the host's): those are part of Numba's cache key, so a cached kernel always
+# matches this width.
+LANES = lanes_for(config.CPU_FEATURES or binding.get_host_cpu_features().flatten())
 _FLAGS = ("contract", "reassoc", "nsz", "arcp")
 
 
@@ -179,3 +198,9 @@ lanes_tile_4x2 = _tile(4, 2)
 lanes_tile_4x1 = _tile(4, 1)
 lanes_tile_1x2 = _tile(1, 2)
 lanes_tile_1x1 = _tile(1, 1)
+
+
+def describe():
+    """One line for ``fastnet --version`` and the bench: the vector width in use."""
+    kind = {16: "AVX-512", 8: "AVX/AVX2"}.get(LANES, "portable")
+    return f"{LANES} float32 lanes ({kind})"

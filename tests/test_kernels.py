@@ -498,3 +498,17 @@ def test_blocked_products_match_reference(dtype, m):
     expected = np.full(out.shape, 7.0)
     expected[:, :k] = 2.0 * D[:, :width].astype(float) @ B.astype(float).T
     close(out, expected, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+
+
+def test_vector_width_follows_the_cpu_features():
+    from numba.core import config
+    from llvmlite import binding
+    from fastnet.kernels.lanes import LANES, describe, lanes_for
+    assert lanes_for("+64bit,+avx,+avx2,+avx512f,+fma") == 16
+    assert lanes_for("+avx,+avx2,-avx512f") == 8
+    assert lanes_for("+sse2,-avx,-avx2,-avx512f") == 4
+    assert lanes_for("+neon") == 4
+    host = config.CPU_FEATURES or binding.get_host_cpu_features().flatten()
+    assert LANES == lanes_for(host)
+    assert describe().startswith(f"{LANES} float32 lanes")
+    assert fastnet.Network([3, 5, 2])._layers[0, 2] % LANES == 0
