@@ -59,8 +59,7 @@ class Dataset:
             self._csr = None
         else:
             self.X = None
-            factor = 1 / 255 if pixels else 1
-            self._csr = to_csr(np.ascontiguousarray(X), self.dtype, factor)
+            self._csr = to_csr(np.ascontiguousarray(X), self.dtype, 255 if pixels else 1)
         self.y = y
         self.Y = None  # targets for a network, set by ``for_targets``
 

@@ -192,28 +192,28 @@ def csr_counts(X, indptr):
         indptr[r + 1] = indptr[r] + count
 
 
-@kernel
-def csr_fill(X, factor, indptr, indices, values):
-    """indices, values (nnz,) = the columns and factor·values of X's non-zeros."""
+@kernel(exact=True)  # a true division, as NumPy's X / 255 (no reciprocal)
+def csr_fill(X, divisor, indptr, indices, values):
+    """indices, values (nnz,) = the columns and values/divisor of X's non-zeros."""
     for r in range(X.shape[0]):
         k = indptr[r]
         for i in range(X.shape[1]):
             if X[r, i] != 0:
                 indices[k] = i
-                values[k] = X[r, i] * factor
+                values[k] = X[r, i] / divisor
                 k += 1
 
 
-def to_csr(X, dtype=None, factor=1):
+def to_csr(X, dtype=None, divisor=1):
     """The non-zeros of X (n, d) row by row: indptr (n+1,) int64, indices
-    (nnz,) int32, values (nnz,) of ``dtype`` (default X's) times ``factor`` —
-    e.g. uint8 pixels straight to float32 in [0, 1] with factor 1/255,
-    without a dense float copy."""
+    (nnz,) int32, values (nnz,) of ``dtype`` (default X's) divided by
+    ``divisor`` — e.g. uint8 pixels straight to float32 in [0, 1] with
+    divisor 255, without a dense float copy."""
     dtype = X.dtype if dtype is None else np.dtype(dtype)
     indptr = np.empty(X.shape[0] + 1, dtype=np.int64)
     csr_counts(X, indptr)
     indices = np.empty(indptr[-1], dtype=np.int32)
     values = np.empty(indptr[-1], dtype=dtype)
-    csr_fill(X, dtype.type(factor), indptr, indices, values)
+    csr_fill(X, dtype.type(divisor), indptr, indices, values)
     return indptr, indices, values
 
