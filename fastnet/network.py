@@ -10,6 +10,7 @@ the network.
 """
 import time
 
+import numba
 import numpy as np
 
 from .checks import as_dtype, as_targets, choice, labels_of, positive_int
@@ -20,6 +21,7 @@ from .kernels.costs import output_costs
 from .kernels.layout import B_OFF, N_IN, N_OUT, W_OFF, WIDTH, build, n_parameters, plan
 from .kernels.train import (EVAL_CHUNK, State, Step, buffers, forward_all, forward_few,
                             gradient_sum, train_epoch)
+from .kernels.threads import thread_buffers, train_epoch_threads
 from .kernels.update import all_finite
 from .optim import SGD
 
@@ -28,6 +30,7 @@ INITS = ("normalized", "large")
 PROGRESS_STEPS = 20
 PARALLEL_FROM = 2048  # evaluate fewer samples than this on one thread
 ENGINES = ("auto", "blocked", "gemm", "per_sample")
+THREADS_FROM_BATCH = 32  # threads=None trains smaller batches on one thread
 
 
 class Network:
@@ -75,6 +78,7 @@ class Network:
         self._regularised_by = (0.0, 0.0, 0)
         self._layers = self._layout()
         self.engine = "auto"  # how layers are computed: "auto" or one of kernels.layout.ENGINES
+        self.threads = None   # training threads; None: see _threads_for
         self._theta = self._initial_parameters()
 
     # ----------------------------------------------------------------- layout
@@ -197,7 +201,7 @@ class Network:
     def fit(self, X, y=None, epochs=30, batch_size=10, eta=0.5, momentum=0.0, nesterov=False,
             l2=0.0, l1=0.0, dropout=0.0, validation=None, schedule=None,
             early_stopping=None, restore_best=False, augment=None, monitor=True,
-            verbose=False, callback=None, progress=None, optimizer=None):
+            verbose=False, callback=None, progress=None, optimizer=None, threads=None):
         """Train by mini-batch SGD and return the history (dict of per-epoch lists).
 
         X (n, n_in) float or uint8; y (n,) integer labels (or (n, n_out) real
@@ -213,6 +217,11 @@ class Network:
         run up to ``epochs`` epochs in total; its hyperparameters are used and
         the keyword hyperparameters here are ignored.
 
+        ``threads`` splits every batch across that many threads (bit-identical
+        weights for a given count; equal to one thread within rounding).
+        Default: one thread below batch size 32, else Numba's thread count
+        (``NUMBA_NUM_THREADS``, normally every core).
+
         History keys: training_cost, training_accuracy, validation_cost,
         validation_accuracy, eta, epoch_seconds (training time only).
         """
@@ -221,6 +230,8 @@ class Network:
                                        ("progress", progress, "progress(done, n)")):
             if value is not None and not callable(value):
                 raise TypeError(f"{name}: expected None or a function {signature}, got {value!r}")
+        if threads is not None:
+            self.threads = positive_int("threads", threads)
         if optimizer is not None and not isinstance(optimizer, SGD):
             raise TypeError(f"optimizer: expected None or a fastnet.SGD, got {optimizer!r}")
         if optimizer is None:
@@ -248,19 +259,36 @@ class Network:
                     bool(sgd.nesterov), self._scalar("l2/n", sgd.l2 / data.n),
                     self._scalar("l1/n", sgd.l1 / data.n), keep, self.seed,
                     self.epochs_trained, OUTPUTS[self.output], COSTS[self.cost_name])
-        work, record = buffers(layers, batch, self.dtype, keep < 1.0), data.record()
+        threads = self._threads_for(batch)
+        record = data.record()
+        if threads == 1:
+            work = buffers(layers, batch, self.dtype, keep < 1.0)
+            run = lambda order, start: train_epoch(  # noqa: E731
+                state, work, layers, record, order, start, step)
+        else:
+            units, X = thread_buffers(layers, batch, threads, self.dtype)
+            grads = np.zeros((threads, self._theta.shape[0]), dtype=self.dtype)
+            run = lambda order, start: train_epoch_threads(  # noqa: E731
+                state, units, X, grads, layers, record, order, start, step)
         steps = PROGRESS_STEPS if progress is not None else 1
         bounds = [min(batch * (-(-data.n // batch) * k // steps), data.n)
                   for k in range(steps + 1)]
         seconds = 0.0
         for start, stop in zip(bounds[:-1], bounds[1:]):
             began = time.perf_counter()
-            train_epoch(state, work, layers, record, order[start:stop], start, step)
+            run(order[start:stop], start)
             seconds += time.perf_counter() - began
             if progress is not None:
                 progress(stop, data.n)
         self.epochs_trained += 1
         return seconds
+
+    def _threads_for(self, batch):
+        """Training threads for batches of ``batch``: ``self.threads``, or by default
+        1 below THREADS_FROM_BATCH, else Numba's thread count (NUMBA_NUM_THREADS)."""
+        if self.threads is not None:
+            return self.threads
+        return 1 if batch < THREADS_FROM_BATCH else max(1, numba.get_num_threads())
 
     def _scalar(self, name, value):
         """value in the network's dtype; ValueError naming it if it overflows."""

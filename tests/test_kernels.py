@@ -21,6 +21,7 @@ from fastnet.kernels.blas import gemm
 from fastnet.kernels.blocked import block_accumulate, block_backward, block_forward
 from fastnet.kernels.jit import kernel
 from fastnet.kernels.layout import plan
+from fastnet.kernels.threads import thread_buffers, train_epoch_threads
 from fastnet.kernels.train import (EVAL_CHUNK, State, Step, buffers, dense_inputs, forward_all,
                                    forward_few, gradient_sum, sparse_inputs, to_csr, train_epoch)
 from fastnet.kernels.update import all_finite, scale, sgd_update
@@ -412,8 +413,9 @@ def test_forward_all_and_gradient_sum_match_reference(dtype, layout, engine):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", ["plain", "momentum", "nesterov", "l2", "l1", "all"])
-@pytest.mark.parametrize("layout,engine", ENGINES)
-def test_train_epoch_matches_reference_mini_batches(case, dtype, layout, engine):
+@pytest.mark.parametrize("layout,engine,threads", [e + (1,) for e in ENGINES] + [
+    ("sparse", "per_sample", 2), ("dense", "gemm", 3)])
+def test_train_epoch_matches_reference_mini_batches(case, dtype, layout, engine, threads):
     """One compiled epoch over a given order, batch 3 of 20 samples (the last
     batch has 2), against the reference's mini-batch loop."""
     options = dict(dict(momentum=0.0, nesterov=False, l2=0.0, l1=0.0),
@@ -435,7 +437,13 @@ def test_train_epoch_matches_reference_mini_batches(case, dtype, layout, engine)
     step = Step(batch, as_dtype(eta), as_dtype(options["momentum"]), options["nesterov"],
                 as_dtype(options["l2"] / n), as_dtype(options["l1"] / n), 1.0, 0, 0,
                 OUTPUT[p.output], COST[p.cost])
-    train_epoch(state, buffers(layers, batch, dtype), layers, p.inputs(layout), order, 0, step)
+    if threads == 1:
+        train_epoch(state, buffers(layers, batch, dtype), layers, p.inputs(layout), order, 0, step)
+    else:
+        units, X = thread_buffers(layers, batch, threads, dtype)
+        grads = np.zeros((threads, len(theta)), dtype=dtype)
+        train_epoch_threads(state, units, X, grads, layers, p.inputs(layout), order, 0, step)
+        assert not grads.any()
     assert state.weight_scale[0] == 1.0
     close(p.unpadded(theta), expected, dtype, rtol=100 * RTOL[dtype],
           atol=100 * np.finfo(dtype).eps)
