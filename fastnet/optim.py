@@ -100,6 +100,7 @@ class SGD:
                              "validation=(X_val, y_val)")
         data = net._prepare(*train, name="X")
         valid = None if validation is None else net._prepare(*validation, name="validation")
+        self.check_state(net)
         if self.velocity is None:
             self.velocity = np.zeros_like(net._theta)
         before = self._snapshot(net)
@@ -119,6 +120,7 @@ class SGD:
                 row["training_cost"], row["training_accuracy"] = net._evaluate(data)
             if valid is not None:
                 row["validation_cost"], row["validation_accuracy"] = net._evaluate(valid)
+            row = {key: value for key, value in row.items() if value is not None}
             self._check_finite(net, before, row, eta)
             self.record(**row)
             self._remember_best(net, row)
@@ -129,6 +131,16 @@ class SGD:
         if restore_best and self.best_weights is not None:
             net._theta[:] = self.best_weights
         return self.history
+
+    def check_state(self, net):
+        """Raise ValueError if this optimizer's state arrays belong to another network."""
+        for name, array in (("velocity", self.velocity), ("best_weights", self.best_weights)):
+            if array is not None and (array.shape != net._theta.shape or array.dtype != net.dtype):
+                raise ValueError(
+                    f"optimizer: its {name} has {array.size} {array.dtype} values but this "
+                    f"{net.dtype.name} network {list(net.sizes)} has {net._theta.size} "
+                    "(padded) parameters: the optimizer's state belongs to a network of another "
+                    "size; pass a fresh optimizer, e.g. SGD(**optimizer.hyperparameters())")
 
     def _snapshot(self, net):
         """What a diverged run puts back: the network's and this optimizer's state."""
@@ -166,10 +178,11 @@ class SGD:
 def format_epoch(epoch, epochs, row):
     """One human-readable line for a finished epoch."""
     parts = [f"epoch {epoch:>3}/{epochs}"]
-    if "training_cost" in row:
-        parts.append(f"train cost {row['training_cost']:.4f} acc {100 * row['training_accuracy']:.2f}%")
-    if "validation_cost" in row:
-        parts.append(f"val cost {row['validation_cost']:.4f} acc {100 * row['validation_accuracy']:.2f}%")
+    for part, label in (("training", "train"), ("validation", "val")):
+        if f"{part}_cost" in row:
+            accuracy = row.get(f"{part}_accuracy")
+            parts.append(f"{label} cost {row[part + '_cost']:.4f}"
+                         + ("" if accuracy is None else f" acc {100 * accuracy:.2f}%"))
     parts.append(f"eta {row['eta']:.4g}")
     parts.append(f"{row['epoch_seconds']:.3f} s")
     return "  ".join(parts)
