@@ -328,8 +328,9 @@ class Network:
         check_columns(data.indices, self.sizes[0])  # once per data set, not per kernel call
         return data
 
-    def _outputs(self, data):
-        """Outputs A and pre-activations Z (n, n_out) of the last layer."""
+    def _outputs(self, data, check=True):
+        """Outputs A and pre-activations Z (n, n_out) of the last layer; with
+        ``check``, ValueError if they are not finite (training checks its own)."""
         n = len(data.indptr) - 1
         A = np.empty((n, self.sizes[-1]), dtype=self.dtype)
         Z = np.empty_like(A)
@@ -337,11 +338,26 @@ class Network:
                      outputs=(("A", A), ("Z", Z)))
         forward = forward_few if n <= PARALLEL_FROM else forward_all
         forward(A, Z, self._theta, self._layers, data.indptr, data.indices, data.values)
+        if check and not all_finite(Z.reshape(-1)):
+            self._explain_overflow(data)
         return A, Z
 
-    def _evaluate(self, data):
-        """(mean cost including the regularisation term, accuracy) on ``data``."""
-        A, Z = self._outputs(data)
+    def _explain_overflow(self, data):
+        """Raise ValueError saying why the outputs are not finite: NaN/inf weights,
+        or inputs whose scale overflows the dtype."""
+        if not self._weights_finite():
+            raise ValueError("weights: the network's parameters hold NaN or infinite values "
+                             "(set by hand, or left by a failed run); load a saved model or "
+                             "set finite weights with net.set_parameters(...)")
+        largest = float(np.abs(data.values).max(initial=0.0))
+        raise ValueError(f"X: the network's outputs overflow {self.dtype.name} for these "
+                         f"inputs (largest |x| = {largest:.3g}); scale X down (e.g. to [0, 1] "
+                         "or zero mean and unit variance), or use dtype='float64'")
+
+    def _evaluate(self, data, check=True):
+        """(mean cost including the regularisation term, accuracy) on ``data``;
+        ``check`` as for ``_outputs``."""
+        A, Z = self._outputs(data, check)
         costs = np.empty(data.n, dtype=np.float64)
         output_costs(costs, A, Z, data.Y, OUTPUTS[self.output], COSTS[self.cost_name])
         cost = float(costs.mean()) + self._penalty()

@@ -100,6 +100,7 @@ class SGD:
                              "validation=(X_val, y_val)")
         data = net._prepare(*train, name="X")
         valid = None if validation is None else net._prepare(*validation, name="validation")
+        net._outputs(data)  # inputs whose scale overflows the dtype are X's fault, not eta's
         self.check_state(net)
         if self.velocity is None:
             self.velocity = np.zeros_like(net._theta)
@@ -117,9 +118,9 @@ class SGD:
             self.epoch += 1
             row = {"eta": eta, "epoch_seconds": seconds}
             if monitor:
-                row["training_cost"], row["training_accuracy"] = net._evaluate(data)
+                row["training_cost"], row["training_accuracy"] = net._evaluate(data, check=False)
             if valid is not None:
-                row["validation_cost"], row["validation_accuracy"] = net._evaluate(valid)
+                row["validation_cost"], row["validation_accuracy"] = net._evaluate(valid, check=False)
             row = {key: value for key, value in row.items() if value is not None}
             self._check_finite(net, before, row, eta)
             self.record(**row)
