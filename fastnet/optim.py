@@ -11,6 +11,8 @@ l2/(2n)·Σw² to the cost, so each plain-SGD step multiplies the weights by
 (1 − eta·l2/n); L1 adds l1/n·Σ|w|.  Biases are not regularised.  PyTorch's
 ``weight_decay=wd`` with ``lr=eta`` matches ``l2 = wd·n``.
 """
+import numbers
+
 import numpy as np
 
 from .checks import positive_int, real
@@ -64,8 +66,15 @@ class SGD:
         return f"SGD({arguments})"
 
     def next_eta(self):
-        """The learning rate of the coming epoch, from the schedule."""
-        return float(self.schedule(self.epoch, self.eta, self.history))
+        """The learning rate of the coming epoch, from the schedule; ValueError
+        unless it is a positive finite number (as ``eta`` itself must be)."""
+        eta = self.schedule(self.epoch, self.eta, self.history)
+        if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not eta > 0 \
+                or not np.isfinite(eta):
+            raise ValueError(f"schedule: returned eta={eta!r} for epoch {self.epoch + 1}; a "
+                             "schedule must return a positive finite learning rate (to stop "
+                             "training, use early_stopping or fewer epochs)")
+        return float(eta)
 
     def finished(self, eta):
         """Why training should stop before an epoch at ``eta`` (None: go on)."""

@@ -199,3 +199,131 @@ def test_declared_shapes_are_checked_before_any_data_is_read(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "weights_0 is float32 of shape (31360, 6000)" in result.stdout
     assert int(result.stdout.split()[-2]) < 400  # the bomb would need 750 MB
+
+
+# ------------------------------------------------------------- the command line
+def cli(*args, cwd, timeout=240, **popen):
+    """Run ``fastnet ARGS`` in ``cwd`` without $FASTNET_DATA; CompletedProcess (text)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("FASTNET_DATA", None)
+    env.pop("FASTNET_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "fastnet", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout, **popen)
+
+
+def test_out_folder_with_a_users_file_is_refused(synthetic_mnist, tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "model.npz").write_text("x")
+    run = cli("train", "--data", synthetic_mnist, "--epochs", 1, "--limit", 100, "--out", "d",
+              cwd=tmp_path)
+    assert run.returncode == 1 and "is not empty and is not a fastnet run" in run.stderr
+    assert (tmp_path / "d" / "model.npz").read_text() == "x"
+    assert sorted(os.listdir(tmp_path / "d")) == ["model.npz"]
+
+
+def test_folder_left_with_only_a_recipe_can_take_a_new_run(synthetic_mnist, tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "recipe.json").write_text("{}")
+    run = cli("train", "--data", synthetic_mnist, "--epochs", 1, "--limit", 100, "--out", "d",
+              "--quiet", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "d" / "checkpoint-last.npz").is_file()
+
+
+def test_settings_that_do_not_fit_the_data_write_nothing(synthetic_mnist, tmp_path):
+    for sizes in ("783,30,10", "784,30,5"):
+        run = cli("train", "--data", synthetic_mnist, "--sizes", sizes, "--limit", 100,
+                  "--out", "r1", cwd=tmp_path)
+        assert run.returncode == 1 and "--sizes" in run.stderr, run.stderr
+        assert not (tmp_path / "r1").exists()
+
+
+def test_a_second_training_into_a_busy_folder_is_refused(synthetic_mnist, tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from fastnet.runs import RunFolder; "
+         "held = RunFolder(sys.argv[1]).make().lock(); print('locked', flush=True); time.sleep(60)",
+         str(tmp_path / "busy")], env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        run = cli("train", "--data", synthetic_mnist, "--epochs", 1, "--limit", 100,
+                  "--out", "busy", cwd=tmp_path)
+        assert run.returncode == 1 and "is training in this folder right now" in run.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    # the holder died: its lock went with it, nothing stale is left to clear by hand
+    run = cli("train", "--data", synthetic_mnist, "--epochs", 1, "--limit", 100, "--out", "busy",
+              "--quiet", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+
+
+def test_resume_refuses_a_checkpoint_of_another_recipe(synthetic_mnist, tmp_path):
+    for out, sizes in (("a", "784,20,10"), ("b", "784,12,10")):
+        assert cli("train", "--data", synthetic_mnist, "--epochs", 1, "--limit", 100, "--sizes",
+                   sizes, "--out", out, "--quiet", cwd=tmp_path).returncode == 0
+    (tmp_path / "a" / "checkpoint-last.npz").write_bytes(
+        (tmp_path / "b" / "checkpoint-last.npz").read_bytes())
+    run = cli("train", "--resume", "a", "--epochs", 2, cwd=tmp_path)
+    assert run.returncode == 1 and "mixes the files of two runs" in run.stderr, run.stderr
+
+
+def test_bad_value_in_recipe_json_names_the_file(synthetic_mnist, tmp_path):
+    assert cli("train", "--data", synthetic_mnist, "--epochs", 1, "--limit", 100, "--out", "a",
+               "--quiet", cwd=tmp_path).returncode == 0
+    recipe = tmp_path / "a" / "recipe.json"
+    recipe.write_text(recipe.read_text().replace('"batch_size": 10', '"batch_size": -3'))
+    run = cli("train", "--resume", "a", cwd=tmp_path)
+    assert run.returncode == 1 and "recipe.json: not a readable run recipe" in run.stderr
+    assert "batch_size" in run.stderr
+
+
+def test_broken_pipe_exits_quietly(synthetic_mnist, tmp_path):
+    Network([784, 10, 10], seed=0).save(tmp_path / "m.npz")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = subprocess.run(f"{sys.executable} -m fastnet evaluate m.npz --data {synthetic_mnist}"
+                         " | head -1; echo status=${PIPESTATUS[0]}", shell=True,
+                         executable="/bin/bash", cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=240)
+    assert run.stdout.startswith("model ") and "status=141" in run.stdout
+    assert "Broken pipe" not in run.stderr and "Traceback" not in run.stderr
+
+
+def test_sigterm_leaves_a_resume_hint(synthetic_mnist, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen([sys.executable, "-m", "fastnet", "train", "--data", str(synthetic_mnist),
+                                "--epochs", "200", "--out", "t"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith("epoch"):
+            break
+    process.terminate()
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143
+    assert "terminated (SIGTERM) after epoch" in stderr and "--resume t" in stderr
+
+
+def test_small_cli_messages(synthetic_mnist, tmp_path):
+    Network([784, 10, 10], seed=0).save(tmp_path / "m.npz")
+    png = cli("show", "m.npz", "--png", "out.jpg", cwd=tmp_path)
+    assert png.returncode == 2 and "does not end in .png" in png.stderr
+    assert not (tmp_path / "out.jpg").exists()
+    early = cli("train", "--early-stop", -1, cwd=tmp_path)
+    assert early.returncode == 2 and "expected 0 (never stop early)" in early.stderr
+    bogus = cli("train", "--schedule", "bogus", cwd=tmp_path)
+    assert bogus.returncode == 2 and "dict" not in bogus.stderr and "constant" in bogus.stderr
+    data = cli("train", "--data", "no/such", cwd=tmp_path)
+    assert data.returncode == 1 and "--data='no/such'" in data.stderr and "path=" not in data.stderr
+    run = cli("train", "--data", synthetic_mnist, "--epochs", 2, "--limit", 100000, "--out", "r",
+              "--quiet", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "--limit 100,000 is more than the training set holds" in run.stdout
+    assert "changed by flags: epochs 2" in run.stdout and "30 epochs" not in run.stdout
+    assert "kernels  compiling (first run only)..." in run.stdout
+
+
+def test_schedule_returning_zero_is_refused():
+    X, y = blobs()
+    with pytest.raises(ValueError, match="schedule: returned eta=0"):
+        Network([20, 10]).fit(X, y, epochs=2, schedule=lambda epoch, eta, history: 0.0)
