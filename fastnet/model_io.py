@@ -38,7 +38,8 @@ import zlib
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
+from .checks import DTYPES
 from .files import atomic_write, checked_path
 from .network import Network
 from .optim import Optimizer
@@ -228,7 +229,7 @@ def _parse_header(path, arrays, kinds):
                                    f"in format version {version}; this fastnet ({__version__}) "
                                    f"reads format version {FORMAT_VERSION}; upgrade fastnet")
     if header["format"] not in kinds:
-        raise ModelFileError(path, "is a model file, not a checkpoint: it holds no optimiser "
+        raise ModelFileError(path, "is a model file, not a checkpoint: it holds no optimizer "
                                    "state to resume from; pass a checkpoint (e.g. "
                                    "checkpoint-last.npz in a run folder)")
     return header
@@ -303,7 +304,7 @@ def _network(reader, arrays):
         raise reader.error(f"the header's network.sizes is {sizes!r}; expected two or more "
                            "positive integers")
     dtype = reader.get(spec, "dtype", "str", "network")
-    if dtype not in ("float32", "float64"):
+    if dtype not in DTYPES:
         raise reader.error(f"the header's network.dtype is {dtype!r}; expected 'float32' "
                            "or 'float64'")
     # Check the arrays against the header before allocating a network of that size.

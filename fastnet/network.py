@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .checks import as_dtype, as_inputs, as_targets, choice, labels_of, positive_int
+from .checks import seed as check_seed
 from .costs import COSTS, DEFAULT_COST, OUTPUTS, check_pair, regularisation
 from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
@@ -80,11 +81,7 @@ class Network:
         self.dtype = as_dtype(dtype)
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % 2**63)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise TypeError(f"seed: expected a non-negative integer or None, got {seed!r}")
-        if seed >= 2**63:  # the compiled loop takes the seed as an int64
-            raise ValueError(f"seed: {seed} is too large; pass an integer below 2**63")
-        self.seed = int(seed)
+        self.seed = check_seed("seed", seed)
         self.epochs_trained = 0
         self._regularised_by = (0.0, 0.0, 0)
         self._layers = self._layout()

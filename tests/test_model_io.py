@@ -78,7 +78,7 @@ def test_model_file_is_plain_npz_with_json_header(mnist, tmp_path):
     assert header["network"]["epochs_trained"] == 2
 
 
-def test_checkpoint_round_trip_keeps_the_optimiser_state(mnist, tmp_path):
+def test_checkpoint_round_trip_keeps_the_optimizer_state(mnist, tmp_path):
     net, sgd = trained(mnist, epochs=3)
     fastnet.save_checkpoint(net, sgd, tmp_path / "c.npz")
     loaded_net, loaded = fastnet.load_checkpoint(tmp_path / "c.npz")
