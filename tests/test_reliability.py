@@ -48,7 +48,7 @@ def test_optimizer_of_another_network_is_refused_not_a_crash():
     """)
     assert result.returncode == 0, result.stderr
     assert "refused: optimizer: its velocity" in result.stdout
-    assert "another size" in result.stdout
+    assert "belongs to another network" in result.stdout
 
 
 def test_checkpoint_optimizer_on_another_network_is_refused(tmp_path):
@@ -310,7 +310,7 @@ def test_small_cli_messages(synthetic_mnist, tmp_path):
     assert png.returncode == 2 and "does not end in .png" in png.stderr
     assert not (tmp_path / "out.jpg").exists()
     early = cli("train", "--early-stop", -1, cwd=tmp_path)
-    assert early.returncode == 2 and "expected 0 (never stop early)" in early.stderr
+    assert early.returncode == 2 and "--early-stopping: expected 0 (never stop early)" in early.stderr
     bogus = cli("train", "--schedule", "bogus", cwd=tmp_path)
     assert bogus.returncode == 2 and "dict" not in bogus.stderr and "constant" in bogus.stderr
     data = cli("train", "--data", "no/such", cwd=tmp_path)
