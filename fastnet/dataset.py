@@ -56,12 +56,13 @@ class Dataset:
         self.layout = layout
         if layout == "dense":
             self.X = as_inputs(name, X, n_in, self.dtype) if pixels else X
-            self._csr = None
+            self.csr = None
         else:
             self.X = None
-            self._csr = to_csr(np.ascontiguousarray(X), self.dtype, 255 if pixels else 1)
+            self.csr = to_csr(np.ascontiguousarray(X), self.dtype, 255 if pixels else 1)
         self.y = y
         self.Y = None  # targets for a network, set by ``for_targets``
+        self.columns_checked = False  # CSR column numbers checked against a network
 
     @property
     def dense(self):
@@ -79,12 +80,12 @@ class Dataset:
         Y = self.Y if self.Y is not None else np.empty((0, 0), self.dtype)
         if self.dense:
             return dense_inputs(self.X, Y)
-        return sparse_inputs(*self._csr, Y)
+        return sparse_inputs(*self.csr, Y)
 
     @property
     def nbytes(self):
         """Bytes held for the inputs (not counting a caller's array used in place)."""
-        return sum(a.nbytes for a in self._csr) if self._csr is not None else self.X.nbytes
+        return sum(a.nbytes for a in self.csr) if self.csr is not None else self.X.nbytes
 
     def __repr__(self):
         return (f"Dataset(n={self.n}, n_in={self.n_in}, dtype={self.dtype.name!r}, "

@@ -12,12 +12,14 @@ array holding JSON such as::
 
 ("regularisation" is what the last fit added to the cost, so that
 ``net.cost`` gives the same number after loading.)  A checkpoint
-(``"format": "fastnet-checkpoint"``) adds the optimiser: the header's
-"optimizer" entry holds its hyperparameters (the schedule as a dict from
-``describe_schedule``), epoch count, history, best epoch and stop reason, and
-the arrays ``velocity_weights_l`` / ``velocity_biases_l`` (momentum) and
-``best_weights_l`` / ``best_biases_l`` (the best validation epoch's
-parameters) hold the rest.  The random streams need no state of their own:
+(``"format": "fastnet-checkpoint"``) adds the optimizer: the header's
+"optimizer" entry holds its name ("sgd", ...), hyperparameters (a schedule as
+a dict from ``describe_schedule``), epoch count, history, best epoch, stop
+reason, scalar state ("state_values") and the names of its state arrays
+("state_arrays", e.g. ["velocity"]); the arrays ``<name>_weights_l`` /
+``<name>_biases_l`` (e.g. the momentum velocity) and ``best_weights_l`` /
+``best_biases_l`` (the best validation epoch's parameters) hold the rest.
+Checkpoints of fastnet 0.1 (an SGD, "velocity": true/false) still load.  The random streams need no state of their own:
 shuffles, dropout masks and ``Distort`` are keyed by ``(net.seed, epoch)``,
 both saved, so resuming from a checkpoint repeats the uninterrupted run
 exactly.
@@ -36,15 +38,18 @@ import zlib
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
+from .checks import DTYPES
 from .files import atomic_write, checked_path
 from .network import Network
-from .optim import HISTORY_KEYS, SGD
+from .npz_entries import EMPTY_ZIP, ZIP_MAGIC, NotAnArchive, read_entries, what_it_is
+from .optim import Optimizer
 from .schedules import describe_schedule, make_schedule
 
 FORMAT_VERSION = 1
 MODEL, CHECKPOINT = "fastnet-model", "fastnet-checkpoint"
 HEADER = "header"
+MAX_HEADER_BYTES = 1 << 24  # the JSON header: 4 M characters is far beyond any real one
 
 
 class ModelFileError(ValueError):
@@ -66,33 +71,41 @@ def save_model(net, path):
 
 
 def save_checkpoint(net, optimizer, path):
-    """Write ``net`` and the run state of ``optimizer`` (an ``SGD``) to ``path``.
+    """Write ``net`` and the run state of ``optimizer`` (an ``SGD`` or another
+    ``fastnet.optim.Optimizer``) to ``path``.
 
     ``load_checkpoint(path)`` gives both back, ready to continue with
-    ``net.fit(..., optimizer=optimizer)``.  The schedule must be one of
+    ``net.fit(..., optimizer=optimizer)``.  A schedule must be one of
     ``fastnet.schedules`` (a custom callable cannot be stored).
     """
     _check_network("net", net)
-    if not isinstance(optimizer, SGD):
-        raise TypeError(f"optimizer: expected a fastnet.SGD, got {type(optimizer).__name__}")
-    schedule = describe_schedule(optimizer.schedule)
-    if schedule is None:
-        raise ValueError(f"optimizer.schedule: {optimizer.schedule!r} is a custom callable, which "
-                         "a checkpoint cannot store; use a schedule from fastnet.schedules "
-                         "(constant, step, exponential, cosine, plateau)")
+    if not isinstance(optimizer, Optimizer) or optimizer.name is None:
+        raise TypeError(f"optimizer: expected a fastnet optimizer such as fastnet.SGD, "
+                        f"got {type(optimizer).__name__}")
+    hyperparameters = optimizer.hyperparameters()
+    if "schedule" in hyperparameters:
+        schedule = describe_schedule(hyperparameters["schedule"])
+        if schedule is None:
+            raise ValueError(f"optimizer.schedule: {hyperparameters['schedule']!r} is a custom callable, "
+                             "which a checkpoint cannot store; use a schedule from fastnet.schedules "
+                             "(constant, step, exponential, cosine, plateau)")
+        hyperparameters["schedule"] = schedule
     arrays = _layer_arrays(net, "", net.weights, net.biases)
-    if optimizer.velocity is not None:
-        arrays.update(_layer_arrays(net, "velocity_", *net.split_parameters(optimizer.velocity)))
+    state = {key: array for key, array in optimizer.state_arrays().items() if array is not None}
+    for key, array in state.items():
+        arrays.update(_layer_arrays(net, f"{key}_", *net.split_parameters(array)))
     if optimizer.best_weights is not None:
         arrays.update(_layer_arrays(net, "best_", *net.split_parameters(optimizer.best_weights)))
     header = _header(CHECKPOINT, net)
     header["optimizer"] = {
-        "hyperparameters": {**optimizer.hyperparameters(), "schedule": schedule},
+        "name": optimizer.name,
+        "hyperparameters": hyperparameters,
         "epoch": optimizer.epoch,
-        "history": {key: [float(v) for v in optimizer.history[key]] for key in HISTORY_KEYS},
+        "history": {key: [float(v) for v in optimizer.history[key]] for key in optimizer.history_keys},
         "best_epoch": optimizer.best_epoch,
         "stop_reason": optimizer.stop_reason,
-        "velocity": optimizer.velocity is not None,
+        "state_values": optimizer.state_values(),
+        "state_arrays": sorted(state),
         "best_weights": optimizer.best_weights is not None,
     }
     _write(path, header, arrays)
@@ -152,12 +165,13 @@ def read_model_file(path, kinds=(MODEL, CHECKPOINT)):
     ``OSError`` (e.g. FileNotFoundError) if it cannot be opened.
     """
     path = checked_path("path", path)
-    arrays = _read_arrays(path)
-    reader = _HeaderReader(path, _parse_header(path, arrays, kinds))
-    net = _network(reader, arrays)
-    optimizer = None
-    if reader.header["format"] == CHECKPOINT:
-        optimizer = _optimizer(reader, arrays, net)
+    archive, arrays = _read_arrays(path)
+    with archive:
+        reader = _HeaderReader(path, _parse_header(path, arrays, kinds))
+        net = _network(reader, arrays)
+        optimizer = None
+        if reader.header["format"] == CHECKPOINT:
+            optimizer = _optimizer(reader, arrays, net)
     if arrays:
         raise ModelFileError(path, "holds entries fastnet does not write: "
                                    + ", ".join(sorted(arrays)))
@@ -165,31 +179,31 @@ def read_model_file(path, kinds=(MODEL, CHECKPOINT)):
 
 
 def _read_arrays(path):
-    """Every array in the .npz at ``path``, by name, read without pickle."""
+    """(open zip archive, every array in the .npz at ``path`` by name as an
+    ``npz_entries.Entry``): declared shape and dtype known, data read only once
+    they are checked."""
     with open(path, "rb") as handle:
-        try:
-            archive = np.load(handle, allow_pickle=False)
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ModelFileError(path, "is a single NumPy array (.npy), not a fastnet model "
-                                           "(.npz); write models with net.save(path)")
-            with archive:
-                return {name: archive[name] for name in archive.files}
-        except ModelFileError:
-            raise
-        except ValueError as error:
-            if "pickle" in str(error):
-                raise ModelFileError(path, "holds pickled data, which fastnet never loads "
-                                           "(unpickling can run code); it is not a fastnet "
-                                           "model file") from None
-            raise ModelFileError(path, f"is corrupt ({error})") from None
-        except EOFError:
-            raise ModelFileError(path, "is empty or truncated") from None
-        except zipfile.BadZipFile as error:
-            problem = "is truncated or not a .npz archive" if "not a zip" in str(error) \
-                else f"is corrupt ({error})"
-            raise ModelFileError(path, problem) from None
-        except (zlib.error, OSError) as error:
-            raise ModelFileError(path, f"is corrupt ({error})") from None
+        start = handle.read(8)
+    if not (start.startswith(ZIP_MAGIC) or start.startswith(EMPTY_ZIP)):
+        raise ModelFileError(path, what_it_is(start))
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError):
+        raise ModelFileError(path, what_it_is(start) if start.startswith(ZIP_MAGIC)
+                             else "is an empty .npz archive") from None
+    try:
+        return archive, read_entries(archive)
+    except NotAnArchive as error:
+        archive.close()
+        raise ModelFileError(path, str(error)) from None
+
+
+def _read_entry(path, entry):
+    """The data of a checked ``Entry``; ModelFileError if it cannot be read."""
+    try:
+        return entry.read()
+    except (ValueError, EOFError, zlib.error, zipfile.BadZipFile, OSError) as error:
+        raise ModelFileError(path, f"its entry {entry.member!r} is corrupt ({error})") from None
 
 
 def _parse_header(path, arrays, kinds):
@@ -197,10 +211,11 @@ def _parse_header(path, arrays, kinds):
     if HEADER not in arrays:
         raise ModelFileError(path, f"has no {HEADER!r} entry, so it is not a fastnet model file "
                                    f"(it holds {', '.join(sorted(arrays)) or 'nothing'})")
-    raw = arrays.pop(HEADER)
-    if raw.shape != () or raw.dtype.kind != "U":
-        raise ModelFileError(path, f"the header is a {raw.dtype} array of shape {raw.shape}, "
+    entry = arrays.pop(HEADER)
+    if entry.shape != () or entry.dtype.kind != "U" or entry.dtype.itemsize > MAX_HEADER_BYTES:
+        raise ModelFileError(path, f"the header is a {entry.dtype} array of shape {entry.shape}, "
                                    "not the JSON text fastnet writes")
+    raw = _read_entry(path, entry)
     try:
         header = json.loads(str(raw[()]))
     except json.JSONDecodeError as error:
@@ -218,7 +233,7 @@ def _parse_header(path, arrays, kinds):
                                    f"in format version {version}; this fastnet ({__version__}) "
                                    f"reads format version {FORMAT_VERSION}; upgrade fastnet")
     if header["format"] not in kinds:
-        raise ModelFileError(path, "is a model file, not a checkpoint: it holds no optimiser "
+        raise ModelFileError(path, "is a model file, not a checkpoint: it holds no optimizer "
                                    "state to resume from; pass a checkpoint (e.g. "
                                    "checkpoint-last.npz in a run folder)")
     return header
@@ -266,10 +281,11 @@ class _HeaderReader:
         """arrays.pop(name), checked for shape, dtype and finite values."""
         if name not in arrays:
             raise self.error(f"has no {name!r} array, which the header's network needs")
-        array = arrays.pop(name)
-        if array.shape != shape or array.dtype != dtype:
-            raise self.error(f"{name} is {array.dtype} of shape {array.shape}; the header's "
+        entry = arrays.pop(name)
+        if entry.shape != shape or entry.dtype != dtype:  # before reading: no bombs
+            raise self.error(f"{name} is {entry.dtype} of shape {entry.shape}; the header's "
                              f"network needs {dtype} of shape {shape}")
+        array = _read_entry(self.path, entry)
         if not np.isfinite(array).all():
             raise self.error(f"{name} holds NaN or infinite values")
         return array
@@ -293,7 +309,7 @@ def _network(reader, arrays):
         raise reader.error(f"the header's network.sizes is {sizes!r}; expected two or more "
                            "positive integers")
     dtype = reader.get(spec, "dtype", "str", "network")
-    if dtype not in ("float32", "float64"):
+    if dtype not in DTYPES:
         raise reader.error(f"the header's network.dtype is {dtype!r}; expected 'float32' "
                            "or 'float64'")
     # Check the arrays against the header before allocating a network of that size.
@@ -316,36 +332,49 @@ def _network(reader, arrays):
 
 
 def _optimizer(reader, arrays, net):
-    """The SGD of a checkpoint, with its run state, for ``net``."""
+    """The optimizer of a checkpoint, with its run state, for ``net``."""
     state = reader.get(reader.header, "optimizer", "dict", "header")
+    # fastnet 0.1's checkpoints hold an SGD and name no optimizer
+    name = reader.get(state, "name", "str", "optimizer") if "name" in state else "sgd"
+    if name not in Optimizer.registry:
+        raise reader.error(f"the header's optimizer.name is {name!r}; this fastnet knows "
+                           f"{', '.join(map(repr, sorted(Optimizer.registry)))}")
     settings = dict(reader.get(state, "hyperparameters", "dict", "optimizer"))
     try:
-        settings["schedule"] = make_schedule(reader.get(settings, "schedule", "dict",
-                                                        "optimizer.hyperparameters"))
-        optimizer = SGD(**settings)
+        if "schedule" in settings:
+            settings["schedule"] = make_schedule(reader.get(settings, "schedule", "dict",
+                                                            "optimizer.hyperparameters"))
+        optimizer = Optimizer.registry[name](**settings)
     except (TypeError, ValueError) as error:
         raise reader.error("the header's optimizer.hyperparameters are not valid: "
                            f"{error}") from None
     optimizer.epoch = reader.get(state, "epoch", "count", "optimizer")
     history = reader.get(state, "history", "dict", "optimizer")
-    if sorted(history) != sorted(HISTORY_KEYS):
+    if sorted(history) != sorted(optimizer.history_keys):
         raise reader.error(f"the header's optimizer.history has keys {sorted(history)}; "
-                           f"expected {sorted(HISTORY_KEYS)}")
-    for key in HISTORY_KEYS:
+                           f"expected {sorted(optimizer.history_keys)}")
+    for key in optimizer.history_keys:
         values = reader.get(history, key, "list", "optimizer.history")
         if not all(is_kind("number", value) for value in values):
             raise reader.error(f"the header's optimizer.history.{key} holds something other "
                                "than finite numbers")
-        expected = (optimizer.epoch,) if key == "eta" else (0, optimizer.epoch)
+        expected = (optimizer.epoch,) if key == "epoch_seconds" else (0, optimizer.epoch)
         if len(values) not in expected:
             raise reader.error(f"the header's optimizer.history.{key} has {len(values)} entries "
                                f"for {optimizer.epoch} epochs")
         optimizer.history[key] = list(values)
     optimizer.best_epoch = reader.get(state, "best_epoch", "count", "optimizer", optional=True)
     optimizer.stop_reason = reader.get(state, "stop_reason", "str", "optimizer", optional=True)
-    if reader.get(state, "velocity", "bool", "optimizer"):
-        optimizer.velocity = net.join_parameters(
-            *reader.layers(arrays, "velocity_", net.sizes, net.dtype))
+    if "state_arrays" in state:
+        names = reader.get(state, "state_arrays", "list", "optimizer")
+    else:  # fastnet 0.1 wrote {"velocity": true/false}
+        names = ["velocity"] if reader.get(state, "velocity", "bool", "optimizer") else []
+    if not all(isinstance(key, str) and key.isidentifier() for key in names):
+        raise reader.error(f"the header's optimizer.state_arrays is {names!r}; expected names")
+    state_arrays = {key: net.join_parameters(*reader.layers(arrays, f"{key}_", net.sizes, net.dtype))
+                    for key in names}
+    optimizer.set_state(reader.get(state, "state_values", "dict", "optimizer") if "state_values" in state
+                        else {}, state_arrays)
     if reader.get(state, "best_weights", "bool", "optimizer"):
         optimizer.best_weights = net.join_parameters(
             *reader.layers(arrays, "best_", net.sizes, net.dtype))

@@ -8,22 +8,26 @@ scikit-learn's ``coefs_``.  Both lists hold views into one flat parameter
 vector (whose rows are padded for the kernels): editing them in place edits
 the network.
 """
+import inspect
 import time
 
 import numba
 import numpy as np
 
 from .checks import as_dtype, as_targets, choice, labels_of, positive_int
+from .checks import seed as check_seed
 from .costs import COSTS, DEFAULT_COST, OUTPUTS, check_pair, regularisation
-from .dataset import Dataset
 from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
-from .kernels.layout import B_OFF, N_IN, N_OUT, W_OFF, WIDTH, build, n_parameters, plan
-from .kernels.train import (EVAL_CHUNK, State, Step, buffers, forward_all, forward_few,
-                            gradient_sum, train_epoch)
+from .dataset import Dataset
+from .kernels.layout import (B_OFF, N_IN, N_OUT, W_OFF, WIDTH, build, check_arrays,
+                             check_columns, n_parameters, plan)
 from .kernels.threads import thread_buffers, train_epoch_threads
+from .kernels.train import (EVAL_CHUNK, Buffers, State, Step, buffers, forward_all, forward_few,
+                            gradient_sum, train_epoch)
 from .kernels.update import all_finite
-from .optim import SGD
+from .optim import SGD, Optimizer
+from .training import Trainer
 
 HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
 INITS = ("normalized", "large")
@@ -63,17 +67,17 @@ class Network:
                              "pass one name, or a list with one name per hidden layer")
         self.activations = tuple(choice("activation", a, HIDDEN) for a in names)
         self.output = choice("output", output, OUTPUTS)
+        if self.output == "softmax" and self.sizes[-1] == 1:
+            raise ValueError("output: a softmax over one unit is always 1 and learns nothing; "
+                             "for two classes pass output='sigmoid' with one output unit and "
+                             "0/1 labels (binary classification), or two softmax outputs")
         self.cost_name = choice("cost", DEFAULT_COST[output] if cost is None else cost, COSTS)
         check_pair(self.output, self.cost_name)
         self.init = choice("init", init, INITS)
         self.dtype = as_dtype(dtype)
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % 2**63)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise TypeError(f"seed: expected a non-negative integer or None, got {seed!r}")
-        if seed >= 2**63:  # the compiled loop takes the seed as an int64
-            raise ValueError(f"seed: {seed} is too large; pass an integer below 2**63")
-        self.seed = int(seed)
+        self.seed = check_seed("seed", seed)
         self.epochs_trained = 0
         self._regularised_by = (0.0, 0.0, 0)
         self._layers = self._layout()
@@ -213,10 +217,14 @@ class Network:
         weights of the best validation epoch.  ``augment(X, y, epoch)`` returns
         the (X, y) to train on in that epoch.  ``callback(net, optimizer)`` runs
         after each epoch; ``progress(done, n)`` a few times within each.
-        Pass ``optimizer`` (an ``SGD``, e.g. from a checkpoint) to continue its
-        run up to ``epochs`` epochs in total; its hyperparameters are used and
-        the keyword hyperparameters here are ignored.
+        Pass ``optimizer`` (an ``SGD`` or another ``fastnet.optim.Optimizer``,
+        e.g. from a checkpoint) to continue its run up to ``epochs`` epochs in
+        total; it carries its own hyperparameters, so the SGD keywords (eta,
+        batch_size, momentum, nesterov, l2, l1, dropout, schedule,
+        early_stopping) cannot be given with it.  The loop itself is
+        ``fastnet.training.Trainer``.
 
+        X may be a prepared ``fastnet.Dataset`` (y None: its own targets).
         ``threads`` splits every batch across that many threads (bit-identical
         weights for a given count; equal to one thread within rounding).
         Default: one thread below batch size 32, else Numba's thread count
@@ -232,25 +240,35 @@ class Network:
                 raise TypeError(f"{name}: expected None or a function {signature}, got {value!r}")
         if threads is not None:
             self.threads = positive_int("threads", threads)
-        if optimizer is not None and not isinstance(optimizer, SGD):
-            raise TypeError(f"optimizer: expected None or a fastnet.SGD, got {optimizer!r}")
+        settings = dict(eta=eta, batch_size=batch_size, momentum=momentum, nesterov=nesterov,
+                        l2=l2, l1=l1, dropout=dropout, schedule=schedule,
+                        early_stopping=early_stopping)
         if optimizer is None:
-            optimizer = SGD(eta=eta, batch_size=batch_size, momentum=momentum,
-                            nesterov=nesterov, l2=l2, l1=l1, dropout=dropout,
-                            schedule=schedule, early_stopping=early_stopping)
+            optimizer = SGD(**settings)
+        elif not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer: expected None or a fastnet optimizer such as fastnet.SGD, "
+                            f"got {optimizer!r}")
+        else:
+            given = [name for name, value in settings.items() if value is not FIT_DEFAULTS[name]
+                     and value != FIT_DEFAULTS[name]]
+            if given:
+                raise TypeError(f"optimizer: an optimizer carries its own hyperparameters, so "
+                                f"{', '.join(given)} cannot be given with it; pass them to the "
+                                f"optimizer's constructor instead (e.g. fastnet.SGD({given[0]}=...))")
         self.optimizer = optimizer
         if validation is not None and (not isinstance(validation, (tuple, list))
                                        or len(validation) != 2):
             raise TypeError("validation: expected a pair (X_val, y_val)")
-        return optimizer.run(self, (X, y), validation, epochs, augment=augment,
-                             monitor=monitor, restore_best=restore_best,
-                             callback=callback, progress=progress, verbose=verbose)
+        trainer = Trainer(self, optimizer, (X, y), validation, augment=augment, monitor=monitor,
+                          restore_best=restore_best, callback=callback, progress=progress,
+                          verbose=verbose)
+        return trainer.run(epochs)
 
     def _train_epoch(self, data, sgd, eta, progress=None):
         """One epoch of ``sgd`` over ``data`` (a ``Dataset`` with targets) at
         learning rate eta; returns the seconds spent in the compiled loop."""
         order = np.random.default_rng((self.seed, self.epochs_trained)).permutation(data.n)
-        batch = sgd.batch_size
+        batch = min(sgd.batch_size, data.n)  # a batch larger than the data is all of it
         layers = plan(self._layers, batch, data.dense, choice("engine", self.engine, ENGINES))
         keep = 1.0 - sgd.dropout
         state = State(self._theta, sgd.velocity, np.zeros_like(self._theta), np.ones(1))
@@ -259,15 +277,22 @@ class Network:
                     bool(sgd.nesterov), self._scalar("l2/n", sgd.l2 / data.n),
                     self._scalar("l1/n", sgd.l1 / data.n), keep, self.seed,
                     self.epochs_trained, OUTPUTS[self.output], COSTS[self.cost_name])
-        threads = self._threads_for(batch)
-        record = data.record()
+        threads, record = self._threads_for(batch), data.record()
+        names = ("Z", "A", "D") + (("Ad", "M") if keep < 1.0 else ())
         if threads == 1:
             work = buffers(layers, batch, self.dtype, keep < 1.0)
+            self._check(layers, data, velocity=sgd.velocity, grad=state.grad, batch_size=batch,
+                        buffers=tuple((name, getattr(work, name)) for name in names),
+                        gathered=work.X, Y=data.Y, order=order)
             run = lambda order, start: train_epoch(  # noqa: E731
                 state, work, layers, record, order, start, step)
         else:
             units, X = thread_buffers(layers, batch, threads, self.dtype)
             grads = np.zeros((threads, self._theta.shape[0]), dtype=self.dtype)
+            self._check(layers, data, velocity=sgd.velocity, grad=state.grad, gradients=grads,
+                        batch_size=-(-batch // threads), gathered=X[0], Y=data.Y, order=order,
+                        buffers=tuple((name, units[k, t]) for k, name in enumerate(Buffers._fields)
+                                      for t in range(threads) if name in names))
             run = lambda order, start: train_epoch_threads(  # noqa: E731
                 state, units, X, grads, layers, record, order, start, step)
         steps = PROGRESS_STEPS if progress is not None else 1
@@ -280,8 +305,12 @@ class Network:
             seconds += time.perf_counter() - began
             if progress is not None:
                 progress(stop, data.n)
-        self.epochs_trained += 1
         return seconds
+
+    def _check(self, layers, data, **arrays):
+        """``check_arrays`` for this network's parameters and ``data``'s inputs."""
+        inputs = dict(dense=data.X.reshape(-1)) if data.dense else dict(csr=data.csr)
+        check_arrays(layers, self._theta, n_samples=data.n, **inputs, **arrays)
 
     def _threads_for(self, batch):
         """Training threads for batches of ``batch``: ``self.threads``, or by default
@@ -301,23 +330,28 @@ class Network:
 
     # -------------------------------------------------------------- evaluation
     def prepare(self, X, y=None, layout="auto"):
-        """A ``Dataset`` of X (and y) for this network: prepare once, then pass
-        it to ``fit``, ``evaluate``, ``predict`` ... as often as you like."""
-        data = Dataset(X, y, dtype=self.dtype, layout=layout, n_in=self.sizes[0])
+        """A ``fastnet.Dataset`` of X (and y) for this network: prepare once, then
+        pass it to ``fit``, ``evaluate``, ``predict``, ... as often as you like.
+        ``layout``: "auto" (by the inputs' density), "sparse" or "dense"."""
+        data = self._dataset(Dataset(X, y, dtype=self.dtype, layout=layout,
+                                     n_in=self.sizes[0]), "X")
         if y is not None:
             self._prepare(data, None)  # check the targets now
         return data
 
     def _dataset(self, X, name):
-        """X as a ``Dataset`` for this network (checked; converted once if need be)."""
+        """X as a checked ``Dataset`` for this network (converted once if need be)."""
         if not isinstance(X, Dataset):
-            return Dataset(X, dtype=self.dtype, n_in=self.sizes[0], name=name)
-        if X.n_in != self.sizes[0]:
+            X = Dataset(X, dtype=self.dtype, n_in=self.sizes[0], name=name)
+        elif X.n_in != self.sizes[0]:
             raise ValueError(f"{name}: a Dataset with {X.n_in} inputs, but this network has "
                              f"{self.sizes[0]}; pass data with {self.sizes[0]} columns")
-        if X.dtype != self.dtype:
+        elif X.dtype != self.dtype:
             raise ValueError(f"{name}: a {X.dtype.name} Dataset for a {self.dtype.name} "
                              f"network; pass fastnet.Dataset(X, y, dtype={self.dtype.name!r})")
+        if not X.dense and not X.columns_checked:
+            check_columns(X.csr[1], self.sizes[0])  # once per data set, not per kernel call
+            X.columns_checked = True
         return X
 
     def _prepare(self, X, y, name="X"):
@@ -332,31 +366,64 @@ class Network:
                              "made with y")
         Y = as_targets(label, y, data.n, self.sizes[-1], self.dtype,
                        allow_real=self.output in ("linear", "sigmoid"),
-                       probabilities=self.cost_name == "cross_entropy")
+                       probabilities=self.cost_name == "cross_entropy",
+                       regression=self.output == "linear")
         return data.for_targets(Y)
 
     def _inputs(self, X):
         return self._dataset(X, "X")
 
-    def _outputs(self, data):
-        """Outputs A and pre-activations Z (n, n_out) of the last layer."""
-        A = np.empty((data.n, self.sizes[-1]), dtype=self.dtype)
-        Z = np.empty_like(A)
-        forward = forward_few if data.n <= PARALLEL_FROM else forward_all
-        forward(A, Z, self._theta, self._eval_layers(data), data.record())
-        return A, Z
-
     def _eval_layers(self, data):
         """The layer table planned for the evaluation kernels' chunks."""
         return plan(self._layers, EVAL_CHUNK, data.dense, choice("engine", self.engine, ENGINES))
 
-    def _evaluate(self, data):
-        """(mean cost including the regularisation term, accuracy) on ``data``."""
-        A, Z = self._outputs(data)
+    def _outputs(self, data, check=True):
+        """Outputs A and pre-activations Z (n, n_out) of the last layer; with
+        ``check``, ValueError if they are not finite (training checks its own)."""
+        A = np.empty((data.n, self.sizes[-1]), dtype=self.dtype)
+        Z = np.empty_like(A)
+        layers = self._eval_layers(data)
+        self._check(layers, data, outputs=(("A", A), ("Z", Z)))
+        forward = forward_few if data.n <= PARALLEL_FROM else forward_all
+        forward(A, Z, self._theta, layers, data.record())
+        if check and not all_finite(Z.reshape(-1)):
+            self._explain_overflow(data)
+        return A, Z
+
+    def _explain_overflow(self, data):
+        """Raise ValueError saying why the outputs are not finite: NaN/inf weights,
+        or inputs whose scale overflows the dtype."""
+        if not self._weights_finite():
+            raise ValueError("weights: the network's parameters hold NaN or infinite values "
+                             "(set by hand, or left by a failed run); load a saved model or "
+                             "set finite weights with net.set_parameters(...)")
+        largest = float(np.abs(data.X if data.dense else data.csr[2]).max(initial=0.0))
+        raise ValueError(f"X: the network's outputs overflow {self.dtype.name} for these "
+                         f"inputs (largest |x| = {largest:.3g}); scale X down (e.g. to [0, 1] "
+                         "or zero mean and unit variance), or use dtype='float64'")
+
+    def _evaluate(self, data, check=True):
+        """(mean cost including the regularisation term, accuracy) on ``data``;
+        ``check`` as for ``_outputs``."""
+        A, Z = self._outputs(data, check)
         costs = np.empty(data.n, dtype=np.float64)
         output_costs(costs, A, Z, data.Y, OUTPUTS[self.output], COSTS[self.cost_name])
-        accuracy = float(np.mean(np.argmax(A, axis=1) == labels_of(data.Y)))
-        return float(costs.mean()) + self._penalty(), accuracy
+        cost = float(costs.mean()) + self._penalty()
+        if self._is_regression:
+            return cost, None
+        return cost, float(np.mean(self._classes(A) == self._classes(data.Y)))
+
+    @property
+    def _is_regression(self):
+        """One linear output unit: outputs are values, not classes."""
+        return self.sizes[-1] == 1 and self.output == "linear"
+
+    def _classes(self, A):
+        """Classes of output (or target) rows A (n, n_out): the largest unit, or with
+        one unit (binary classification) 1 where it exceeds 0.5; (n,) int64."""
+        if A.shape[1] == 1:
+            return (A[:, 0] > 0.5).astype(np.int64)
+        return labels_of(A)
 
     def _penalty(self):
         l2, l1, n = self._regularised_by
@@ -366,12 +433,17 @@ class Network:
         return all_finite(self._theta)
 
     def evaluate(self, X, y=None):
-        """(cost, accuracy) on (X, y) in one pass; see ``cost`` and ``accuracy``.
-        X may be a ``Dataset`` (y None: its own targets)."""
-        return self._evaluate(self._prepare(X, y))
+        """(cost, accuracy) on (X, y) in one pass; see ``cost`` and ``accuracy``
+        (accuracy is NaN for a regression: one linear output)."""
+        cost, accuracy = self._evaluate(self._prepare(X, y))
+        return cost, float("nan") if accuracy is None else accuracy
 
     def accuracy(self, X, y=None):
-        """Fraction of samples whose largest output is the label, in [0, 1]."""
+        """Fraction of samples whose predicted class (``predict``) is the label,
+        in [0, 1]."""
+        if self._is_regression:
+            raise ValueError("accuracy: this network has one linear output, a regression with "
+                             "no classes to count; use net.cost(X, y) (the mean cost) instead")
         return self.evaluate(X, y)[1]
 
     def cost(self, X, y=None):
@@ -384,16 +456,30 @@ class Network:
         return self._outputs(self._inputs(X))[0]
 
     def predict(self, X):
-        """Predicted labels: the index of the largest output, (n,) int64."""
-        return np.argmax(self.predict_proba(X), axis=1)
+        """Predicted labels (n,) int64: the index of the largest output; with one
+        sigmoid output (binary classification) 1 where it exceeds 0.5, else 0.
+        With one linear output (regression): the outputs, (n,) floats."""
+        A = self.predict_proba(X)
+        return A[:, 0].copy() if self._is_regression else self._classes(A)
 
     def gradient(self, X, y=None):
         """Gradient of the mean unregularised cost over (X, y).
 
         Returns (gW, gb): lists shaped like ``weights`` and ``biases``.
         """
-        data = self._prepare(X, y)
         grad = np.empty_like(self._theta)
-        gradient_sum(grad, self._theta, self._eval_layers(data), data.record(),
-                     OUTPUTS[self.output], COSTS[self.cost_name])
+        self._gradient_into(grad, self._prepare(X, y))
         return self._split(grad)
+
+    def _gradient_into(self, grad, data):
+        """grad (p,) = the gradient of the mean unregularised cost over the
+        prepared ``data``, in the padded parameter layout; overwritten."""
+        layers = self._eval_layers(data)
+        self._check(layers, data, grad=grad, Y=data.Y)
+        gradient_sum(grad, self._theta, layers, data.record(), OUTPUTS[self.output],
+                     COSTS[self.cost_name])
+
+
+# fit's keyword defaults: the SGD settings that may not be mixed with ``optimizer=``.
+FIT_DEFAULTS = {name: parameter.default for name, parameter
+                in inspect.signature(Network.fit).parameters.items()}

@@ -34,7 +34,7 @@ def test_uint8_to_csr_equals_the_scaled_float_inputs():
     X, y = pixels()
     data = fastnet.Dataset(X, y, layout="sparse")
     floats = fastnet.Dataset(X.astype(np.float32) / np.float32(255), y, layout="sparse")
-    for a, b in zip(data._csr, floats._csr):
+    for a, b in zip(data.csr, floats.csr):
         np.testing.assert_array_equal(a, b)
 
 
