@@ -34,7 +34,7 @@ INITS = ("normalized", "large")
 PROGRESS_STEPS = 20
 PARALLEL_FROM = 2048  # evaluate fewer samples than this on one thread
 ENGINES = ("auto", "blocked", "gemm", "per_sample")
-THREADS_FROM_BATCH = 32  # threads=None trains smaller batches on one thread
+THREADS_FROM_BATCH = 32  # threads="auto" trains smaller batches on one thread
 
 
 class Network:
@@ -82,7 +82,7 @@ class Network:
         self._regularised_by = (0.0, 0.0, 0)
         self._layers = self._layout()
         self.engine = "auto"  # how layers are computed: "auto" or one of kernels.layout.ENGINES
-        self.threads = None   # training threads; None: see _threads_for
+        self.threads = None   # training threads: None (1), N or "auto"; see _threads_for
         self._theta = self._initial_parameters()
 
     # ----------------------------------------------------------------- layout
@@ -226,9 +226,11 @@ class Network:
 
         X may be a prepared ``fastnet.Dataset`` (y None: its own targets).
         ``threads`` splits every batch across that many threads (bit-identical
-        weights for a given count; equal to one thread within rounding).
-        Default: one thread below batch size 32, else Numba's thread count
-        (``NUMBA_NUM_THREADS``, normally every core).
+        weights for a given count; equal to one thread within rounding);
+        "auto": Numba's thread count (``NUMBA_NUM_THREADS``) from batch size 32
+        on.  Default 1: each batch synchronises the threads twice, which costs
+        milliseconds instead of microseconds when other processes share the
+        cores (see docs/speed.md).
 
         History keys: training_cost, training_accuracy, validation_cost,
         validation_accuracy, eta, epoch_seconds (training time only).
@@ -239,7 +241,7 @@ class Network:
             if value is not None and not callable(value):
                 raise TypeError(f"{name}: expected None or a function {signature}, got {value!r}")
         if threads is not None:
-            self.threads = positive_int("threads", threads)
+            self.threads = threads if threads == "auto" else positive_int("threads", threads)
         settings = dict(eta=eta, batch_size=batch_size, momentum=momentum, nesterov=nesterov,
                         l2=l2, l1=l1, dropout=dropout, schedule=schedule,
                         early_stopping=early_stopping)
@@ -313,11 +315,14 @@ class Network:
         check_arrays(layers, self._theta, n_samples=data.n, **inputs, **arrays)
 
     def _threads_for(self, batch):
-        """Training threads for batches of ``batch``: ``self.threads``, or by default
-        1 below THREADS_FROM_BATCH, else Numba's thread count (NUMBA_NUM_THREADS)."""
-        if self.threads is not None:
-            return self.threads
-        return 1 if batch < THREADS_FROM_BATCH else max(1, numba.get_num_threads())
+        """Training threads for batches of ``batch``: ``self.threads`` (None: 1;
+        "auto": Numba's thread count, NUMBA_NUM_THREADS, from THREADS_FROM_BATCH
+        samples on, else 1)."""
+        if self.threads is None:
+            return 1
+        if self.threads == "auto":
+            return 1 if batch < THREADS_FROM_BATCH else max(1, numba.get_num_threads())
+        return self.threads
 
     def _scalar(self, name, value):
         """value in the network's dtype; ValueError naming it if it overflows."""

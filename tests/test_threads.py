@@ -31,6 +31,8 @@ def test_threads_are_reproducible_and_agree_with_one_thread(data, options):
 def test_default_threads_follow_the_batch_size_and_numba(monkeypatch):
     import numba
     net = fastnet.Network([4, 3, 2])
+    assert net._threads_for(100) == 1
+    net.threads = "auto"
     assert net._threads_for(10) == 1
     assert net._threads_for(100) == numba.get_num_threads()
     net.threads = 3
