@@ -89,7 +89,7 @@ def matrix_forward(buffers, theta, layers, l, m, keep, scale):
 
 
 @kernel
-def forward_batch(buffers, theta, layers, data, rows, keep, key, position, scale=1.0):
+def forward_batch(buffers, theta, layers, data, rows, keep, key, position, scale):
     """Forward the samples ``rows`` (m,) through every layer into Z, A (Ad, M).
 
     ``position`` numbers the batch's first sample within the epoch, for the
@@ -126,7 +126,7 @@ def forward_batch(buffers, theta, layers, data, rows, keep, key, position, scale
 
 
 @kernel
-def backward_batch(buffers, theta, layers, Y, rows, output, cost, keep, scale=1.0):
+def backward_batch(buffers, theta, layers, Y, rows, output, cost, keep, scale):
     """Backpropagate: D (m·U,) = dC/dz for every layer and sample, overwritten.
 
     The padding of every delta must hold zeros on entry (fresh buffers from
@@ -161,7 +161,7 @@ def backward_batch(buffers, theta, layers, Y, rows, output, cost, keep, scale=1.
 
 
 @kernel
-def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale=1.0):
+def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale):
     """target (p,) += alpha · (sum over the batch of each sample's gradient);
     with ``scale`` s, the weights get alpha/s (see ``train.train_epoch``)."""
     m = rows.shape[0]
@@ -177,8 +177,7 @@ def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale=1.0
                 gemm(TW, width, inputs, ld, True, D, U, False, layers[l, N_IN], width, m,
                      alpha / scale, 1.0)
             else:
-                block_accumulate(TW, width, inputs, ld, D, U, m, layers[l, N_IN],
-                                 TW.dtype.type(alpha / scale))
+                block_accumulate(TW, width, inputs, ld, D, U, m, layers[l, N_IN], alpha / scale)
             for s in range(m):
                 bias_accumulate(Tb, units_of(buffers.D, layers, l, 0, s), alpha)
             continue

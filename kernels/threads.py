@@ -77,9 +77,10 @@ def thread_share(t, units, X, grads, theta, layers, data, rows, position, step, 
     if hi > lo:
         share = rows[lo:hi]
         work = Buffers(units[0, t], units[1, t], units[2, t], units[3, t], units[4, t], X[t])
-        forward_batch(work, theta, layers, data, share, step.keep, key, position + lo)
-        backward_batch(work, theta, layers, data.Y, share, step.output, step.cost, step.keep)
-        accumulate_batch(grads[t], 1.0, work, layers, data, share, step.keep)
+        forward_batch(work, theta, layers, data, share, step.keep, key, position + lo, 1.0)
+        backward_batch(work, theta, layers, data.Y, share, step.output, step.cost, step.keep,
+                       1.0)
+        accumulate_batch(grads[t], 1.0, work, layers, data, share, step.keep, 1.0)
 
 
 @kernel(parallel=True)

@@ -105,9 +105,9 @@ def train_epoch(state, buffers, layers, data, order, first, step):
         elif direct:
             if step.l2_rate != 0.0:
                 scale(theta[:n_weights], decay)
-            accumulate_batch(theta, -eta / m, buffers, layers, data, rows, keep)
+            accumulate_batch(theta, -eta / m, buffers, layers, data, rows, keep, 1.0)
         else:
-            accumulate_batch(state.grad, 1.0 / m, buffers, layers, data, rows, keep)
+            accumulate_batch(state.grad, 1.0 / m, buffers, layers, data, rows, keep, 1.0)
             sgd_update(theta, state.velocity, state.grad, n_weights, eta, step.momentum,
                        step.nesterov, step.l2_rate, step.l1_rate)
     if first + n == data.Y.shape[0] and s != 1.0:
@@ -136,7 +136,7 @@ def forward_chunk(A_out, Z_out, theta, layers, data, c):
     n_out = layers[last, N_OUT]
     rows = np.arange(c * EVAL_CHUNK, min((c + 1) * EVAL_CHUNK, n))
     chunk = chunk_buffers(layers, theta)
-    forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), 0)
+    forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), 0, 1.0)
     for s in range(rows.shape[0]):
         A_out[rows[s]] = units_of(chunk.A, layers, last, 0, s)[:n_out]
         Z_out[rows[s]] = units_of(chunk.Z, layers, last, 0, s)[:n_out]
@@ -176,9 +176,9 @@ def gradient_sum(grad, theta, layers, data, output, cost):
     grad[:] = 0.0
     for start in range(0, n, EVAL_CHUNK):
         rows = np.arange(start, min(start + EVAL_CHUNK, n))
-        forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), 0)
-        backward_batch(chunk, theta, layers, data.Y, rows, output, cost, 1.0)
-        accumulate_batch(grad, 1.0 / n, chunk, layers, data, rows, 1.0)
+        forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), 0, 1.0)
+        backward_batch(chunk, theta, layers, data.Y, rows, output, cost, 1.0, 1.0)
+        accumulate_batch(grad, 1.0 / n, chunk, layers, data, rows, 1.0, 1.0)
 
 
 @kernel
