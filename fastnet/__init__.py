@@ -6,8 +6,9 @@ from . import schedules
 from .data import DataError, Distort, download_mnist, expand, load_mnist, read_idx
 from .network import Network
 from .optim import SGD, DivergenceError
+from .second_order import LBFGS, HessianFree
 from .model_io import ModelFileError, load_checkpoint, save_checkpoint
 
-__all__ = ["Network", "SGD", "DivergenceError", "schedules",
+__all__ = ["Network", "SGD", "LBFGS", "HessianFree", "DivergenceError", "schedules",
            "DataError", "Distort", "download_mnist", "expand", "load_mnist", "read_idx",
            "ModelFileError", "load_checkpoint", "save_checkpoint"]

@@ -12,11 +12,16 @@ all compiled in ``kernels/curvature.py``.  The underscore methods take a
 prepared ``Dataset`` and padded vectors, for optimizers that call them every
 iteration.
 """
+from contextlib import contextmanager
+
+import numba
 import numpy as np
 
 from .costs import COSTS, OUTPUTS
-from .kernels.curvature import cost_gradient, curvature_product, curvature_products
+from .kernels.curvature import (cost_gradient, curvature_product, curvature_products,
+                                mean_cost)
 
+PARALLEL_FROM = 2048     # fewer samples than this run on the calling thread only
 BLOCKS = 8               # the samples are summed in this many blocks (thread-count independent)
 MAX_DENSE_PARAMETERS = 4000  # ``hessian`` refuses larger networks: (P, P) float64 is 128 MB here
 DENSE_CHUNK = 64         # directions per call when building the dense Hessian
@@ -134,7 +139,15 @@ class Curvature:
         """Mean unregularised cost over the prepared ``data`` (float); the gradient
         is written into ``grad``, a padded vector like ``_theta``."""
         self._check_padded(grad=grad)
-        return cost_gradient(grad, self._theta, self._layers, data.indptr, data.indices,
+        with threads_for(data.n):
+            return cost_gradient(grad, self._theta, self._layers, data.indptr, data.indices,
+                                 data.values, data.Y, OUTPUTS[self.output],
+                                 COSTS[self.cost_name], min(BLOCKS, data.n))
+
+    def _cost(self, data):
+        """Mean unregularised cost over the prepared ``data`` (float): forward only."""
+        with threads_for(data.n):
+            return mean_cost(self._theta, self._layers, data.indptr, data.indices,
                              data.values, data.Y, OUTPUTS[self.output], COSTS[self.cost_name],
                              min(BLOCKS, data.n))
 
@@ -142,6 +155,22 @@ class Curvature:
         """out = H·v (or G·v) over the prepared ``data``; v and out padded like
         ``_theta`` (v's padding zero), out overwritten."""
         self._check_padded(v=v, out=out)
-        curvature_product(out, self._theta, v, self._layers, data.indptr, data.indices,
-                          data.values, data.Y, OUTPUTS[self.output], COSTS[self.cost_name],
-                          bool(gauss_newton), min(BLOCKS, data.n))
+        with threads_for(data.n):
+            curvature_product(out, self._theta, v, self._layers, data.indptr,
+                              data.indices, data.values, data.Y, OUTPUTS[self.output],
+                              COSTS[self.cost_name], bool(gauss_newton), min(BLOCKS, data.n))
+
+
+@contextmanager
+def threads_for(n):
+    """Run Numba's parallel kernels on one thread for fewer than ``PARALLEL_FROM``
+    samples: waking the other threads costs more than they save."""
+    if n >= PARALLEL_FROM:
+        yield
+        return
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)

@@ -33,6 +33,7 @@ from .activations import (LINEAR, RELU, SIGMOID, SOFTMAX, TANH,
                           activation_backward, activation_forward)
 from .costs import QUADRATIC, output_delta, sample_cost
 from .jit import kernel
+from .lanes import LANES, lanes_axpy
 from .layout import (ACT, N_IN, N_OUT, WIDTH, biases_of, n_units, units_of,
                      weights_of)
 
@@ -46,8 +47,8 @@ def dense_in(z, x, W):
         xi = x[i]
         if xi != 0.0:
             row = i * width
-            for j in range(width):
-                z[j] += xi * W[row + j]
+            for j in range(0, width, LANES):
+                lanes_axpy(z, j, W, row + j, xi)
 
 
 @kernel
@@ -57,8 +58,8 @@ def sparse_in(z, indices, values, W):
     for k in range(indices.shape[0]):
         xi = values[k]
         row = indices[k] * width
-        for j in range(width):
-            z[j] += xi * W[row + j]
+        for j in range(0, width, LANES):
+            lanes_axpy(z, j, W, row + j, xi)
 
 
 @kernel
@@ -81,8 +82,8 @@ def outer_add(T, x, d, alpha):
         xi = alpha * x[i]
         if xi != 0.0:
             row = i * width
-            for j in range(width):
-                T[row + j] += xi * d[j]
+            for j in range(0, width, LANES):
+                lanes_axpy(T, row + j, d, j, xi)
 
 
 @kernel
@@ -92,8 +93,8 @@ def sparse_outer_add(T, indices, values, d, alpha):
     for k in range(indices.shape[0]):
         xi = alpha * values[k]
         row = indices[k] * width
-        for j in range(width):
-            T[row + j] += xi * d[j]
+        for j in range(0, width, LANES):
+            lanes_axpy(T, row + j, d, j, xi)
 
 
 # ---------------------------------------------------------- activations' R
@@ -348,3 +349,32 @@ def curvature_products(out, theta, V, layers, indptr, indices, values, Y, output
         out[j] = 0.0
         block_product(out[j], theta, V[j], layers, indptr, indices, values, Y, 0, n,
                       output, cost, gauss_newton, 1.0 / n)
+
+
+@kernel
+def block_cost(theta, layers, indptr, indices, values, Y, lo, hi, output, cost):
+    """Σ of the costs of samples lo..hi-1 (float64): forward passes only."""
+    U = n_units(layers)
+    z = np.zeros(U, dtype=theta.dtype)
+    a = np.zeros_like(z)
+    last = layers.shape[0] - 1
+    n_out = layers[last, N_OUT]
+    total = 0.0
+    for s in range(lo, hi):
+        sample_forward(z, a, theta, layers, indices[indptr[s]:indptr[s + 1]],
+                       values[indptr[s]:indptr[s + 1]])
+        total += sample_cost(units_of(a, layers, last, 1, 0)[:n_out],
+                             units_of(z, layers, last, 1, 0)[:n_out], Y[s], output, cost)
+    return total
+
+
+@kernel(parallel=True)
+def mean_cost(theta, layers, indptr, indices, values, Y, output, cost, blocks):
+    """Mean unregularised cost over all n samples (float64); blocks as in
+    ``cost_gradient``."""
+    n = Y.shape[0]
+    costs = np.zeros(blocks)
+    for b in prange(blocks):
+        costs[b] = block_cost(theta, layers, indptr, indices, values, Y,
+                              n * b // blocks, n * (b + 1) // blocks, output, cost)
+    return costs.sum() / n
