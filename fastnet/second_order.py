@@ -103,7 +103,7 @@ class LBFGS(Optimizer):
     name = "lbfgs"
     history_keys = HISTORY_KEYS + ("iterations", "evaluations", "gradient_norm")
 
-    def __init__(self, l2=5.0, memory=10, iterations=25, gtol=1e-6, ftol=1e-12,
+    def __init__(self, l2=5.0, memory=10, iterations=10, gtol=1e-6, ftol=1e-12,
                  early_stopping=None):
         super().__init__(early_stopping)
         self.l2 = real("l2", l2)
@@ -175,7 +175,7 @@ class HessianFree(Optimizer):
     name = "hf"
     history_keys = HISTORY_KEYS + ("damping", "cg_iterations", "step_size", "reduction_ratio")
 
-    def __init__(self, l2=5.0, damping=1.0, iterations=3, curvature_batch=2000, max_cg=50,
+    def __init__(self, l2=5.0, damping=0.05, iterations=5, curvature_batch=2000, max_cg=50,
                  cg_tolerance=5e-4, warm_start=0.95, early_stopping=None):
         super().__init__(early_stopping)
         self.l2 = real("l2", l2)
