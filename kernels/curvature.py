@@ -29,12 +29,12 @@ added in order, so results do not depend on the number of threads.
 import numpy as np
 from numba import prange
 
-from .activations import (LINEAR, RELU, SIGMOID, SOFTMAX, TANH,
+from .activations import (LINEAR, SIGMOID, SOFTMAX, TANH,
                           activation_backward, activation_forward)
 from .costs import QUADRATIC, output_delta, sample_cost
 from .jit import kernel
 from .lanes import LANES, lanes_axpy
-from .layout import (ACT, N_IN, N_OUT, WIDTH, biases_of, n_units, units_of,
+from .layout import (ACT, N_IN, N_OUT, biases_of, n_units, units_of,
                      weights_of)
 
 
