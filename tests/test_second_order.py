@@ -159,3 +159,42 @@ def test_hessian_free_state_belongs_to_one_network():
     fastnet.Network([5, 3], seed=0).fit(X, y, epochs=1, optimizer=optimizer)
     with pytest.raises(ValueError, match="direction has shape"):
         fastnet.Network([5, 9, 3], seed=0).fit(X, y, epochs=2, optimizer=optimizer)
+
+
+# ------------------------------------------------------------------ command line
+def test_train_command_with_hessian_free_writes_and_resumes_a_run(synthetic_mnist, tmp_path,
+                                                                   monkeypatch, capsys):
+    import json
+
+    from fastnet.cli import main
+    monkeypatch.chdir(tmp_path)
+    flags = ["--data", str(synthetic_mnist), "--sizes", "784,10,10", "--output", "softmax",
+             "--seed", "3", "--limit", "500", "--quiet", "--optimizer", "hf",
+             "--iterations", "1", "--curvature-batch", "200", "--damping", "0.1"]
+    assert main(["train", *flags, "--epochs", "2", "--out", "run"]) == 0
+    out = capsys.readouterr().out
+    assert "training 2 epochs of HessianFree (damping 0.1, iterations 1," in out
+    recipe = json.loads((tmp_path / "run" / "recipe.json").read_text())["recipe"]
+    assert recipe["optimizer_name"] == "hf"
+    assert recipe["optimizer_settings"] == {"iterations": 1, "curvature_batch": 200, "damping": 0.1}
+    assert (tmp_path / "run" / "history.csv").read_text().splitlines()[0].endswith(
+        "damping,cg_iterations,step_size,reduction_ratio")
+    assert main(["train", "--resume", "run", "--epochs", "3"]) == 0
+    _, optimizer = fastnet.load_checkpoint(tmp_path / "run" / "checkpoint-last.npz")
+    assert isinstance(optimizer, fastnet.HessianFree) and optimizer.epoch == 3
+    assert optimizer.state_values()["steps"] == 3
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--optimizer", "lbfgs", "--eta", "1"], "--eta set SGD's hyperparameters"),
+    (["--optimizer", "lbfgs", "--damping", "1"], "--damping does not apply to --optimizer lbfgs"),
+    (["--memory", "5"], "--memory does not apply to --optimizer sgd"),
+    (["--optimizer", "lbfgs", "--memory", "0"], "memory: must be a positive integer"),
+    (["--optimizer", "newton"], "invalid choice: 'newton'"),
+])
+def test_train_command_refuses_mixed_settings(argv, message, capsys, tmp_path, monkeypatch):
+    from fastnet.cli import main
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", *argv])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
