@@ -1,10 +1,13 @@
 """Time to accuracy of first- and second-order training on real MNIST.
 
-    python -m bench.second_order [--n 10000] [--seconds 90] [--out DIR]
+    python -m bench.second_order [--n 10000] [--seconds 90] [--sizes 784,100,10]
+                                 [--only NAME,...] [--out DIR]
 
 Every method trains a [784,100,10] network (sigmoid hidden units) on the
-first ``--n`` training images with the book's L2 λ = 5.0 (scikit-learn's
-``alpha`` is the same number: both add λ/(2n)·Σw² to the mean cost), and is
+first ``--n`` training images with the book's L2 λ = 5.0, which adds
+λ/(2n)·Σw² to the mean cost.  scikit-learn's ``alpha`` adds alpha/(2m)·Σw²
+with m the samples of one gradient: alpha = λ for its full-batch lbfgs, and
+alpha = λ·m/n for adam's mini-batches of m = 200.  Each method is
 stopped after ``--seconds`` of training.  After every epoch (or chunk of
 iterations) the test accuracy on the 10,000 test images is measured outside
 the clock.  Methods:
@@ -25,7 +28,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 
 import fastnet
 from fastnet.presets import PRESETS
@@ -51,16 +53,20 @@ def fastnet_curve(X, y, test, seconds, make_net, make_optimizer):
     return curve
 
 
-def sklearn_curve(X, y, test, seconds, solver):
+def sklearn_curve(X, y, test, seconds, solver, sizes):
     """The same for scikit-learn's MLPClassifier (None without scikit-learn)."""
     try:
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.neural_network import MLPClassifier
     except ImportError:
         return None
-    options = dict(max_iter=10) if solver == "lbfgs" else dict(max_iter=1, batch_size=200)
-    model = MLPClassifier(hidden_layer_sizes=(100,), activation="logistic", solver=solver,
-                          alpha=L2, warm_start=True, random_state=1, tol=0.0, **options)
+    if solver == "lbfgs":
+        options = dict(max_iter=10, alpha=L2)
+    else:  # the penalty is divided by the batch's size, not by n
+        options = dict(max_iter=1, batch_size=200, alpha=L2 * 200 / len(y))
+    model = MLPClassifier(hidden_layer_sizes=tuple(sizes[1:-1]), activation="logistic",
+                          solver=solver,
+                          warm_start=True, random_state=1, tol=0.0, **options)
     clock, curve, calls = 0.0, [], 0
     while clock < seconds:
         began = time.perf_counter()
@@ -73,27 +79,28 @@ def sklearn_curve(X, y, test, seconds, solver):
     return curve
 
 
-def methods(X, y, test, seconds):
-    """name -> curve for every method."""
-    softmax = dict(sizes=[784, 100, 10], output="softmax", seed=1)
+def methods(X, y, test, seconds, sizes, only):
+    """name -> curve for every method whose name contains one of ``only``."""
+    softmax = dict(sizes=sizes, output="softmax", seed=1)
     ch3 = PRESETS["ch3-100"].settings
-    return {
-        "SGD, ch3 recipe (eta 0.1, batch 10)": fastnet_curve(
-            X, y, test, seconds, lambda: fastnet.Network([784, 100, 10], output=ch3["output"],
+    runs = {
+        "SGD, ch3 recipe (eta 0.1, batch 10)": lambda: fastnet_curve(
+            X, y, test, seconds, lambda: fastnet.Network(sizes, output=ch3["output"],
                                                          cost=ch3["cost"], seed=1),
             lambda: fastnet.SGD(eta=ch3["eta"], batch_size=ch3["batch_size"], l2=L2)),
-        "SGD + momentum 0.9 (eta 0.02, batch 10)": fastnet_curve(
+        "SGD + momentum 0.9 (eta 0.02, batch 10)": lambda: fastnet_curve(
             X, y, test, seconds, lambda: fastnet.Network(**softmax),
             lambda: fastnet.SGD(eta=0.02, batch_size=10, momentum=0.9, l2=L2)),
-        "fastnet.LBFGS() (10 iterations/epoch)": fastnet_curve(
-            X, y, test, seconds, lambda: fastnet.Network(**softmax),
-            lambda: fastnet.LBFGS(l2=L2)),
-        "fastnet.HessianFree() (5 steps/epoch)": fastnet_curve(
-            X, y, test, seconds, lambda: fastnet.Network(**softmax),
-            lambda: fastnet.HessianFree(l2=L2)),
-        "sklearn MLPClassifier lbfgs": sklearn_curve(X, y, test, seconds, "lbfgs"),
-        "sklearn MLPClassifier adam": sklearn_curve(X, y, test, seconds, "adam"),
+        "fastnet.LBFGS() (10 iterations/epoch)": lambda: fastnet_curve(
+            X, y, test, seconds, lambda: fastnet.Network(**softmax), fastnet.LBFGS),
+        "fastnet.HessianFree() (5 steps/epoch)": lambda: fastnet_curve(
+            X, y, test, seconds, lambda: fastnet.Network(**softmax), fastnet.HessianFree),
+        "sklearn MLPClassifier lbfgs": lambda: sklearn_curve(X, y, test, seconds, "lbfgs",
+                                                             sizes),
+        "sklearn MLPClassifier adam": lambda: sklearn_curve(X, y, test, seconds, "adam", sizes),
     }
+    return {name: run() for name, run in runs.items()
+            if not only or any(part in name for part in only)}
 
 
 def table(curves):
@@ -137,17 +144,21 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=10_000, help="training images (default 10000)")
     parser.add_argument("--seconds", type=float, default=90.0,
                         help="training seconds per method (default 90)")
+    parser.add_argument("--sizes", default="784,100,10", help="layer sizes (default 784,100,10)")
+    parser.add_argument("--only", default="", help="comma-separated parts of method names "
+                        "to run, e.g. fastnet.LBFGS,fastnet.HessianFree (default: all)")
     parser.add_argument("--data", help="MNIST folder (default: fastnet's usual search)")
     parser.add_argument("--out", default=".", help="folder for the json and the png")
     args = parser.parse_args(argv)
     (X, y), _, test = fastnet.load_mnist(args.data)
     X, y = X[:args.n], y[:args.n]
-    curves = methods(X, y, test, args.seconds)
+    sizes = [int(part) for part in args.sizes.split(",")]
+    curves = methods(X, y, test, args.seconds, sizes, [p for p in args.only.split(",") if p])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "second_order.json").write_text(json.dumps(curves, indent=1) + "\n")
     print(table(curves))
-    title = f"[784,100,10], first {args.n:,} MNIST training images, L2 5.0"
+    title = f"[{args.sizes}], first {args.n:,} MNIST training images, L2 5.0"
     if plot(curves, out / "second-order.png", title):
         print(f"plot: {out / 'second-order.png'}")
 
