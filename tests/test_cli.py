@@ -286,7 +286,7 @@ def test_library_errors_are_one_line_exit_1(fastnet_cli, tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["train", "--data", "no/such/folder", "--epochs", "1"], "does not exist"),
     (["evaluate", "model.npz"], "No such file"),
-    (["show", "notes.txt"], "pickled data"),
+    (["show", "notes.txt"], "is not a .npz archive"),
 ])
 def test_library_errors_in_process(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
