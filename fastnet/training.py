@@ -15,6 +15,7 @@ kernel bridge the optimizer calls).
 import numpy as np
 
 from .checks import positive_int
+from .divergence import advice, divergence, suggest_eta
 from .optim import DivergenceError, format_epoch
 
 
@@ -45,7 +46,8 @@ class Trainer:
                              "validation=(X_val, y_val)")
         data = net._prepare(*self.train, name="X")
         valid = None if self.validation is None else net._prepare(*self.validation, name="validation")
-        net._outputs(data)  # inputs whose scale overflows the dtype are X's fault, not eta's
+        # a ValueError naming X if its scale overflows the dtype (not eta's fault)
+        self.start_cost = net._evaluate(data)[0]
         optimizer.start(net, data, epochs)
         before = self._snapshot()
         net._regularised_by = (*optimizer.regularisation(), data.n)
@@ -111,19 +113,20 @@ class Trainer:
                     lengths={key: len(values) for key, values in optimizer.history.items()})
 
     def _check_divergence(self, before, row):
-        """Put everything back as before the fit and raise if the epoch diverged."""
-        cost = row.get("training_cost", 0.0)
-        if self.net._weights_finite() and np.isfinite(cost):
+        """Put everything back as before the fit and raise if the epoch diverged
+        (see ``fastnet.divergence`` for when, and for the suggested eta)."""
+        reason = divergence(self.net, row, self.start_cost)
+        if reason is None:
             return
         failed = self.optimizer.epoch
         self._roll_back(before)
         eta = row.get("eta")
         hint = f" (eta={eta:g})" if eta is not None else ""
-        advice = f"; try a smaller eta, e.g. eta={eta / 10:g}" if eta is not None else ""
+        suggestion = suggest_eta(self.net, self.optimizer, self.train, self.start_cost)
         raise DivergenceError(
-            f"training diverged in epoch {failed}{hint}: the weights or the cost became NaN or "
-            f"infinite. The network and the optimizer are back to what they were before "
-            f"fit{advice}")
+            f"training diverged in epoch {failed}{hint}: {reason}. The network and the "
+            f"optimizer are back to what they were before fit{advice(eta, suggestion)}",
+            suggestion)
 
     def _roll_back(self, before):
         net, optimizer = self.net, self.optimizer
