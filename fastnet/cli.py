@@ -317,6 +317,8 @@ class EpochReport:
             row = {key: history[key][-1] for key in HISTORY_KEYS if history[key]}
             best = "  *" if optimizer.best_epoch == optimizer.epoch else ""
             print(format_epoch(optimizer.epoch, self.epochs, row) + best, flush=True)
+            if optimizer.stall is not None and optimizer.stall["epoch"] == optimizer.epoch:
+                print(f"warning  {optimizer.stall['message']}", flush=True)
 
     def close(self):
         if self.bar is not None:
@@ -328,6 +330,8 @@ def _summarise(folder, recipe, optimizer, test, epochs_run, seconds):
     """The last lines of ``fastnet train``: best epoch, test score, time, files."""
     if optimizer.stop_reason:
         print(f"stopped early: {optimizer.stop_reason}")
+    if optimizer.stall is not None and "recovered" not in optimizer.stall:
+        print(f"warning  {optimizer.stall['message']}")
     scores = optimizer.history["validation_accuracy"]
     best = Network.load(folder / MODEL)
     print(f"best validation accuracy {100 * max(scores):.2f}% at epoch {optimizer.best_epoch}; "

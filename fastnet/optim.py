@@ -64,6 +64,7 @@ class Optimizer:
         self.best_weights = None
         self.best_epoch = None
         self.stop_reason = None
+        self.stall = None  # a class never predicted: see fastnet.stall
 
     # ---------------------------------------------------- for subclasses
     def hyperparameters(self):

@@ -196,7 +196,8 @@ class RunFolder:
         """history.json and history.csv from an ``SGD``'s history."""
         history = optimizer.history
         record = {"epochs": optimizer.epoch, "best_epoch": optimizer.best_epoch,
-                  "stop_reason": optimizer.stop_reason, "history": history}
+                  "stop_reason": optimizer.stop_reason, "stall": optimizer.stall,
+                  "history": history}
         _write_text(self / HISTORY_JSON, json.dumps(record, indent=2) + "\n")
         table = io.StringIO()
         writer = csv.writer(table, lineterminator="\n")
