@@ -1,6 +1,7 @@
 """Regression tests for the failures found by attacking fastnet 0.1.0: each
 case runs where a crash would only kill a child process (a subprocess) when
 memory safety is at stake; see docs/reliability.md for the policies."""
+import contextlib
 import io
 import json
 import os
@@ -15,6 +16,7 @@ import pytest
 
 import fastnet
 from fastnet import Network
+from fastnet.cli import main
 from conftest import synthetic_digits
 from fastnet.kernels.layout import check_arrays, check_columns
 from fastnet.runs import RunFolder
@@ -39,6 +41,7 @@ def test_optimizer_of_another_network_is_refused_not_a_crash():
     result = run_python("""
         import numpy as np
         from fastnet import Network
+from fastnet.cli import main
         rng = np.random.default_rng(0)
         X = rng.random((100, 784)).astype(np.float32); y = rng.integers(0, 10, 100)
         a = Network([784, 10, 10], seed=1); a.fit(X, y, epochs=1, momentum=0.9)
@@ -307,17 +310,25 @@ def test_sigterm_leaves_a_resume_hint(synthetic_mnist, tmp_path):
     assert "terminated (SIGTERM) after epoch" in stderr and "--resume t" in stderr
 
 
-def test_small_cli_messages(synthetic_mnist, tmp_path):
+@pytest.mark.parametrize("argv, status, message", [
+    (["show", "m.npz", "--png", "out.jpg"], 2, "does not end in .png"),
+    (["train", "--early-stop", "-1"], 2, "--early-stopping: expected 0 (never stop early)"),
+    (["train", "--schedule", "bogus"], 2, "use one of constant, step"),
+    (["train", "--data", "no/such"], 1, "--data='no/such' does not exist"),
+])
+def test_small_cli_messages(argv, status, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FASTNET_DEBUG", raising=False)
     Network([784, 10, 10], seed=0).save(tmp_path / "m.npz")
-    png = cli("show", "m.npz", "--png", "out.jpg", cwd=tmp_path)
-    assert png.returncode == 2 and "does not end in .png" in png.stderr
+    with pytest.raises(SystemExit) if status == 2 else contextlib.nullcontext() as exit_:
+        returned = main(argv)
+    stderr = capsys.readouterr().err
+    assert (exit_.value.code if status == 2 else returned) == status
+    assert message in stderr and "dict" not in stderr and "path=" not in stderr
     assert not (tmp_path / "out.jpg").exists()
-    early = cli("train", "--early-stop", -1, cwd=tmp_path)
-    assert early.returncode == 2 and "--early-stopping: expected 0 (never stop early)" in early.stderr
-    bogus = cli("train", "--schedule", "bogus", cwd=tmp_path)
-    assert bogus.returncode == 2 and "dict" not in bogus.stderr and "constant" in bogus.stderr
-    data = cli("train", "--data", "no/such", cwd=tmp_path)
-    assert data.returncode == 1 and "--data='no/such'" in data.stderr and "path=" not in data.stderr
+
+
+def test_cli_says_what_it_changed_limited_and_compiled(synthetic_mnist, tmp_path):
     run = cli("train", "--data", synthetic_mnist, "--epochs", 2, "--limit", 100000, "--out", "r",
               "--quiet", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
