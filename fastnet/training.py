@@ -15,7 +15,7 @@ kernel bridge the optimizer calls).
 import numpy as np
 
 from .checks import positive_int
-from .divergence import advice, divergence, suggest_eta
+from .divergence import advice, divergence, starting_point, suggest_eta
 from .optim import DivergenceError, format_epoch
 from .stall import STALL_AFTER, find_stall
 
@@ -48,7 +48,7 @@ class Trainer:
         data = net._prepare(*self.train, name="X")
         valid = None if self.validation is None else net._prepare(*self.validation, name="validation")
         # a ValueError naming X if its scale overflows the dtype (not eta's fault)
-        self.start_cost = net._evaluate(data)[0]
+        self.start = starting_point(net, data)
         optimizer.start(net, data, epochs)
         before = self._snapshot()
         net._regularised_by = (*optimizer.regularisation(), data.n)
@@ -144,14 +144,14 @@ class Trainer:
     def _check_divergence(self, before, row):
         """Put everything back as before the fit and raise if the epoch diverged
         (see ``fastnet.divergence`` for when, and for the suggested eta)."""
-        reason = divergence(self.net, row, self.start_cost)
+        reason = divergence(self.net, row, self.start)
         if reason is None:
             return
         failed = self.optimizer.epoch
         self._roll_back(before)
         eta = row.get("eta")
         hint = f" (eta={eta:g})" if eta is not None else ""
-        suggestion = suggest_eta(self.net, self.optimizer, self.train, self.start_cost)
+        suggestion = suggest_eta(self.net, self.optimizer, self.train, self.start)
         raise DivergenceError(
             f"training diverged in epoch {failed}{hint}: {reason}. The network and the "
             f"optimizer are back to what they were before fit{advice(eta, suggestion)}",

@@ -41,7 +41,6 @@ def test_optimizer_of_another_network_is_refused_not_a_crash():
     result = run_python("""
         import numpy as np
         from fastnet import Network
-from fastnet.cli import main
         rng = np.random.default_rng(0)
         X = rng.random((100, 784)).astype(np.float32); y = rng.integers(0, 10, 100)
         a = Network([784, 10, 10], seed=1); a.fit(X, y, epochs=1, momentum=0.9)
