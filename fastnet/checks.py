@@ -154,7 +154,7 @@ def as_targets(name, y, n, n_out, dtype, allow_real, probabilities=False,
                          "pass one label per sample")
     if not np.issubdtype(y.dtype, np.integer) or y.dtype == np.bool_:
         real = (f", or real targets of shape ({n}, {n_out})" if allow_real else "")
-        raise TypeError(f"{name}: labels must be integers, got dtype {y.dtype}; "
+        raise TypeError(f"{name}: class labels must be integers, got dtype {y.dtype}; "
                         f"pass {name}.astype(int) if these are class numbers{real}")
     if n and (y.min() < 0 or y.max() >= n_out):
         raise ValueError(f"{name}: labels must lie in [0, {n_out - 1}] for {n_out} outputs, "

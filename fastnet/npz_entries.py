@@ -72,5 +72,5 @@ def what_it_is(start):
         return ("looks like a Python pickle (pickled data, which fastnet never loads: "
                 "unpickling can run code), not a .npz archive")
     if start.startswith(ZIP_MAGIC) or start.startswith(EMPTY_ZIP):
-        return "is truncated or not a .npz archive"
+        return "is a truncated or damaged .npz (zip) archive"
     return "is not a .npz archive (fastnet model files are NumPy .npz archives)"
