@@ -8,7 +8,8 @@
 
 Exit status: 0 done; 1 an error fastnet reports in one line (missing or bad
 data, a bad model file, training diverged); 2 a usage error (unknown flag,
-bad value); 130 interrupted (the run folder can be resumed).  Set
+bad value); 130 interrupted, 143 terminated by SIGTERM (the run folder can be
+resumed); 141 output cut short by a closed pipe.  Set
 FASTNET_DEBUG=1 to get tracebacks instead of one-line errors.
 """
 import argparse
