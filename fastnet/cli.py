@@ -8,7 +8,8 @@
 
 Exit status: 0 done; 1 an error fastnet reports in one line (missing or bad
 data, a bad model file, training diverged); 2 a usage error (unknown flag,
-bad value); 130 interrupted (the run folder can be resumed).  Set
+bad value); 130 interrupted, 143 terminated by SIGTERM (the run folder can be
+resumed); 141 output cut short by a closed pipe.  Set
 FASTNET_DEBUG=1 to get tracebacks instead of one-line errors.
 """
 import argparse
@@ -320,6 +321,8 @@ class EpochReport:
             row = {key: history[key][-1] for key in HISTORY_KEYS if history[key]}
             best = "  *" if optimizer.best_epoch == optimizer.epoch else ""
             print(format_epoch(optimizer.epoch, self.epochs, row) + best, flush=True)
+            if optimizer.stall is not None and optimizer.stall["epoch"] == optimizer.epoch:
+                print(f"warning  {optimizer.stall['message']}", flush=True)
 
     def close(self):
         if self.bar is not None:
@@ -331,6 +334,8 @@ def _summarise(folder, recipe, optimizer, test, epochs_run, seconds):
     """The last lines of ``fastnet train``: best epoch, test score, time, files."""
     if optimizer.stop_reason:
         print(f"stopped early: {optimizer.stop_reason}")
+    if optimizer.stall is not None and "recovered" not in optimizer.stall:
+        print(f"warning  {optimizer.stall['message']}")
     scores = optimizer.history["validation_accuracy"]
     best = Network.load(folder / MODEL)
     print(f"best validation accuracy {100 * max(scores):.2f}% at epoch {optimizer.best_epoch}; "

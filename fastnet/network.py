@@ -347,7 +347,7 @@ class Network(Curvature):
         A = np.empty((n, self.sizes[-1]), dtype=self.dtype)
         Z = np.empty_like(A)
         check_arrays(self._layers, self._theta, csr=(data.indptr, data.indices, data.values),
-                     outputs=(("A", A), ("Z", Z)))
+                     Y=data.Y, outputs=(("A", A), ("Z", Z)))  # Y: output_costs reads it
         forward = forward_few if n <= PARALLEL_FROM else forward_all
         forward(A, Z, self._theta, self._layers, data.indptr, data.indices, data.values)
         if check and not all_finite(Z.reshape(-1)):
