@@ -35,6 +35,7 @@ from .png import write_png
 from .presets import DEFAULT_PRESET, PRESETS
 from .recipe import Recipe, parse_schedule
 from .runs import MODEL, RunFolder
+from . import cli_second_order
 from .cli_checks import (TERMINATED, Terminated, announce_compilation, check_data_fits,
                            preset_line, terminate_as_interrupt)
 
@@ -158,6 +159,7 @@ def _add_train(commands):
                      help="continue the run in DIR from its last checkpoint "
                           "(--epochs may extend it)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    cli_second_order.add_flags(train)
     train.set_defaults(run=train_command)
 
 
@@ -256,6 +258,7 @@ def _new_run(args, parser):
                      f"epochs, got {overrides['early_stopping']}")
     if overrides.get("early_stopping") == 0:
         overrides["early_stopping"] = None
+    overrides.update(cli_second_order.overrides(args, parser))
     if "seed" not in overrides:
         overrides["seed"] = secrets.randbelow(100_000)
     preset = args.preset or DEFAULT_PRESET
@@ -267,7 +270,7 @@ def _new_run(args, parser):
 def _resumed_run(args, parser):
     """(folder, recipe, data path, net, optimizer) of the run in ``args.resume``."""
     fixed = [name for name in RECIPE_FLAGS if name not in RESUME_FLAGS
-             and getattr(args, name) is not None]
+             and getattr(args, name) is not None] + cli_second_order.given(args)
     if fixed or args.preset or args.out:
         given = [f"--{name.replace('_', '-')}" for name in fixed]
         given += ["--preset"] * bool(args.preset) + ["--out"] * bool(args.out)

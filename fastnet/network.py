@@ -17,6 +17,7 @@ import numpy as np
 from .checks import as_dtype, as_inputs, as_targets, choice, labels_of, positive_int
 from .checks import seed as check_seed
 from .costs import COSTS, DEFAULT_COST, OUTPUTS, check_pair, regularisation
+from .curvature import Curvature
 from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
 from .kernels.lanes import padded
@@ -46,7 +47,7 @@ class Dataset:
         return self.Y.shape[0]
 
 
-class Network:
+class Network(Curvature):
     """A fully-connected network trained by mini-batch SGD.
 
     sizes: units per layer, inputs first, e.g. [784, 30, 10].

@@ -25,7 +25,6 @@ except ImportError:  # Windows: no advisory locks; runs are not guarded there
 
 from .files import atomic_write
 from .model_io import load_checkpoint, save_checkpoint, save_model
-from .optim import HISTORY_KEYS
 from .pictures import learning_curves_png
 from .recipe import Recipe
 from .schedules import describe_schedule
@@ -158,9 +157,12 @@ class RunFolder:
         found = optimizer.hyperparameters()
         pairs = [(name, getattr(fresh, name), getattr(net, name)) for name in
                  ("sizes", "activations", "output", "cost_name", "init", "dtype", "seed")]
-        pairs += [(name, settings[name], found[name]) for name in settings if name != "schedule"]
-        pairs.append(("schedule", _schedule_kind(settings["schedule"]),
-                      _schedule_kind(found["schedule"])))
+        pairs.append(("optimizer", type(recipe.optimizer()).__name__, type(optimizer).__name__))
+        pairs += [(name, settings[name], found.get(name)) for name in settings
+                  if name != "schedule"]
+        if "schedule" in settings:
+            pairs.append(("schedule", _schedule_kind(settings["schedule"]),
+                          _schedule_kind(found.get("schedule"))))
         for name, expected, actual in pairs:
             if expected != actual:
                 raise ValueError(f"{self / LAST}: its {name} is {actual!r} but {self / RECIPE} "
@@ -201,9 +203,10 @@ class RunFolder:
         _write_text(self / HISTORY_JSON, json.dumps(record, indent=2) + "\n")
         table = io.StringIO()
         writer = csv.writer(table, lineterminator="\n")
-        writer.writerow(("epoch",) + HISTORY_KEYS)
-        for epoch in range(len(history["eta"])):
-            writer.writerow([epoch + 1] + [_cell(history[key], epoch) for key in HISTORY_KEYS])
+        keys = tuple(optimizer.history_keys)
+        writer.writerow(("epoch",) + keys)
+        for epoch in range(len(history["epoch_seconds"])):
+            writer.writerow([epoch + 1] + [_cell(history[key], epoch) for key in keys])
         _write_text(self / HISTORY_CSV, table.getvalue())
 
     def plot(self, history, title):
