@@ -7,9 +7,11 @@ from .data import DataError, Distort, download_mnist, expand, load_mnist, read_i
 from .dataset import Dataset
 from .network import Network
 from .optim import SGD, DivergenceError, Optimizer
+from .second_order import LBFGS, HessianFree
 from .training import Trainer
 from .model_io import ModelFileError, load_checkpoint, save_checkpoint
 
-__all__ = ["__version__", "Network", "Dataset", "SGD", "Optimizer", "Trainer", "DivergenceError", "schedules",
+__all__ = ["__version__", "Network", "Dataset", "SGD", "LBFGS", "HessianFree", "Optimizer", "Trainer",
+           "DivergenceError", "schedules",
            "DataError", "Distort", "download_mnist", "expand", "load_mnist", "read_idx",
            "ModelFileError", "load_checkpoint", "save_checkpoint"]

@@ -82,10 +82,29 @@ class Dataset:
             return dense_inputs(self.X, Y)
         return sparse_inputs(*self.csr, Y)
 
+    # CSR views for kernels that read CSR only (kernels/curvature.py): a dense
+    # Dataset converts once, on first use.
+    @property
+    def indptr(self):
+        return self._sparse()[0]
+
+    @property
+    def indices(self):
+        return self._sparse()[1]
+
+    @property
+    def values(self):
+        return self._sparse()[2]
+
+    def _sparse(self):
+        if self.csr is None:
+            self.csr = to_csr(self.X)
+        return self.csr
+
     @property
     def nbytes(self):
         """Bytes held for the inputs (not counting a caller's array used in place)."""
-        return sum(a.nbytes for a in self.csr) if self.csr is not None else self.X.nbytes
+        return sum(a.nbytes for a in self.csr or ()) + (0 if self.X is None else self.X.nbytes)
 
     def __repr__(self):
         return (f"Dataset(n={self.n}, n_in={self.n_in}, dtype={self.dtype.name!r}, "

@@ -17,6 +17,7 @@ import numpy as np
 from .checks import as_dtype, as_targets, choice, labels_of, positive_int
 from .checks import seed as check_seed
 from .costs import COSTS, DEFAULT_COST, OUTPUTS, check_pair, regularisation
+from .curvature import Curvature
 from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
 from .dataset import Dataset
@@ -37,7 +38,7 @@ ENGINES = ("auto", "blocked", "gemm", "per_sample")
 THREADS_FROM_BATCH = 32  # threads="auto" trains smaller batches on one thread
 
 
-class Network:
+class Network(Curvature):
     """A fully-connected network trained by mini-batch SGD.
 
     sizes: units per layer, inputs first, e.g. [784, 30, 10].
@@ -388,7 +389,8 @@ class Network:
         A = np.empty((data.n, self.sizes[-1]), dtype=self.dtype)
         Z = np.empty_like(A)
         layers = self._eval_layers(data)
-        self._check(layers, data, outputs=(("A", A), ("Z", Z)))
+        targets = {} if data.Y is None else {"Y": data.Y}  # output_costs reads Y
+        self._check(layers, data, outputs=(("A", A), ("Z", Z)), **targets)
         forward = forward_few if data.n <= PARALLEL_FROM else forward_all
         forward(A, Z, self._theta, layers, data.record())
         if check and not all_finite(Z.reshape(-1)):
