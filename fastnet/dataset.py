@@ -75,6 +75,26 @@ class Dataset:
         copy.Y = Y
         return copy
 
+    def take(self, rows):
+        """A Dataset of the samples ``rows`` (int array), same layout, targets included."""
+        part = object.__new__(Dataset)
+        part.__dict__.update(self.__dict__)
+        part.n = len(rows)
+        if self.dense:
+            part.X = np.ascontiguousarray(self.X[rows])
+        else:
+            indptr = self.csr[0]
+            starts, lengths = indptr[rows], indptr[rows + 1] - indptr[rows]
+            new = np.zeros(len(rows) + 1, dtype=indptr.dtype)
+            np.cumsum(lengths, out=new[1:])
+            picked = np.repeat(starts - new[:-1], lengths) + np.arange(new[-1])
+            part.csr = (new, self.csr[1][picked], self.csr[2][picked])
+        for name in ("Y", "y"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(part, name, np.asarray(value)[rows])
+        return part
+
     def record(self):
         """The kernels' ``Inputs`` record (``kernels/train.py``)."""
         Y = self.Y if self.Y is not None else np.empty((0, 0), self.dtype)

@@ -92,3 +92,16 @@ def test_bad_datasets_are_refused_with_the_fix():
         bad = fastnet.Network([12, 4, 3])
         bad.engine = "fast"
         bad.fit(X, y, epochs=1)
+
+
+@pytest.mark.parametrize("layout", ["sparse", "dense"])
+def test_take_keeps_the_layout_and_the_rows(layout):
+    X, y = pixels()
+    rows = np.array([0, 3, 4, 17])
+    net = fastnet.Network([12, 4, 3], seed=0)
+    part = net._prepare(fastnet.Dataset(X, y, layout=layout), None).take(rows)
+    direct = net._prepare(fastnet.Dataset(X[rows], y[rows], layout=layout), None)
+    assert part.layout == layout and part.n == 4
+    for name in ("indptr", "indices", "values", "Y"):
+        np.testing.assert_array_equal(getattr(part, name), getattr(direct, name))
+    np.testing.assert_array_equal(net.predict_proba(part), net.predict_proba(X[rows]))
