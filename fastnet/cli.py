@@ -5,6 +5,8 @@
     fastnet evaluate MODEL [--data PATH]    accuracy, cost and confusion matrix
     fastnet show MODEL [--png FILE]         the architecture; first-layer weights as tiles
     fastnet bench [ARGS]                    the benchmark suite (source checkouts only)
+    fastnet sweep --grid NAME=VALUES ...    many runs on dask.distributed (fastnet.cli_sweep)
+    fastnet tune --data PATH --budget MIN   successive halving within a time budget
 
 Exit status: 0 done; 1 an error fastnet reports in one line (missing or bad
 data, a bad model file, training diverged); 2 a usage error (unknown flag,
@@ -90,6 +92,8 @@ def build_parser():
         description="Run bench/compare.py of a fastnet source checkout; arguments go to it.")
     bench.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to bench.compare")
     bench.set_defaults(run=bench_command)
+    from .cli_sweep import add_commands  # fastnet sweep, fastnet tune
+    add_commands(commands)
     return parser
 
 

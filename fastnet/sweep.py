@@ -353,22 +353,25 @@ def plan(recipe, grid=None, seeds=(0,), samples=None, data=None, out="sweep"):
 
     Every recipe is checked before anything runs, so a bad value stops the
     sweep before it starts."""
-    data = None if data is None else str(Path(data).resolve())
-    runs = Path(out).resolve() / "runs"
     tasks, keys = [], set()
     for point in points(grid, samples):
         for seed in parse_seeds(seeds):
-            recipe_ = apply(recipe, {**point, "seed": seed})
-            recipe_.check()
-            key = run_key(recipe_, data)
-            if key in keys:
-                continue
-            keys.add(key)
-            label = " ".join(f"{name}={_text(value)}" for name, value in point.items())
-            tasks.append({"key": key, "label": f"{label} seed={seed}".strip(),
-                          "settings": {**point, "seed": seed}, "recipe": recipe_.to_dict(),
-                          "data": data, "folder": str(runs / key)})
+            task = make_task(apply(recipe, {**point, "seed": seed}), {**point, "seed": seed}, data, out)
+            if task["key"] not in keys:
+                keys.add(task["key"])
+                tasks.append(task)
     return tasks
+
+
+def make_task(recipe, settings, data, out):
+    """The task that trains ``recipe`` (checked here) on ``data`` into OUT/runs/<key>/;
+    ``settings`` are the values that set it apart (its label)."""
+    recipe.check()
+    data = None if data is None else str(Path(data).resolve())
+    key = run_key(recipe, data)
+    label = " ".join(f"{name}={_text(value)}" for name, value in settings.items())
+    return {"key": key, "label": label, "settings": settings, "recipe": recipe.to_dict(),
+            "data": data, "folder": str(Path(out).resolve() / "runs" / key)}
 
 
 def _text(value):
@@ -545,20 +548,14 @@ def execute(client, tasks, store, echo=print):
     """Submit ``tasks`` to ``client``, record each row in ``store`` as it finishes, and
     echo a progress line.  Ctrl-C cancels what has not finished (rows kept)."""
     distributed = require_distributed()
-    futures = {client.submit(run_task, task, key=f"fastnet-run-{task['key']}", pure=False): task
-               for task in tasks}
+    futures = {submit(client, task): task for task in tasks}
     threads = sum(client.nthreads().values()) or 1
     done = failed = 0
     best = None
     try:
         for future in distributed.as_completed(futures):
-            task = futures[future]
-            try:
-                row = future.result()
-            except Exception as error:  # e.g. KilledWorker: the task killed worker after worker
-                row = {"key": task["key"], "label": task["label"], "status": "failed",
-                       **{name: None for name in OUTCOME}, "error": f"{type(error).__name__}: {error}"}
-            store.add(row, task)
+            row = outcome(future, futures[future])
+            store.add(row, futures[future])
             done += 1
             failed += row["status"] == "failed"
             if row["status"] == "done" and (best is None or row["best_validation_accuracy"]
@@ -568,6 +565,21 @@ def execute(client, tasks, store, echo=print):
     except BaseException:
         client.cancel(list(futures))
         raise
+
+
+def submit(client, task):
+    """The future of ``run_task(task)``, named after the run's key."""
+    return client.submit(run_task, task, key=f"fastnet-run-{task['key']}", pure=False)
+
+
+def outcome(future, task):
+    """The row a finished future returned, or a failed row saying why it has none
+    (e.g. ``KilledWorker``: the run took down one worker after another)."""
+    try:
+        return future.result()
+    except Exception as error:
+        return {"key": task["key"], "label": task["label"], "status": "failed",
+                **{name: None for name in OUTCOME}, "error": f"{type(error).__name__}: {error}"}
 
 
 def progress_line(row, done, total, running, failed, best):
