@@ -24,10 +24,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import __version__
+from ._version import __version__
+from .checks import DTYPES
+from .costs import COSTS, OUTPUTS
 from .data import load_mnist, locate_mnist
 from .model_io import load_checkpoint, read_model_file
-from .network import Network
+from .network import HIDDEN, INITS, Network
 from .optim import HISTORY_KEYS, format_epoch
 from .pictures import MatplotlibMissing, weight_tiles
 from .png import write_png
@@ -35,9 +37,9 @@ from .presets import DEFAULT_PRESET, PRESETS
 from .recipe import Recipe, parse_schedule
 from .runs import LAST, MODEL, RunFolder
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu")
+ACTIVATIONS = tuple(HIDDEN)
 RECIPE_FLAGS = ("sizes", "activation", "output", "cost", "init", "dtype", "epochs", "batch_size",
-                "eta", "momentum", "nesterov", "l2", "l1", "dropout", "schedule", "early_stop",
+                "eta", "momentum", "nesterov", "l2", "l1", "dropout", "schedule", "early_stopping",
                 "expand", "distort", "seed", "limit")
 RESUME_FLAGS = ("epochs",)  # recipe flags that may change when resuming
 INTERRUPTED = 130
@@ -112,11 +114,11 @@ def _add_train(commands):
     network.add_argument("--activation", type=_activations, metavar="NAME[,NAME...]",
                          help=f"hidden activation ({', '.join(ACTIVATIONS)}), "
                               "or one per hidden layer")
-    network.add_argument("--output", choices=("sigmoid", "softmax", "linear"))
-    network.add_argument("--cost", choices=("quadratic", "cross_entropy", "log_likelihood"))
-    network.add_argument("--init", choices=("normalized", "large"),
+    network.add_argument("--output", choices=tuple(OUTPUTS))
+    network.add_argument("--cost", choices=tuple(COSTS))
+    network.add_argument("--init", choices=INITS,
                          help="normalized: N(0, 1/n_in) weights; large: N(0, 1) (chapter 1)")
-    network.add_argument("--dtype", choices=("float32", "float64"))
+    network.add_argument("--dtype", choices=tuple(DTYPES))
     training = train.add_argument_group("training")
     training.add_argument("--epochs", type=int, metavar="N")
     training.add_argument("--batch-size", type=int, metavar="N")
@@ -132,7 +134,7 @@ def _add_train(commands):
     training.add_argument("--schedule", type=_schedule, metavar="NAME[:K=V,...]",
                           help="constant, step, exponential, cosine or plateau, with optional "
                                "parameters, e.g. step:every=10,factor=0.5")
-    training.add_argument("--early-stop", type=int, metavar="N",
+    training.add_argument("--early-stopping", "--early-stop", type=int, metavar="N",
                           help="stop after N epochs without a better validation accuracy (0: never)")
     data = train.add_argument_group("data")
     data.add_argument("--data", metavar="PATH", help="MNIST folder or file "
@@ -239,8 +241,8 @@ def _new_run(args, parser):
     """(folder, recipe) for a run that starts now; the folder is not made yet."""
     overrides = {name: getattr(args, name) for name in RECIPE_FLAGS
                  if getattr(args, name) is not None}
-    if overrides.get("early_stop") == 0:
-        overrides["early_stop"] = None
+    if overrides.get("early_stopping") == 0:
+        overrides["early_stopping"] = None
     if "seed" not in overrides:
         overrides["seed"] = secrets.randbelow(100_000)
     preset = args.preset or DEFAULT_PRESET
