@@ -324,7 +324,7 @@ def base_recipe(recipe=None, **settings):
 
 def apply(recipe, changes):
     """``recipe`` with settings changed as ``fastnet train`` flags would change it
-    (``early_stop`` 0 means never; ``hidden`` sets every hidden layer's width)."""
+    (``early_stopping`` 0 means never; ``hidden`` sets every hidden layer's width)."""
     changes = dict(changes)
     if "hidden" in changes:
         hidden = changes.pop("hidden")
@@ -333,8 +333,8 @@ def apply(recipe, changes):
             raise ValueError(f"hidden: the network {list(sizes)} has no hidden layer; pass sizes "
                              "with one, e.g. sizes=784,30,10")
         changes["sizes"] = (sizes[0],) + (hidden,) * (len(sizes) - 2) + (sizes[-1],)
-    if changes.get("early_stop") == 0:
-        changes["early_stop"] = None
+    if changes.get("early_stopping") == 0:
+        changes["early_stopping"] = None
     recipe = recipe.replace(**changes)
     floats = {field.name: float(getattr(recipe, field.name)) for field in dataclasses.fields(recipe)
               if field.type is float}
