@@ -35,6 +35,7 @@ import functools
 import hashlib
 import io
 import json
+import logging
 import math
 import os
 import time
@@ -539,7 +540,8 @@ def connect(client=None, scheduler=None, workers=None):
               for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")}
     with dask.config.set(single), \
             distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                     processes=True, host="127.0.0.1", dashboard_address=None) as cluster, \
+                                     processes=True, host="127.0.0.1", dashboard_address=None,
+                                     silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster) as connected:
         yield connected
 
