@@ -349,7 +349,7 @@ def run_key(recipe, data):
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def plan(recipe, grid=None, seeds=(0,), samples=None, data=None, out="sweep"):
+def plan(recipe, grid=None, seeds=(0,), samples=None, data=None, out="runs/sweep"):
     """One task per point and seed: dicts with key, label, settings, recipe, data, folder.
 
     Every recipe is checked before anything runs, so a bad value stops the
@@ -397,35 +397,57 @@ def run_task(task, threads=1):
     (``status`` "failed", ``error``).  ``threads``: Numba threads for the run.
     """
     folder = RunFolder(task["folder"])
-    finished = read_result(folder.path)
-    if finished is not None and finished.get("key") == task["key"] and finished["status"] == "done":
+    finished = _finished(folder, task)
+    if finished is not None:
         return finished
-    if threads:
-        import numba
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-    began = time.perf_counter()
-    row = {"key": task["key"], "label": task["label"], "status": "done",
-           **{name: None for name in OUTCOME}}
+    _lock(folder.make())
     try:
-        row.update(train(Recipe.from_dict(task["recipe"]), task["data"], folder))
-    except Exception as error:  # a failed run is a result too; the sweep goes on
-        row.update(status="failed", error=f"{type(error).__name__}: {error}")
-    row.update(seconds=round(time.perf_counter() - began, 3), worker=_worker())
-    folder.make()
-    _write_json(folder / RESULT, row)
-    return row
+        finished = _finished(folder, task)  # trained meanwhile by a copy of this task
+        if finished is not None:
+            return finished
+        (folder / RESULT).unlink(missing_ok=True)  # the row of a failed attempt
+        if threads:
+            import numba
+            numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+        began = time.perf_counter()
+        row = {"key": task["key"], "label": task["label"], "status": "done",
+               **{name: None for name in OUTCOME}}
+        try:
+            row.update(train(Recipe.from_dict(task["recipe"]), task["data"], folder))
+        except Exception as error:  # a failed run is a result too; the sweep goes on
+            row.update(status="failed", error=f"{type(error).__name__}: {error}")
+        row.update(seconds=round(time.perf_counter() - began, 3), worker=_worker())
+        _write_json(folder / RESULT, row)
+        return row
+    finally:
+        folder.unlock()
+
+
+def _finished(folder, task):
+    row = read_result(folder.path)
+    return row if row is not None and row.get("key") == task["key"] and row["status"] == "done" \
+        else None
+
+
+def _lock(folder):
+    """Take the run folder's lock, waiting while another process holds it: dask may,
+    rarely, run one task twice at once (a worker thought lost that was not)."""
+    while True:
+        try:
+            return folder.lock()
+        except ValueError:
+            time.sleep(1.0)
 
 
 def train(recipe, data, folder):
-    """Train ``recipe`` on ``data`` in ``folder`` (continuing an interrupted attempt)
-    and return its scores: what ``fastnet train --quiet`` does, without printing."""
-    from .model_io import load_checkpoint
+    """Train ``recipe`` on ``data`` in the locked ``folder`` (continuing an interrupted
+    attempt) and return its scores: what ``fastnet train --quiet`` does, without printing."""
     from .network import Network
     from .pictures import MatplotlibMissing
 
     (X, y), validation, test = _data(data, recipe.dtype, recipe.limit, recipe.expand)
     if (folder / RECIPE).is_file() and (folder / LAST).is_file():
-        net, optimizer = load_checkpoint(folder / LAST)
+        _, _, net, optimizer = folder.load_run()
     else:
         net, optimizer = recipe.network(), recipe.optimizer()
         folder.start(recipe, data, net, optimizer)
@@ -598,7 +620,7 @@ def progress_line(row, done, total, running, failed, best):
             f"{running} running, {failed} failed{best_text}")
 
 
-def sweep(recipe=None, grid=None, seeds=(0,), samples=None, out="sweep", data=None, client=None,
+def sweep(recipe=None, grid=None, seeds=(0,), samples=None, out="runs/sweep", data=None, client=None,
           scheduler=None, workers=None, retry_failed=False, echo=print, **settings):
     """Train every point of ``grid`` (or ``samples`` random points) for every seed; return the rows.
 

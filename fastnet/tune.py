@@ -120,7 +120,7 @@ def tune(data=None, budget=600.0, out="runs/tune", epochs=30, seed=0, limit=None
         running = {}
         try:
             while True:
-                search_ends = deadline - max(reserve(), (1 - search_share) * budget)
+                search_ends = deadline - min(reserve(), (1 - search_share) * budget)
                 while len(running) < slots:
                     trial, rung = _next_job(trials, rungs, rng, n_in, n_out, n_train)
                     if time.monotonic() + _estimate(trials, trial, rung, rungs) > search_ends:

@@ -154,6 +154,7 @@ def test_command_line_usage_errors(capsys, tmp_path):
 
 
 # ----------------------------------------------------------------- the task
+@pytest.mark.mnist
 def test_a_run_that_raises_is_a_failed_row_and_a_finished_one_is_not_retrained(mnist_tiny, tmp_path):
     recipe = base_recipe("ch3", **TINY)
     diverging, fine = plan(recipe, {"eta": [1e30, 3.0]}, seeds=[1], data=mnist_tiny, out=tmp_path)
@@ -169,6 +170,7 @@ def test_a_run_that_raises_is_a_failed_row_and_a_finished_one_is_not_retrained(m
     assert snapshot(fine["folder"]) == before
 
 
+@pytest.mark.mnist
 def test_a_task_continues_the_checkpoint_of_an_interrupted_attempt(mnist_tiny, tmp_path):
     """A worker lost mid-run leaves a run folder with some epochs done; the rerun goes on from
     there and ends with the weights of an uninterrupted run."""
@@ -187,6 +189,7 @@ def test_a_task_continues_the_checkpoint_of_an_interrupted_attempt(mnist_tiny, t
 
 
 # ------------------------------------------------------------- LocalCluster
+@pytest.mark.mnist
 def test_sweep_on_a_local_cluster_resumes_and_grows_without_retraining(mnist_tiny, tmp_path, client):
     out, lines = tmp_path / "sweep", []
     arguments = dict(seeds=[1, 2], out=out, data=mnist_tiny, client=client, echo=lines.append, **TINY)
@@ -218,6 +221,7 @@ def test_sweep_on_a_local_cluster_resumes_and_grows_without_retraining(mnist_tin
     assert "failed: DivergenceError" in table[-1] and len(table) == 7
 
 
+@pytest.mark.mnist
 def test_tune_promotes_the_best_and_trains_it_into_best(mnist_tiny, tmp_path, client):
     lines = []
     row = fastnet.tune(mnist_tiny, budget=12, out=tmp_path, epochs=2, rungs=(1, 2),
@@ -285,6 +289,7 @@ def dask_cluster(tmp_path):
                 process.wait()
 
 
+@pytest.mark.mnist
 def test_a_worker_killed_mid_sweep_loses_and_duplicates_nothing(mnist_tiny, tmp_path, dask_cluster):
     address, workers = dask_cluster
     out, lines, failure = tmp_path / "sweep", [], []
@@ -313,6 +318,7 @@ def test_a_worker_killed_mid_sweep_loses_and_duplicates_nothing(mnist_tiny, tmp_
 
 
 # ------------------------------------------------------------ command line
+@pytest.mark.mnist
 def test_fastnet_sweep_command_trains_reports_and_plots(mnist_tiny, tmp_path):
     command = [sys.executable, "-m", "fastnet", "sweep", "--preset", "ch3", "--sizes", "784,10,10",
                "--epochs", "1", "--batch-size", "20", "--grid", "eta=0.5,2.5", "--seeds", "1",
