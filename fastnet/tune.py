@@ -68,7 +68,7 @@ class Trial:
 
     def __init__(self, number, settings):
         self.number, self.settings = number, settings
-        self.scores, self.seconds, self.promoted = {}, {}, set()
+        self.scores, self.pace, self.promoted = {}, {}, set()  # pace: seconds per epoch
 
     def top(self):
         """(highest rung finished, its validation accuracy), -inf for a failed run."""
@@ -110,10 +110,9 @@ def tune(data=None, budget=600.0, out="runs/tune", epochs=30, seed=0, limit=None
     def reserve():
         """Seconds kept for the final run: the best trial's pace times ``epochs``."""
         best = max(trials, key=Trial.top, default=None)
-        if best is None or not best.seconds:
+        if best is None or not best.pace:
             return (1 - search_share) * budget
-        rung = max(best.seconds)
-        return 1.2 * best.seconds[rung] / rungs[rung] * epochs
+        return 1.2 * best.pace[max(best.pace)] * epochs
 
     with connect(client, scheduler, workers) as connected:
         slots = sum(connected.nthreads().values()) or 1
@@ -148,8 +147,7 @@ def tune(data=None, budget=600.0, out="runs/tune", epochs=30, seed=0, limit=None
         if best is None or best.top()[1] == -math.inf:
             raise ArithmeticError("tune: no configuration trained successfully within the budget; "
                                   "give a larger --budget (or look at the errors in results.csv)")
-        rung = max(best.seconds)
-        pace = best.seconds[rung] / rungs[rung]
+        pace = best.pace[max(best.pace)]
         final_epochs = int(max(1, min(epochs, (deadline - time.monotonic()) / (1.1 * pace))))
         echo(f"best configuration: trial {best.number} ({best.describe()}); training it for "
              f"{final_epochs} epochs" + (f" (the budget left holds no more than {final_epochs})"
@@ -189,19 +187,20 @@ def _next_job(trials, rungs, rng, n_in, n_out, n_train):
 
 
 def _estimate(trials, trial, rung, rungs):
-    """Expected seconds of a job: the trial's own pace at a lower rung, else the median first run."""
-    if trial.seconds:
-        lower = max(trial.seconds)
-        return trial.seconds[lower] / rungs[lower] * rungs[rung]
-    firsts = [t.seconds[0] for t in trials if 0 in t.seconds]
-    return float(np.median(firsts)) * rungs[rung] if firsts else 0.0
+    """Expected seconds of a job: the trial's own pace at a lower rung, else the median pace."""
+    if trial.pace:
+        return trial.pace[max(trial.pace)] * rungs[rung]
+    paces = [t.pace[0] for t in trials if 0 in t.pace]
+    return float(np.median(paces)) * rungs[rung] if paces else 0.0
 
 
 def _record(trial, rung, row, rungs, echo):
     done = row["status"] == "done"
     trial.scores[rung] = row["best_validation_accuracy"] if done else -math.inf
     if done:
-        trial.seconds[rung] = row["seconds"]
+        # 2x the median training epoch: evaluation and checkpoints take about as long as
+        # training, and the median leaves out the first epoch's compilation in longer runs
+        trial.pace[rung] = 2 * float(np.median(row["history"]["epoch_seconds"]))
     result = f"val {100 * row['best_validation_accuracy']:.2f}%" if done else row["error"]
     echo(f"trial {trial.number:>3} rung {rung} ({rungs[rung]} epochs): {result}, "
          f"{row['seconds'] or 0:.1f} s  [{trial.describe()}]")

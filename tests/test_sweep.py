@@ -322,7 +322,7 @@ def test_a_worker_killed_mid_sweep_loses_and_duplicates_nothing(mnist_tiny, tmp_
 def test_fastnet_sweep_command_trains_reports_and_plots(mnist_tiny, tmp_path):
     command = [sys.executable, "-m", "fastnet", "sweep", "--preset", "ch3", "--sizes", "784,10,10",
                "--epochs", "1", "--batch-size", "20", "--grid", "eta=0.5,2.5", "--seeds", "1",
-               "--data", str(mnist_tiny), "--out", "out", "--workers", "2"]
+               "--data", str(mnist_tiny), "--out", "out", "--workers", "1"]
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "sweep: 2 runs, 0 finished before, 2 to train" in done.stdout
