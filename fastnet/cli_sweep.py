@@ -40,6 +40,8 @@ def add_commands(commands):
                        help="random search: N points drawn from the --grid values and ranges")
     group.add_argument("--seeds", type=_seeds, metavar="N,N,...",
                        help="the seeds of every point (default: --seed, else 0)")
+    group.add_argument("--seed", type=int, metavar="N", help="one seed for every point (default 0)")
+    group.add_argument("--resume", help=argparse.SUPPRESS)  # train's; refused below
     group.add_argument("--out", metavar="DIR", default="runs/sweep",
                        help="results.csv, results.json, runs/, plots/ (default runs/sweep)")
     group.add_argument("--retry-failed", action="store_true",
