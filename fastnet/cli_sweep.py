@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from . import cli
+from .cli_checks import TERMINATED, Terminated, terminate_as_interrupt
 from .sweep import DistributedMissing, parse_axis, parse_seeds
 
 INTERRUPTED = 130
@@ -113,13 +114,14 @@ def sweep_command(args, parser):
 
     def run():
         try:
-            sweep(args.preset, grid=args.grid, seeds=seeds, samples=args.random, out=args.out,
-                  data=args.data, scheduler=args.scheduler, workers=args.workers,
-                  retry_failed=args.retry_failed, echo=echo, **settings)
-        except KeyboardInterrupt:
-            print(f"fastnet: interrupted; the finished runs are in {args.out}/results.csv and "
-                  "the same command goes on from there", file=sys.stderr)
-            return INTERRUPTED
+            with terminate_as_interrupt():
+                sweep(args.preset, grid=args.grid, seeds=seeds, samples=args.random, out=args.out,
+                      data=args.data, scheduler=args.scheduler, workers=args.workers,
+                      retry_failed=args.retry_failed, echo=echo, **settings)
+        except KeyboardInterrupt as interrupt:
+            print(f"fastnet: {interrupt or 'interrupted'}; the finished runs are in "
+                  f"{args.out}/results.csv and the same command goes on from there", file=sys.stderr)
+            return TERMINATED if isinstance(interrupt, Terminated) else INTERRUPTED
         report(args.out)
         return 0
     return _guarded(run)
@@ -137,13 +139,14 @@ def tune_command(args, parser):
 
     def run():
         try:
-            row = tune(args.data, budget=60 * args.budget, out=args.out, epochs=args.epochs,
-                       seed=args.seed, limit=args.limit, scheduler=args.scheduler,
-                       workers=args.workers, echo=_print)
-        except KeyboardInterrupt:
-            print(f"fastnet: interrupted; finished runs are in {args.out}/results.csv",
-                  file=sys.stderr)
-            return INTERRUPTED
+            with terminate_as_interrupt():
+                row = tune(args.data, budget=60 * args.budget, out=args.out, epochs=args.epochs,
+                           seed=args.seed, limit=args.limit, scheduler=args.scheduler,
+                           workers=args.workers, echo=_print)
+        except KeyboardInterrupt as interrupt:
+            print(f"fastnet: {interrupt or 'interrupted'}; the finished runs are in "
+                  f"{args.out}/results.csv", file=sys.stderr)
+            return TERMINATED if isinstance(interrupt, Terminated) else INTERRUPTED
         recipe = Recipe.from_dict(row["recipe"])
         for line in recipe.describe():
             print(line)

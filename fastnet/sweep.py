@@ -442,6 +442,7 @@ def _lock(folder):
 def train(recipe, data, folder):
     """Train ``recipe`` on ``data`` in the locked ``folder`` (continuing an interrupted
     attempt) and return its scores: what ``fastnet train --quiet`` does, without printing."""
+    from .cli_checks import check_data_fits
     from .network import Network
     from .pictures import MatplotlibMissing
 
@@ -450,6 +451,7 @@ def train(recipe, data, folder):
         _, _, net, optimizer = folder.load_run()
     else:
         net, optimizer = recipe.network(), recipe.optimizer()
+        check_data_fits(net, (X, y), validation, test)
         folder.start(recipe, data, net, optimizer)
     augment = recipe.augmenter()
     try:
