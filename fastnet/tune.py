@@ -198,9 +198,9 @@ def _record(trial, rung, row, rungs, echo):
     done = row["status"] == "done"
     trial.scores[rung] = row["best_validation_accuracy"] if done else -math.inf
     if done:
-        # 2x the median training epoch: evaluation and checkpoints take about as long as
-        # training, and the median leaves out the first epoch's compilation in longer runs
-        trial.pace[rung] = 2 * float(np.median(row["history"]["epoch_seconds"]))
+        # wall seconds per epoch: evaluation, checkpoints and distortions included (and
+        # a worker's first compilation, which errs on the safe side)
+        trial.pace[rung] = row["seconds"] / max(1, row["epochs_run"])
     result = f"val {100 * row['best_validation_accuracy']:.2f}%" if done else row["error"]
     echo(f"trial {trial.number:>3} rung {rung} ({rungs[rung]} epochs): {result}, "
          f"{row['seconds'] or 0:.1f} s  [{trial.describe()}]")
