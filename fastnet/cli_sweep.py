@@ -119,7 +119,7 @@ def sweep_command(args, parser):
                       data=args.data, scheduler=args.scheduler, workers=args.workers,
                       retry_failed=args.retry_failed, echo=echo, **settings)
         except KeyboardInterrupt as interrupt:
-            print(f"fastnet: {interrupt or 'interrupted'}; the finished runs are in "
+            print(f"fastnet: {str(interrupt) or 'interrupted'}; the finished runs are in "
                   f"{args.out}/results.csv and the same command goes on from there", file=sys.stderr)
             return TERMINATED if isinstance(interrupt, Terminated) else INTERRUPTED
         report(args.out)
@@ -144,7 +144,7 @@ def tune_command(args, parser):
                            seed=args.seed, limit=args.limit, scheduler=args.scheduler,
                            workers=args.workers, echo=_print)
         except KeyboardInterrupt as interrupt:
-            print(f"fastnet: {interrupt or 'interrupted'}; the finished runs are in "
+            print(f"fastnet: {str(interrupt) or 'interrupted'}; the finished runs are in "
                   f"{args.out}/results.csv", file=sys.stderr)
             return TERMINATED if isinstance(interrupt, Terminated) else INTERRUPTED
         recipe = Recipe.from_dict(row["recipe"])

@@ -565,6 +565,7 @@ def connect(client=None, scheduler=None, workers=None):
     with dask.config.set(single), \
             distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                      processes=True, host="127.0.0.1", dashboard_address=None,
+                                     scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # not 8787
                                      silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster) as connected:
         yield connected
