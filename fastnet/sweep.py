@@ -411,12 +411,13 @@ def run_task(task, threads=1):
             numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
         began = time.perf_counter()
         row = {"key": task["key"], "label": task["label"], "status": "done",
-               **{name: None for name in OUTCOME}}
+               **{name: None for name in OUTCOME}, "compile_seconds": 0.0}
         try:
             row.update(train(Recipe.from_dict(task["recipe"]), task["data"], folder))
         except Exception as error:  # a failed run is a result too; the sweep goes on
             row.update(status="failed", error=f"{type(error).__name__}: {error}")
-        row.update(seconds=round(time.perf_counter() - began, 3), worker=_worker())
+        seconds = time.perf_counter() - began - row.pop("compile_seconds")
+        row.update(seconds=round(seconds, 3), worker=_worker())
         _write_json(folder / RESULT, row)
         return row
     finally:
@@ -442,7 +443,7 @@ def _lock(folder):
 def train(recipe, data, folder):
     """Train ``recipe`` on ``data`` in the locked ``folder`` (continuing an interrupted
     attempt) and return its scores: what ``fastnet train --quiet`` does, without printing."""
-    from .cli_checks import check_data_fits
+    from .cli_checks import announce_compilation, check_data_fits
     from .network import Network
     from .pictures import MatplotlibMissing
 
@@ -453,6 +454,10 @@ def train(recipe, data, folder):
         net, optimizer = recipe.network(), recipe.optimizer()
         check_data_fits(net, (X, y), validation, test)
         folder.start(recipe, data, net, optimizer)
+    compile_seconds = 0.0
+    if optimizer.epoch < recipe.epochs:  # compile (or load) the kernels, off the run's clock
+        with contextlib.redirect_stdout(io.StringIO()):
+            compile_seconds = announce_compilation(net, optimizer, X, y)
     augment = recipe.augmenter()
     try:
         net.fit(X, y, recipe.epochs, validation=validation, optimizer=optimizer, augment=augment,
@@ -467,7 +472,8 @@ def train(recipe, data, folder):
     return {"best_validation_accuracy": max(history["validation_accuracy"]),
             "best_epoch": optimizer.best_epoch, "test_accuracy": float(test_accuracy),
             "final_training_cost": history["training_cost"][-1], "epochs_run": optimizer.epoch,
-            "stop_reason": optimizer.stop_reason, "history": history}
+            "stop_reason": optimizer.stop_reason, "history": history,
+            "compile_seconds": compile_seconds}
 
 
 def _worker():
