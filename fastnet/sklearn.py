@@ -285,14 +285,14 @@ class FastNetClassifier(ClassifierMixin, _FastNetEstimator):
                 raise ValueError(f"y: has only one class ({self.classes_[0]!r}); a classifier "
                                  "needs samples of at least 2 classes")
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes: {list(np.unique(classes))} differs from the classes of "
-                             f"the first call, {list(self.classes_)}; pass the same classes")
+            raise ValueError(f"classes: {np.unique(classes).tolist()} differs from the classes "
+                             f"of the first call, {self.classes_.tolist()}; pass the same classes")
         index = np.searchsorted(self.classes_, y)
         index = np.minimum(index, len(self.classes_) - 1)
         unknown = self.classes_[index] != y
         if unknown.any():
-            raise ValueError(f"y: label {y[unknown][0]!r} is not one of classes_ "
-                             f"{list(self.classes_)}; pass every label in classes= on the "
+            raise ValueError(f"y: label {y[unknown][0]} is not one of classes_ "
+                             f"{self.classes_.tolist()}; pass every label in classes= on the "
                              "first call to partial_fit")
         return index.astype(np.int64)
 
