@@ -11,7 +11,11 @@ array holding JSON such as::
                  "regularisation": {"l2": 0.0, "l1": 0.0, "n": 50000}}}
 
 ("regularisation" is what the last fit added to the cost, so that
-``net.cost`` gives the same number after loading.)  A checkpoint
+``net.cost`` gives the same number after loading.)  Optionally, the header
+holds ``"standardize": true`` and the arrays ``standardize_mean`` and
+``standardize_std`` (n_in,) float64 give ``net.standardize`` (inputs are
+(x − mean) / std, see ``fastnet.standardize``); files without the entry load
+as before, with ``net.standardize`` None.  A checkpoint
 (``"format": "fastnet-checkpoint"``) adds the optimiser: the header's
 "optimizer" entry holds its hyperparameters (the schedule as a dict from
 ``describe_schedule``), epoch count, history, best epoch and stop reason, and
@@ -41,6 +45,7 @@ from .files import atomic_write, checked_path
 from .network import Network
 from .optim import HISTORY_KEYS, SGD
 from .schedules import describe_schedule, make_schedule
+from .standardize import Standardize
 
 FORMAT_VERSION = 1
 MODEL, CHECKPOINT = "fastnet-model", "fastnet-checkpoint"
@@ -62,7 +67,8 @@ class ModelFileError(ValueError):
 def save_model(net, path):
     """Write ``net`` to ``path`` as a fastnet model file (atomically)."""
     _check_network("net", net)
-    _write(path, _header(MODEL, net), _layer_arrays(net, "", net.weights, net.biases))
+    _write(path, _header(MODEL, net), {**_layer_arrays(net, "", net.weights, net.biases),
+                                       **_standardize_arrays(net)})
 
 
 def save_checkpoint(net, optimizer, path):
@@ -80,7 +86,7 @@ def save_checkpoint(net, optimizer, path):
         raise ValueError(f"optimizer.schedule: {optimizer.schedule!r} is a custom callable, which "
                          "a checkpoint cannot store; use a schedule from fastnet.schedules "
                          "(constant, step, exponential, cosine, plateau)")
-    arrays = _layer_arrays(net, "", net.weights, net.biases)
+    arrays = {**_layer_arrays(net, "", net.weights, net.biases), **_standardize_arrays(net)}
     if optimizer.velocity is not None:
         arrays.update(_layer_arrays(net, "velocity_", *net.split_parameters(optimizer.velocity)))
     if optimizer.best_weights is not None:
@@ -105,12 +111,26 @@ def _check_network(name, net):
 
 def _header(kind, net):
     l2, l1, n = net._regularised_by
-    return {"format": kind, "format_version": FORMAT_VERSION, "fastnet_version": __version__,
+    header = {"format": kind, "format_version": FORMAT_VERSION, "fastnet_version": __version__,
             "network": {"sizes": list(net.sizes), "activations": list(net.activations),
                         "output": net.output, "cost": net.cost_name, "init": net.init,
                         "dtype": net.dtype.name, "seed": net.seed,
                         "epochs_trained": net.epochs_trained,
                         "regularisation": {"l2": l2, "l1": l1, "n": n}}}
+    if getattr(net, "standardize", None) is not None:
+        header["standardize"] = True
+    return header
+
+
+def _standardize_arrays(net):
+    """{"standardize_mean": (n_in,), "standardize_std": (n_in,)} if ``net.standardize`` is set."""
+    scaling = getattr(net, "standardize", None)
+    if scaling is None:
+        return {}
+    if not isinstance(scaling, Standardize) or scaling.mean.shape != (net.sizes[0],):
+        raise ValueError(f"net.standardize: expected None or a fastnet.standardize.Standardize "
+                         f"of {net.sizes[0]} features, got {scaling!r}")
+    return {"standardize_mean": scaling.mean, "standardize_std": scaling.std}
 
 
 def _layer_arrays(net, prefix, weights, biases):
@@ -155,6 +175,7 @@ def read_model_file(path, kinds=(MODEL, CHECKPOINT)):
     arrays = _read_arrays(path)
     reader = _HeaderReader(path, _parse_header(path, arrays, kinds))
     net = _network(reader, arrays)
+    net.standardize = _standardize(reader, arrays, net.sizes[0])
     optimizer = None
     if reader.header["format"] == CHECKPOINT:
         optimizer = _optimizer(reader, arrays, net)
@@ -313,6 +334,19 @@ def _network(reader, arrays):
                            reader.get(regularisation, "l1", "number", "network.regularisation"),
                            reader.get(regularisation, "n", "count", "network.regularisation"))
     return net
+
+
+def _standardize(reader, arrays, n_in):
+    """The optional input standardization: a ``Standardize`` or None."""
+    if "standardize" not in reader.header or not reader.get(reader.header, "standardize",
+                                                             "bool", "header"):
+        return None
+    mean = reader.array(arrays, "standardize_mean", (n_in,), np.dtype(np.float64))
+    std = reader.array(arrays, "standardize_std", (n_in,), np.dtype(np.float64))
+    if (std <= 0).any():
+        raise reader.error("standardize_std holds zero or negative values; expected positive "
+                           "standard deviations")
+    return Standardize(mean, std)
 
 
 def _optimizer(reader, arrays, net):

@@ -84,6 +84,7 @@ class Network:
             raise ValueError(f"seed: {seed} is too large; pass an integer below 2**63")
         self.seed = int(seed)
         self.epochs_trained = 0
+        self.standardize = None  # a fastnet.standardize.Standardize kept with the model, or None
         self._regularised_by = (0.0, 0.0, 0)
         self._layers = self._layout()
         self._theta = self._initial_parameters()
@@ -206,6 +207,12 @@ class Network:
         what is wrong with it."""
         from .model_io import load_model
         return load_model(path)
+
+    def to_onnx(self, path, opset=None):
+        """Write this network (with ``standardize`` folded in) as an ONNX model
+        to ``path``, atomically; needs the ``onnx`` extra.  See ``fastnet.onnx_export``."""
+        from .onnx_export import to_onnx
+        to_onnx(self, path, opset=opset)
 
     def __repr__(self):
         return (f"Network({list(self.sizes)}, activation={list(self.activations)}, "
