@@ -4,6 +4,8 @@
     fastnet train --resume DIR              continue an interrupted run exactly
     fastnet evaluate MODEL [--data PATH]    accuracy, cost and confusion matrix
     fastnet show MODEL [--png FILE]         the architecture; first-layer weights as tiles
+    fastnet predict MODEL --data FILE       predictions for new rows, as CSV (cli_data.py)
+    fastnet export MODEL OUT.onnx           the model as ONNX (cli_export.py)
     fastnet bench [ARGS]                    the benchmark suite (source checkouts only)
 
 Exit status: 0 done; 1 an error fastnet reports in one line (missing or bad
@@ -23,6 +25,8 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
+from .cli_data import add_predict, add_table_flags, evaluate_table, load_run_data, needs_table_evaluation
+from .cli_export import add_export
 from .data import load_mnist, locate_mnist
 from .model_io import load_checkpoint, read_model_file
 from .network import Network
@@ -36,7 +40,7 @@ from .runs import LAST, MODEL, RunFolder
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 RECIPE_FLAGS = ("sizes", "activation", "output", "cost", "init", "dtype", "epochs", "batch_size",
                 "eta", "momentum", "nesterov", "l2", "l1", "dropout", "schedule", "early_stop",
-                "expand", "distort", "seed", "limit")
+                "expand", "distort", "seed", "limit", "hidden", "label_column", "split", "standardize")
 RESUME_FLAGS = ("epochs",)  # recipe flags that may change when resuming
 INTERRUPTED = 130
 
@@ -85,6 +89,8 @@ def build_parser():
     show.add_argument("model", metavar="MODEL", help="model.npz or a checkpoint")
     show.add_argument("--png", metavar="FILE", help="write the first layer's weights here")
     show.set_defaults(run=show_command)
+    add_predict(commands)
+    add_export(commands)
     bench = commands.add_parser(
         "bench", add_help=False, help="run the benchmark suite (python -m bench.compare)",
         description="Run bench/compare.py of a fastnet source checkout; arguments go to it.")
@@ -131,8 +137,9 @@ def _add_train(commands):
     training.add_argument("--early-stop", type=int, metavar="N",
                           help="stop after N epochs without a better validation accuracy (0: never)")
     data = train.add_argument_group("data")
-    data.add_argument("--data", metavar="PATH", help="MNIST folder or file "
-                      "(default: $FASTNET_DATA, then the user cache, then a download)")
+    data.add_argument("--data", metavar="PATH", help="MNIST folder or file, or your own data: "
+                      "a .csv, an .npz with X and y, a folder of IDX files (default: MNIST from "
+                      "$FASTNET_DATA, then the user cache, then a download)")
     data.add_argument("--expand", action=argparse.BooleanOptionalAction,
                       help="add the book's one-pixel shifts of every training image (x5)")
     data.add_argument("--distort", action=argparse.BooleanOptionalAction,
@@ -140,6 +147,7 @@ def _add_train(commands):
                            "elastically distorted images")
     data.add_argument("--limit", type=int, metavar="N",
                       help="train on the first N training images only (quick tries)")
+    add_table_flags(data)
     run = train.add_argument_group("run")
     run.add_argument("--seed", type=int, metavar="N",
                      help="seed of initialisation, shuffling, dropout and distortions "
@@ -192,9 +200,11 @@ def train_command(args, parser):
         folder, recipe, data_path, net, optimizer = _resumed_run(args, parser)
     else:
         folder, recipe = _new_run(args, parser)
-        data_path, net, optimizer = args.data, recipe.network(), recipe.optimizer()
-    located, origin = locate_mnist(data_path)
-    (X, y), validation, test = recipe.load_data(located)
+        data_path = args.data
+    data = load_run_data(recipe, data_path, sizes_given=args.sizes is not None)
+    recipe, ((X, y), validation, test) = data.recipe, data.parts
+    if not args.resume:
+        net, optimizer = data.network(), recipe.optimizer()
     if args.resume:
         folder.save_recipe(recipe, data_path)
     else:
@@ -204,8 +214,7 @@ def train_command(args, parser):
                                         else "custom recipe"))
     for line in recipe.describe():
         print(line)
-    print(f"data     {located} ({origin}): {len(y):,} training, {len(validation[1]):,} "
-          f"validation, {len(test[1]):,} test images")
+    print(data.line)
     resuming = f" (resuming after epoch {optimizer.epoch})" if args.resume else ""
     print(f"outputs  {folder}{resuming}")
     if optimizer.epoch >= recipe.epochs:
@@ -342,6 +351,8 @@ def score_line(part, net, X, y):
 def evaluate_command(args, parser):
     """``fastnet evaluate MODEL``: accuracy, cost and confusion matrix."""
     net = Network.load(args.model)
+    if needs_table_evaluation(net, args.data):
+        return evaluate_table(net, args)
     located, origin = locate_mnist(args.data)
     parts = dict(zip(("training", "validation", "test"), load_mnist(located, dtype=net.dtype)))
     X, y = parts[args.split]

@@ -15,7 +15,9 @@ array holding JSON such as::
 holds ``"standardize": true`` and the arrays ``standardize_mean`` and
 ``standardize_std`` (n_in,) float64 give ``net.standardize`` (inputs are
 (x − mean) / std, see ``fastnet.standardize``); files without the entry load
-as before, with ``net.standardize`` None.  A checkpoint
+as before, with ``net.standardize`` None.  Likewise an optional ``"classes"``
+entry, a list of integers or strings, gives ``net.classes``: the label of each
+output unit (for data whose labels are not 0..n_out-1).  A checkpoint
 (``"format": "fastnet-checkpoint"``) adds the optimiser: the header's
 "optimizer" entry holds its hyperparameters (the schedule as a dict from
 ``describe_schedule``), epoch count, history, best epoch and stop reason, and
@@ -119,7 +121,18 @@ def _header(kind, net):
                         "regularisation": {"l2": l2, "l1": l1, "n": n}}}
     if getattr(net, "standardize", None) is not None:
         header["standardize"] = True
+    if getattr(net, "classes", None) is not None:
+        header["classes"] = _checked_classes(net)
     return header
+
+
+def _checked_classes(net):
+    classes = [value.item() if isinstance(value, np.generic) else value for value in net.classes]
+    if len(classes) != net.sizes[-1] or not all(
+            isinstance(c, str) or (isinstance(c, int) and not isinstance(c, bool)) for c in classes):
+        raise ValueError(f"net.classes: expected None or {net.sizes[-1]} labels (integers or "
+                         f"strings), one per output unit, got {net.classes!r}")
+    return classes
 
 
 def _standardize_arrays(net):
@@ -176,6 +189,7 @@ def read_model_file(path, kinds=(MODEL, CHECKPOINT)):
     reader = _HeaderReader(path, _parse_header(path, arrays, kinds))
     net = _network(reader, arrays)
     net.standardize = _standardize(reader, arrays, net.sizes[0])
+    net.classes = _classes(reader, net.sizes[-1])
     optimizer = None
     if reader.header["format"] == CHECKPOINT:
         optimizer = _optimizer(reader, arrays, net)
@@ -347,6 +361,19 @@ def _standardize(reader, arrays, n_in):
         raise reader.error("standardize_std holds zero or negative values; expected positive "
                            "standard deviations")
     return Standardize(mean, std)
+
+
+def _classes(reader, n_out):
+    """The optional labels of the output units: a list or None."""
+    if "classes" not in reader.header:
+        return None
+    classes = reader.get(reader.header, "classes", "list", "header")
+    if len(classes) != n_out or not all(isinstance(c, str) or (isinstance(c, int) and
+                                                               not isinstance(c, bool))
+                                        for c in classes):
+        raise reader.error(f"the header's classes is {classes!r}; expected {n_out} labels "
+                           "(integers or strings), one per output unit")
+    return classes
 
 
 def _optimizer(reader, arrays, net):

@@ -85,6 +85,7 @@ class Network:
         self.seed = int(seed)
         self.epochs_trained = 0
         self.standardize = None  # a fastnet.standardize.Standardize kept with the model, or None
+        self.classes = None      # the label of each output unit, kept with the model (None: its index)
         self._regularised_by = (0.0, 0.0, 0)
         self._layers = self._layout()
         self._theta = self._initial_parameters()

@@ -19,6 +19,7 @@ import numpy as np
 
 from .checks import positive_int
 from .data import Distort, expand, load_mnist
+from .data.table import check_split
 from .network import Network
 from .optim import SGD
 from .prefetch import Prefetch
@@ -49,6 +50,11 @@ class Recipe:
     distort: bool = False               # a fresh elastic distortion of it every epoch
     seed: int | None = None
     limit: int | None = None            # train on the first `limit` training images only
+    # users' own data (fastnet.data.table): see docs/your-data.md
+    hidden: tuple | None = None         # hidden layer sizes; None: the preset's
+    label_column: str | None = None     # CSV label column, a name or an index; None: the last
+    split: tuple = (0.8, 0.1, 0.1)      # training / validation / test fractions of one table
+    standardize: bool = False           # (x - mean) / std, statistics of the training part
 
     @classmethod
     def from_dict(cls, settings):
@@ -60,6 +66,8 @@ class Recipe:
                              f"known settings are {', '.join(sorted(names))}")
         recipe = cls(**settings)
         recipe.sizes = tuple(recipe.sizes)
+        recipe.split = tuple(recipe.split)
+        recipe.hidden = None if recipe.hidden is None else tuple(recipe.hidden)
         recipe.activation = (recipe.activation,) if isinstance(recipe.activation, str) \
             else tuple(recipe.activation)
         return recipe
@@ -68,6 +76,8 @@ class Recipe:
         """The recipe as a JSON-able dict (``from_dict`` reads it back)."""
         settings = dataclasses.asdict(self)
         settings["sizes"], settings["activation"] = list(self.sizes), list(self.activation)
+        settings["split"] = list(self.split)
+        settings["hidden"] = None if self.hidden is None else list(self.hidden)
         return settings
 
     def replace(self, **changes):
@@ -84,7 +94,13 @@ class Recipe:
         if self.seed is None or isinstance(self.seed, bool) or not isinstance(self.seed, int) \
                 or self.seed < 0:
             raise TypeError(f"seed: expected a non-negative integer, got {self.seed!r}")
-        for name in ("nesterov", "expand", "distort"):
+        check_split(self.split)
+        for size in self.hidden or ():
+            positive_int("hidden[]", size)
+        if self.label_column is not None and not isinstance(self.label_column, str):
+            raise TypeError(f"label_column: expected a column name or index as text, got "
+                            f"{self.label_column!r}")
+        for name in ("nesterov", "expand", "distort", "standardize"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name}: expected true or false, got {getattr(self, name)!r}")
         self.network()
@@ -135,7 +151,8 @@ class Recipe:
                   f"dropout {self.dropout:g}" if self.dropout else "",
                   f"schedule {self.schedule}" if self.schedule != "constant" else "",
                   f"early stop after {self.early_stop}" if self.early_stop else "",
-                  "expanded data" if self.expand else "", "distorted data" if self.distort else ""]
+                  "expanded data" if self.expand else "", "distorted data" if self.distort else "",
+                  "standardized inputs" if self.standardize else ""]
         training = ", ".join([f"training {self.epochs} epochs, batch {self.batch_size}, "
                               f"eta {self.eta:g}"] + [e for e in extras if e])
         return [network, training + f", seed {self.seed}"]
