@@ -25,7 +25,8 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .cli_data import add_predict, add_table_flags, evaluate_table, load_run_data, needs_table_evaluation
+from .cli_data import (add_label_column, add_predict, add_table_flags, evaluate_table, load_run_data,
+                       needs_table_evaluation)
 from .cli_export import add_export
 from .data import load_mnist, locate_mnist
 from .model_io import load_checkpoint, read_model_file
@@ -82,6 +83,7 @@ def build_parser():
     evaluate.add_argument("--split", choices=("test", "validation", "training"), default="test",
                           help="which part of the book's split (default: test)")
     evaluate.set_defaults(run=evaluate_command)
+    add_label_column(evaluate)
     show = commands.add_parser(
         "show", help="a model's architecture; its first-layer weights as a PNG",
         description="Print a model's architecture and training state; with --png, draw "

@@ -30,9 +30,7 @@ from .standardize import Standardize
 # ------------------------------------------------------------------ flags
 def add_table_flags(group):
     """The ``fastnet train`` flags for users' data, in the argparse ``group``."""
-    group.add_argument("--label-column", metavar="NAME|INDEX",
-                       help="CSV column holding the labels: a header name or a 0-based index "
-                            "(default: the last column)")
+    add_label_column(group)
     group.add_argument("--hidden", type=_hidden, metavar="N,N,...",
                        help="hidden layer sizes, e.g. 100,50; the input and output layers come "
                             "from the data (default: the preset's hidden layers)")
@@ -42,6 +40,13 @@ def add_table_flags(group):
     group.add_argument("--standardize", action=argparse.BooleanOptionalAction,
                        help="feed the network (x - mean) / std, statistics from the training "
                             "part, saved in the model file")
+
+
+def add_label_column(parser):
+    """The ``--label-column`` flag of ``evaluate`` and ``predict``."""
+    parser.add_argument("--label-column", metavar="NAME|INDEX",
+                        help="CSV column holding the labels: a header name or a 0-based index "
+                             "(default: the last column)")
 
 
 def _hidden(text):
@@ -149,7 +154,7 @@ def evaluate_table(net, args):
     split) or MNIST, through the model's standardization and classes."""
     from .cli import _architecture, confusion_lines, score_line
     if args.data is not None and is_table(args.data):
-        table = read_table(args.data)
+        table = read_table(args.data, args.label_column)
         part = args.split if args.split in table.parts else "all" if "all" in table.parts else None
         if part is None:
             raise ValueError(f"split: {args.data} has no {args.split} part (it has "
@@ -197,9 +202,7 @@ def add_predict(commands):
     predict.add_argument("--data", metavar="FILE", required=True,
                          help="rows to predict: a .csv file (the model's features, optionally "
                               "with a label column, which is ignored) or an .npz holding X")
-    predict.add_argument("--label-column", metavar="NAME|INDEX",
-                         help="the label column to skip in the CSV file (default: the last, "
-                              "when there is one column more than the model's features)")
+    add_label_column(predict)
     predict.add_argument("--out", metavar="FILE.csv", help="write here (default: standard output)")
     predict.set_defaults(run=predict_command)
 

@@ -99,9 +99,6 @@ def _read_csv(path, label_column, n_features=None):
     label = _label_index(path, rows[0], label_column, width) if has_labels else None
     features = [c for c in range(width) if c != label]
     header = not all(_is_number(rows[0][c]) for c in features)
-    if label_column is not None and not header and not _is_index(label_column):
-        raise DataError(f"label_column: {label_column!r} names a column, but {path} has no header "
-                        "line; pass the column's 0-based index instead")
     names = [rows[0][c].strip() for c in features] if header else [f"x{c}" for c in features]
     if header:
         rows, lines = rows[1:], lines[1:]
