@@ -1,13 +1,14 @@
 """fastnet: fast, exact fully-connected neural networks on MNIST-shaped data."""
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 from . import schedules
 from .data import DataError, Distort, download_mnist, expand, load_mnist, read_idx
 from .network import Network
-from .optim import SGD, DivergenceError
+from .optim import SGD, DivergenceError, Optimizer
+from .training import Trainer
 from .model_io import ModelFileError, load_checkpoint, save_checkpoint
 
-__all__ = ["Network", "SGD", "DivergenceError", "schedules",
+__all__ = ["__version__", "Network", "SGD", "Optimizer", "Trainer", "DivergenceError", "schedules",
            "DataError", "Distort", "download_mnist", "expand", "load_mnist", "read_idx",
            "ModelFileError", "load_checkpoint", "save_checkpoint"]

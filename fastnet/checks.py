@@ -19,15 +19,19 @@ def as_dtype(dtype):
         name = None if dtype is None else np.dtype(dtype).name
     except TypeError:
         name = None
+    if name is None:
+        raise TypeError(f"dtype: expected 'float32' or 'float64', got {dtype!r}")
     if name not in DTYPES:
-        raise ValueError(f"dtype: {dtype!r} is not supported; pass 'float32' or 'float64'")
+        raise ValueError(f"dtype: {name!r} is not supported; pass 'float32' or 'float64'")
     return np.dtype(DTYPES[name])
 
 
 def choice(name, value, options):
     """value if it is one of ``options`` (a dict or sequence of names)."""
-    if not isinstance(value, str) or value not in options:
-        listed = ", ".join(repr(o) for o in options)
+    listed = ", ".join(repr(o) for o in options)
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected a name, one of {listed}, got {value!r}")
+    if value not in options:
         raise ValueError(f"{name}: unknown value {value!r}; pass one of {listed}")
     return value
 
@@ -39,6 +43,15 @@ def integer(name, value, minimum=0):
         raise TypeError(f"{name}: expected {kind}, got {value!r}")
     if value < minimum:
         raise ValueError(f"{name}: must be {kind}, got {value}; pass {minimum} or more")
+    return int(value)
+
+
+def seed(name, value):
+    """A seed: an integer in [0, 2**63) (the compiled loop takes it as an int64)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise TypeError(f"{name}: expected a non-negative integer, got {value!r}")
+    if value >= 2**63:
+        raise ValueError(f"{name}: {value} is too large; pass an integer below 2**63")
     return int(value)
 
 

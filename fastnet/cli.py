@@ -24,13 +24,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import __version__
+from ._version import __version__
+from .checks import DTYPES
 from .cli_data import (add_label_column, add_predict, add_table_flags, evaluate_table, load_run_data,
                        needs_table_evaluation)
 from .cli_export import add_export
+from .costs import COSTS, OUTPUTS
 from .data import load_mnist, locate_mnist
 from .model_io import load_checkpoint, read_model_file
-from .network import Network
+from .network import HIDDEN, INITS, Network
 from .optim import HISTORY_KEYS, format_epoch
 from .pictures import MatplotlibMissing, weight_tiles
 from .png import write_png
@@ -38,10 +40,11 @@ from .presets import DEFAULT_PRESET, PRESETS
 from .recipe import Recipe, parse_schedule
 from .runs import LAST, MODEL, RunFolder
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu")
+ACTIVATIONS = tuple(HIDDEN)
 RECIPE_FLAGS = ("sizes", "activation", "output", "cost", "init", "dtype", "epochs", "batch_size",
-                "eta", "momentum", "nesterov", "l2", "l1", "dropout", "schedule", "early_stop",
-                "expand", "distort", "seed", "limit", "hidden", "label_column", "split", "standardize")
+                "eta", "momentum", "nesterov", "l2", "l1", "dropout", "schedule", "early_stopping",
+                "expand", "distort", "seed", "limit",
+                "hidden", "label_column", "split", "standardize")
 RESUME_FLAGS = ("epochs",)  # recipe flags that may change when resuming
 INTERRUPTED = 130
 
@@ -116,11 +119,11 @@ def _add_train(commands):
     network.add_argument("--activation", type=_activations, metavar="NAME[,NAME...]",
                          help=f"hidden activation ({', '.join(ACTIVATIONS)}), "
                               "or one per hidden layer")
-    network.add_argument("--output", choices=("sigmoid", "softmax", "linear"))
-    network.add_argument("--cost", choices=("quadratic", "cross_entropy", "log_likelihood"))
-    network.add_argument("--init", choices=("normalized", "large"),
+    network.add_argument("--output", choices=tuple(OUTPUTS))
+    network.add_argument("--cost", choices=tuple(COSTS))
+    network.add_argument("--init", choices=INITS,
                          help="normalized: N(0, 1/n_in) weights; large: N(0, 1) (chapter 1)")
-    network.add_argument("--dtype", choices=("float32", "float64"))
+    network.add_argument("--dtype", choices=tuple(DTYPES))
     training = train.add_argument_group("training")
     training.add_argument("--epochs", type=int, metavar="N")
     training.add_argument("--batch-size", type=int, metavar="N")
@@ -136,7 +139,7 @@ def _add_train(commands):
     training.add_argument("--schedule", type=_schedule, metavar="NAME[:K=V,...]",
                           help="constant, step, exponential, cosine or plateau, with optional "
                                "parameters, e.g. step:every=10,factor=0.5")
-    training.add_argument("--early-stop", type=int, metavar="N",
+    training.add_argument("--early-stopping", "--early-stop", type=int, metavar="N",
                           help="stop after N epochs without a better validation accuracy (0: never)")
     data = train.add_argument_group("data")
     data.add_argument("--data", metavar="PATH", help="MNIST folder or file, or your own data: "
@@ -205,11 +208,10 @@ def train_command(args, parser):
         data_path = args.data
     data = load_run_data(recipe, data_path, sizes_given=args.sizes is not None)
     recipe, ((X, y), validation, test) = data.recipe, data.parts
-    if not args.resume:
-        net, optimizer = data.network(), recipe.optimizer()
     if args.resume:
         folder.save_recipe(recipe, data_path)
     else:
+        net, optimizer = data.network(), recipe.optimizer()
         folder.start(recipe, data_path, net, optimizer)
     preset = PRESETS.get(recipe.preset)
     print(f"fastnet {__version__}: " + (f"preset {preset.name} ({preset.summary})" if preset
@@ -246,8 +248,8 @@ def _new_run(args, parser):
     """(folder, recipe) for a run that starts now; the folder is not made yet."""
     overrides = {name: getattr(args, name) for name in RECIPE_FLAGS
                  if getattr(args, name) is not None}
-    if overrides.get("early_stop") == 0:
-        overrides["early_stop"] = None
+    if overrides.get("early_stopping") == 0:
+        overrides["early_stopping"] = None
     if "seed" not in overrides:
         overrides["seed"] = secrets.randbelow(100_000)
     preset = args.preset or DEFAULT_PRESET

@@ -123,8 +123,8 @@ def load_run_data(recipe, data_path, sizes_given):
     dtype = np.dtype(recipe.dtype)
     parts = tuple((_inputs(X, standardize, dtype), y) for X, y in parts)
     (_, y), (_, y_val), (_, y_test) = parts
-    line = (f"data     {where}: {len(y):,} training, {len(y_val):,} validation, {len(y_test):,} "
-            f"test samples, {sizes[0]} features, {n_out} classes")
+    line = f"data     {where}: {len(y):,} training, {len(y_val):,} validation, {len(y_test):,} test "
+    line += "images" if classes is None else f"samples, {sizes[0]} features, {n_out} classes"
     return RunData(recipe, parts, line, standardize, classes)
 
 

@@ -18,12 +18,14 @@ holds ``"standardize": true`` and the arrays ``standardize_mean`` and
 as before, with ``net.standardize`` None.  Likewise an optional ``"classes"``
 entry, a list of integers or strings, gives ``net.classes``: the label of each
 output unit (for data whose labels are not 0..n_out-1).  A checkpoint
-(``"format": "fastnet-checkpoint"``) adds the optimiser: the header's
-"optimizer" entry holds its hyperparameters (the schedule as a dict from
-``describe_schedule``), epoch count, history, best epoch and stop reason, and
-the arrays ``velocity_weights_l`` / ``velocity_biases_l`` (momentum) and
-``best_weights_l`` / ``best_biases_l`` (the best validation epoch's
-parameters) hold the rest.  The random streams need no state of their own:
+(``"format": "fastnet-checkpoint"``) adds the optimizer: the header's
+"optimizer" entry holds its name ("sgd", ...), hyperparameters (a schedule as
+a dict from ``describe_schedule``), epoch count, history, best epoch, stop
+reason, scalar state ("state_values") and the names of its state arrays
+("state_arrays", e.g. ["velocity"]); the arrays ``<name>_weights_l`` /
+``<name>_biases_l`` (e.g. the momentum velocity) and ``best_weights_l`` /
+``best_biases_l`` (the best validation epoch's parameters) hold the rest.
+Checkpoints of fastnet 0.1 (an SGD, "velocity": true/false) still load.  The random streams need no state of their own:
 shuffles, dropout masks and ``Distort`` are keyed by ``(net.seed, epoch)``,
 both saved, so resuming from a checkpoint repeats the uninterrupted run
 exactly.
@@ -42,10 +44,11 @@ import zlib
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
+from .checks import DTYPES
 from .files import atomic_write, checked_path
 from .network import Network
-from .optim import HISTORY_KEYS, SGD
+from .optim import Optimizer
 from .schedules import describe_schedule, make_schedule
 from .standardize import Standardize
 
@@ -74,33 +77,41 @@ def save_model(net, path):
 
 
 def save_checkpoint(net, optimizer, path):
-    """Write ``net`` and the run state of ``optimizer`` (an ``SGD``) to ``path``.
+    """Write ``net`` and the run state of ``optimizer`` (an ``SGD`` or another
+    ``fastnet.optim.Optimizer``) to ``path``.
 
     ``load_checkpoint(path)`` gives both back, ready to continue with
-    ``net.fit(..., optimizer=optimizer)``.  The schedule must be one of
+    ``net.fit(..., optimizer=optimizer)``.  A schedule must be one of
     ``fastnet.schedules`` (a custom callable cannot be stored).
     """
     _check_network("net", net)
-    if not isinstance(optimizer, SGD):
-        raise TypeError(f"optimizer: expected a fastnet.SGD, got {type(optimizer).__name__}")
-    schedule = describe_schedule(optimizer.schedule)
-    if schedule is None:
-        raise ValueError(f"optimizer.schedule: {optimizer.schedule!r} is a custom callable, which "
-                         "a checkpoint cannot store; use a schedule from fastnet.schedules "
-                         "(constant, step, exponential, cosine, plateau)")
+    if not isinstance(optimizer, Optimizer) or optimizer.name is None:
+        raise TypeError(f"optimizer: expected a fastnet optimizer such as fastnet.SGD, "
+                        f"got {type(optimizer).__name__}")
+    hyperparameters = optimizer.hyperparameters()
+    if "schedule" in hyperparameters:
+        schedule = describe_schedule(hyperparameters["schedule"])
+        if schedule is None:
+            raise ValueError(f"optimizer.schedule: {hyperparameters['schedule']!r} is a custom callable, "
+                             "which a checkpoint cannot store; use a schedule from fastnet.schedules "
+                             "(constant, step, exponential, cosine, plateau)")
+        hyperparameters["schedule"] = schedule
     arrays = {**_layer_arrays(net, "", net.weights, net.biases), **_standardize_arrays(net)}
-    if optimizer.velocity is not None:
-        arrays.update(_layer_arrays(net, "velocity_", *net.split_parameters(optimizer.velocity)))
+    state = {key: array for key, array in optimizer.state_arrays().items() if array is not None}
+    for key, array in state.items():
+        arrays.update(_layer_arrays(net, f"{key}_", *net.split_parameters(array)))
     if optimizer.best_weights is not None:
         arrays.update(_layer_arrays(net, "best_", *net.split_parameters(optimizer.best_weights)))
     header = _header(CHECKPOINT, net)
     header["optimizer"] = {
-        "hyperparameters": {**optimizer.hyperparameters(), "schedule": schedule},
+        "name": optimizer.name,
+        "hyperparameters": hyperparameters,
         "epoch": optimizer.epoch,
-        "history": {key: [float(v) for v in optimizer.history[key]] for key in HISTORY_KEYS},
+        "history": {key: [float(v) for v in optimizer.history[key]] for key in optimizer.history_keys},
         "best_epoch": optimizer.best_epoch,
         "stop_reason": optimizer.stop_reason,
-        "velocity": optimizer.velocity is not None,
+        "state_values": optimizer.state_values(),
+        "state_arrays": sorted(state),
         "best_weights": optimizer.best_weights is not None,
     }
     _write(path, header, arrays)
@@ -253,7 +264,7 @@ def _parse_header(path, arrays, kinds):
                                    f"in format version {version}; this fastnet ({__version__}) "
                                    f"reads format version {FORMAT_VERSION}; upgrade fastnet")
     if header["format"] not in kinds:
-        raise ModelFileError(path, "is a model file, not a checkpoint: it holds no optimiser "
+        raise ModelFileError(path, "is a model file, not a checkpoint: it holds no optimizer "
                                    "state to resume from; pass a checkpoint (e.g. "
                                    "checkpoint-last.npz in a run folder)")
     return header
@@ -328,7 +339,7 @@ def _network(reader, arrays):
         raise reader.error(f"the header's network.sizes is {sizes!r}; expected two or more "
                            "positive integers")
     dtype = reader.get(spec, "dtype", "str", "network")
-    if dtype not in ("float32", "float64"):
+    if dtype not in DTYPES:
         raise reader.error(f"the header's network.dtype is {dtype!r}; expected 'float32' "
                            "or 'float64'")
     # Check the arrays against the header before allocating a network of that size.
@@ -377,36 +388,49 @@ def _classes(reader, n_out):
 
 
 def _optimizer(reader, arrays, net):
-    """The SGD of a checkpoint, with its run state, for ``net``."""
+    """The optimizer of a checkpoint, with its run state, for ``net``."""
     state = reader.get(reader.header, "optimizer", "dict", "header")
+    # fastnet 0.1's checkpoints hold an SGD and name no optimizer
+    name = reader.get(state, "name", "str", "optimizer") if "name" in state else "sgd"
+    if name not in Optimizer.registry:
+        raise reader.error(f"the header's optimizer.name is {name!r}; this fastnet knows "
+                           f"{', '.join(map(repr, sorted(Optimizer.registry)))}")
     settings = dict(reader.get(state, "hyperparameters", "dict", "optimizer"))
     try:
-        settings["schedule"] = make_schedule(reader.get(settings, "schedule", "dict",
-                                                        "optimizer.hyperparameters"))
-        optimizer = SGD(**settings)
+        if "schedule" in settings:
+            settings["schedule"] = make_schedule(reader.get(settings, "schedule", "dict",
+                                                            "optimizer.hyperparameters"))
+        optimizer = Optimizer.registry[name](**settings)
     except (TypeError, ValueError) as error:
         raise reader.error("the header's optimizer.hyperparameters are not valid: "
                            f"{error}") from None
     optimizer.epoch = reader.get(state, "epoch", "count", "optimizer")
     history = reader.get(state, "history", "dict", "optimizer")
-    if sorted(history) != sorted(HISTORY_KEYS):
+    if sorted(history) != sorted(optimizer.history_keys):
         raise reader.error(f"the header's optimizer.history has keys {sorted(history)}; "
-                           f"expected {sorted(HISTORY_KEYS)}")
-    for key in HISTORY_KEYS:
+                           f"expected {sorted(optimizer.history_keys)}")
+    for key in optimizer.history_keys:
         values = reader.get(history, key, "list", "optimizer.history")
         if not all(is_kind("number", value) for value in values):
             raise reader.error(f"the header's optimizer.history.{key} holds something other "
                                "than finite numbers")
-        expected = (optimizer.epoch,) if key == "eta" else (0, optimizer.epoch)
+        expected = (optimizer.epoch,) if key == "epoch_seconds" else (0, optimizer.epoch)
         if len(values) not in expected:
             raise reader.error(f"the header's optimizer.history.{key} has {len(values)} entries "
                                f"for {optimizer.epoch} epochs")
         optimizer.history[key] = list(values)
     optimizer.best_epoch = reader.get(state, "best_epoch", "count", "optimizer", optional=True)
     optimizer.stop_reason = reader.get(state, "stop_reason", "str", "optimizer", optional=True)
-    if reader.get(state, "velocity", "bool", "optimizer"):
-        optimizer.velocity = net.join_parameters(
-            *reader.layers(arrays, "velocity_", net.sizes, net.dtype))
+    if "state_arrays" in state:
+        names = reader.get(state, "state_arrays", "list", "optimizer")
+    else:  # fastnet 0.1 wrote {"velocity": true/false}
+        names = ["velocity"] if reader.get(state, "velocity", "bool", "optimizer") else []
+    if not all(isinstance(key, str) and key.isidentifier() for key in names):
+        raise reader.error(f"the header's optimizer.state_arrays is {names!r}; expected names")
+    state_arrays = {key: net.join_parameters(*reader.layers(arrays, f"{key}_", net.sizes, net.dtype))
+                    for key in names}
+    optimizer.set_state(reader.get(state, "state_values", "dict", "optimizer") if "state_values" in state
+                        else {}, state_arrays)
     if reader.get(state, "best_weights", "bool", "optimizer"):
         optimizer.best_weights = net.join_parameters(
             *reader.layers(arrays, "best_", net.sizes, net.dtype))

@@ -8,12 +8,14 @@ scikit-learn's ``coefs_``.  Both lists hold views into one flat parameter
 vector (whose rows are padded for the kernels): editing them in place edits
 the network.
 """
+import inspect
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from .checks import as_dtype, as_inputs, as_targets, choice, labels_of, positive_int
+from .checks import seed as check_seed
 from .costs import COSTS, DEFAULT_COST, OUTPUTS, check_pair, regularisation
 from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
@@ -21,7 +23,8 @@ from .kernels.lanes import padded
 from .kernels.layout import B_OFF, N_COLUMNS, N_IN, N_OUT, U_OFF, W_OFF, WIDTH
 from .kernels.train import forward_all, forward_few, gradient_sum, to_csr, train_epoch
 from .kernels.update import all_finite, scale
-from .optim import SGD
+from .optim import SGD, Optimizer
+from .training import Trainer
 
 HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
 INITS = ("normalized", "large")
@@ -78,11 +81,7 @@ class Network:
         self.dtype = as_dtype(dtype)
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % 2**63)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise TypeError(f"seed: expected a non-negative integer or None, got {seed!r}")
-        if seed >= 2**63:  # the compiled loop takes the seed as an int64
-            raise ValueError(f"seed: {seed} is too large; pass an integer below 2**63")
-        self.seed = int(seed)
+        self.seed = check_seed("seed", seed)
         self.epochs_trained = 0
         self.standardize = None  # a fastnet.standardize.Standardize kept with the model, or None
         self.classes = None      # the label of each output unit, kept with the model (None: its index)
@@ -236,9 +235,12 @@ class Network:
         weights of the best validation epoch.  ``augment(X, y, epoch)`` returns
         the (X, y) to train on in that epoch.  ``callback(net, optimizer)`` runs
         after each epoch; ``progress(done, n)`` a few times within each.
-        Pass ``optimizer`` (an ``SGD``, e.g. from a checkpoint) to continue its
-        run up to ``epochs`` epochs in total; its hyperparameters are used and
-        the keyword hyperparameters here are ignored.
+        Pass ``optimizer`` (an ``SGD`` or another ``fastnet.optim.Optimizer``,
+        e.g. from a checkpoint) to continue its run up to ``epochs`` epochs in
+        total; it carries its own hyperparameters, so the SGD keywords (eta,
+        batch_size, momentum, nesterov, l2, l1, dropout, schedule,
+        early_stopping) cannot be given with it.  The loop itself is
+        ``fastnet.training.Trainer``.
 
         History keys: training_cost, training_accuracy, validation_cost,
         validation_accuracy, eta, epoch_seconds (training time only).
@@ -248,19 +250,29 @@ class Network:
                                        ("progress", progress, "progress(done, n)")):
             if value is not None and not callable(value):
                 raise TypeError(f"{name}: expected None or a function {signature}, got {value!r}")
-        if optimizer is not None and not isinstance(optimizer, SGD):
-            raise TypeError(f"optimizer: expected None or a fastnet.SGD, got {optimizer!r}")
+        settings = dict(eta=eta, batch_size=batch_size, momentum=momentum, nesterov=nesterov,
+                        l2=l2, l1=l1, dropout=dropout, schedule=schedule,
+                        early_stopping=early_stopping)
         if optimizer is None:
-            optimizer = SGD(eta=eta, batch_size=batch_size, momentum=momentum,
-                            nesterov=nesterov, l2=l2, l1=l1, dropout=dropout,
-                            schedule=schedule, early_stopping=early_stopping)
+            optimizer = SGD(**settings)
+        elif not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer: expected None or a fastnet optimizer such as fastnet.SGD, "
+                            f"got {optimizer!r}")
+        else:
+            given = [name for name, value in settings.items() if value is not FIT_DEFAULTS[name]
+                     and value != FIT_DEFAULTS[name]]
+            if given:
+                raise TypeError(f"optimizer: an optimizer carries its own hyperparameters, so "
+                                f"{', '.join(given)} cannot be given with it; pass them to the "
+                                f"optimizer's constructor instead (e.g. fastnet.SGD({given[0]}=...))")
         self.optimizer = optimizer
         if validation is not None and (not isinstance(validation, (tuple, list))
                                        or len(validation) != 2):
             raise TypeError("validation: expected a pair (X_val, y_val)")
-        return optimizer.run(self, (X, y), validation, epochs, augment=augment,
-                             monitor=monitor, restore_best=restore_best,
-                             callback=callback, progress=progress, verbose=verbose)
+        trainer = Trainer(self, optimizer, (X, y), validation, augment=augment, monitor=monitor,
+                          restore_best=restore_best, callback=callback, progress=progress,
+                          verbose=verbose)
+        return trainer.run(epochs)
 
     def _train_epoch(self, data, sgd, eta, progress=None):
         """One epoch of ``sgd`` over ``data`` at learning rate eta; returns seconds."""
@@ -293,7 +305,6 @@ class Network:
             seconds += time.perf_counter() - began
             if progress is not None:
                 progress(stop, data.n)
-        self.epochs_trained += 1
         return seconds
 
     def _scalar(self, name, value):
@@ -369,8 +380,17 @@ class Network:
 
         Returns (gW, gb): lists shaped like ``weights`` and ``biases``.
         """
-        data = self._prepare(X, y)
         grad = np.empty_like(self._theta)
+        self._gradient_into(grad, self._prepare(X, y))
+        return self._split(grad)
+
+    def _gradient_into(self, grad, data):
+        """grad (p,) = the gradient of the mean unregularised cost over the
+        prepared ``data``, in the padded parameter layout; overwritten."""
         gradient_sum(grad, self._theta, self._layers, data.indptr, data.indices,
                      data.values, data.Y, OUTPUTS[self.output], COSTS[self.cost_name])
-        return self._split(grad)
+
+
+# fit's keyword defaults: the SGD settings that may not be mixed with ``optimizer=``.
+FIT_DEFAULTS = {name: parameter.default for name, parameter
+                in inspect.signature(Network.fit).parameters.items()}

@@ -1,38 +1,134 @@
-"""Mini-batch SGD: the training policy around the compiled epoch loop.
+"""Optimizers: hyperparameters, state and update rule — nothing else.
 
-``SGD`` holds the hyperparameters (eta, batch size, momentum / Nesterov, L2,
-L1, dropout, schedule, early stopping) and the state of a run (epoch count,
-momentum velocities, history, best weights), so that a run can be saved and
-resumed exactly.  The arithmetic of every mini-batch runs in
-``fastnet.kernels.train.train_epoch``; this file decides what to run.
+The epochs are driven by ``fastnet.training.Trainer``; an optimizer only says
+how one epoch changes the parameters.  Every optimizer subclasses
+``Optimizer``, which also carries the progress of its run (epoch count,
+history, best epoch and weights, stop reason) so that a checkpoint holds one
+object to resume from.  A subclass names itself (``name``, used in
+checkpoints) and implements:
 
-Regularisation follows the book: with n the training-set size, L2 adds
-l2/(2n)·Σw² to the cost, so each plain-SGD step multiplies the weights by
-(1 − eta·l2/n); L1 adds l1/n·Σ|w|.  Biases are not regularised.  PyTorch's
-``weight_decay=wd`` with ``lr=eta`` matches ``l2 = wd·n``.
+    hyperparameters()        -> dict of the constructor's arguments
+    start(net, data, epochs) -> allocate or check its state for this network
+    train_epoch(net, data, progress) -> dict of this epoch's history values
+    next_eta(), stop_reason() (optional), state_values() / state_arrays() /
+    set_state(values, arrays) (when it has state).
+
+``SGD`` is mini-batch stochastic gradient descent.  Regularisation follows
+the book: with n the training-set size, L2 adds l2/(2n)·Σw² to the cost, so
+each plain-SGD step multiplies the weights by (1 − eta·l2/n); L1 adds
+l1/n·Σ|w|.  Biases are not regularised.  PyTorch's ``weight_decay=wd`` with
+``lr=eta`` matches ``l2 = wd·n``.
 """
 import numpy as np
 
 from .checks import positive_int, real
-from .schedules import Cosine, Plateau, make_schedule
+from .schedules import make_schedule
 
 HISTORY_KEYS = ("training_cost", "training_accuracy", "validation_cost",
                 "validation_accuracy", "eta", "epoch_seconds")
 
 
 class DivergenceError(ArithmeticError):
-    """Training produced NaN or infinite weights or cost."""
+    """Training produced NaN or infinite weights or cost, or a cost that blew up."""
 
 
-class SGD:
-    """Mini-batch stochastic gradient descent with its run state.
+class Optimizer:
+    """What every optimizer shares: early stopping and the progress of its run.
 
-    Parameters mirror ``Network.fit``; ``early_stopping`` is a patience in
-    epochs without improvement of the validation accuracy (None: never stop).
+    ``early_stopping`` is a patience in epochs without improvement of the
+    validation accuracy (None: never stop).  ``epoch``, ``history``,
+    ``best_epoch``, ``best_weights`` and ``stop_reason`` are written by the
+    ``Trainer``; ``history_keys`` lists the history's keys (subclasses may add
+    their own after ``HISTORY_KEYS``).
     """
+    name = None
+    history_keys = HISTORY_KEYS
+    registry = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.name is not None:
+            Optimizer.registry[cls.name] = cls
+
+    def __init__(self, early_stopping=None):
+        self.early_stopping = None if early_stopping is None else \
+            positive_int("early_stopping", early_stopping)
+        self.epoch = 0
+        self.history = {key: [] for key in self.history_keys}
+        self.best_weights = None
+        self.best_epoch = None
+        self.stop_reason = None
+
+    # ---------------------------------------------------- for subclasses
+    def hyperparameters(self):
+        """The constructor's arguments as a dict: ``type(opt)(**opt.hyperparameters())``
+        starts a fresh run with the same settings."""
+        return {"early_stopping": self.early_stopping}
+
+    def start(self, net, data, epochs):
+        """Get ready to train ``net`` on the prepared ``data`` up to ``epochs``:
+        allocate the state, or check that the state held fits this network."""
+
+    def train_epoch(self, net, data, progress=None):
+        """Run one epoch on ``net``'s parameters, in place; return its history
+        values, at least ``{"epoch_seconds": s}``."""
+        raise NotImplementedError
+
+    def next_eta(self):
+        """The learning rate of the coming epoch (None if the method has none)."""
+        return None
+
+    def stop_reason_before_epoch(self):
+        """Why the method itself wants to stop before the coming epoch (None: go on)."""
+        return None
+
+    def regularisation(self):
+        """(l2, l1) that this optimizer adds to the cost (the book's λ's)."""
+        return 0.0, 0.0
+
+    def state_values(self):
+        """The optimizer's scalar state, JSON-able (e.g. a damping factor)."""
+        return {}
+
+    def state_arrays(self):
+        """The optimizer's array state: name -> flat array laid out like the
+        network's parameters (e.g. ``{"velocity": v}``); empty before ``start``."""
+        return {}
+
+    def set_state(self, values, arrays):
+        """Put back what ``state_values`` and ``state_arrays`` returned."""
+
+    # --------------------------------------------------------------- shared
+    def __repr__(self):
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.hyperparameters().items())
+        return f"{type(self).__name__}({arguments})"
+
+    def check_state_shape(self, net):
+        """Raise ValueError when any state array is not laid out like ``net``'s
+        parameters (e.g. an optimizer taken from a network of another size)."""
+        expected = net._theta.shape
+        for key, array in self.state_arrays().items():
+            if array is not None and (array.shape != expected or array.dtype != net.dtype):
+                raise ValueError(
+                    f"optimizer: its {key} has shape {array.shape} ({array.dtype}) but this "
+                    f"network's parameters have shape {expected} ({net.dtype}); it belongs to "
+                    f"another network: pass a fresh optimizer, e.g. "
+                    f"fastnet.{type(self).__name__}(**optimizer.hyperparameters())")
+        if self.best_weights is not None and self.best_weights.shape != expected:
+            raise ValueError(f"optimizer: its best_weights have shape {self.best_weights.shape} but "
+                             f"this network's parameters have shape {expected}; pass a fresh optimizer")
+
+
+class SGD(Optimizer):
+    """Mini-batch stochastic gradient descent with momentum (or Nesterov), L2,
+    L1 and dropout; the learning rate of each epoch comes from ``schedule``
+    (see ``fastnet.schedules``).  Parameters mirror ``Network.fit``.
+    """
+    name = "sgd"
 
     def __init__(self, eta=0.5, batch_size=10, momentum=0.0, nesterov=False,
                  l2=0.0, l1=0.0, dropout=0.0, schedule=None, early_stopping=None):
+        super().__init__(early_stopping)
         self.eta = real("eta", eta, 0.0, low_open=True)
         self.batch_size = positive_int("batch_size", batch_size)
         self.momentum = real("momentum", momentum, 0.0, 1.0, high_open=True)
@@ -43,124 +139,58 @@ class SGD:
         self.l1 = real("l1", l1)
         self.dropout = real("dropout", dropout, 0.0, 1.0, high_open=True)
         self.schedule = make_schedule(schedule)
-        self.early_stopping = None if early_stopping is None else \
-            positive_int("early_stopping", early_stopping)
-        self.epoch = 0
         self.velocity = None
-        self.history = {key: [] for key in HISTORY_KEYS}
-        self.best_weights = None
-        self.best_epoch = None
-        self.stop_reason = None
 
     def hyperparameters(self):
-        """The constructor's arguments as a dict: ``SGD(**sgd.hyperparameters())``
-        starts a fresh run with the same settings (the schedule object is shared)."""
+        """The constructor's arguments as a dict (the schedule object is shared)."""
         return {"eta": self.eta, "batch_size": self.batch_size, "momentum": self.momentum,
                 "nesterov": self.nesterov, "l2": self.l2, "l1": self.l1, "dropout": self.dropout,
                 "schedule": self.schedule, "early_stopping": self.early_stopping}
 
-    def __repr__(self):
-        arguments = ", ".join(f"{key}={value!r}" for key, value in self.hyperparameters().items())
-        return f"SGD({arguments})"
+    def start(self, net, data, epochs):
+        """Fix a run-length schedule's length (e.g. "cosine") and make the velocity."""
+        for_run = getattr(self.schedule, "for_run", None)
+        if for_run is not None:
+            self.schedule = for_run(epochs)
+        if self.velocity is None:
+            self.velocity = np.zeros_like(net._theta)
+        self.check_state_shape(net)
 
     def next_eta(self):
         """The learning rate of the coming epoch, from the schedule."""
         return float(self.schedule(self.epoch, self.eta, self.history))
 
-    def finished(self, eta):
-        """Why training should stop before an epoch at ``eta`` (None: go on)."""
-        if isinstance(self.schedule, Plateau) and eta < self.eta * self.schedule.min_ratio:
-            return f"learning rate fell below eta/{1 / self.schedule.min_ratio:g}"
-        scores = self.history["validation_accuracy"]
-        if self.early_stopping and scores:
-            since_best = len(scores) - 1 - int(np.argmax(scores))
-            if since_best >= self.early_stopping:
-                return f"no improvement in validation accuracy for {since_best} epochs"
-        return None
+    def stop_reason_before_epoch(self):
+        """The schedule's own stop rule (e.g. the book's plateau schedule stops
+        once eta has fallen far enough)."""
+        stop = getattr(self.schedule, "stop_reason", None)
+        return None if stop is None else stop(self.next_eta(), self.eta)
 
-    def record(self, **values):
-        """Append one epoch's numbers to the history."""
-        for key in HISTORY_KEYS:
-            value = values.get(key)
-            if value is not None:
-                self.history[key].append(value)
+    def regularisation(self):
+        return self.l2, self.l1
 
-    def run(self, net, train, validation, epochs, augment=None, monitor=True,
-            restore_best=False, callback=None, progress=None, verbose=False):
-        """Train ``net`` until ``self.epoch == epochs`` (or an early stop).
+    def train_epoch(self, net, data, progress=None):
+        eta = self.next_eta()
+        if not eta > 0.0 or not np.isfinite(eta):
+            raise ValueError(f"schedule: returned eta={eta!r} for epoch {self.epoch + 1}; a "
+                             "schedule must return a finite learning rate above 0")
+        seconds = net._train_epoch(data, self, eta, progress)
+        return {"eta": eta, "epoch_seconds": seconds}
 
-        ``train`` is (X, y) as the user passed it; ``validation`` is None or
-        (X, y).  Returns the history dict.
-        """
-        epochs = positive_int("epochs", epochs)
-        if isinstance(self.schedule, Cosine) and self.schedule.epochs is None:
-            self.schedule.epochs = epochs  # schedule="cosine": anneal over this run
-        if (self.early_stopping or restore_best) and validation is None:
-            raise ValueError("early_stopping / restore_best: need validation data; pass "
-                             "validation=(X_val, y_val)")
-        data = net._prepare(*train, name="X")
-        valid = None if validation is None else net._prepare(*validation, name="validation")
-        if self.velocity is None:
-            self.velocity = np.zeros_like(net._theta)
-        before = self._snapshot(net)
-        net._regularised_by = (self.l2, self.l1, data.n)
-        self.stop_reason = None
-        while self.epoch < epochs:
-            eta = self.next_eta()
-            self.stop_reason = self.finished(eta)
-            if self.stop_reason:
-                break
-            if augment is not None:
-                data = net._prepare(*augment(train[0], train[1], self.epoch), name="augment(X)")
-            seconds = net._train_epoch(data, self, eta, progress)
-            self.epoch += 1
-            row = {"eta": eta, "epoch_seconds": seconds}
-            if monitor:
-                row["training_cost"], row["training_accuracy"] = net._evaluate(data)
-            if valid is not None:
-                row["validation_cost"], row["validation_accuracy"] = net._evaluate(valid)
-            self._check_finite(net, before, row, eta)
-            self.record(**row)
-            self._remember_best(net, row)
-            if verbose:
-                print(format_epoch(self.epoch, epochs, row), flush=True)
-            if callback is not None:
-                callback(net, self)
-        if restore_best and self.best_weights is not None:
-            net._theta[:] = self.best_weights
-        return self.history
+    def state_arrays(self):
+        return {} if self.velocity is None else {"velocity": self.velocity}
 
-    def _snapshot(self, net):
-        """What a diverged run puts back: the network's and this optimizer's state."""
-        return dict(theta=net._theta.copy(), epochs_trained=net.epochs_trained,
-                    regularised_by=net._regularised_by, epoch=self.epoch,
-                    velocity=self.velocity.copy(), best=(self.best_weights, self.best_epoch),
-                    lengths={key: len(values) for key, values in self.history.items()})
+    def set_state(self, values, arrays):
+        self.velocity = arrays.get("velocity")
 
-    def _check_finite(self, net, before, row, eta):
-        """Put everything back as it was before the run and raise if training diverged."""
-        cost = row.get("training_cost", 0.0)
-        if net._weights_finite() and np.isfinite(cost):
-            return
-        failed = self.epoch
-        net._theta[:] = before["theta"]
-        net.epochs_trained = before["epochs_trained"]
-        net._regularised_by = before["regularised_by"]
-        self.epoch, self.velocity = before["epoch"], before["velocity"]
-        self.best_weights, self.best_epoch = before["best"]
-        for key, length in before["lengths"].items():
-            del self.history[key][length:]
-        raise DivergenceError(
-            f"training diverged in epoch {failed} (eta={eta:g}): the weights or the "
-            f"cost became NaN or infinite. The network and the optimizer are back to what "
-            f"they were before fit; try a smaller eta, e.g. eta={eta / 10:g}")
+    def run(self, net, train, validation, epochs, **options):
+        """Deprecated: use ``net.fit(X, y, epochs, optimizer=sgd, ...)``."""
+        import warnings
 
-    def _remember_best(self, net, row):
-        """Keep a copy of the weights of the best validation epoch so far."""
-        scores = self.history["validation_accuracy"]
-        if "validation_accuracy" in row and row["validation_accuracy"] > max(scores[:-1], default=-1.0):
-            self.best_epoch = self.epoch
-            self.best_weights = net._theta.copy()
+        from .training import Trainer
+        warnings.warn("SGD.run is deprecated; use net.fit(X, y, epochs, optimizer=sgd, ...)",
+                      DeprecationWarning, stacklevel=2)
+        return Trainer(net, self, train, validation, **options).run(epochs)
 
 
 def format_epoch(epoch, epochs, row):
@@ -170,6 +200,7 @@ def format_epoch(epoch, epochs, row):
         parts.append(f"train cost {row['training_cost']:.4f} acc {100 * row['training_accuracy']:.2f}%")
     if "validation_cost" in row:
         parts.append(f"val cost {row['validation_cost']:.4f} acc {100 * row['validation_accuracy']:.2f}%")
-    parts.append(f"eta {row['eta']:.4g}")
+    if row.get("eta") is not None:
+        parts.append(f"eta {row['eta']:.4g}")
     parts.append(f"{row['epoch_seconds']:.3f} s")
     return "  ".join(parts)

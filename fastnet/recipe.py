@@ -1,7 +1,7 @@
 """``Recipe``: everything that defines a training run, as one JSON-able record.
 
 A recipe names the network (sizes, activations, output, cost, init, dtype),
-the optimiser (epochs, batch size, eta, momentum, Nesterov, L2, L1, dropout,
+the optimizer (epochs, batch size, eta, momentum, Nesterov, L2, L1, dropout,
 schedule, early stopping), the data (``limit``, ``expand``, ``distort``) and
 the seed.  ``fastnet train`` builds one from a preset (``fastnet.presets``)
 and its flags, stores it as ``recipe.json`` in the run folder, and ``--resume``
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .checks import positive_int
+from .checks import seed as check_seed
 from .data import Distort, expand, load_mnist
 from .data.table import check_split
 from .network import Network
@@ -45,7 +46,7 @@ class Recipe:
     l1: float = 0.0
     dropout: float = 0.0
     schedule: str = "constant"
-    early_stop: int | None = None       # patience in epochs; None: never stop early
+    early_stopping: int | None = None   # patience in epochs; None: never stop early
     expand: bool = False                # train on the book's 5x expanded training set
     distort: bool = False               # a fresh elastic distortion of it every epoch
     seed: int | None = None
@@ -60,6 +61,9 @@ class Recipe:
     def from_dict(cls, settings):
         """A recipe from a dict of field values (unknown keys are an error)."""
         names = {field.name for field in dataclasses.fields(cls)}
+        if "early_stop" in settings:  # the name in fastnet 0.1's recipe.json files
+            settings = {("early_stopping" if key == "early_stop" else key): value
+                        for key, value in settings.items()}
         unknown = sorted(set(settings) - names)
         if unknown:
             raise ValueError(f"recipe: unknown setting {', '.join(map(repr, unknown))}; "
@@ -89,11 +93,9 @@ class Recipe:
         positive_int("epochs", self.epochs)
         if self.limit is not None:
             positive_int("limit", self.limit)
-        if self.early_stop is not None:
-            positive_int("early_stop", self.early_stop)
-        if self.seed is None or isinstance(self.seed, bool) or not isinstance(self.seed, int) \
-                or self.seed < 0:
-            raise TypeError(f"seed: expected a non-negative integer, got {self.seed!r}")
+        if self.early_stopping is not None:
+            positive_int("early_stopping", self.early_stopping)
+        check_seed("seed", self.seed)
         check_split(self.split)
         for size in self.hidden or ():
             positive_int("hidden[]", size)
@@ -118,7 +120,7 @@ class Recipe:
         return SGD(eta=self.eta, batch_size=self.batch_size, momentum=self.momentum,
                    nesterov=self.nesterov, l2=self.l2, l1=self.l1, dropout=self.dropout,
                    schedule=make_schedule(parse_schedule(self.schedule), self.epochs),
-                   early_stopping=self.early_stop)
+                   early_stopping=self.early_stopping)
 
     def augmenter(self):
         """The per-epoch augmentation for ``fit`` (a ``Prefetch`` to close after use), or None."""
@@ -150,7 +152,7 @@ class Recipe:
                   f"L2 {self.l2:g}" if self.l2 else "", f"L1 {self.l1:g}" if self.l1 else "",
                   f"dropout {self.dropout:g}" if self.dropout else "",
                   f"schedule {self.schedule}" if self.schedule != "constant" else "",
-                  f"early stop after {self.early_stop}" if self.early_stop else "",
+                  f"early stop after {self.early_stopping}" if self.early_stopping else "",
                   "expanded data" if self.expand else "", "distorted data" if self.distort else "",
                   "standardized inputs" if self.standardize else ""]
         training = ", ".join([f"training {self.epochs} epochs, batch {self.batch_size}, "

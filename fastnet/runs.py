@@ -1,8 +1,8 @@
 """``RunFolder``: the files of one training run, written as training goes.
 
     recipe.json          the run's settings (``fastnet.recipe.Recipe``) and data path
-    checkpoint-last.npz  network + optimiser after the latest epoch (for --resume)
-    checkpoint-best.npz  network + optimiser at the best validation epoch so far
+    checkpoint-last.npz  network + optimizer after the latest epoch (for --resume)
+    checkpoint-best.npz  network + optimizer at the best validation epoch so far
     model.npz            the network of the best validation epoch (for evaluate / show)
     history.json         per-epoch cost, accuracy, eta and seconds, plus the best epoch
     history.csv          the same per-epoch numbers as a table

@@ -3,8 +3,13 @@
 A schedule is any callable ``schedule(epoch, eta0, history) -> eta``; epoch
 counts from 0 and ``history`` holds the finished epochs (see ``SGD``).  Since
 every schedule here is a pure function of the history, resuming a run needs no
-extra state.  ``make_schedule`` turns names such as "constant", "step",
-"exponential", "cosine" or "plateau" into these objects.  ``describe_schedule`` turns them
+extra state.  Two optional hooks let a schedule take part in a run without the
+optimizer knowing its type: ``for_run(epochs)`` returns the schedule to use
+for a run of that many epochs (``Cosine`` without a length anneals over the
+run), and ``stop_reason(eta, eta0)`` says why training should stop before an
+epoch at ``eta`` (``Plateau``'s stop at eta0·min_ratio), or None.
+``make_schedule`` turns names such as "constant", "step", "exponential",
+"cosine" or "plateau" into these objects.  ``describe_schedule`` turns them
 into JSON-able dicts (for checkpoints) that ``make_schedule`` reads back.
 """
 import inspect
@@ -52,11 +57,15 @@ class Exponential:
 
 class Cosine:
     """Cosine annealing from eta0 down to eta0·floor over ``epochs`` epochs
-    (None: the epochs of the run that uses it, which ``SGD.run`` fills in)."""
+    (None: the epochs of the run that uses it, see ``for_run``)."""
 
     def __init__(self, epochs=None, floor=0.0):
         self.epochs = None if epochs is None else positive_int("epochs", epochs)
         self.floor = real("floor", floor, 0.0, 1.0)
+
+    def for_run(self, epochs):
+        """This schedule, or a copy annealing over ``epochs`` if it has no length."""
+        return self if self.epochs is not None else Cosine(epochs, self.floor)
 
     def __call__(self, epoch, eta0, history):
         if self.epochs is None:
@@ -74,7 +83,7 @@ class Plateau:
     """The book's schedule: multiply eta by ``factor`` whenever the validation
     accuracy has not improved for ``patience`` epochs at the current eta.
 
-    Pair it with ``min_ratio``: ``SGD`` stops once eta < eta0·min_ratio
+    With ``min_ratio``, training stops once eta < eta0·min_ratio
     (the book uses factor 0.5, patience 10, stop at eta0/128).
     """
 
@@ -98,6 +107,12 @@ class Plateau:
         improved = window[best_at] > before
         stale = len(window) - 1 - best_at if improved else len(window)
         return eta * self.factor if stale >= self.patience else eta
+
+    def stop_reason(self, eta, eta0):
+        """Stop once eta has fallen below eta0·min_ratio."""
+        if eta < eta0 * self.min_ratio:
+            return f"learning rate fell below eta/{1 / self.min_ratio:g}"
+        return None
 
     def __repr__(self):
         return f"Plateau(patience={self.patience}, factor={self.factor}, min_ratio={self.min_ratio})"

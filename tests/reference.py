@@ -151,7 +151,7 @@ def penalty(weights, l2, l1, n):
                + l1 / n * np.abs(np.asarray(W, float)).sum() for W in weights)
 
 
-# ---------------------------------------------------------------- optimiser
+# ---------------------------------------------------------------- optimizer
 def sgd_update(theta, velocity, grad, regularised, eta, momentum=0.0, nesterov=False,
                l2_rate=0.0, l1_rate=0.0):
     """One update of flat float64 vectors as documented in kernels/update.py.

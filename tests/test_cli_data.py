@@ -75,7 +75,7 @@ def test_predict_writes_to_standard_output_and_skips_a_label_column(blobs_csv, c
 
 
 def test_resume_a_run_on_a_csv(blobs_csv, capsys):
-    assert main([*TRAIN, "--standardize", "--epochs", "3", "--out", "run"]) == 0
+    assert main([*TRAIN, "--standardize", "--epochs", "3", "--schedule", "constant", "--out", "run"]) == 0
     assert main(["train", "--resume", "run", "--epochs", "5", "--quiet"]) == 0
     assert Network.load("run/checkpoint-last.npz").epochs_trained == 5
 

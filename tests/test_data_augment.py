@@ -160,18 +160,18 @@ def test_distort_keeps_the_centre_of_mass_in_place(digits, kwargs, bound):
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda X, y: expand(X.tolist(), y), TypeError, "X must be a NumPy array"),
+    (lambda X, y: expand(X.tolist(), y), TypeError, "X: expected a NumPy array"),
     (lambda X, y: expand((X * 255).astype(np.uint8), y), TypeError, "float32 or float64 pixels"),
     (lambda X, y: expand(X[:, :780], y), ValueError, r"shape \(n, side\*side\)"),
-    (lambda X, y: expand(X, y[:-1]), ValueError, r"y must have shape \(300,\)"),
+    (lambda X, y: expand(X, y[:-1]), ValueError, r"y: expected shape \(300,\)"),
     (lambda X, y: expand(X, y, rotations=-1), ValueError, "rotations: .*an integer >= 0"),
     (lambda X, y: expand(X, y, shift=1.5), TypeError, "shift: .*an integer >= 0"),
     (lambda X, y: expand(X, y, distortions=True), TypeError, "distortions: .*an integer >= 0"),
-    (lambda X, y: expand(X, y, shift=28), ValueError, r"shift must be smaller than the image side \(28\)"),
-    (lambda X, y: expand(X, y, elastic_sigma=0), ValueError, "elastic_sigma must be a finite number > 0"),
-    (lambda X, y: Distort(rotation=float("nan")), ValueError, "rotation must be a finite number >= 0"),
+    (lambda X, y: expand(X, y, shift=28), ValueError, r"shift: expected less than the image side \(28\)"),
+    (lambda X, y: expand(X, y, elastic_sigma=0), ValueError, r"elastic_sigma: 0.0 is out of range; pass .* in \(0"),
+    (lambda X, y: Distort(rotation=float("nan")), ValueError, r"rotation: nan is out of range; pass a finite number in \[0"),
     (lambda X, y: Distort(seed=-1), ValueError, "seed: .*an integer >= 0"),
-    (lambda X, y: Distort(shift="1"), TypeError, "shift must be a real number"),
+    (lambda X, y: Distort(shift="1"), TypeError, "shift: expected a number"),
     (lambda X, y: Distort()(X, y, -1), ValueError, "epoch: .*an integer >= 0"),
     (lambda X, y: Distort()(X, y, 1.0), TypeError, "epoch: .*an integer >= 0"),
 ])

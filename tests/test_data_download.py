@@ -147,8 +147,8 @@ def test_files_already_cached_are_kept(server, closed_port_url, user_cache, mnis
 @pytest.mark.parametrize("mirrors, error, message", [
     ("http://127.0.0.1/", TypeError, "wrap a single URL in a list"),
     (["ftp://example.invalid/"], ValueError, "http:// or https:// base URLs"),
-    ([], ValueError, "mirrors is empty"),
-    (7, TypeError, "mirrors must be a list or tuple"),
+    ([], ValueError, "mirrors: is empty"),
+    (7, TypeError, "mirrors: expected a list or tuple"),
 ])
 def test_bad_mirrors_are_named(tmp_path, mirrors, error, message):
     with pytest.raises(error, match=message):
@@ -156,7 +156,7 @@ def test_bad_mirrors_are_named(tmp_path, mirrors, error, message):
 
 
 def test_bad_timeout_is_named(tmp_path):
-    with pytest.raises(ValueError, match="timeout must be a positive number of seconds; got 0"):
+    with pytest.raises(ValueError, match="timeout: expected a positive number of seconds, got 0"):
         download_mnist(tmp_path, timeout=0)
 
 

@@ -105,9 +105,9 @@ def test_corrupt_gzip_is_named(tmp_path, mnist_dir):
 def test_missing_file_and_wrong_argument_type(tmp_path):
     with pytest.raises(DataError, match="cannot read the file"):
         read_idx(tmp_path / "absent")
-    with pytest.raises(TypeError, match="path must be a str or os.PathLike"):
+    with pytest.raises(TypeError, match="path: expected a str or os.PathLike"):
         read_idx(3)
-    with pytest.raises(TypeError, match="data must be bytes"):
+    with pytest.raises(TypeError, match="data: expected bytes"):
         parse_idx("not bytes")
 
 

@@ -65,13 +65,13 @@ def test_float64_pixels_are_byte_over_255(mnist_dir, tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    ({"split": "books"}, ValueError, "split must be 'book'"),
-    ({"split": 1}, TypeError, "split must be a str"),
-    ({"dtype": "float16"}, ValueError, "dtype must be 'float32' or 'float64'; got 'float16'"),
-    ({"dtype": "int8"}, ValueError, "dtype must be 'float32' or 'float64'"),
-    ({"dtype": None}, TypeError, "dtype must be 'float32' or 'float64'; got None"),
-    ({"dtype": "nonsense"}, TypeError, "dtype must be"),
-    ({"path": 5}, TypeError, "path must be a str or os.PathLike"),
+    ({"split": "books"}, ValueError, "split: unknown value 'books'; pass one of 'book', 'standard'"),
+    ({"split": 1}, TypeError, "split: expected a name"),
+    ({"dtype": "float16"}, ValueError, "dtype: 'float16' is not supported; pass 'float32' or 'float64'"),
+    ({"dtype": "int8"}, ValueError, "dtype: 'int8' is not supported"),
+    ({"dtype": None}, TypeError, "dtype: expected 'float32' or 'float64', got None"),
+    ({"dtype": "nonsense"}, TypeError, "dtype: expected"),
+    ({"path": 5}, TypeError, "path: expected a str or os.PathLike"),
     ({"path": "/no/such/folder"}, DataError, "path='/no/such/folder' does not exist"),
     ({"mirrors": "http://127.0.0.1:9/"}, TypeError, "wrap a single URL in a list"),
 ])

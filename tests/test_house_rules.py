@@ -25,3 +25,13 @@ def test_every_kernel_module_has_a_docstring():
     missing = [path.name for path in sorted(KERNELS.glob("*.py"))
                if ast.get_docstring(ast.parse(path.read_text())) is None]
     assert not missing, f"kernel modules without a module docstring: {missing}"
+
+
+def test_every_kernel_function_has_a_docstring():
+    missing = []
+    for path in sorted(KERNELS.glob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_") \
+                    and ast.get_docstring(node) is None:
+                missing.append(f"{path.name}:{node.name}")
+    assert not missing, f"kernel functions without a docstring: {missing}"

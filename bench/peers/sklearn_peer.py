@@ -1,6 +1,6 @@
 """Peer: scikit-learn's MLPClassifier with solver="sgd", one epoch per ``fit`` call.
 
-Same network and optimiser as the others (logistic hidden units, softmax
+Same network and optimizer as the others (logistic hidden units, softmax
 output with log-loss, constant learning rate eta, no momentum, no L2), but
 scikit-learn shuffles with its own generator and uses its own (Glorot)
 initialisation. ``warm_start`` makes each ``fit`` continue from the previous

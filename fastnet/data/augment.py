@@ -21,11 +21,10 @@ matrix products per image, much faster than filtering each field.
 """
 
 import math
-import numbers
 
 import numpy as np
 
-from ..checks import integer
+from ..checks import integer, real
 
 # The book's four shifts as (rows, cols): down, up, right, left.
 BOOK_SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))
@@ -167,8 +166,8 @@ def expand(X, y, *, shift=1, rotations=0, distortions=0, max_angle=10.0,
     seed = integer("seed", seed)
     if shift >= images.shape[1]:
         raise ValueError(
-            f"shift must be smaller than the image side ({images.shape[1]}); got {shift} "
-            "(the book uses 1; 0 leaves the shifted copies out)"
+            f"shift: expected less than the image side ({images.shape[1]}), got {shift}; "
+            "pass 1 as the book does (0 leaves the shifted copies out)"
         )
     shifts = BOOK_SHIFTS if shift else ()
     blocks = np.zeros((1 + len(shifts) + rotations + distortions, *images.shape), dtype=images.dtype)
@@ -226,17 +225,17 @@ class Distort:
 def _square_images(X, name):
     """``X`` (n, side*side) float32/float64 viewed as C-contiguous (n, side, side) images."""
     if not isinstance(X, np.ndarray):
-        raise TypeError(f"{name} must be a NumPy array of images, shape (n, 784); got {type(X).__name__}")
+        raise TypeError(f"{name}: expected a NumPy array of images, shape (n, 784), got {type(X).__name__}")
     if X.dtype not in (np.float32, np.float64):
         raise TypeError(
-            f"{name} must hold float32 or float64 pixels (e.g. from fastnet.load_mnist); "
-            f"got {X.dtype}; convert with X.astype(np.float32) / 255"
+            f"{name}: expected float32 or float64 pixels (e.g. from fastnet.load_mnist), "
+            f"got {X.dtype}; pass X.astype(np.float32) / 255"
         )
     side = math.isqrt(X.shape[1]) if X.ndim == 2 else 0
     if X.ndim != 2 or side * side != X.shape[1] or side == 0:
         raise ValueError(
-            f"{name} must have shape (n, side*side), one flattened square image per "
-            f"row, e.g. (n, 784) for MNIST; got shape {X.shape}"
+            f"{name}: expected shape (n, side*side), one flattened square image per "
+            f"row, e.g. (n, 784) for MNIST, got shape {X.shape}"
         )
     return np.ascontiguousarray(X).reshape(len(X), side, side)
 
@@ -245,16 +244,10 @@ def _check_labels(y, count):
     """``y`` as a (count,) array."""
     labels = np.asarray(y)
     if labels.shape != (count,):
-        raise ValueError(f"y must have shape ({count},), one label per row of X; got shape {labels.shape}")
+        raise ValueError(f"y: expected shape ({count},), one label per row of X, got shape {labels.shape}")
     return labels
 
 
 def _check_amount(name, value, positive=False):
     """A finite non-negative (or positive) real argument, as float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        bound = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be a finite number {bound}; got {value}")
-    return value
+    return real(name, value, 0.0, low_open=positive)

@@ -75,18 +75,18 @@ def check_mirrors(mirrors):
         return MIRRORS
     if isinstance(mirrors, (str, bytes)) or not hasattr(mirrors, "__iter__"):
         raise TypeError(
-            "mirrors must be a list or tuple of base URLs, e.g. "
-            f"[{MIRRORS[0]!r}]; got {mirrors!r} (wrap a single URL in a list)"
+            f"mirrors: expected a list or tuple of base URLs, got {mirrors!r}; pass e.g. "
+            f"[{MIRRORS[0]!r}] (wrap a single URL in a list)"
         )
     checked = []
     for url in mirrors:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ValueError(
-                f"mirrors must hold http:// or https:// base URLs; got {url!r}"
+                f"mirrors: expected http:// or https:// base URLs, got {url!r}"
             )
         checked.append(url if url.endswith("/") else url + "/")
     if not checked:
-        raise ValueError(f"mirrors is empty; pass at least one base URL, e.g. [{MIRRORS[0]!r}]")
+        raise ValueError(f"mirrors: is empty; pass at least one base URL, e.g. [{MIRRORS[0]!r}]")
     return tuple(checked)
 
 
@@ -102,7 +102,7 @@ def download_mnist(cache_dir=None, *, mirrors=None, timeout=30.0, progress=None)
     """
     mirrors = check_mirrors(mirrors)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds; got {timeout!r}")
+        raise ValueError(f"timeout: expected a positive number of seconds, got {timeout!r}")
     cache_dir = Path(default_cache_dir() if cache_dir is None else cache_dir)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)

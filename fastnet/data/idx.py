@@ -38,7 +38,7 @@ def parse_idx(data, source="<bytes>"):
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(
-            f"data must be bytes holding an IDX file; got {type(data).__name__}"
+            f"data: expected bytes holding an IDX file, got {type(data).__name__}"
         )
     data = gunzip_if_compressed(bytes(data), source)
     if len(data) < 4:
@@ -94,7 +94,7 @@ def read_idx(path):
     """Read the IDX file at ``path`` (gzipped or raw) into an array; see ``parse_idx``."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(
-            f"path must be a str or os.PathLike naming an IDX file; "
+            f"path: expected a str or os.PathLike naming an IDX file, "
             f"got {type(path).__name__}"
         )
     return parse_idx(read_maybe_gzipped(path), os.fspath(path))

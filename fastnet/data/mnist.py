@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import as_dtype, choice
 from .download import LOCAL_COPY_HELP, MNIST_FILES, check_mirrors, default_cache_dir, download_mnist
 from .errors import DataError
 from .idx import read_idx
@@ -29,7 +30,6 @@ NUM_CLASSES = 10
 BOOK_VALIDATION_SIZE = 10_000  # the book holds out the last 10,000 training images
 SPLITS = ("book", "standard")
 PART_NAMES = ("training", "validation", "test")
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # File names looked for in a folder when it holds no IDX files.
 ARCHIVE_NAMES = ("mnist.npz", "mnist.pkl.gz", "mnist.pkl")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -53,7 +53,7 @@ def load_mnist(path=None, split="book", dtype="float32", *, download=True,
     (default ``fastnet.data.MIRRORS``) unless ``download=False``.
     """
     split = _check_split(split)
-    dtype = _check_dtype(dtype)
+    dtype = as_dtype(dtype)
     mirrors = check_mirrors(mirrors)
     located, origin = locate_mnist(path, download=download, mirrors=mirrors,
                                    cache_dir=cache_dir)
@@ -69,15 +69,15 @@ def locate_mnist(path=None, *, download=True, mirrors=None, cache_dir=None):
     if path is not None:
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(
-                "path must be a str or os.PathLike naming a folder of MNIST IDX "
-                f"files, a .npz file or mnist.pkl.gz; got {type(path).__name__}"
+                "path: expected a str or os.PathLike naming a folder of MNIST IDX "
+                f"files, a .npz file or mnist.pkl.gz, got {type(path).__name__}"
             )
         return _existing(Path(path), f"path={os.fspath(path)!r}"), "path"
     from_env = os.environ.get("FASTNET_DATA")
     if from_env:
         return _existing(Path(from_env), f"$FASTNET_DATA={from_env!r}"), "$FASTNET_DATA"
     if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
-        raise TypeError(f"cache_dir must be a str or os.PathLike folder; got {type(cache_dir).__name__}")
+        raise TypeError(f"cache_dir: expected a str or os.PathLike folder, got {type(cache_dir).__name__}")
     cache = Path(default_cache_dir() if cache_dir is None else cache_dir)
     if _find_idx_files(cache, where=str(cache)) is not None:
         return cache, "cache"
@@ -245,23 +245,5 @@ def _to_pixels(X, where, name, dtype):
 
 
 def _check_split(split):
-    if not isinstance(split, str):
-        raise TypeError(f"split must be a str, 'book' or 'standard'; got {type(split).__name__}")
-    if split not in SPLITS:
-        raise ValueError(
-            f"split must be 'book' (50,000/10,000/10,000) or 'standard' "
-            f"(60,000/0/10,000); got {split!r}"
-        )
-    return split
-
-
-def _check_dtype(dtype):
-    try:
-        resolved = None if dtype is None else np.dtype(dtype)
-    except (TypeError, ValueError):
-        resolved = None
-    if resolved is None:
-        raise TypeError(f"dtype must be 'float32' or 'float64'; got {dtype!r}")
-    if resolved not in FLOAT_DTYPES:
-        raise ValueError(f"dtype must be 'float32' or 'float64'; got {resolved.name!r}")
-    return resolved
+    """'book' (50,000/10,000/10,000) or 'standard' (60,000/0/10,000)."""
+    return choice("split", split, SPLITS)

@@ -1,0 +1,135 @@
+"""The training loop: one owner drives the epochs, whatever the optimizer.
+
+``Network.fit`` hands its arguments to a ``Trainer``, which prepares the data
+once, then for every epoch asks the optimizer to train it
+(``optimizer.train_epoch``), measures cost and accuracy, records the history,
+keeps the best weights, stops early, detects divergence (and puts everything
+back as it was before the fit) and calls the user's callback.  The optimizer
+holds only its hyperparameters, state and update rule (``fastnet.optim``);
+the network only computes (``Network._prepare``, ``_evaluate``, and the
+kernel bridge the optimizer calls).
+
+    Network.fit ──> Trainer.run ──> optimizer.train_epoch ──> Network._train_epoch ──> kernels
+                          └──────> Network._evaluate ──> kernels
+"""
+import numpy as np
+
+from .checks import positive_int
+from .optim import DivergenceError, format_epoch
+
+
+class Trainer:
+    """Train ``net`` with ``optimizer`` on ``train`` = (X, y).
+
+    ``validation`` is None or (X_val, y_val), evaluated after every epoch;
+    ``monitor`` evaluates the training data too.  ``augment(X, y, epoch)``
+    returns the (X, y) of an epoch; ``callback(net, optimizer)`` runs after
+    every epoch; ``progress(done, n)`` a few times within one; ``verbose``
+    prints a line per epoch; ``restore_best`` ends with the weights of the
+    best validation epoch.
+    """
+
+    def __init__(self, net, optimizer, train, validation=None, augment=None, monitor=True,
+                 restore_best=False, callback=None, progress=None, verbose=False):
+        self.net, self.optimizer = net, optimizer
+        self.train, self.validation = train, validation
+        self.augment, self.monitor, self.restore_best = augment, monitor, restore_best
+        self.callback, self.progress, self.verbose = callback, progress, verbose
+
+    def run(self, epochs):
+        """Train until ``optimizer.epoch == epochs`` (or an early stop); return the history."""
+        net, optimizer = self.net, self.optimizer
+        epochs = positive_int("epochs", epochs)
+        if (optimizer.early_stopping or self.restore_best) and self.validation is None:
+            raise ValueError("early_stopping / restore_best: need validation data; pass "
+                             "validation=(X_val, y_val)")
+        data = net._prepare(*self.train, name="X")
+        valid = None if self.validation is None else net._prepare(*self.validation, name="validation")
+        optimizer.start(net, data, epochs)
+        before = self._snapshot()
+        net._regularised_by = (*optimizer.regularisation(), data.n)
+        optimizer.stop_reason = None
+        while optimizer.epoch < epochs:
+            optimizer.stop_reason = optimizer.stop_reason_before_epoch() or self._patience_ran_out()
+            if optimizer.stop_reason:
+                break
+            if self.augment is not None:
+                X, y = self.augment(self.train[0], self.train[1], optimizer.epoch)
+                data = net._prepare(X, y, name="augment(X)")
+            row = optimizer.train_epoch(net, data, self.progress)
+            optimizer.epoch += 1
+            net.epochs_trained += 1
+            if self.monitor:
+                row["training_cost"], row["training_accuracy"] = net._evaluate(data)
+            if valid is not None:
+                row["validation_cost"], row["validation_accuracy"] = net._evaluate(valid)
+            self._check_divergence(before, row)
+            self._record(row)
+            if self.verbose:
+                print(format_epoch(optimizer.epoch, epochs, row), flush=True)
+            if self.callback is not None:
+                self.callback(net, optimizer)
+        if self.restore_best and optimizer.best_weights is not None:
+            net._theta[:] = optimizer.best_weights
+        return optimizer.history
+
+    # ------------------------------------------------------------ policy
+    def _patience_ran_out(self):
+        """The early-stopping reason, once the validation accuracy has not
+        improved for ``early_stopping`` epochs (None: go on)."""
+        patience = self.optimizer.early_stopping
+        scores = self.optimizer.history["validation_accuracy"]
+        if patience and scores:
+            since_best = len(scores) - 1 - int(np.argmax(scores))
+            if since_best >= patience:
+                return f"no improvement in validation accuracy for {since_best} epochs"
+        return None
+
+    def _record(self, row):
+        """Append the epoch's values to the history and keep the best weights."""
+        optimizer = self.optimizer
+        for key in optimizer.history_keys:
+            if row.get(key) is not None:
+                optimizer.history[key].append(row[key])
+        scores = optimizer.history["validation_accuracy"]
+        if "validation_accuracy" in row and row["validation_accuracy"] > max(scores[:-1], default=-1.0):
+            optimizer.best_epoch = optimizer.epoch
+            optimizer.best_weights = self.net._theta.copy()
+
+    # -------------------------------------------------------- divergence
+    def _snapshot(self):
+        """What a diverged run puts back: the network's and the optimizer's state."""
+        net, optimizer = self.net, self.optimizer
+        return dict(theta=net._theta.copy(), epochs_trained=net.epochs_trained,
+                    regularised_by=net._regularised_by, epoch=optimizer.epoch,
+                    values=dict(optimizer.state_values()),
+                    arrays={k: None if a is None else a.copy()
+                            for k, a in optimizer.state_arrays().items()},
+                    best=(optimizer.best_weights, optimizer.best_epoch),
+                    lengths={key: len(values) for key, values in optimizer.history.items()})
+
+    def _check_divergence(self, before, row):
+        """Put everything back as before the fit and raise if the epoch diverged."""
+        cost = row.get("training_cost", 0.0)
+        if self.net._weights_finite() and np.isfinite(cost):
+            return
+        failed = self.optimizer.epoch
+        self._roll_back(before)
+        eta = row.get("eta")
+        hint = f" (eta={eta:g})" if eta is not None else ""
+        advice = f"; try a smaller eta, e.g. eta={eta / 10:g}" if eta is not None else ""
+        raise DivergenceError(
+            f"training diverged in epoch {failed}{hint}: the weights or the cost became NaN or "
+            f"infinite. The network and the optimizer are back to what they were before "
+            f"fit{advice}")
+
+    def _roll_back(self, before):
+        net, optimizer = self.net, self.optimizer
+        net._theta[:] = before["theta"]
+        net.epochs_trained = before["epochs_trained"]
+        net._regularised_by = before["regularised_by"]
+        optimizer.epoch = before["epoch"]
+        optimizer.set_state(before["values"], before["arrays"])
+        optimizer.best_weights, optimizer.best_epoch = before["best"]
+        for key, length in before["lengths"].items():
+            del optimizer.history[key][length:]
