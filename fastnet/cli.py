@@ -206,7 +206,8 @@ def train_command(args, parser):
     else:
         folder, recipe = _new_run(args, parser)
         data_path = args.data
-    data = load_run_data(recipe, data_path, sizes_given=args.sizes is not None)
+    data = load_run_data(recipe, data_path, given={name for name in RECIPE_FLAGS
+                                                   if getattr(args, name) is not None})
     recipe, ((X, y), validation, test) = data.recipe, data.parts
     if args.resume:
         folder.save_recipe(recipe, data_path)

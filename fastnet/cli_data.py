@@ -87,17 +87,22 @@ class RunData:
         return net
 
 
-def load_run_data(recipe, data_path, sizes_given):
+def load_run_data(recipe, data_path, given=()):
     """``RunData`` for ``recipe`` from ``data_path`` (None: MNIST from the usual places).
 
-    ``sizes_given``: whether the user passed ``--sizes`` (which must then fit the data).
+    ``given``: the recipe settings set on the command line rather than by the
+    preset: ``sizes`` must then fit the data, and ``expand`` / ``distort``
+    (MNIST's augmentations) are refused for a table instead of switched off.
     """
+    sizes_given = "sizes" in given
     if recipe.hidden is not None and sizes_given:
         raise ValueError("hidden: --hidden and --sizes both set the layers; pass one of them")
     if data_path is not None and is_table(data_path):
-        if recipe.expand or recipe.distort:
+        augmentations = [name for name in ("expand", "distort") if getattr(recipe, name)]
+        if set(augmentations) & set(given):
             raise ValueError("expand / distort: work on MNIST's 28 x 28 images only; leave them "
                              f"out for {data_path}")
+        recipe = recipe.replace(expand=False, distort=False)  # a preset's, for MNIST only
         table = read_table(data_path, recipe.label_column)
         classes = table.classes().tolist()
         parts = split_table(table, recipe.split, recipe.seed)

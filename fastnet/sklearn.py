@@ -200,7 +200,7 @@ class _FastNetEstimator(BaseEstimator):
         if not stopped:
             warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} epochs reached and "
                           "the optimization has not converged yet", ConvergenceWarning,
-                          stacklevel=3)
+                          stacklevel=4)
 
     def _epochs(self, X, targets, validation, epochs):
         """Train up to ``epochs`` epochs, one ``Network.fit`` call each; True if a stop rule fired."""

@@ -30,7 +30,7 @@ def blobs_csv(tmp_path, monkeypatch):
 
 
 TRAIN = ["train", "--data", "blobs.csv", "--label-column", "colour", "--preset", "best-fc",
-         "--no-distort", "--epochs", "8", "--eta", "0.05", "--seed", "4", "--quiet"]
+         "--epochs", "8", "--eta", "0.05", "--seed", "4", "--quiet"]
 
 
 def test_train_on_a_csv_then_evaluate_predict_and_export(blobs_csv, capsys):
@@ -104,6 +104,11 @@ def test_a_preset_keeps_its_hidden_layers_and_adapts_the_ends(blobs_csv):
     assert main(["train", "--data", "blobs.csv", "--label-column", "1", "--preset", "ch1",
                  "--epochs", "1", "--quiet", "--out", "run"]) == 0
     assert Network.load("run/model.npz").sizes == (3, 30, 3)
+    # best-fc's elastic distortions are for MNIST's images: a table trains without them
+    assert main(["train", "--data", "blobs.csv", "--label-column", "1", "--preset", "best-fc",
+                 "--epochs", "1", "--quiet", "--out", "fc"]) == 0
+    recipe = json.loads((blobs_csv / "fc" / "recipe.json").read_text())["recipe"]
+    assert recipe["distort"] is False and recipe["sizes"] == [3, 800, 3]
 
 
 def test_an_idx_folder_of_other_images_trains_unchanged(tmp_path, monkeypatch, capsys):
