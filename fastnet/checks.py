@@ -108,14 +108,29 @@ def as_inputs(name, X, n_in, dtype):
     return X
 
 
-def as_targets(name, y, n, n_out, dtype, allow_real, probabilities=False):
+def as_targets(name, y, n, n_out, dtype, allow_real, probabilities=False,
+               regression=False):
     """Targets as an (n, n_out) array of ``dtype``: one-hot rows for labels.
 
     ``y`` is (n,) integer labels in [0, n_out), or, where ``allow_real`` says
     so, (n, n_out) real targets — in [0, 1] where ``probabilities`` says so
-    (the cross-entropy's targets).
+    (the cross-entropy's targets).  With one output unit (``n_out`` 1) and
+    ``allow_real``, (n,) targets are that unit's column: 0/1 labels of a
+    binary classifier, or (``regression``, a linear output) real values.
     """
     y = np.asarray(y)
+    if n_out == 1 and y.ndim == 1 and allow_real and y.shape[0] == n:
+        # One output unit: (n,) targets are its column: 0/1 labels of a binary
+        # classifier (sigmoid) or the real targets of a regression (linear).
+        if y.dtype == np.bool_ or np.issubdtype(y.dtype, np.integer):
+            if probabilities or not regression:
+                if n and (y.min() < 0 or y.max() > 1):
+                    raise ValueError(f"{name}: a one-output sigmoid network is a binary "
+                                     f"classifier and needs labels 0 or 1, got values from "
+                                     f"{y.min()} to {y.max()}; pass (y == positive_class)"
+                                     ".astype(int)")
+            y = y.astype(np.float64)
+        y = y.reshape(n, 1)
     if y.ndim == 2 and allow_real:
         if y.shape != (n, n_out):
             raise ValueError(f"{name}: real targets must have shape ({n}, {n_out}), got {y.shape}")
@@ -138,8 +153,9 @@ def as_targets(name, y, n, n_out, dtype, allow_real, probabilities=False):
         raise ValueError(f"{name}: has {y.shape[0]} labels but the inputs have {n} samples; "
                          "pass one label per sample")
     if not np.issubdtype(y.dtype, np.integer) or y.dtype == np.bool_:
-        raise TypeError(f"{name}: labels must be integers, got dtype {y.dtype}; "
-                        f"pass {name}.astype(int)")
+        real = (f", or real targets of shape ({n}, {n_out})" if allow_real else "")
+        raise TypeError(f"{name}: class labels must be integers, got dtype {y.dtype}; "
+                        f"pass {name}.astype(int) if these are class numbers{real}")
     if n and (y.min() < 0 or y.max() >= n_out):
         raise ValueError(f"{name}: labels must lie in [0, {n_out - 1}] for {n_out} outputs, "
                          f"got values from {y.min()} to {y.max()}")

@@ -31,14 +31,16 @@ from .cli_data import (add_label_column, add_predict, add_table_flags, evaluate_
 from .cli_export import add_export
 from .costs import COSTS, OUTPUTS
 from .data import load_mnist, locate_mnist
-from .model_io import load_checkpoint, read_model_file
+from .model_io import read_model_file
 from .network import HIDDEN, INITS, Network
 from .optim import HISTORY_KEYS, format_epoch
 from .pictures import MatplotlibMissing, weight_tiles
 from .png import write_png
 from .presets import DEFAULT_PRESET, PRESETS
 from .recipe import Recipe, parse_schedule
-from .runs import LAST, MODEL, RunFolder
+from .runs import MODEL, RunFolder
+from .cli_checks import (TERMINATED, Terminated, announce_compilation, check_data_fits,
+                           preset_line, terminate_as_interrupt)
 
 ACTIVATIONS = tuple(HIDDEN)
 RECIPE_FLAGS = ("sizes", "activation", "output", "cost", "init", "dtype", "epochs", "batch_size",
@@ -47,6 +49,7 @@ RECIPE_FLAGS = ("sizes", "activation", "output", "cost", "init", "dtype", "epoch
                 "hidden", "label_column", "split", "standardize")
 RESUME_FLAGS = ("epochs",)  # recipe flags that may change when resuming
 INTERRUPTED = 130
+BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a Unix tool cut off by `head`
 
 
 def main(argv=None):
@@ -59,6 +62,9 @@ def main(argv=None):
         args = parser.parse_args(argv)
     try:
         return args.run(args, parser)
+    except BrokenPipeError:  # e.g. `fastnet evaluate m.npz | head -1`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
     except KeyboardInterrupt:
         print("fastnet: interrupted", file=sys.stderr)
         return INTERRUPTED
@@ -209,17 +215,20 @@ def train_command(args, parser):
     data = load_run_data(recipe, data_path, given={name for name in RECIPE_FLAGS
                                                    if getattr(args, name) is not None})
     recipe, ((X, y), validation, test) = data.recipe, data.parts
+    if not args.resume:
+        net, optimizer = data.network(), recipe.optimizer()
+    check_data_fits(net, (X, y), validation, test)
     if args.resume:
         folder.save_recipe(recipe, data_path)
     else:
-        net, optimizer = data.network(), recipe.optimizer()
         folder.start(recipe, data_path, net, optimizer)
-    preset = PRESETS.get(recipe.preset)
-    print(f"fastnet {__version__}: " + (f"preset {preset.name} ({preset.summary})" if preset
-                                        else "custom recipe"))
+    print(f"fastnet {__version__}: {preset_line(recipe)}")
     for line in recipe.describe():
         print(line)
     print(data.line)
+    if recipe.limit is not None and recipe.limit > len(y) // (5 if recipe.expand else 1):
+        print(f"note     --limit {recipe.limit:,} is more than the training set holds; "
+              f"training on all of it")
     resuming = f" (resuming after epoch {optimizer.epoch})" if args.resume else ""
     print(f"outputs  {folder}{resuming}")
     if optimizer.epoch >= recipe.epochs:
@@ -230,16 +239,21 @@ def train_command(args, parser):
     augment = recipe.augmenter()
     began = time.perf_counter()
     try:
-        net.fit(X, y, recipe.epochs, validation=validation, optimizer=optimizer,
-                augment=augment, callback=report.epoch_done, progress=report.progress)
-    except KeyboardInterrupt:
-        print(f"fastnet: interrupted after epoch {optimizer.epoch}; continue with: "
-              f"fastnet train --resume {folder}", file=sys.stderr)
-        return INTERRUPTED
+        with terminate_as_interrupt():
+            if optimizer.epoch < recipe.epochs:
+                announce_compilation(net, optimizer, X, y)
+            began = time.perf_counter()  # the run's time leaves compilation out
+            net.fit(X, y, recipe.epochs, validation=validation, optimizer=optimizer,
+                    augment=augment, callback=report.epoch_done, progress=report.progress)
+    except KeyboardInterrupt as interrupt:
+        print(f"fastnet: {interrupt or 'interrupted'} after epoch {optimizer.epoch}; continue "
+              f"with: fastnet train --resume {folder}", file=sys.stderr)
+        return TERMINATED if isinstance(interrupt, Terminated) else INTERRUPTED
     finally:
         report.close()
         if augment is not None:
             augment.close()
+        folder.unlock()
     _summarise(folder, recipe, optimizer, test, optimizer.epoch - first_epoch,
                time.perf_counter() - began)
     return 0
@@ -249,6 +263,9 @@ def _new_run(args, parser):
     """(folder, recipe) for a run that starts now; the folder is not made yet."""
     overrides = {name: getattr(args, name) for name in RECIPE_FLAGS
                  if getattr(args, name) is not None}
+    if overrides.get("early_stopping", 0) < 0:
+        parser.error(f"--early-stopping: expected 0 (never stop early) or a positive number of "
+                     f"epochs, got {overrides['early_stopping']}")
     if overrides.get("early_stopping") == 0:
         overrides["early_stopping"] = None
     if "seed" not in overrides:
@@ -270,11 +287,10 @@ def _resumed_run(args, parser):
                      f"{', '.join(given)} cannot change them (only --epochs, --data and "
                      "--quiet may be given with --resume)")
     folder = RunFolder.existing(args.resume)
-    recipe, data_path = folder.load_recipe()
+    recipe, data_path, net, optimizer = folder.load_run()
     if args.epochs is not None:
         recipe = recipe.replace(epochs=args.epochs)
         _check_recipe(recipe, parser)
-    net, optimizer = load_checkpoint(folder / LAST)
     return folder, recipe, args.data or data_path, net, optimizer
 
 
@@ -358,7 +374,7 @@ def evaluate_command(args, parser):
     net = Network.load(args.model)
     if needs_table_evaluation(net, args.data):
         return evaluate_table(net, args)
-    located, origin = locate_mnist(args.data)
+    located, origin = locate_mnist(args.data, argument="--data")
     parts = dict(zip(("training", "validation", "test"), load_mnist(located, dtype=net.dtype)))
     X, y = parts[args.split]
     print(f"model    {args.model}: {_architecture(net)}")
@@ -401,6 +417,9 @@ def show_command(args, parser):
         best = f"; best validation accuracy {100 * max(scores):.2f}% at epoch " \
                f"{optimizer.best_epoch}" if scores else ""
         print(f"         {optimizer.epoch} epochs done{best}")
+    if args.png and Path(args.png).suffix.lower() != ".png":
+        parser.error(f"--png: {args.png!r} does not end in .png; fastnet writes PNG images "
+                     "only, so pass a file name ending in .png")
     if args.png:
         tiles = weight_tiles(net.weights[0])
         write_png(args.png, tiles)

@@ -118,7 +118,7 @@ def load_run_data(recipe, data_path, given=()):
     else:
         if recipe.label_column is not None:
             raise ValueError("label_column: applies to CSV files only; leave it out for MNIST")
-        located, origin = locate_mnist(data_path)
+        located, origin = locate_mnist(data_path, argument="--data")
         parts, classes = recipe.load_data(located), None
         where, n_out = f"{located} ({origin})", 10
     sizes = _sizes_for(recipe, parts[0][0].shape[1], n_out, sizes_given)
@@ -168,7 +168,7 @@ def evaluate_table(net, args):
         where = f"{args.data}" + ("" if part == "all" else f", {part} part")
         name = "data" if part == "all" else part
     else:
-        located, origin = locate_mnist(args.data)
+        located, origin = locate_mnist(args.data, argument="--data")
         from .data import load_mnist
         parts = dict(zip(("training", "validation", "test"), load_mnist(located, dtype=net.dtype)))
         X, labels = parts[args.split]

@@ -48,6 +48,7 @@ from ._version import __version__
 from .checks import DTYPES
 from .files import atomic_write, checked_path
 from .network import Network
+from .npz_entries import EMPTY_ZIP, ZIP_MAGIC, NotAnArchive, read_entries, what_it_is
 from .optim import Optimizer
 from .schedules import describe_schedule, make_schedule
 from .standardize import Standardize
@@ -55,6 +56,7 @@ from .standardize import Standardize
 FORMAT_VERSION = 1
 MODEL, CHECKPOINT = "fastnet-model", "fastnet-checkpoint"
 HEADER = "header"
+MAX_HEADER_BYTES = 1 << 24  # the JSON header: 4 M characters is far beyond any real one
 
 
 class ModelFileError(ValueError):
@@ -196,14 +198,15 @@ def read_model_file(path, kinds=(MODEL, CHECKPOINT)):
     ``OSError`` (e.g. FileNotFoundError) if it cannot be opened.
     """
     path = checked_path("path", path)
-    arrays = _read_arrays(path)
-    reader = _HeaderReader(path, _parse_header(path, arrays, kinds))
-    net = _network(reader, arrays)
-    net.standardize = _standardize(reader, arrays, net.sizes[0])
-    net.classes = _classes(reader, net.sizes[-1])
-    optimizer = None
-    if reader.header["format"] == CHECKPOINT:
-        optimizer = _optimizer(reader, arrays, net)
+    archive, arrays = _read_arrays(path)
+    with archive:
+        reader = _HeaderReader(path, _parse_header(path, arrays, kinds))
+        net = _network(reader, arrays)
+        net.standardize = _standardize(reader, arrays, net.sizes[0])
+        net.classes = _classes(reader, net.sizes[-1])
+        optimizer = None
+        if reader.header["format"] == CHECKPOINT:
+            optimizer = _optimizer(reader, arrays, net)
     if arrays:
         raise ModelFileError(path, "holds entries fastnet does not write: "
                                    + ", ".join(sorted(arrays)))
@@ -211,31 +214,31 @@ def read_model_file(path, kinds=(MODEL, CHECKPOINT)):
 
 
 def _read_arrays(path):
-    """Every array in the .npz at ``path``, by name, read without pickle."""
+    """(open zip archive, every array in the .npz at ``path`` by name as an
+    ``npz_entries.Entry``): declared shape and dtype known, data read only once
+    they are checked."""
     with open(path, "rb") as handle:
-        try:
-            archive = np.load(handle, allow_pickle=False)
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ModelFileError(path, "is a single NumPy array (.npy), not a fastnet model "
-                                           "(.npz); write models with net.save(path)")
-            with archive:
-                return {name: archive[name] for name in archive.files}
-        except ModelFileError:
-            raise
-        except ValueError as error:
-            if "pickle" in str(error):
-                raise ModelFileError(path, "holds pickled data, which fastnet never loads "
-                                           "(unpickling can run code); it is not a fastnet "
-                                           "model file") from None
-            raise ModelFileError(path, f"is corrupt ({error})") from None
-        except EOFError:
-            raise ModelFileError(path, "is empty or truncated") from None
-        except zipfile.BadZipFile as error:
-            problem = "is truncated or not a .npz archive" if "not a zip" in str(error) \
-                else f"is corrupt ({error})"
-            raise ModelFileError(path, problem) from None
-        except (zlib.error, OSError) as error:
-            raise ModelFileError(path, f"is corrupt ({error})") from None
+        start = handle.read(8)
+    if not (start.startswith(ZIP_MAGIC) or start.startswith(EMPTY_ZIP)):
+        raise ModelFileError(path, what_it_is(start))
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError):
+        raise ModelFileError(path, what_it_is(start) if start.startswith(ZIP_MAGIC)
+                             else "is an empty .npz archive") from None
+    try:
+        return archive, read_entries(archive)
+    except NotAnArchive as error:
+        archive.close()
+        raise ModelFileError(path, str(error)) from None
+
+
+def _read_entry(path, entry):
+    """The data of a checked ``Entry``; ModelFileError if it cannot be read."""
+    try:
+        return entry.read()
+    except (ValueError, EOFError, zlib.error, zipfile.BadZipFile, OSError) as error:
+        raise ModelFileError(path, f"its entry {entry.member!r} is corrupt ({error})") from None
 
 
 def _parse_header(path, arrays, kinds):
@@ -243,10 +246,11 @@ def _parse_header(path, arrays, kinds):
     if HEADER not in arrays:
         raise ModelFileError(path, f"has no {HEADER!r} entry, so it is not a fastnet model file "
                                    f"(it holds {', '.join(sorted(arrays)) or 'nothing'})")
-    raw = arrays.pop(HEADER)
-    if raw.shape != () or raw.dtype.kind != "U":
-        raise ModelFileError(path, f"the header is a {raw.dtype} array of shape {raw.shape}, "
+    entry = arrays.pop(HEADER)
+    if entry.shape != () or entry.dtype.kind != "U" or entry.dtype.itemsize > MAX_HEADER_BYTES:
+        raise ModelFileError(path, f"the header is a {entry.dtype} array of shape {entry.shape}, "
                                    "not the JSON text fastnet writes")
+    raw = _read_entry(path, entry)
     try:
         header = json.loads(str(raw[()]))
     except json.JSONDecodeError as error:
@@ -312,10 +316,11 @@ class _HeaderReader:
         """arrays.pop(name), checked for shape, dtype and finite values."""
         if name not in arrays:
             raise self.error(f"has no {name!r} array, which the header's network needs")
-        array = arrays.pop(name)
-        if array.shape != shape or array.dtype != dtype:
-            raise self.error(f"{name} is {array.dtype} of shape {array.shape}; the header's "
+        entry = arrays.pop(name)
+        if entry.shape != shape or entry.dtype != dtype:  # before reading: no bombs
+            raise self.error(f"{name} is {entry.dtype} of shape {entry.shape}; the header's "
                              f"network needs {dtype} of shape {shape}")
+        array = _read_entry(self.path, entry)
         if not np.isfinite(array).all():
             raise self.error(f"{name} holds NaN or infinite values")
         return array

@@ -20,7 +20,8 @@ from .costs import COSTS, DEFAULT_COST, OUTPUTS, check_pair, regularisation
 from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
 from .kernels.lanes import padded
-from .kernels.layout import B_OFF, N_COLUMNS, N_IN, N_OUT, U_OFF, W_OFF, WIDTH
+from .kernels.layout import (B_OFF, N_COLUMNS, N_IN, N_OUT, U_OFF, W_OFF, WIDTH, check_arrays,
+                             check_columns)
 from .kernels.train import forward_all, forward_few, gradient_sum, to_csr, train_epoch
 from .kernels.update import all_finite, scale
 from .optim import SGD, Optimizer
@@ -75,6 +76,10 @@ class Network:
                              "pass one name, or a list with one name per hidden layer")
         self.activations = tuple(choice("activation", a, HIDDEN) for a in names)
         self.output = choice("output", output, OUTPUTS)
+        if self.output == "softmax" and self.sizes[-1] == 1:
+            raise ValueError("output: a softmax over one unit is always 1 and learns nothing; "
+                             "for two classes pass output='sigmoid' with one output unit and "
+                             "0/1 labels (binary classification), or two softmax outputs")
         self.cost_name = choice("cost", DEFAULT_COST[output] if cost is None else cost, COSTS)
         check_pair(self.output, self.cost_name)
         self.init = choice("init", init, INITS)
@@ -280,7 +285,7 @@ class Network:
         n_units = int(self._layers[-1, U_OFF] + self._layers[-1, WIDTH])
         buffer = lambda size: np.zeros(size, dtype=self.dtype)  # noqa: E731
         keep = 1.0 - sgd.dropout
-        batch = sgd.batch_size
+        batch = min(sgd.batch_size, data.n)  # a batch larger than the data is all of it
         Z, A, D = buffer(batch * n_units), buffer(batch * n_units), buffer(batch * n_units)
         Ad, M = (buffer(batch * n_units), buffer(batch * n_units)) if keep < 1.0 else (buffer(0), buffer(0))
         grad = np.zeros_like(self._theta)
@@ -291,6 +296,11 @@ class Network:
         steps = PROGRESS_STEPS if progress is not None else 1
         bounds = [batch * (-(-data.n // batch) * k // steps) for k in range(steps + 1)]
         weight_scale = np.ones(1)  # the lazy L2 decay, see kernels/train.py
+        check_arrays(self._layers, self._theta, velocity=sgd.velocity, grad=grad,
+                     buffers=(("Z", Z), ("A", A), ("D", D)) + ((("Ad", Ad), ("M", M))
+                                                                 if keep < 1.0 else ()),
+                     batch_size=batch, csr=(data.indptr, data.indices, data.values),
+                     Y=data.Y, order=order)
         seconds = 0.0
         for start, stop in zip(bounds[:-1], bounds[1:]):
             stop = min(stop, data.n)
@@ -323,29 +333,68 @@ class Network:
         label = "y" if name == "X" else f"{name}[1]" if name == "validation" else name + "'s y"
         Y = as_targets(label, y, X.shape[0], self.sizes[-1], self.dtype,
                        allow_real=self.output in ("linear", "sigmoid"),
-                       probabilities=self.cost_name == "cross_entropy")
-        return Dataset(*to_csr(X), Y)
+                       probabilities=self.cost_name == "cross_entropy",
+                       regression=self.output == "linear")
+        return self._dataset(X, Y)
 
     def _inputs(self, X):
-        return Dataset(*to_csr(as_inputs("X", X, self.sizes[0], self.dtype)),
-                       np.empty((0, self.sizes[-1]), self.dtype))
+        X = as_inputs("X", X, self.sizes[0], self.dtype)
+        return self._dataset(X, np.empty((X.shape[0], self.sizes[-1]), self.dtype))
 
-    def _outputs(self, data):
-        """Outputs A and pre-activations Z (n, n_out) of the last layer."""
+    def _dataset(self, X, Y):
+        """A ``Dataset`` of checked inputs X (n, n_in) and targets Y (n, n_out)."""
+        data = Dataset(*to_csr(X), Y)
+        check_columns(data.indices, self.sizes[0])  # once per data set, not per kernel call
+        return data
+
+    def _outputs(self, data, check=True):
+        """Outputs A and pre-activations Z (n, n_out) of the last layer; with
+        ``check``, ValueError if they are not finite (training checks its own)."""
         n = len(data.indptr) - 1
         A = np.empty((n, self.sizes[-1]), dtype=self.dtype)
         Z = np.empty_like(A)
+        check_arrays(self._layers, self._theta, csr=(data.indptr, data.indices, data.values),
+                     outputs=(("A", A), ("Z", Z)))
         forward = forward_few if n <= PARALLEL_FROM else forward_all
         forward(A, Z, self._theta, self._layers, data.indptr, data.indices, data.values)
+        if check and not all_finite(Z.reshape(-1)):
+            self._explain_overflow(data)
         return A, Z
 
-    def _evaluate(self, data):
-        """(mean cost including the regularisation term, accuracy) on ``data``."""
-        A, Z = self._outputs(data)
+    def _explain_overflow(self, data):
+        """Raise ValueError saying why the outputs are not finite: NaN/inf weights,
+        or inputs whose scale overflows the dtype."""
+        if not self._weights_finite():
+            raise ValueError("weights: the network's parameters hold NaN or infinite values "
+                             "(set by hand, or left by a failed run); load a saved model or "
+                             "set finite weights with net.set_parameters(...)")
+        largest = float(np.abs(data.values).max(initial=0.0))
+        raise ValueError(f"X: the network's outputs overflow {self.dtype.name} for these "
+                         f"inputs (largest |x| = {largest:.3g}); scale X down (e.g. to [0, 1] "
+                         "or zero mean and unit variance), or use dtype='float64'")
+
+    def _evaluate(self, data, check=True):
+        """(mean cost including the regularisation term, accuracy) on ``data``;
+        ``check`` as for ``_outputs``."""
+        A, Z = self._outputs(data, check)
         costs = np.empty(data.n, dtype=np.float64)
         output_costs(costs, A, Z, data.Y, OUTPUTS[self.output], COSTS[self.cost_name])
-        accuracy = float(np.mean(np.argmax(A, axis=1) == labels_of(data.Y)))
-        return float(costs.mean()) + self._penalty(), accuracy
+        cost = float(costs.mean()) + self._penalty()
+        if self._is_regression:
+            return cost, None
+        return cost, float(np.mean(self._classes(A) == self._classes(data.Y)))
+
+    @property
+    def _is_regression(self):
+        """One linear output unit: outputs are values, not classes."""
+        return self.sizes[-1] == 1 and self.output == "linear"
+
+    def _classes(self, A):
+        """Classes of output (or target) rows A (n, n_out): the largest unit, or with
+        one unit (binary classification) 1 where it exceeds 0.5; (n,) int64."""
+        if A.shape[1] == 1:
+            return (A[:, 0] > 0.5).astype(np.int64)
+        return labels_of(A)
 
     def _penalty(self):
         l2, l1, n = self._regularised_by
@@ -355,11 +404,17 @@ class Network:
         return all_finite(self._theta)
 
     def evaluate(self, X, y):
-        """(cost, accuracy) on (X, y) in one pass; see ``cost`` and ``accuracy``."""
-        return self._evaluate(self._prepare(X, y))
+        """(cost, accuracy) on (X, y) in one pass; see ``cost`` and ``accuracy``
+        (accuracy is NaN for a regression: one linear output)."""
+        cost, accuracy = self._evaluate(self._prepare(X, y))
+        return cost, float("nan") if accuracy is None else accuracy
 
     def accuracy(self, X, y):
-        """Fraction of samples whose largest output is the label, in [0, 1]."""
+        """Fraction of samples whose predicted class (``predict``) is the label,
+        in [0, 1]."""
+        if self._is_regression:
+            raise ValueError("accuracy: this network has one linear output, a regression with "
+                             "no classes to count; use net.cost(X, y) (the mean cost) instead")
         return self.evaluate(X, y)[1]
 
     def cost(self, X, y):
@@ -372,8 +427,11 @@ class Network:
         return self._outputs(self._inputs(X))[0]
 
     def predict(self, X):
-        """Predicted labels: the index of the largest output, (n,) int64."""
-        return np.argmax(self.predict_proba(X), axis=1)
+        """Predicted labels (n,) int64: the index of the largest output; with one
+        sigmoid output (binary classification) 1 where it exceeds 0.5, else 0.
+        With one linear output (regression): the outputs, (n,) floats."""
+        A = self.predict_proba(X)
+        return A[:, 0].copy() if self._is_regression else self._classes(A)
 
     def gradient(self, X, y):
         """Gradient of the mean unregularised cost over (X, y).
@@ -387,6 +445,8 @@ class Network:
     def _gradient_into(self, grad, data):
         """grad (p,) = the gradient of the mean unregularised cost over the
         prepared ``data``, in the padded parameter layout; overwritten."""
+        check_arrays(self._layers, self._theta, grad=grad, Y=data.Y,
+                     csr=(data.indptr, data.indices, data.values))
         gradient_sum(grad, self._theta, self._layers, data.indptr, data.indices,
                      data.values, data.Y, OUTPUTS[self.output], COSTS[self.cost_name])
 

@@ -196,10 +196,11 @@ class SGD(Optimizer):
 def format_epoch(epoch, epochs, row):
     """One human-readable line for a finished epoch."""
     parts = [f"epoch {epoch:>3}/{epochs}"]
-    if "training_cost" in row:
-        parts.append(f"train cost {row['training_cost']:.4f} acc {100 * row['training_accuracy']:.2f}%")
-    if "validation_cost" in row:
-        parts.append(f"val cost {row['validation_cost']:.4f} acc {100 * row['validation_accuracy']:.2f}%")
+    for part, label in (("training", "train"), ("validation", "val")):
+        if f"{part}_cost" in row:
+            accuracy = row.get(f"{part}_accuracy")
+            parts.append(f"{label} cost {row[part + '_cost']:.4f}"
+                         + ("" if accuracy is None else f" acc {100 * accuracy:.2f}%"))
     if row.get("eta") is not None:
         parts.append(f"eta {row['eta']:.4g}")
     parts.append(f"{row['epoch_seconds']:.3f} s")

@@ -24,7 +24,7 @@ from .data.table import check_split
 from .network import Network
 from .optim import SGD
 from .prefetch import Prefetch
-from .schedules import make_schedule
+from .schedules import SCHEDULES, make_schedule
 
 
 @dataclass
@@ -167,6 +167,10 @@ def parse_schedule(text):
                         f"got {text!r}")
     name, _, arguments = text.partition(":")
     spec = {"name": name.strip()}
+    if spec["name"] not in SCHEDULES:
+        raise ValueError(f"schedule: unknown name {spec['name']!r} in {text!r}; use one of "
+                         f"{', '.join(SCHEDULES)}, optionally with parameters such as "
+                         "'step:every=10,factor=0.5'")
     for item in filter(None, (part.strip() for part in arguments.split(","))):
         key, equals, value = item.partition("=")
         if not equals or not key.strip():

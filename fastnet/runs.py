@@ -14,18 +14,27 @@ an interrupted run leaves a consistent folder that ``--resume`` continues.
 import csv
 import io
 import json
+import os
 import time
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; runs are not guarded there
+    fcntl = None
+
 from .files import atomic_write
-from .model_io import save_checkpoint, save_model
+from .model_io import load_checkpoint, save_checkpoint, save_model
 from .optim import HISTORY_KEYS
 from .pictures import learning_curves_png
 from .recipe import Recipe
+from .schedules import describe_schedule
 
 RECIPE, LAST, BEST, MODEL = "recipe.json", "checkpoint-last.npz", "checkpoint-best.npz", "model.npz"
 HISTORY_JSON, HISTORY_CSV, CURVES = "history.json", "history.csv", "learning-curves.png"
 FILES = (RECIPE, LAST, BEST, MODEL, HISTORY_JSON, HISTORY_CSV, CURVES)
+LOCK = ".fastnet.lock"  # held (flock) by the process training in the folder
+UNSTARTED = {RECIPE, LOCK}  # what a run that stopped before its first checkpoint leaves
 DEFAULT_BASE = "runs"
 
 
@@ -34,6 +43,7 @@ class RunFolder:
 
     def __init__(self, path):
         self.path = Path(path)
+        self._lock = None
 
     def __truediv__(self, name):
         return self.path / name
@@ -54,12 +64,53 @@ class RunFolder:
                 path = Path(DEFAULT_BASE) / f"{label}-{stamp}-{suffix}"
                 suffix += 1
         folder = cls(path)
-        if folder.path.exists() and not folder.path.is_dir():
-            raise ValueError(f"out: {folder.path} is a file; pass a folder for the run's outputs")
-        if (folder / RECIPE).exists():
-            raise ValueError(f"out: {folder.path} already holds a run; pass a new folder, or "
-                             f"--resume {folder.path} to continue that run")
+        folder.check_unused()
         return folder
+
+    def check_unused(self):
+        """Raise ValueError unless the folder is missing, empty, or left by a run that
+        stopped before its first checkpoint (only recipe.json): a new run may go there."""
+        if self.path.exists() and not self.path.is_dir():
+            raise ValueError(f"out: {self.path} is a file; pass a folder for the run's outputs")
+        present = set(os.listdir(self.path)) if self.path.is_dir() else set()
+        if RECIPE in present and LAST in present:
+            raise ValueError(f"out: {self.path} already holds a run; pass a new folder, or "
+                             f"--resume {self.path} to continue that run")
+        foreign = sorted(present - UNSTARTED)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            raise ValueError(f"out: {self.path} is not empty and is not a fastnet run (it holds "
+                             f"{shown}); pass a new or empty folder, so that no file of yours "
+                             "is overwritten")
+
+    def lock(self):
+        """Take the folder's exclusive lock for this process (held until ``unlock`` or
+        exit; the operating system drops it when the process dies, so a killed run
+        leaves no stale lock).  ValueError if another process holds it."""
+        if fcntl is None or self._lock is not None:
+            return self
+        handle = open(self / LOCK, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            owner = handle.read().strip() or "?"
+            handle.close()
+            raise ValueError(f"{self.path}: another fastnet process (pid {owner}) is training "
+                             "in this folder right now; wait for it to finish, or pass "
+                             "another folder") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._lock = handle
+        return self
+
+    def unlock(self):
+        """Release the lock taken by ``lock`` (if any)."""
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def make(self):
         """Create the folder (and its parents)."""
@@ -90,15 +141,45 @@ class RunFolder:
         path = self / RECIPE
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
-            return Recipe.from_dict(record["recipe"]), record.get("data")
+            recipe = Recipe.from_dict(record["recipe"])
+            recipe.check()
+            data = record.get("data")
+            if data is not None and not isinstance(data, str):
+                raise TypeError(f"data: expected a path or null, got {data!r}")
+            return recipe, data
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{path}: not a readable run recipe ({error})") from None
+            raise ValueError(f"{path}: not a readable run recipe ({error}); fix the file, "
+                             "or start a new run") from None
+
+    def load_run(self):
+        """Lock the folder and read its run: ``(recipe, data path, net, optimizer)``,
+        after checking that the last checkpoint is the recipe's network and optimizer
+        (a folder that mixes two runs' files is refused, naming the difference)."""
+        self.lock()
+        recipe, data_path = self.load_recipe()
+        net, optimizer = load_checkpoint(self / LAST)
+        fresh, settings = recipe.network(), recipe.optimizer().hyperparameters()
+        found = optimizer.hyperparameters()
+        pairs = [(name, getattr(fresh, name), getattr(net, name)) for name in
+                 ("sizes", "activations", "output", "cost_name", "init", "dtype", "seed")]
+        pairs += [(name, settings[name], found[name]) for name in settings if name != "schedule"]
+        pairs.append(("schedule", _schedule_kind(settings["schedule"]),
+                      _schedule_kind(found["schedule"])))
+        for name, expected, actual in pairs:
+            if expected != actual:
+                raise ValueError(f"{self / LAST}: its {name} is {actual!r} but {self / RECIPE} "
+                                 f"says {expected!r}; this folder mixes the files of two runs "
+                                 "and cannot be resumed; start a new run with --out")
+        return recipe, data_path, net, optimizer
 
     # ------------------------------------------------------------------ epochs
     def start(self, recipe, data_path, net, optimizer):
-        """Make the folder and write recipe.json and an epoch-0 last checkpoint, so that
-        a run interrupted in its first epoch can be resumed too."""
+        """Make and lock the folder, check again under the lock that no other run
+        got there first, and write recipe.json and an epoch-0 last checkpoint, so
+        that a run interrupted in its first epoch can be resumed too."""
         self.make()
+        self.lock()
+        self.check_unused()
         self.save_recipe(recipe, data_path)
         save_checkpoint(net, optimizer, self / LAST)
 
@@ -135,6 +216,12 @@ class RunFolder:
     def files(self):
         """Names of the run files present, in the order of ``FILES``."""
         return [name for name in FILES if (self / name).is_file()]
+
+
+def _schedule_kind(schedule):
+    """A schedule's description without its length (--epochs may extend a run)."""
+    described = describe_schedule(schedule) or {}
+    return {key: value for key, value in described.items() if key != "epochs"}
 
 
 def _cell(values, epoch):

@@ -45,6 +45,7 @@ class Trainer:
                              "validation=(X_val, y_val)")
         data = net._prepare(*self.train, name="X")
         valid = None if self.validation is None else net._prepare(*self.validation, name="validation")
+        net._outputs(data)  # inputs whose scale overflows the dtype are X's fault, not eta's
         optimizer.start(net, data, epochs)
         before = self._snapshot()
         net._regularised_by = (*optimizer.regularisation(), data.n)
@@ -59,10 +60,11 @@ class Trainer:
             row = optimizer.train_epoch(net, data, self.progress)
             optimizer.epoch += 1
             net.epochs_trained += 1
-            if self.monitor:
-                row["training_cost"], row["training_accuracy"] = net._evaluate(data)
+            if self.monitor:  # check=False: non-finite outputs here are divergence
+                row["training_cost"], row["training_accuracy"] = net._evaluate(data, check=False)
             if valid is not None:
-                row["validation_cost"], row["validation_accuracy"] = net._evaluate(valid)
+                row["validation_cost"], row["validation_accuracy"] = net._evaluate(valid, check=False)
+            row = {key: value for key, value in row.items() if value is not None}
             self._check_divergence(before, row)
             self._record(row)
             if self.verbose:

@@ -24,6 +24,8 @@ reshape inside a compiled loop costs tens of nanoseconds.
 The table ``layers`` (n_layers, 7) int64 has one row per layer with the columns
 below.
 """
+import numpy as np
+
 from .jit import kernel
 
 N_IN, N_OUT, WIDTH, W_OFF, B_OFF, ACT, U_OFF = 0, 1, 2, 3, 4, 5, 6
@@ -59,3 +61,89 @@ def n_units(layers):
     """Padded units in all layers together (U)."""
     last = layers.shape[0] - 1
     return layers[last, U_OFF] + layers[last, WIDTH]
+
+
+def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_size=1,
+                 csr=None, n_samples=None, Y=None, order=None, outputs=()):
+    """Raise ValueError unless every array is what the layer table promises.
+
+    Plain Python, called once per kernel call (never per batch), so that no
+    argument can make a compiled kernel read or write out of bounds.
+    ``layers`` (L, 7) int64; theta (p,) float32/float64 with p the table's
+    length; velocity, grad (p,) like theta; ``buffers`` pairs (name, array)
+    of per-sample unit buffers, each at least batch_size·U long (U =
+    ``n_units``); csr = (indptr (n+1,) int64 non-decreasing from 0, indices
+    (nnz,) int32 with nnz = indptr[n], values (nnz,) like theta); Y (n, n_out)
+    like theta; order (m,) int64 in [0, n); ``outputs`` pairs (name, array)
+    of (n, n_out) arrays like theta.  Checking that every CSR column index
+    lies in [0, n_in) is ``check_columns``'s (once per data set).
+    """
+    def fail(name, expected, array):
+        found = (f"{array.dtype} array of shape {array.shape}" if isinstance(array, np.ndarray)
+                 else type(array).__name__)
+        raise ValueError(f"{name}: expected {expected}, got {found}")
+
+    def is_array(array, ndim, dtype):
+        return (isinstance(array, np.ndarray) and array.ndim == ndim and array.dtype == dtype
+                and array.flags.c_contiguous)
+
+    if not is_array(layers, 2, np.int64) or layers.shape[0] < 1 or layers.shape[1] != N_COLUMNS:
+        fail("layers", f"an (L, {N_COLUMNS}) int64 layer table", layers)
+    w_off, b_off, u_off = 0, int(layers[0, B_OFF]), 0
+    for l, row in enumerate(layers):
+        n_in, n_out, width = int(row[N_IN]), int(row[N_OUT]), int(row[WIDTH])
+        ok = (n_in >= 1 and 1 <= n_out <= width and row[W_OFF] == w_off and row[B_OFF] == b_off
+              and row[U_OFF] == u_off and (l == 0 or n_in == layers[l - 1, N_OUT]))
+        if not ok:
+            raise ValueError(f"layers: row {l} {row.tolist()} is not a consistent layer table row")
+        w_off, b_off, u_off = w_off + n_in * width, b_off + width, u_off + width
+    if w_off != layers[0, B_OFF]:
+        raise ValueError("layers: the biases do not start right after the weights")
+    p = b_off
+    if not isinstance(theta, np.ndarray) or theta.dtype not in (np.float32, np.float64) \
+            or not is_array(theta, 1, theta.dtype) or theta.shape != (p,):
+        fail("theta", f"a contiguous ({p},) float32 or float64 array", theta)
+    dtype = theta.dtype
+    for name, array in (("velocity", velocity), ("grad", grad)):
+        if array is not None and (not is_array(array, 1, dtype) or array.shape != (p,)):
+            fail(name, f"a contiguous ({p},) {dtype} array laid out like theta", array)
+    needed = batch_size * u_off
+    for name, array in buffers:
+        if not is_array(array, 1, dtype) or array.shape[0] < needed:
+            fail(name, f"a contiguous {dtype} buffer of at least {needed} values "
+                       f"({batch_size} samples x {u_off} units)", array)
+    n_in, n_out = int(layers[0, N_IN]), int(layers[-1, N_OUT])
+    if csr is not None:
+        indptr, indices, values = csr
+        n = n_samples if n_samples is not None else (
+            indptr.shape[0] - 1 if isinstance(indptr, np.ndarray) and indptr.ndim == 1 else -1)
+        if not is_array(indptr, 1, np.int64) or indptr.shape[0] != n + 1 or n < 0:
+            fail("indptr", f"a contiguous ({n + 1},) int64 array", indptr)
+        if indptr[0] != 0 or (n > 0 and np.any(indptr[1:] < indptr[:-1])):
+            raise ValueError("indptr: must start at 0 and never decrease")
+        nnz = int(indptr[-1])
+        if not is_array(indices, 1, np.int32) or indices.shape[0] != nnz:
+            fail("indices", f"a contiguous ({nnz},) int32 array", indices)
+        if not is_array(values, 1, dtype) or values.shape[0] != nnz:
+            fail("values", f"a contiguous ({nnz},) {dtype} array", values)
+        n_samples = n
+    if Y is not None and (not is_array(Y, 2, dtype) or Y.shape[1] != n_out
+                          or (n_samples is not None and Y.shape[0] != n_samples)):
+        fail("Y", f"a contiguous ({n_samples if n_samples is not None else 'n'}, {n_out}) "
+                  f"{dtype} array", Y)
+    if order is not None:
+        if not is_array(order, 1, np.int64):
+            fail("order", "a contiguous 1-D int64 array of sample numbers", order)
+        if order.shape[0] and (order.min() < 0 or (n_samples is not None
+                                                   and order.max() >= n_samples)):
+            raise ValueError(f"order: sample numbers must lie in [0, {n_samples})")
+    for name, array in outputs:
+        if not is_array(array, 2, dtype) or array.shape[1] != n_out \
+                or (n_samples is not None and array.shape[0] != n_samples):
+            fail(name, f"a contiguous (n, {n_out}) {dtype} array", array)
+
+
+def check_columns(indices, n_in):
+    """Raise ValueError unless every CSR column index (nnz,) lies in [0, n_in)."""
+    if indices.shape[0] and (indices.min() < 0 or indices.max() >= n_in):
+        raise ValueError(f"indices: column numbers must lie in [0, {n_in})")

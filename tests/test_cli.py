@@ -280,13 +280,13 @@ def test_library_errors_are_one_line_exit_1(fastnet_cli, tmp_path):
     (tmp_path / "cut.npz").write_bytes(b"PK\x03\x04" + b"\0" * 100)
     corrupt = fastnet_cli("show", "cut.npz")
     assert corrupt.returncode == 1
-    assert corrupt.stderr == "fastnet: error: cut.npz: is truncated or not a .npz archive\n"
+    assert corrupt.stderr == "fastnet: error: cut.npz: is a truncated or damaged .npz (zip) archive\n"
 
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "--data", "no/such/folder", "--epochs", "1"], "does not exist"),
     (["evaluate", "model.npz"], "No such file"),
-    (["show", "notes.txt"], "pickled data"),
+    (["show", "notes.txt"], "is not a .npz archive"),
 ])
 def test_library_errors_in_process(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -162,9 +162,9 @@ def bad_data(X, y):
         (X, y[:5], ValueError, "y: has 5 labels but the inputs have 6 samples"),
         (X, np.r_[y[:5], 3], ValueError, r"y: labels must lie in \[0, 2\] for 3 outputs"),
         (X, np.r_[y[:5], -1], ValueError, r"y: labels must lie in \[0, 2\]"),
-        (X, y.astype(float), TypeError, r"y: labels must be integers, got dtype float64"),
-        (X, y.astype(bool), TypeError, "y: labels must be integers"),
-        (X, y.astype(str), TypeError, "y: labels must be integers"),
+        (X, y.astype(float), TypeError, r"y: class labels must be integers, got dtype float64"),
+        (X, y.astype(bool), TypeError, "y: class labels must be integers"),
+        (X, y.astype(str), TypeError, "y: class labels must be integers"),
         (X, np.eye(6, 3), ValueError, r"y: expected \(n,\) integer labels, got shape \(6, 3\)"),
         (X, 1, ValueError, r"y: expected \(n,\) integer labels"),
     ]

@@ -212,7 +212,9 @@ def test_flipped_byte_fails_the_checksum(saved):
 
 
 @pytest.mark.parametrize("content, problem", [
-    (b"just some text, not a model\n" * 4, "pickled data"),
+    (b"just some text, not a model\n" * 4, "is not a .npz archive"),
+    (bytes(range(256)) * 4, "is not a .npz archive"),
+    (b"\x89PNG\r\n\x1a\n" + bytes(100), "is not a .npz archive"),
     (pickle.dumps({"weights": [1, 2, 3]}), "pickled data"),
 ])
 def test_not_an_archive(tmp_path, content, problem):

@@ -49,8 +49,8 @@ LOCAL_COPY_HELP = (
     + ", ".join(MNIST_FILES)
     + "; gzipped or not) in one folder and either run\n"
     "    export FASTNET_DATA=/path/to/that/folder\n"
-    "or call\n"
-    "    fastnet.load_mnist(path=\"/path/to/that/folder\")"
+    "or pass that folder: `fastnet train --data /path/to/that/folder` on the command "
+    "line, fastnet.load_mnist(path=\"/path/to/that/folder\") in Python"
 )
 
 

@@ -61,18 +61,19 @@ def load_mnist(path=None, split="book", dtype="float32", *, download=True,
     return _split_and_convert(_read_source(located, where), split, dtype, where)
 
 
-def locate_mnist(path=None, *, download=True, mirrors=None, cache_dir=None):
+def locate_mnist(path=None, *, download=True, mirrors=None, cache_dir=None, argument="path"):
     """Where ``load_mnist`` would read from: returns ``(Path, origin)``; may download.
 
-    ``origin`` says how the path was found (used in error messages).
+    ``origin`` says how the path was found (used in error messages);
+    ``argument`` is what the caller calls ``path`` (the CLI: "--data").
     """
     if path is not None:
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(
-                "path: expected a str or os.PathLike naming a folder of MNIST IDX "
+                f"{argument}: expected a str or os.PathLike naming a folder of MNIST IDX "
                 f"files, a .npz file or mnist.pkl.gz, got {type(path).__name__}"
             )
-        return _existing(Path(path), f"path={os.fspath(path)!r}"), "path"
+        return _existing(Path(path), f"{argument}={os.fspath(path)!r}"), argument
     from_env = os.environ.get("FASTNET_DATA")
     if from_env:
         return _existing(Path(from_env), f"$FASTNET_DATA={from_env!r}"), "$FASTNET_DATA"

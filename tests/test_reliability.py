@@ -1,0 +1,329 @@
+"""Regression tests for the failures found by attacking fastnet 0.1.0: each
+case runs where a crash would only kill a child process (a subprocess) when
+memory safety is at stake; see docs/reliability.md for the policies."""
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastnet
+from fastnet import Network
+from fastnet.kernels.layout import check_arrays, check_columns
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_python(code, timeout=240):
+    """Run ``code`` in a fresh interpreter with this checkout first on the path."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def blobs(n=200, n_in=20, n_out=10, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, n_in)).astype(np.float32), rng.integers(0, n_out, n)
+
+
+# ------------------------------------------------- 1: foreign optimizer state
+def test_optimizer_of_another_network_is_refused_not_a_crash():
+    result = run_python("""
+        import numpy as np
+        from fastnet import Network
+        rng = np.random.default_rng(0)
+        X = rng.random((100, 784)).astype(np.float32); y = rng.integers(0, 10, 100)
+        a = Network([784, 10, 10], seed=1); a.fit(X, y, epochs=1, momentum=0.9)
+        b = Network([784, 100, 10], seed=1)
+        before = b._theta.copy()
+        try:
+            b.fit(X, y, epochs=3, optimizer=a.optimizer)
+        except ValueError as error:
+            assert (b._theta == before).all()
+            print("refused:", error)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert "refused: optimizer: its velocity" in result.stdout
+    assert "belongs to another network" in result.stdout
+
+
+def test_checkpoint_optimizer_on_another_network_is_refused(tmp_path):
+    X, y = blobs()
+    a = Network([20, 5, 10], seed=1)
+    a.fit(X, y, epochs=1, momentum=0.5)
+    fastnet.save_checkpoint(a, a.optimizer, tmp_path / "c.npz")
+    _, optimizer = fastnet.load_checkpoint(tmp_path / "c.npz")
+    with pytest.raises(ValueError, match="optimizer: its velocity"):
+        Network([20, 7, 10], seed=1).fit(X, y, epochs=2, optimizer=optimizer)
+
+
+def test_kernel_bridge_refuses_foreign_arrays_even_past_the_optimizer_check():
+    """Every array that crosses into kernels/ is checked against the layer table."""
+    X, y = blobs()
+    net = Network([20, 5, 10], seed=0)
+    data = net._prepare(X, y)
+    sgd = fastnet.SGD(momentum=0.9)
+    sgd.velocity = np.zeros(7, net.dtype)  # skips SGD.check_state: straight to the bridge
+    with pytest.raises(ValueError, match="velocity: expected"):
+        net._train_epoch(data, sgd, 0.1)
+    layers, theta = net._layers, net._theta
+    with pytest.raises(ValueError, match="theta"):
+        check_arrays(layers, theta[:-1])
+    with pytest.raises(ValueError, match="Y"):
+        check_arrays(layers, theta, csr=(data.indptr, data.indices, data.values),
+                     Y=data.Y[:, :3].copy())
+    with pytest.raises(ValueError, match="indptr"):
+        bad = data.indptr.copy()
+        bad[5] = 10**9
+        check_arrays(layers, theta, csr=(bad, data.indices, data.values))
+    with pytest.raises(ValueError, match="order"):
+        check_arrays(layers, theta, csr=(data.indptr, data.indices, data.values),
+                     order=np.array([0, data.n], dtype=np.int64))
+    with pytest.raises(ValueError, match="Z"):
+        check_arrays(layers, theta, buffers=(("Z", np.zeros(3, net.dtype)),), batch_size=10)
+    with pytest.raises(ValueError, match="layers"):
+        broken = layers.copy()
+        broken[0, 3] = 5
+        check_arrays(broken, theta)
+    with pytest.raises(ValueError, match="indices"):
+        check_columns(np.array([0, 20], dtype=np.int32), 20)
+
+
+# --------------------------------------------------------- 3: one output unit
+def test_one_sigmoid_output_is_binary_classification():
+    rng = np.random.default_rng(0)
+    X = rng.random((400, 20)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 1).astype(int)
+    net = Network([20, 8, 1], output="sigmoid", cost="cross_entropy", seed=0)
+    net.fit(X, y, epochs=30, eta=1.0)
+    assert net.predict_proba(X).shape == (400, 1)
+    predicted = net.predict(X)
+    assert predicted.dtype == np.int64 and set(np.unique(predicted)) <= {0, 1}
+    np.testing.assert_array_equal(predicted, (net.predict_proba(X)[:, 0] > 0.5).astype(int))
+    accuracy = net.accuracy(X, y)
+    assert accuracy > 0.85
+    assert net.accuracy(X, 1 - y) == pytest.approx(1 - accuracy)
+    with pytest.raises(ValueError, match="labels 0 or 1"):
+        net.fit(X, y + 1, epochs=1)
+
+
+def test_softmax_with_one_output_is_refused():
+    with pytest.raises(ValueError, match="output: a softmax over one unit"):
+        Network([20, 1], output="softmax")
+
+
+def test_one_linear_output_is_regression_with_n_targets():
+    rng = np.random.default_rng(0)
+    X = rng.random((300, 4))
+    t = X @ np.array([1.0, -2.0, 0.5, 0.0]) + 0.3
+    net = Network([4, 1], output="linear", dtype="float64", seed=0)
+    history = net.fit(X, t, epochs=40, eta=0.1)
+    assert history["training_accuracy"] == []  # no classes to count
+    assert history["training_cost"][-1] < 1e-3
+    assert net.predict(X).shape == (300,)
+    np.testing.assert_allclose(net.predict(X), t, atol=0.1)
+    assert np.isnan(net.evaluate(X, t)[1])
+    with pytest.raises(ValueError, match="regression"):
+        net.accuracy(X, t)
+
+
+def test_real_labels_for_classes_name_both_ways_out():
+    X, y = blobs()
+    with pytest.raises(TypeError, match=r"y.astype\(int\) if these are class numbers"):
+        Network([20, 10], output="linear").fit(X, y.astype(float), epochs=1)
+
+
+# ------------------------------------------------------------- 4: batch size
+def test_huge_batch_size_is_the_whole_data_set():
+    X, y = blobs(n=50)
+    huge, whole = Network([20, 6, 10], seed=0), Network([20, 6, 10], seed=0)
+    huge.fit(X, y, epochs=2, batch_size=10**9)
+    whole.fit(X, y, epochs=2, batch_size=50)
+    np.testing.assert_array_equal(huge._theta, whole._theta)
+
+
+# ------------------------------------------------------ 5: scale and NaN weights
+def test_inputs_that_overflow_the_dtype_name_X():
+    net = Network([784, 30, 10], activation="relu", seed=0)
+    X, y = blobs(n=50, n_in=784)
+    X[3] = 3e38
+    for call in (net.predict_proba, lambda X: net.cost(X, y)):
+        with pytest.raises(ValueError, match="X: the network's outputs overflow float32"):
+            call(X)
+    before = net._theta.copy()
+    with pytest.raises(ValueError, match="X: "):
+        net.fit(X, y, epochs=1)
+    np.testing.assert_array_equal(net._theta, before)
+
+
+def test_nan_weights_are_reported_not_predicted_as_zeros():
+    net = Network([20, 6, 10], seed=0)
+    net.weights[0][0, 0] = np.nan
+    with pytest.raises(ValueError, match="weights: .* NaN"):
+        net.predict(blobs()[0])
+
+
+# --------------------------------------------------------- 6: model file bomb
+def _bomb(path, declared_shape):
+    """A model file whose weights_0 declares ``declared_shape`` (no data follows)."""
+    net = Network([784, 30, 10], seed=0)
+    net.save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    header = {"descr": "<f4", "fortran_order": False, "shape": declared_shape}
+    import io
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    members["weights_0.npy"] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def test_declared_shapes_are_checked_before_any_data_is_read(tmp_path):
+    path = tmp_path / "bomb.npz"
+    _bomb(path, (31360, 6000))
+    result = run_python(f"""
+        import resource
+        from fastnet import Network, ModelFileError
+        try:
+            Network.load({str(path)!r})
+        except ModelFileError as error:
+            print(error)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "MB")
+    """)
+    assert result.returncode == 0, result.stderr
+    assert "weights_0 is float32 of shape (31360, 6000)" in result.stdout
+    assert int(result.stdout.split()[-2]) < 400  # the bomb would need 750 MB
+
+
+# ------------------------------------------------------------- the command line
+def cli(*args, cwd, timeout=240, **popen):
+    """Run ``fastnet ARGS`` in ``cwd`` without $FASTNET_DATA; CompletedProcess (text)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("FASTNET_DATA", None)
+    env.pop("FASTNET_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "fastnet", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout, **popen)
+
+
+def test_out_folder_with_a_users_file_is_refused(synthetic_mnist, tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "model.npz").write_text("x")
+    run = cli("train", "--data", synthetic_mnist, "--epochs", 1, "--limit", 100, "--out", "d",
+              cwd=tmp_path)
+    assert run.returncode == 1 and "is not empty and is not a fastnet run" in run.stderr
+    assert (tmp_path / "d" / "model.npz").read_text() == "x"
+    assert sorted(os.listdir(tmp_path / "d")) == ["model.npz"]
+
+
+def test_folder_left_with_only_a_recipe_can_take_a_new_run(synthetic_mnist, tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "recipe.json").write_text("{}")
+    run = cli("train", "--data", synthetic_mnist, "--epochs", 1, "--limit", 100, "--out", "d",
+              "--quiet", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "d" / "checkpoint-last.npz").is_file()
+
+
+def test_settings_that_do_not_fit_the_data_write_nothing(synthetic_mnist, tmp_path):
+    for sizes in ("783,30,10", "784,30,5"):
+        run = cli("train", "--data", synthetic_mnist, "--sizes", sizes, "--limit", 100,
+                  "--out", "r1", cwd=tmp_path)
+        assert run.returncode == 1 and "--sizes" in run.stderr, run.stderr
+        assert not (tmp_path / "r1").exists()
+
+
+def test_a_second_training_into_a_busy_folder_is_refused(synthetic_mnist, tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from fastnet.runs import RunFolder; "
+         "held = RunFolder(sys.argv[1]).make().lock(); print('locked', flush=True); time.sleep(60)",
+         str(tmp_path / "busy")], env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        run = cli("train", "--data", synthetic_mnist, "--epochs", 1, "--limit", 100,
+                  "--out", "busy", cwd=tmp_path)
+        assert run.returncode == 1 and "is training in this folder right now" in run.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    # the holder died: its lock went with it, nothing stale is left to clear by hand
+    run = cli("train", "--data", synthetic_mnist, "--epochs", 1, "--limit", 100, "--out", "busy",
+              "--quiet", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+
+
+def test_resume_refuses_a_checkpoint_of_another_recipe(synthetic_mnist, tmp_path):
+    for out, sizes in (("a", "784,20,10"), ("b", "784,12,10")):
+        assert cli("train", "--data", synthetic_mnist, "--epochs", 1, "--limit", 100, "--sizes",
+                   sizes, "--out", out, "--quiet", cwd=tmp_path).returncode == 0
+    (tmp_path / "a" / "checkpoint-last.npz").write_bytes(
+        (tmp_path / "b" / "checkpoint-last.npz").read_bytes())
+    run = cli("train", "--resume", "a", "--epochs", 2, cwd=tmp_path)
+    assert run.returncode == 1 and "mixes the files of two runs" in run.stderr, run.stderr
+
+
+def test_bad_value_in_recipe_json_names_the_file(synthetic_mnist, tmp_path):
+    assert cli("train", "--data", synthetic_mnist, "--epochs", 1, "--limit", 100, "--out", "a",
+               "--quiet", cwd=tmp_path).returncode == 0
+    recipe = tmp_path / "a" / "recipe.json"
+    recipe.write_text(recipe.read_text().replace('"batch_size": 10', '"batch_size": -3'))
+    run = cli("train", "--resume", "a", cwd=tmp_path)
+    assert run.returncode == 1 and "recipe.json: not a readable run recipe" in run.stderr
+    assert "batch_size" in run.stderr
+
+
+def test_broken_pipe_exits_quietly(synthetic_mnist, tmp_path):
+    Network([784, 10, 10], seed=0).save(tmp_path / "m.npz")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = subprocess.run(f"{sys.executable} -m fastnet evaluate m.npz --data {synthetic_mnist}"
+                         " | head -1; echo status=${PIPESTATUS[0]}", shell=True,
+                         executable="/bin/bash", cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=240)
+    assert run.stdout.startswith("model ") and "status=141" in run.stdout
+    assert "Broken pipe" not in run.stderr and "Traceback" not in run.stderr
+
+
+def test_sigterm_leaves_a_resume_hint(synthetic_mnist, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen([sys.executable, "-m", "fastnet", "train", "--data", str(synthetic_mnist),
+                                "--epochs", "200", "--out", "t"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith("epoch"):
+            break
+    process.terminate()
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143
+    assert "terminated (SIGTERM) after epoch" in stderr and "--resume t" in stderr
+
+
+def test_small_cli_messages(synthetic_mnist, tmp_path):
+    Network([784, 10, 10], seed=0).save(tmp_path / "m.npz")
+    png = cli("show", "m.npz", "--png", "out.jpg", cwd=tmp_path)
+    assert png.returncode == 2 and "does not end in .png" in png.stderr
+    assert not (tmp_path / "out.jpg").exists()
+    early = cli("train", "--early-stop", -1, cwd=tmp_path)
+    assert early.returncode == 2 and "--early-stopping: expected 0 (never stop early)" in early.stderr
+    bogus = cli("train", "--schedule", "bogus", cwd=tmp_path)
+    assert bogus.returncode == 2 and "dict" not in bogus.stderr and "constant" in bogus.stderr
+    data = cli("train", "--data", "no/such", cwd=tmp_path)
+    assert data.returncode == 1 and "--data='no/such'" in data.stderr and "path=" not in data.stderr
+    run = cli("train", "--data", synthetic_mnist, "--epochs", 2, "--limit", 100000, "--out", "r",
+              "--quiet", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "--limit 100,000 is more than the training set holds" in run.stdout
+    assert "changed by flags: epochs 2" in run.stdout and "30 epochs" not in run.stdout
+    assert "kernels  compiling (first run only)..." in run.stdout
+
+
+def test_schedule_returning_zero_is_refused():
+    X, y = blobs()
+    with pytest.raises(ValueError, match="schedule: returned eta=0"):
+        Network([20, 10]).fit(X, y, epochs=2, schedule=lambda epoch, eta, history: 0.0)
