@@ -207,3 +207,23 @@ def test_a_missing_scikit_learn_is_named_with_the_extra(monkeypatch):
     monkeypatch.delitem(sys.modules, "fastnet.sklearn")
     with pytest.raises(ImportError, match=r"pip install \"fastnet\[sklearn\]\""):
         importlib.import_module("fastnet.sklearn")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_threads_apply_during_fit_only_and_verbose_prints_each_epoch(capsys):
+    import numba
+    X, y = blobs()
+    before = numba.get_num_threads()
+    small_classifier(threads=1, max_iter=3, verbose=True).fit(X, y)
+    assert numba.get_num_threads() == before
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["Iteration 1", "Iteration 2", "Iteration 3"]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_sigmoid_regressor_fits_targets_in_the_unit_interval():
+    X, _ = blobs()
+    targets = 1 / (1 + np.exp(-X[:, :2]))
+    model = FastNetRegressor(hidden_layer_sizes=(16,), output="sigmoid", max_iter=60, batch_size=16,
+                             learning_rate_init=0.1, random_state=0).fit(X, targets)
+    assert model.network_.cost_name == "cross_entropy" and model.score(X, targets) > 0.9
