@@ -46,7 +46,7 @@ except ImportError as missing:  # pragma: no cover - exercised without the extra
 
 import numba
 
-from .checks import as_dtype, integer, positive_int, real
+from .checks import as_dtype, positive_int, real
 from .network import Network
 from .optim import SGD
 
@@ -114,10 +114,11 @@ class _FastNetEstimator(BaseEstimator):
         fresh = not hasattr(self, "network_") or not (incremental or self.warm_start)
         X, y = validate_data(self, X, y, reset=fresh, dtype=(np.float64, np.float32),
                              multi_output=self._multi_output, y_numeric=self._multi_output)
-        X = X.astype(settings["dtype"], copy=False)
         targets = self._encode_targets(y, fresh, classes)
         if fresh:
-            self._start(X, targets, settings)
+            self._start(X.shape[1], settings)
+        X = X.astype(self.network_.dtype, copy=False)
+        self.optimizer_ = self._optimizer(X.shape[0], self.optimizer_)
         threads = numba.get_num_threads()
         if self.threads is not None:
             numba.set_num_threads(positive_int("threads", self.threads))
@@ -125,7 +126,7 @@ class _FastNetEstimator(BaseEstimator):
             if incremental:
                 self._epochs(X, targets, None, 1)
             else:
-                self._fit_epochs(X, targets, settings)
+                self._fit_epochs(X, targets)
         finally:
             numba.set_num_threads(threads)
         return self
@@ -152,24 +153,16 @@ class _FastNetEstimator(BaseEstimator):
         positive_int("n_iter_no_change", self.n_iter_no_change)
         real("tol", self.tol)
         real("validation_fraction", self.validation_fraction, 0.0, 1.0, low_open=True, high_open=True)
-        integer("verbose", int(self.verbose))
         return {"hidden": hidden, "activation": ACTIVATION_NAMES[self.activation],
                 "output": output, "dtype": as_dtype(self.dtype)}
 
-    def _start(self, X, targets, settings):
-        """A fresh network and optimizer, and empty fitted attributes."""
-        n_out = self._n_network_outputs()
+    def _start(self, n_features, settings):
+        """A fresh network, no optimizer yet, and empty fitted attributes."""
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self.network_ = Network([X.shape[1], *settings["hidden"], n_out],
+        self.network_ = Network([n_features, *settings["hidden"], self._n_network_outputs()],
                                 activation=settings["activation"], output=settings["output"],
                                 cost=self.cost, dtype=settings["dtype"], seed=seed)
-        batch = min(200, X.shape[0]) if self.batch_size == "auto" else self.batch_size
-        self.optimizer_ = SGD(eta=real("learning_rate_init", self.learning_rate_init, 0.0, low_open=True),
-                              batch_size=min(batch, X.shape[0]),
-                              momentum=real("momentum", self.momentum, 0.0, 1.0, high_open=True),
-                              nesterov=bool(self.nesterovs_momentum),
-                              l2=real("alpha", self.alpha), dropout=real("dropout", self.dropout,
-                                                                         0.0, 1.0, high_open=True))
+        self.optimizer_ = None
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []
@@ -179,11 +172,26 @@ class _FastNetEstimator(BaseEstimator):
         self.best_validation_score_ = None
         self._no_improvement = 0
 
-    def _fit_epochs(self, X, targets, settings):
+    def _optimizer(self, n_samples, previous):
+        """An ``SGD`` with the current hyperparameters that continues ``previous``'s run
+        (epoch count, history, momentum), so that ``set_params`` between warm-started
+        fits or ``partial_fit`` calls takes effect."""
+        batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        optimizer = SGD(eta=real("learning_rate_init", self.learning_rate_init, 0.0, low_open=True),
+                        batch_size=min(batch, n_samples),
+                        momentum=real("momentum", self.momentum, 0.0, 1.0, high_open=True),
+                        nesterov=bool(self.nesterovs_momentum), l2=real("alpha", self.alpha),
+                        dropout=real("dropout", self.dropout, 0.0, 1.0, high_open=True))
+        if previous is not None:
+            optimizer.epoch, optimizer.history = previous.epoch, previous.history
+            optimizer.set_state(previous.state_values(), previous.state_arrays())
+        return optimizer
+
+    def _fit_epochs(self, X, targets):
         """Up to ``max_iter`` epochs with scikit-learn's stopping rules."""
         validation = None
         if self.early_stopping:
-            stratify = targets if self._multi_output is False else None
+            stratify = None if self._multi_output else targets
             X, X_val, targets, t_val = train_test_split(
                 X, targets, test_size=self.validation_fraction, stratify=stratify,
                 random_state=self.network_.seed)
@@ -221,8 +229,9 @@ class _FastNetEstimator(BaseEstimator):
                     self._best_parameters = ([w.copy() for w in net.weights],
                                              [b.copy() for b in net.biases])
             else:
-                improved = self.loss_ < self.best_loss_ - self.tol
-                self.best_loss_ = min(self.best_loss_, self.loss_)
+                best = np.inf if self.best_loss_ is None else self.best_loss_  # None after early stopping
+                improved = self.loss_ < best - self.tol
+                self.best_loss_ = min(best, self.loss_)
             self._no_improvement = 0 if improved else self._no_improvement + 1
             if self.verbose:
                 line = f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}"

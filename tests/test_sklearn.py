@@ -227,3 +227,13 @@ def test_a_sigmoid_regressor_fits_targets_in_the_unit_interval():
     model = FastNetRegressor(hidden_layer_sizes=(16,), output="sigmoid", max_iter=60, batch_size=16,
                              learning_rate_init=0.1, random_state=0).fit(X, targets)
     assert model.network_.cost_name == "cross_entropy" and model.score(X, targets) > 0.9
+
+
+def test_changed_settings_apply_to_the_next_partial_fit_and_the_momentum_carries_over():
+    X, y = blobs()
+    model = small_classifier().partial_fit(X, y, classes=[0, 1, 2])
+    velocity = model.optimizer_.velocity.copy()
+    assert np.abs(velocity).max() > 0
+    model.set_params(learning_rate_init=0.001, alpha=2.0).partial_fit(X, y)
+    assert (model.optimizer_.eta, model.optimizer_.l2, model.optimizer_.epoch) == (0.001, 2.0, 2)
+    assert not np.array_equal(model.optimizer_.velocity, velocity)  # moved on from epoch 1's
