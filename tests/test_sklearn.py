@@ -237,3 +237,12 @@ def test_changed_settings_apply_to_the_next_partial_fit_and_the_momentum_carries
     model.set_params(learning_rate_init=0.001, alpha=2.0).partial_fit(X, y)
     assert (model.optimizer_.eta, model.optimizer_.l2, model.optimizer_.epoch) == (0.001, 2.0, 2)
     assert not np.array_equal(model.optimizer_.velocity, velocity)  # moved on from epoch 1's
+
+
+def test_partial_fit_after_an_early_stopped_fit():
+    X, y = blobs(n=300)
+    model = small_classifier(early_stopping=True, max_iter=200).fit(X, y)
+    assert model.best_loss_ is None
+    epochs = model.n_iter_
+    model.partial_fit(X, y)
+    assert model.n_iter_ == epochs + 1 and model.best_loss_ == model.loss_
