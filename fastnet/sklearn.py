@@ -124,7 +124,7 @@ class _FastNetEstimator(BaseEstimator):
             numba.set_num_threads(positive_int("threads", self.threads))
         try:
             if incremental:
-                self._epochs(X, targets, None, 1)
+                self._epochs(X, targets, None, 1, stop_rules=False)
             else:
                 self._fit_epochs(X, targets)
         finally:
@@ -201,19 +201,21 @@ class _FastNetEstimator(BaseEstimator):
             if self.best_validation_score_ is None:
                 self.best_validation_score_ = -np.inf
         self._no_improvement = 0
-        stopped = self._epochs(X, targets, validation, self.max_iter)
-        if self.early_stopping and self._best_parameters is not None:
-            self.network_.set_parameters(*self._best_parameters)
-        self._best_parameters = None
+        stopped, best = self._epochs(X, targets, validation, self.max_iter, stop_rules=True)
+        if best is not None:
+            self.network_.set_parameters(*best)
         if not stopped:
             warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} epochs reached and "
                           "the optimization has not converged yet", ConvergenceWarning,
                           stacklevel=4)
 
-    def _epochs(self, X, targets, validation, epochs):
-        """Train up to ``epochs`` epochs, one ``Network.fit`` call each; True if a stop rule fired."""
+    def _epochs(self, X, targets, validation, epochs, stop_rules):
+        """Train up to ``epochs`` epochs, one ``Network.fit`` call each.
+
+        Returns (whether a stop rule fired, the (weights, biases) of the best
+        validation epoch or None)."""
         net, optimizer = self.network_, self.optimizer_
-        self._best_parameters = None
+        best_parameters = None
         for _ in range(epochs):
             history = net.fit(X, targets, epochs=optimizer.epoch + 1, optimizer=optimizer)
             self.loss_ = float(history["training_cost"][-1])
@@ -226,8 +228,8 @@ class _FastNetEstimator(BaseEstimator):
                 improved = score > self.best_validation_score_ + self.tol
                 if score > self.best_validation_score_:
                     self.best_validation_score_ = score
-                    self._best_parameters = ([w.copy() for w in net.weights],
-                                             [b.copy() for b in net.biases])
+                    best_parameters = ([w.copy() for w in net.weights],
+                                       [b.copy() for b in net.biases])
             else:
                 best = np.inf if self.best_loss_ is None else self.best_loss_  # None after early stopping
                 improved = self.loss_ < best - self.tol
@@ -238,14 +240,13 @@ class _FastNetEstimator(BaseEstimator):
                 if validation is not None:
                     line += f", validation score = {score:.6f}"
                 print(line, flush=True)
-            if validation is not None or epochs > 1:
-                if self._no_improvement > self.n_iter_no_change:
-                    if self.verbose:
-                        print(f"{'Validation score' if validation else 'Training loss'} did not "
-                              f"improve more than tol={self.tol} for {self.n_iter_no_change} "
-                              "consecutive epochs. Stopping.", flush=True)
-                    return True
-        return False
+            if stop_rules and self._no_improvement > self.n_iter_no_change:
+                if self.verbose:
+                    print(f"{'Validation score' if validation else 'Training loss'} did not "
+                          f"improve more than tol={self.tol} for {self.n_iter_no_change} "
+                          "consecutive epochs. Stopping.", flush=True)
+                return True, best_parameters
+        return False, best_parameters
 
     def _outputs_of(self, X):
         """The network's outputs for X as float64, after scikit-learn's checks."""
