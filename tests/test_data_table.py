@@ -77,6 +77,8 @@ def test_idx_folders_of_any_image_shape(tmp_path):
     digits = np.zeros((30, 28, 28), np.uint8)
     mnist_like = write_mnist_folder(tmp_path / "digits", (digits, train[1]), (digits[:8], test[1]))
     assert not is_table(mnist_like)  # 28 x 28 with labels 0..9: read as MNIST
+    raw = write_mnist_folder(tmp_path / "raw", (digits, train[1] + 20), (digits[:8], test[1]), compress=False)
+    assert is_table(raw)  # labels beyond 9: a table, also from uncompressed files
 
 
 def test_split_is_stratified_seeded_and_covers_every_sample():

@@ -20,14 +20,18 @@ each (X (n, d) float64, labels (n,)), plus the feature names.
 turns labels into output-unit indices.
 """
 import csv
+import gzip
 import os
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DataError
+from .gz import GZIP_MAGIC
 from .idx import read_idx
 from .mnist import _find_idx_files
 
@@ -63,10 +67,29 @@ def is_table(path):
     if path.is_file() and zipfile.is_zipfile(path):
         with np.load(path, allow_pickle=False) as archive:
             return "X" in archive.files
-    if path.is_dir() and _find_idx_files(path, str(path)) is not None:
-        images, labels = _read_idx_part(*_find_idx_files(path, str(path))[:2])
-        return images.shape[1:] != (28, 28) or not (labels.dtype.kind in "ui" and labels.max() <= 9)
+    found = _find_idx_files(path, str(path)) if path.is_dir() else None
+    if found is not None:
+        labels = read_idx(found[1])
+        return _idx_shape(found[0])[1:] != (28, 28) or not (
+            labels.dtype.kind in "ui" and (len(labels) == 0 or labels.max() <= 9))
     return False
+
+
+def _idx_shape(path):
+    """The shape in an IDX file's header (gzipped or raw), reading only the header."""
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == GZIP_MAGIC
+        raw.seek(0)
+        handle = gzip.open(raw) if compressed else raw
+        try:
+            head = handle.read(4)
+            ndim = head[3] if len(head) == 4 else 0
+            sizes = handle.read(4 * ndim)
+        except (OSError, EOFError, zlib.error):
+            sizes, ndim = b"", 1
+    if len(sizes) != 4 * ndim:
+        return ()  # not a complete header: read_table's full read reports it
+    return struct.unpack(f">{ndim}I", sizes)
 
 
 def read_table(path, label_column=None):
