@@ -10,11 +10,14 @@ differ in what each library does by design: initialisation (fastnet
 N(0, 1/n_in) weights and N(0, 1) biases, scikit-learn Glorot-uniform),
 shuffling streams and float32 (fastnet) vs float64 (scikit-learn) arithmetic.
 The time is the whole ``fit()`` call, median of ``--repeats`` runs, after one
-untimed warm-up fit that compiles fastnet's kernels.
+untimed warm-up fit that compiles fastnet's kernels.  scikit-learn runs twice:
+with its BLAS's default threads, and limited to one BLAS thread (threadpoolctl),
+which on a machine shared with other work often waits less.
 
     python -m bench.sklearn_compare [--mnist-train 10000] [--repeats 3]
 """
 import argparse
+import contextlib
 import os
 import statistics
 import time
@@ -24,6 +27,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
+from threadpoolctl import threadpool_limits
 
 from fastnet.sklearn import FastNetClassifier
 
@@ -36,9 +40,11 @@ def settings(hidden, epochs, batch_size, eta, seed):
 
 
 def estimators(shared):
-    return {"fastnet FastNetClassifier": FastNetClassifier(**shared),
-            "sklearn MLPClassifier(sgd)": MLPClassifier(solver="sgd", learning_rate="constant",
-                                                        shuffle=True, **shared)}
+    """(label, estimator, BLAS threads or None for the default) of each contender."""
+    sklearn = dict(solver="sgd", learning_rate="constant", shuffle=True, **shared)
+    return [("fastnet FastNetClassifier", FastNetClassifier(**shared), None),
+            ("sklearn MLPClassifier(sgd)", MLPClassifier(**sklearn), None),
+            ("sklearn MLPClassifier(sgd), 1 BLAS thread", MLPClassifier(**sklearn), 1)]
 
 
 def timed_fit(model, X, y):
@@ -52,8 +58,10 @@ def timed_fit(model, X, y):
 def compare(name, X_train, y_train, X_test, y_test, shared, repeats):
     """Print one line per estimator: accuracy on the test part and fit seconds."""
     timed_fit(FastNetClassifier(**{**shared, "max_iter": 1}), X_train[:50], y_train[:50])  # compile
-    for label, model in estimators(shared).items():
-        seconds = [timed_fit(model, X_train, y_train) for _ in range(repeats)]
+    for label, model, blas_threads in estimators(shared):
+        limit = threadpool_limits(blas_threads) if blas_threads else contextlib.nullcontext()
+        with limit:
+            seconds = [timed_fit(model, X_train, y_train) for _ in range(repeats)]
         accuracy = model.score(X_test, y_test)
         print(f"| {name} | {label} | {100 * accuracy:.2f}% | {statistics.median(seconds):.2f} s "
               f"| {min(seconds):.2f}-{max(seconds):.2f} s |", flush=True)
