@@ -72,3 +72,12 @@ def test_a_missing_onnx_package_is_named_with_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r"pip install \"fastnet\[onnx\]\""):
         Network([4, 2], seed=0).to_onnx(tmp_path / "net.onnx")
+
+
+def test_a_network_too_large_for_one_onnx_file_says_why(monkeypatch, tmp_path):
+    import fastnet.onnx_export
+    net = Network([4, 5, 2], seed=0)
+    monkeypatch.setattr(fastnet.onnx_export, "PROTOBUF_LIMIT", 100)  # instead of 2 GiB
+    with pytest.raises(ValueError, match="more than the 2 GiB that one ONNX file can hold"):
+        net.to_onnx(tmp_path / "net.onnx")
+    assert not (tmp_path / "net.onnx").exists()
