@@ -1,4 +1,6 @@
 """``fastnet export MODEL OUT.onnx``: a model file as an ONNX model (see ``fastnet.onnx_export``)."""
+import sys
+
 from .network import Network
 
 
@@ -16,7 +18,11 @@ def add_export(commands):
 
 def export_command(args, parser):
     net = Network.load(args.model)
-    net.to_onnx(args.out, opset=args.opset)
+    try:
+        net.to_onnx(args.out, opset=args.opset)
+    except ImportError as missing:  # the onnx extra is not installed: one line, exit 1
+        print(f"fastnet: error: {missing}", file=sys.stderr)
+        return 1
     print(f"wrote {args.out}: {' -> '.join(map(str, net.sizes))}, {net.output} output"
           + (", standardization folded in" if net.standardize is not None else ""))
     return 0

@@ -81,3 +81,14 @@ def test_a_network_too_large_for_one_onnx_file_says_why(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="more than the 2 GiB that one ONNX file can hold"):
         net.to_onnx(tmp_path / "net.onnx")
     assert not (tmp_path / "net.onnx").exists()
+
+
+def test_fastnet_export_without_onnx_is_a_one_line_error(monkeypatch, tmp_path, capsys):
+    import sys
+
+    from fastnet.cli import main
+    Network([4, 2], seed=0).save(tmp_path / "m.npz")
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    assert main(["export", str(tmp_path / "m.npz"), str(tmp_path / "m.onnx")]) == 1
+    assert capsys.readouterr().err.startswith("fastnet: error: ONNX export needs the onnx package")
+    assert not (tmp_path / "m.onnx").exists()
