@@ -15,8 +15,9 @@ parameter names where ``MLPClassifier`` / ``MLPRegressor`` have one:
 | batch_size ("auto")      | ``batch_size`` (auto: min(200, n_samples))           |
 | max_iter                 | epochs                                               |
 
-The solver is always mini-batch SGD.  Training runs one epoch per
-``Network.fit`` call, so that the stopping rules are scikit-learn's: without
+The solver is always mini-batch SGD.  Each ``fit`` is one ``Network.fit``
+call whose callback keeps the fitted attributes after every epoch and applies
+scikit-learn's stopping rules (through the optimizer's stop hook): without
 ``early_stopping``, stop once the training loss has not fallen by ``tol`` for
 ``n_iter_no_change`` epochs; with it, hold out a (stratified)
 ``validation_fraction``, stop once its score has not risen by ``tol`` for
@@ -53,6 +54,18 @@ from .optim import SGD
 ACTIVATION_NAMES = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "sigmoid": "sigmoid"}
 
 __all__ = ["FastNetClassifier", "FastNetRegressor"]
+
+
+class _StoppableSGD(SGD):
+    """fastnet's SGD with a stop hook: ``stop_request`` (a reason, set by the
+    estimator after an epoch) ends the run before the next epoch.  Not a
+    registered optimizer: checkpoints keep plain SGDs."""
+
+    name = None
+    stop_request = None
+
+    def stop_reason_before_epoch(self):
+        return self.stop_request or super().stop_reason_before_epoch()
 
 
 class _FastNetEstimator(BaseEstimator):
@@ -177,11 +190,11 @@ class _FastNetEstimator(BaseEstimator):
         (epoch count, history, momentum), so that ``set_params`` between warm-started
         fits or ``partial_fit`` calls takes effect."""
         batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
-        optimizer = SGD(eta=real("learning_rate_init", self.learning_rate_init, 0.0, low_open=True),
-                        batch_size=min(batch, n_samples),
-                        momentum=real("momentum", self.momentum, 0.0, 1.0, high_open=True),
-                        nesterov=bool(self.nesterovs_momentum), l2=real("alpha", self.alpha),
-                        dropout=real("dropout", self.dropout, 0.0, 1.0, high_open=True))
+        optimizer = _StoppableSGD(eta=real("learning_rate_init", self.learning_rate_init, 0.0, low_open=True),
+                                  batch_size=min(batch, n_samples),
+                                  momentum=real("momentum", self.momentum, 0.0, 1.0, high_open=True),
+                                  nesterov=bool(self.nesterovs_momentum), l2=real("alpha", self.alpha),
+                                  dropout=real("dropout", self.dropout, 0.0, 1.0, high_open=True))
         if previous is not None:
             optimizer.epoch, optimizer.history = previous.epoch, previous.history
             optimizer.set_state(previous.state_values(), previous.state_arrays())
@@ -210,15 +223,16 @@ class _FastNetEstimator(BaseEstimator):
                           stacklevel=4)
 
     def _epochs(self, X, targets, validation, epochs, stop_rules):
-        """Train up to ``epochs`` epochs, one ``Network.fit`` call each.
+        """Train up to ``epochs`` epochs in one ``Network.fit`` call, keeping the
+        fitted attributes after each epoch (its callback) and, with ``stop_rules``,
+        stopping by scikit-learn's rules (the optimizer's stop hook).
 
         Returns (whether a stop rule fired, the (weights, biases) of the best
         validation epoch or None)."""
-        net, optimizer = self.network_, self.optimizer_
-        best_parameters = None
-        for _ in range(epochs):
-            history = net.fit(X, targets, epochs=optimizer.epoch + 1, optimizer=optimizer)
-            self.loss_ = float(history["training_cost"][-1])
+        best = {}
+
+        def after_epoch(net, optimizer):
+            self.loss_ = float(optimizer.history["training_cost"][-1])
             self.loss_curve_.append(self.loss_)
             self.n_iter_ += 1
             self.t_ += X.shape[0]
@@ -228,25 +242,28 @@ class _FastNetEstimator(BaseEstimator):
                 improved = score > self.best_validation_score_ + self.tol
                 if score > self.best_validation_score_:
                     self.best_validation_score_ = score
-                    best_parameters = ([w.copy() for w in net.weights],
-                                       [b.copy() for b in net.biases])
+                    best["parameters"] = ([w.copy() for w in net.weights], [b.copy() for b in net.biases])
             else:
-                best = np.inf if self.best_loss_ is None else self.best_loss_  # None after early stopping
-                improved = self.loss_ < best - self.tol
-                self.best_loss_ = min(best, self.loss_)
+                lowest = np.inf if self.best_loss_ is None else self.best_loss_  # None after early stopping
+                improved = self.loss_ < lowest - self.tol
+                self.best_loss_ = min(lowest, self.loss_)
             self._no_improvement = 0 if improved else self._no_improvement + 1
             if self.verbose:
-                line = f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}"
-                if validation is not None:
-                    line += f", validation score = {score:.6f}"
-                print(line, flush=True)
+                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}"
+                      + (f", validation score = {score:.6f}" if validation is not None else ""), flush=True)
             if stop_rules and self._no_improvement > self.n_iter_no_change:
-                if self.verbose:
-                    print(f"{'Validation score' if validation else 'Training loss'} did not "
-                          f"improve more than tol={self.tol} for {self.n_iter_no_change} "
-                          "consecutive epochs. Stopping.", flush=True)
-                return True, best_parameters
-        return False, best_parameters
+                optimizer.stop_request = (f"{'validation score' if validation else 'training loss'} did "
+                                          f"not improve more than tol={self.tol} for "
+                                          f"{self.n_iter_no_change} consecutive epochs")
+
+        optimizer = self.optimizer_
+        optimizer.stop_request = None
+        self.network_.fit(X, targets, epochs=optimizer.epoch + epochs, optimizer=optimizer,
+                          callback=after_epoch)
+        stopped, optimizer.stop_request = optimizer.stop_request, None
+        if stopped and self.verbose:
+            print(stopped[0].upper() + stopped[1:] + ". Stopping.", flush=True)
+        return stopped is not None, best.get("parameters")
 
     def _outputs_of(self, X):
         """The network's outputs for X as float64, after scikit-learn's checks."""
