@@ -290,7 +290,8 @@ class FastNetClassifier(ClassifierMixin, _FastNetEstimator):
     (for DataFrames with string column names), ``n_iter_``, ``loss_``,
     ``loss_curve_``, ``best_loss_``, ``validation_scores_``,
     ``best_validation_score_``, ``coefs_``, ``intercepts_``, ``network_``
-    (the ``fastnet.Network``) and ``optimizer_`` (its ``fastnet.SGD``).
+    (the ``fastnet.Network``) and ``optimizer_`` (its ``fastnet.SGD``, with a
+    stop hook for scikit-learn's rules).
     """
 
     _outputs = ("softmax", "sigmoid")
