@@ -6,9 +6,11 @@ from . import schedules
 from .data import DataError, Distort, download_mnist, expand, load_mnist, read_idx
 from .network import Network
 from .optim import SGD, DivergenceError, Optimizer
+from .second_order import LBFGS, HessianFree
 from .training import Trainer
 from .model_io import ModelFileError, load_checkpoint, save_checkpoint
 
-__all__ = ["__version__", "Network", "SGD", "Optimizer", "Trainer", "DivergenceError", "schedules",
+__all__ = ["__version__", "Network", "SGD", "LBFGS", "HessianFree", "Optimizer", "Trainer",
+           "DivergenceError", "schedules",
            "DataError", "Distort", "download_mnist", "expand", "load_mnist", "read_idx",
            "ModelFileError", "load_checkpoint", "save_checkpoint"]

@@ -10,7 +10,8 @@
 
 Exit status: 0 done; 1 an error fastnet reports in one line (missing or bad
 data, a bad model file, training diverged); 2 a usage error (unknown flag,
-bad value); 130 interrupted (the run folder can be resumed).  Set
+bad value); 130 interrupted, 143 terminated by SIGTERM (the run folder can be
+resumed); 141 output cut short by a closed pipe.  Set
 FASTNET_DEBUG=1 to get tracebacks instead of one-line errors.
 """
 import argparse
@@ -39,6 +40,7 @@ from .png import write_png
 from .presets import DEFAULT_PRESET, PRESETS
 from .recipe import Recipe, parse_schedule
 from .runs import MODEL, RunFolder
+from . import cli_second_order
 from .cli_checks import (TERMINATED, Terminated, announce_compilation, check_data_fits,
                            preset_line, terminate_as_interrupt)
 
@@ -168,6 +170,7 @@ def _add_train(commands):
                      help="continue the run in DIR from its last checkpoint "
                           "(--epochs may extend it)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    cli_second_order.add_flags(train)
     train.set_defaults(run=train_command)
 
 
@@ -268,6 +271,7 @@ def _new_run(args, parser):
                      f"epochs, got {overrides['early_stopping']}")
     if overrides.get("early_stopping") == 0:
         overrides["early_stopping"] = None
+    overrides.update(cli_second_order.overrides(args, parser))
     if "seed" not in overrides:
         overrides["seed"] = secrets.randbelow(100_000)
     preset = args.preset or DEFAULT_PRESET
@@ -279,7 +283,7 @@ def _new_run(args, parser):
 def _resumed_run(args, parser):
     """(folder, recipe, data path, net, optimizer) of the run in ``args.resume``."""
     fixed = [name for name in RECIPE_FLAGS if name not in RESUME_FLAGS
-             and getattr(args, name) is not None]
+             and getattr(args, name) is not None] + cli_second_order.given(args)
     if fixed or args.preset or args.out:
         given = [f"--{name.replace('_', '-')}" for name in fixed]
         given += ["--preset"] * bool(args.preset) + ["--out"] * bool(args.out)
@@ -330,6 +334,8 @@ class EpochReport:
             row = {key: history[key][-1] for key in HISTORY_KEYS if history[key]}
             best = "  *" if optimizer.best_epoch == optimizer.epoch else ""
             print(format_epoch(optimizer.epoch, self.epochs, row) + best, flush=True)
+            if optimizer.stall is not None and optimizer.stall["epoch"] == optimizer.epoch:
+                print(f"warning  {optimizer.stall['message']}", flush=True)
 
     def close(self):
         if self.bar is not None:
@@ -341,6 +347,8 @@ def _summarise(folder, recipe, optimizer, test, epochs_run, seconds):
     """The last lines of ``fastnet train``: best epoch, test score, time, files."""
     if optimizer.stop_reason:
         print(f"stopped early: {optimizer.stop_reason}")
+    if optimizer.stall is not None and "recovered" not in optimizer.stall:
+        print(f"warning  {optimizer.stall['message']}")
     scores = optimizer.history["validation_accuracy"]
     best = Network.load(folder / MODEL)
     print(f"best validation accuracy {100 * max(scores):.2f}% at epoch {optimizer.best_epoch}; "

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 import numpy as np
 
 from .network import PARALLEL_FROM, Network
-from .optim import SGD
 from .presets import PRESETS
 
 TERMINATED = 143  # 128 + SIGTERM
@@ -80,10 +79,12 @@ def announce_compilation(net, optimizer, X, y):
     began = time.perf_counter()
     tiny = Network(net.sizes, activation=list(net.activations), output=net.output,
                    cost=net.cost_name, dtype=net.dtype.name, seed=0)
-    settings = {**optimizer.hyperparameters(), "schedule": None, "early_stopping": None}
+    settings = {**optimizer.hyperparameters(), "early_stopping": None}
+    if "schedule" in settings:
+        settings["schedule"] = None
     rows = np.arange(PARALLEL_FROM + 1) % len(y)  # enough for the parallel evaluation
     try:
-        tiny.fit(X[:2], y[:2], epochs=1, optimizer=SGD(**settings), validation=(X[rows], y[rows]))
+        tiny.fit(X[:2], y[:2], epochs=1, optimizer=type(optimizer)(**settings), validation=(X[rows], y[rows]))
     except ArithmeticError:  # a diverging eta: compiled all the same; the run will say so
         pass
     seconds = time.perf_counter() - began

@@ -112,6 +112,7 @@ def save_checkpoint(net, optimizer, path):
         "history": {key: [float(v) for v in optimizer.history[key]] for key in optimizer.history_keys},
         "best_epoch": optimizer.best_epoch,
         "stop_reason": optimizer.stop_reason,
+        "stall": optimizer.stall,
         "state_values": optimizer.state_values(),
         "state_arrays": sorted(state),
         "best_weights": optimizer.best_weights is not None,
@@ -426,6 +427,10 @@ def _optimizer(reader, arrays, net):
         optimizer.history[key] = list(values)
     optimizer.best_epoch = reader.get(state, "best_epoch", "count", "optimizer", optional=True)
     optimizer.stop_reason = reader.get(state, "stop_reason", "str", "optimizer", optional=True)
+    if state.get("stall") is not None:  # absent in files of fastnet 0.1
+        stall = reader.get(state, "stall", "dict", "optimizer")
+        reader.get(stall, "message", "str", "optimizer.stall")
+        optimizer.stall = stall
     if "state_arrays" in state:
         names = reader.get(state, "state_arrays", "list", "optimizer")
     else:  # fastnet 0.1 wrote {"velocity": true/false}

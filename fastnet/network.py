@@ -17,6 +17,7 @@ import numpy as np
 from .checks import as_dtype, as_inputs, as_targets, choice, labels_of, positive_int
 from .checks import seed as check_seed
 from .costs import COSTS, DEFAULT_COST, OUTPUTS, check_pair, regularisation
+from .curvature import Curvature
 from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
 from .kernels.lanes import padded
@@ -46,7 +47,7 @@ class Dataset:
         return self.Y.shape[0]
 
 
-class Network:
+class Network(Curvature):
     """A fully-connected network trained by mini-batch SGD.
 
     sizes: units per layer, inputs first, e.g. [784, 30, 10].
@@ -354,7 +355,7 @@ class Network:
         A = np.empty((n, self.sizes[-1]), dtype=self.dtype)
         Z = np.empty_like(A)
         check_arrays(self._layers, self._theta, csr=(data.indptr, data.indices, data.values),
-                     outputs=(("A", A), ("Z", Z)))
+                     Y=data.Y, outputs=(("A", A), ("Z", Z)))  # Y: output_costs reads it
         forward = forward_few if n <= PARALLEL_FROM else forward_all
         forward(A, Z, self._theta, self._layers, data.indptr, data.indices, data.values)
         if check and not all_finite(Z.reshape(-1)):

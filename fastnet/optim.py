@@ -29,7 +29,13 @@ HISTORY_KEYS = ("training_cost", "training_accuracy", "validation_cost",
 
 
 class DivergenceError(ArithmeticError):
-    """Training produced NaN or infinite weights or cost, or a cost that blew up."""
+    """Training produced NaN or infinite weights or cost, or a cost or weight that
+    blew up (see ``fastnet.divergence``).  ``suggested_eta`` is a learning rate
+    that trained without blowing up on a sample of the data (None: none found)."""
+
+    def __init__(self, message, suggested_eta=None):
+        super().__init__(message)
+        self.suggested_eta = suggested_eta
 
 
 class Optimizer:
@@ -58,6 +64,7 @@ class Optimizer:
         self.best_weights = None
         self.best_epoch = None
         self.stop_reason = None
+        self.stall = None  # a class never predicted: see fastnet.stall
 
     # ---------------------------------------------------- for subclasses
     def hyperparameters(self):

@@ -22,7 +22,8 @@ from .checks import seed as check_seed
 from .data import Distort, expand, load_mnist
 from .data.table import check_split
 from .network import Network
-from .optim import SGD
+from .optim import SGD, Optimizer
+from .second_order import HessianFree, LBFGS  # noqa: F401 (registers "lbfgs" and "hf")
 from .prefetch import Prefetch
 from .schedules import SCHEDULES, make_schedule
 
@@ -51,6 +52,8 @@ class Recipe:
     distort: bool = False               # a fresh elastic distortion of it every epoch
     seed: int | None = None
     limit: int | None = None            # train on the first `limit` training images only
+    optimizer_name: str = "sgd"         # "sgd", "lbfgs" or "hf" (the SGD fields apply to sgd only)
+    optimizer_settings: dict | None = None  # keyword arguments of LBFGS / HessianFree
     # users' own data (fastnet.data.table): see docs/your-data.md
     hidden: tuple | None = None         # hidden layer sizes; None: the preset's
     label_column: str | None = None     # CSV label column, a name or an index; None: the last
@@ -116,7 +119,19 @@ class Recipe:
                        cost=self.cost, init=self.init, dtype=self.dtype, seed=self.seed)
 
     def optimizer(self):
-        """A fresh ``SGD`` with the recipe's hyperparameters."""
+        """A fresh optimizer with the recipe's hyperparameters: an ``SGD``, or
+        for ``optimizer_name`` "lbfgs" / "hf" an ``LBFGS`` / ``HessianFree`` with
+        ``l2``, ``early_stopping`` and ``optimizer_settings``."""
+        if self.optimizer_name != "sgd":
+            if self.optimizer_name not in ("lbfgs", "hf"):
+                raise ValueError(f"optimizer_name: unknown value {self.optimizer_name!r}; "
+                                 "pass 'sgd', 'lbfgs' or 'hf'")
+            settings = self.optimizer_settings or {}
+            if not isinstance(settings, dict):
+                raise TypeError(f"optimizer_settings: expected a dict of settings, got "
+                                f"{settings!r}")
+            return Optimizer.registry[self.optimizer_name](
+                l2=self.l2, early_stopping=self.early_stopping, **settings)
         return SGD(eta=self.eta, batch_size=self.batch_size, momentum=self.momentum,
                    nesterov=self.nesterov, l2=self.l2, l1=self.l1, dropout=self.dropout,
                    schedule=make_schedule(parse_schedule(self.schedule), self.epochs),
@@ -155,6 +170,15 @@ class Recipe:
                   f"early stop after {self.early_stopping}" if self.early_stopping else "",
                   "expanded data" if self.expand else "", "distorted data" if self.distort else "",
                   "standardized inputs" if self.standardize else ""]
+        if self.optimizer_name != "sgd":  # SGD's settings do not apply
+            optimizer = self.optimizer()
+            shown = ", ".join(f"{key} {value:g}" for key, value in
+                              optimizer.hyperparameters().items()
+                              if key not in ("l2", "early_stopping"))
+            extras = [f"L2 {self.l2:g}" if self.l2 else ""] + extras[-4:]  # early stop, data
+            training = ", ".join([f"training {self.epochs} epochs of "
+                                  f"{type(optimizer).__name__} ({shown})"] + [e for e in extras if e])
+            return [network, training + f", seed {self.seed}"]
         training = ", ".join([f"training {self.epochs} epochs, batch {self.batch_size}, "
                               f"eta {self.eta:g}"] + [e for e in extras if e])
         return [network, training + f", seed {self.seed}"]

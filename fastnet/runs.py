@@ -25,7 +25,6 @@ except ImportError:  # Windows: no advisory locks; runs are not guarded there
 
 from .files import atomic_write
 from .model_io import load_checkpoint, save_checkpoint, save_model
-from .optim import HISTORY_KEYS
 from .pictures import learning_curves_png
 from .recipe import Recipe
 from .schedules import describe_schedule
@@ -33,8 +32,7 @@ from .schedules import describe_schedule
 RECIPE, LAST, BEST, MODEL = "recipe.json", "checkpoint-last.npz", "checkpoint-best.npz", "model.npz"
 HISTORY_JSON, HISTORY_CSV, CURVES = "history.json", "history.csv", "learning-curves.png"
 FILES = (RECIPE, LAST, BEST, MODEL, HISTORY_JSON, HISTORY_CSV, CURVES)
-LOCK = ".fastnet.lock"  # held (flock) by the process training in the folder
-UNSTARTED = {RECIPE, LOCK}  # what a run that stopped before its first checkpoint leaves
+UNSTARTED = {RECIPE}  # what a run that stopped before its first checkpoint leaves
 DEFAULT_BASE = "runs"
 
 
@@ -84,32 +82,29 @@ class RunFolder:
                              "is overwritten")
 
     def lock(self):
-        """Take the folder's exclusive lock for this process (held until ``unlock`` or
-        exit; the operating system drops it when the process dies, so a killed run
-        leaves no stale lock).  ValueError if another process holds it."""
+        """Take an exclusive lock on the folder itself for this process (held until
+        ``unlock`` or exit).  The operating system drops it when the process dies,
+        so a killed run leaves nothing stale, and no lock file is written.
+        ValueError if another process holds it."""
         if fcntl is None or self._lock is not None:
             return self
-        handle = open(self / LOCK, "a+")
+        handle = os.open(self.path, os.O_RDONLY)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            handle.seek(0)
-            owner = handle.read().strip() or "?"
-            handle.close()
-            raise ValueError(f"{self.path}: another fastnet process (pid {owner}) is training "
-                             "in this folder right now; wait for it to finish, or pass "
-                             "another folder") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+            os.close(handle)
+            raise ValueError(f"{self.path}: another fastnet process is training in this folder "
+                             "right now; wait for it to finish, or pass another folder") from None
         self._lock = handle
         return self
+
+    def __del__(self):
+        self.unlock()
 
     def unlock(self):
         """Release the lock taken by ``lock`` (if any)."""
         if self._lock is not None:
-            self._lock.close()
+            os.close(self._lock)
             self._lock = None
 
     def make(self):
@@ -162,9 +157,12 @@ class RunFolder:
         found = optimizer.hyperparameters()
         pairs = [(name, getattr(fresh, name), getattr(net, name)) for name in
                  ("sizes", "activations", "output", "cost_name", "init", "dtype", "seed")]
-        pairs += [(name, settings[name], found[name]) for name in settings if name != "schedule"]
-        pairs.append(("schedule", _schedule_kind(settings["schedule"]),
-                      _schedule_kind(found["schedule"])))
+        pairs.append(("optimizer", type(recipe.optimizer()).__name__, type(optimizer).__name__))
+        pairs += [(name, settings[name], found.get(name)) for name in settings
+                  if name != "schedule"]
+        if "schedule" in settings:
+            pairs.append(("schedule", _schedule_kind(settings["schedule"]),
+                          _schedule_kind(found.get("schedule"))))
         for name, expected, actual in pairs:
             if expected != actual:
                 raise ValueError(f"{self / LAST}: its {name} is {actual!r} but {self / RECIPE} "
@@ -200,13 +198,15 @@ class RunFolder:
         """history.json and history.csv from an ``SGD``'s history."""
         history = optimizer.history
         record = {"epochs": optimizer.epoch, "best_epoch": optimizer.best_epoch,
-                  "stop_reason": optimizer.stop_reason, "history": history}
+                  "stop_reason": optimizer.stop_reason, "stall": optimizer.stall,
+                  "history": history}
         _write_text(self / HISTORY_JSON, json.dumps(record, indent=2) + "\n")
         table = io.StringIO()
         writer = csv.writer(table, lineterminator="\n")
-        writer.writerow(("epoch",) + HISTORY_KEYS)
-        for epoch in range(len(history["eta"])):
-            writer.writerow([epoch + 1] + [_cell(history[key], epoch) for key in HISTORY_KEYS])
+        keys = tuple(optimizer.history_keys)
+        writer.writerow(("epoch",) + keys)
+        for epoch in range(len(history["epoch_seconds"])):
+            writer.writerow([epoch + 1] + [_cell(history[key], epoch) for key in keys])
         _write_text(self / HISTORY_CSV, table.getvalue())
 
     def plot(self, history, title):

@@ -15,7 +15,9 @@ kernel bridge the optimizer calls).
 import numpy as np
 
 from .checks import positive_int
+from .divergence import advice, divergence, starting_point, suggest_eta
 from .optim import DivergenceError, format_epoch
+from .stall import STALL_AFTER, find_stall
 
 
 class Trainer:
@@ -45,7 +47,8 @@ class Trainer:
                              "validation=(X_val, y_val)")
         data = net._prepare(*self.train, name="X")
         valid = None if self.validation is None else net._prepare(*self.validation, name="validation")
-        net._outputs(data)  # inputs whose scale overflows the dtype are X's fault, not eta's
+        # a ValueError naming X if its scale overflows the dtype (not eta's fault)
+        self.start = starting_point(net, data)
         optimizer.start(net, data, epochs)
         before = self._snapshot()
         net._regularised_by = (*optimizer.regularisation(), data.n)
@@ -69,8 +72,10 @@ class Trainer:
             self._record(row)
             if self.verbose:
                 print(format_epoch(optimizer.epoch, epochs, row), flush=True)
+            self._watch_for_stall(valid, data)
             if self.callback is not None:
                 self.callback(net, optimizer)
+        self._stall_at_the_end(valid, data)
         if self.restore_best and optimizer.best_weights is not None:
             net._theta[:] = optimizer.best_weights
         return optimizer.history
@@ -98,6 +103,32 @@ class Trainer:
             optimizer.best_epoch = optimizer.epoch
             optimizer.best_weights = self.net._theta.copy()
 
+    # ------------------------------------------------------------ stalls
+    def _watch_for_stall(self, valid, data):
+        """From epoch ``STALL_AFTER`` on, until found: is a class never predicted?
+        Kept in ``optimizer.stall`` (checkpoints and history.json record it);
+        with ``verbose``, said in one line."""
+        optimizer = self.optimizer
+        if optimizer.stall is not None or optimizer.epoch < STALL_AFTER:
+            return
+        where = "training" if valid is None else "validation"
+        optimizer.stall = find_stall(self.net, data if valid is None else valid, where,
+                                     optimizer.epoch)
+        if optimizer.stall is not None and self.verbose:
+            print(f"warning  {optimizer.stall['message']}", flush=True)
+
+    def _stall_at_the_end(self, valid, data):
+        """A stall the run got out of by its end is marked ``recovered`` (the epoch)."""
+        stall = self.optimizer.stall
+        if stall is None or "recovered" in stall:
+            return
+        still = find_stall(self.net, data if valid is None else valid, stall["data"],
+                           self.optimizer.epoch)
+        if still is None:
+            stall["recovered"] = self.optimizer.epoch
+        elif self.verbose:
+            print(f"warning  {still['message']}", flush=True)
+
     # -------------------------------------------------------- divergence
     def _snapshot(self):
         """What a diverged run puts back: the network's and the optimizer's state."""
@@ -107,23 +138,24 @@ class Trainer:
                     values=dict(optimizer.state_values()),
                     arrays={k: None if a is None else a.copy()
                             for k, a in optimizer.state_arrays().items()},
-                    best=(optimizer.best_weights, optimizer.best_epoch),
+                    best=(optimizer.best_weights, optimizer.best_epoch), stall=optimizer.stall,
                     lengths={key: len(values) for key, values in optimizer.history.items()})
 
     def _check_divergence(self, before, row):
-        """Put everything back as before the fit and raise if the epoch diverged."""
-        cost = row.get("training_cost", 0.0)
-        if self.net._weights_finite() and np.isfinite(cost):
+        """Put everything back as before the fit and raise if the epoch diverged
+        (see ``fastnet.divergence`` for when, and for the suggested eta)."""
+        reason = divergence(self.net, row, self.start)
+        if reason is None:
             return
         failed = self.optimizer.epoch
         self._roll_back(before)
         eta = row.get("eta")
         hint = f" (eta={eta:g})" if eta is not None else ""
-        advice = f"; try a smaller eta, e.g. eta={eta / 10:g}" if eta is not None else ""
+        suggestion = suggest_eta(self.net, self.optimizer, self.train, self.start)
         raise DivergenceError(
-            f"training diverged in epoch {failed}{hint}: the weights or the cost became NaN or "
-            f"infinite. The network and the optimizer are back to what they were before "
-            f"fit{advice}")
+            f"training diverged in epoch {failed}{hint}: {reason}. The network and the "
+            f"optimizer are back to what they were before fit{advice(eta, suggestion)}",
+            suggestion)
 
     def _roll_back(self, before):
         net, optimizer = self.net, self.optimizer
@@ -133,5 +165,6 @@ class Trainer:
         optimizer.epoch = before["epoch"]
         optimizer.set_state(before["values"], before["arrays"])
         optimizer.best_weights, optimizer.best_epoch = before["best"]
+        optimizer.stall = before["stall"]
         for key, length in before["lengths"].items():
             del optimizer.history[key][length:]

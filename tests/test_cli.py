@@ -1,7 +1,8 @@
-"""The ``fastnet`` command end to end: subprocesses on a small slice of the real MNIST.
+"""The ``fastnet`` command end to end: subprocesses on small MNIST-shaped synthetic data.
 
-The slice (3,000 training, 1,000 validation, 1,000 test images of the genuine
-files, in an .npz) keeps each run to a few seconds.  Usage errors are checked
+The data (3,000 training, 1,000 validation, 1,000 test images of
+``conftest.synthetic_digits``, in an .npz) keeps each run to a few seconds; one
+test reads the genuine files.  Usage errors are checked
 in-process through ``fastnet.cli.main`` as well, where no training is needed.
 """
 import json
@@ -28,18 +29,11 @@ TIMEOUT = 300
 
 
 @pytest.fixture(scope="session")
-def mnist_slice(mnist_dir, tmp_path_factory):
-    """An MNIST .npz of the first 3,000 training images, 1,000 of the book's validation
-    images and the first 1,000 test images, as stored in the genuine IDX files."""
-    def read(name):
-        return fastnet.read_idx(next(mnist_dir.glob(f"{name}*")))
-
-    train_images, train_labels = read("train-images"), read("train-labels")
-    path = tmp_path_factory.mktemp("mnist") / "slice.npz"
-    np.savez(path, x_train=train_images[:3000], y_train=train_labels[:3000],
-             x_val=train_images[50000:51000], y_val=train_labels[50000:51000],
-             x_test=read("t10k-images")[:1000], y_test=read("t10k-labels")[:1000])
-    return path
+def mnist_slice(synthetic_mnist):
+    """An MNIST-shaped .npz: 3,000 training, 1,000 validation, 1,000 test images of
+    synthetic digits (the command is under test here, not the data; the real files
+    are read by test_train_on_the_full_real_data)."""
+    return synthetic_mnist
 
 
 def command(*args):
@@ -47,16 +41,21 @@ def command(*args):
     return [sys.executable, "-m", "fastnet", *map(str, args)]
 
 
-def environment(mnist_dir):
-    env = dict(os.environ, FASTNET_DATA=str(mnist_dir))
+def environment(mnist_dir=None):
+    """os.environ with FASTNET_DATA naming ``mnist_dir`` (None: no FASTNET_DATA)."""
+    env = dict(os.environ)
+    env.pop("FASTNET_DATA", None)
     env.pop("FASTNET_DEBUG", None)
+    if mnist_dir is not None:
+        env["FASTNET_DATA"] = str(mnist_dir)
     return env
 
 
 @pytest.fixture
-def fastnet_cli(mnist_dir, tmp_path):
-    """Run ``fastnet ARGS`` in tmp_path; returns the CompletedProcess (text)."""
-    def run(*args, python=None):
+def fastnet_cli(tmp_path):
+    """Run ``fastnet ARGS`` in tmp_path; returns the CompletedProcess (text).
+    ``mnist_dir=`` sets FASTNET_DATA for the run."""
+    def run(*args, python=None, mnist_dir=None):
         argv = command(*args) if python is None else [sys.executable, "-c", python, *map(str, args)]
         return subprocess.run(argv, cwd=tmp_path, env=environment(mnist_dir), capture_output=True,
                               text=True, timeout=TIMEOUT)
@@ -125,9 +124,10 @@ def test_train_writes_a_run_that_evaluate_and_show_read(fastnet_cli, mnist_slice
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and png[12:16] == b"IHDR"
 
 
-def test_train_on_the_full_real_data(fastnet_cli):
+def test_train_on_the_full_real_data(fastnet_cli, mnist_dir):
     """No --data: $FASTNET_DATA names the genuine files; --limit cuts the training set."""
-    run = fastnet_cli("train", "--limit", 2000, "--epochs", 1, "--quiet", "--out", "run")
+    run = fastnet_cli("train", "--limit", 2000, "--epochs", 1, "--quiet", "--out", "run",
+                      mnist_dir=mnist_dir)
     assert run.returncode == 0, run.stderr
     assert "2,000 training, 10,000 validation, 10,000 test images" in run.stdout
     assert not EPOCH_LINE.search(run.stdout)  # --quiet
@@ -164,13 +164,13 @@ RESUMABLE = ("--sizes", "784,30,10", "--activation", "relu", "--output", "softma
              "--distort", "--batch-size", 20, "--epochs", 6, "--seed", 9)
 
 
-def test_interrupted_run_resumes_to_the_same_weights(fastnet_cli, mnist_dir, mnist_slice, tmp_path):
+def test_interrupted_run_resumes_to_the_same_weights(fastnet_cli, mnist_slice, tmp_path):
     """Ctrl-C after epoch 2 of 6, then --resume: bit-identical to a run never interrupted."""
     straight = fastnet_cli("train", "--data", mnist_slice, *RESUMABLE, "--out", "straight")
     assert straight.returncode == 0, straight.stderr
 
     process = subprocess.Popen(command("train", "--data", mnist_slice, *RESUMABLE, "--out", "cut"),
-                               cwd=tmp_path, env=environment(mnist_dir), stdout=subprocess.PIPE,
+                               cwd=tmp_path, env=environment(), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     for line in process.stdout:
         if line.startswith("epoch   2/6"):

@@ -78,24 +78,31 @@ def test_malformed_idx_is_named(tmp_path, data, problem):
     assert problem in str(caught.value)
 
 
-def test_header_count_larger_than_data_in_real_file(tmp_path, mnist_dir):
-    data = gzip.decompress((mnist_dir / "t10k-labels-idx1-ubyte.gz").read_bytes())
+@pytest.fixture(scope="module")
+def test_labels_gz():
+    """A gzipped IDX file shaped like MNIST's t10k-labels: 10,000 labels."""
+    labels = np.random.default_rng(0).integers(0, 10, 10000).astype(np.uint8)
+    return gzip.compress(idx_bytes(labels), mtime=0)
+
+
+def test_header_count_larger_than_data_in_real_file(tmp_path, test_labels_gz):
+    data = gzip.decompress(test_labels_gz)
     inflated = data[:4] + struct.pack(">I", 10001) + data[8:]
     path = write_bytes(tmp_path / "t10k-labels-idx1-ubyte.gz", inflated, compress=True)
     with pytest.raises(DataError, match=r"promises shape \(10001,\).*only 10000 bytes follow"):
         read_idx(path)
 
 
-def test_truncated_gzip_is_named(tmp_path, mnist_dir):
-    data = (mnist_dir / "t10k-labels-idx1-ubyte.gz").read_bytes()
+def test_truncated_gzip_is_named(tmp_path, test_labels_gz):
+    data = test_labels_gz
     path = write_bytes(tmp_path / "t10k-labels-idx1-ubyte.gz", data[: len(data) // 2])
     with pytest.raises(DataError, match="gzip stream is truncated") as caught:
         read_idx(path)
     assert str(path) in str(caught.value)
 
 
-def test_corrupt_gzip_is_named(tmp_path, mnist_dir):
-    data = bytearray((mnist_dir / "t10k-labels-idx1-ubyte.gz").read_bytes())
+def test_corrupt_gzip_is_named(tmp_path, test_labels_gz):
+    data = bytearray(test_labels_gz)
     data[100:110] = bytes(10)
     path = write_bytes(tmp_path / "t10k-labels-idx1-ubyte.gz", bytes(data))
     with pytest.raises(DataError, match="gzip data is corrupt"):

@@ -5,7 +5,8 @@ import pytest
 
 from fastnet import DataError, load_mnist, read_idx
 from fastnet.data import MNIST_FILES
-from data_files import idx_bytes, real_test_slice, write_bytes, write_mnist_folder
+from conftest import synthetic_digits
+from data_files import idx_bytes, write_bytes, write_mnist_folder
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -55,8 +56,8 @@ def test_standard_split_real_data(mnist_dir, book, raw_train_images):
     assert np.array_equal(X_test, book[2][0]) and np.array_equal(y_test, book[2][1])
 
 
-def test_float64_pixels_are_byte_over_255(mnist_dir, tmp_path):
-    images, labels = real_test_slice(mnist_dir, 50)
+def test_float64_pixels_are_byte_over_255(tmp_path):
+    images, labels = synthetic_digits(50)
     folder = write_mnist_folder(tmp_path / "small", (images, labels), (images[:5], labels[:5]))
     (X_train, y_train), _, _ = load_mnist(folder, split="standard", dtype=np.float64)
     assert X_train.dtype == np.float64 and X_train.flags.c_contiguous
@@ -80,17 +81,17 @@ def test_bad_arguments_are_named(kwargs, error, message):
         load_mnist(**kwargs)
 
 
-def test_explicit_path_wins_over_environment(mnist_dir, monkeypatch, tmp_path):
+def test_explicit_path_wins_over_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("FASTNET_DATA", str(tmp_path / "missing"))
-    images, labels = real_test_slice(mnist_dir, 20)
+    images, labels = synthetic_digits(20)
     folder = write_mnist_folder(tmp_path / "small", (images, labels), (images[:5], labels[:5]))
     (X_train, y_train), _, (X_test, _) = load_mnist(folder, split="standard")
     assert X_train.shape == (20, 784) and X_test.shape == (5, 784)
     np.testing.assert_array_equal(y_train, labels)
 
 
-def test_environment_variable_is_used_before_cache(mnist_dir, monkeypatch, tmp_path, user_cache):
-    images, labels = real_test_slice(mnist_dir, 12)
+def test_environment_variable_is_used_before_cache(monkeypatch, tmp_path, user_cache):
+    images, labels = synthetic_digits(12)
     folder = write_mnist_folder(tmp_path / "env", (images, labels), (images, labels), compress=False)
     monkeypatch.setenv("FASTNET_DATA", str(folder))
     (X_train, _), _, _ = load_mnist(split="standard", mirrors=["http://127.0.0.1:9/"])
@@ -103,8 +104,8 @@ def test_missing_environment_folder_is_named(monkeypatch, user_cache):
         load_mnist()
 
 
-def test_user_cache_is_used_when_nothing_else_is_set(mnist_dir, user_cache):
-    images, labels = real_test_slice(mnist_dir, 15)
+def test_user_cache_is_used_when_nothing_else_is_set(user_cache):
+    images, labels = synthetic_digits(15)
     write_mnist_folder(user_cache, (images, labels), (images, labels))
     (X_train, _), _, _ = load_mnist(split="standard", download=False)
     np.testing.assert_array_equal(X_train, images.reshape(15, 784) / np.float32(255))
@@ -119,11 +120,10 @@ def test_nothing_found_without_download_says_how_to_point_at_data(user_cache):
     assert str(user_cache) in message
 
 
-def test_folder_with_some_files_missing_names_them(mnist_dir, tmp_path):
-    folder = tmp_path / "partial"
-    folder.mkdir()
-    for name in MNIST_FILES[:3]:
-        (folder / name).symlink_to(mnist_dir / name)
+def test_folder_with_some_files_missing_names_them(tmp_path):
+    images, labels = synthetic_digits(10)
+    folder = write_mnist_folder(tmp_path / "partial", (images, labels), (images, labels))
+    (folder / MNIST_FILES[3]).unlink()
     with pytest.raises(DataError, match="not t10k-labels-idx1-ubyte.gz"):
         load_mnist(folder)
 
@@ -133,32 +133,32 @@ def test_folder_without_mnist_data(tmp_path):
         load_mnist(tmp_path)
 
 
-def test_images_and_labels_count_mismatch_names_both_files(mnist_dir, tmp_path):
-    images, labels = real_test_slice(mnist_dir, 10)
+def test_images_and_labels_count_mismatch_names_both_files(tmp_path):
+    images, labels = synthetic_digits(10)
     folder = write_mnist_folder(tmp_path / "mismatch", (images, labels[:9]), (images, labels))
     with pytest.raises(DataError, match="holds 10 images but .*train-labels-idx1-ubyte.gz holds 9 labels") as caught:
         load_mnist(folder, split="standard")
     assert str(folder / "train-images-idx3-ubyte.gz") in str(caught.value)
 
 
-def test_labels_file_where_images_belong(mnist_dir, tmp_path):
-    images, labels = real_test_slice(mnist_dir, 10)
+def test_labels_file_where_images_belong(tmp_path):
+    images, labels = synthetic_digits(10)
     folder = write_mnist_folder(tmp_path / "swapped", (images, labels), (images, labels))
     write_bytes(folder / MNIST_FILES[0], idx_bytes(labels), compress=True)
     with pytest.raises(DataError, match=r"expected MNIST images, uint8 of shape \(n, 28, 28\)"):
         load_mnist(folder, split="standard")
 
 
-def test_book_split_needs_more_than_10000_training_images(mnist_dir, tmp_path):
-    images, labels = real_test_slice(mnist_dir, 10)
+def test_book_split_needs_more_than_10000_training_images(tmp_path):
+    images, labels = synthetic_digits(10)
     folder = write_mnist_folder(tmp_path / "small", (images, labels), (images, labels))
     with pytest.raises(DataError, match="split='book' holds out the last 10000 training images but the data has only 10"):
         load_mnist(folder)
 
 
 @pytest.fixture(scope="module")
-def npz_arrays(mnist_dir):
-    images, labels = real_test_slice(mnist_dir, 10000)
+def npz_arrays():
+    images, labels = synthetic_digits(10000)
     return {"x_train": np.concatenate([images[-20:], images]), "y_train": np.concatenate([labels[-20:], labels]),
             "x_test": images[:10].reshape(10, 784), "y_test": labels[:10]}
 

@@ -11,13 +11,14 @@ import pytest
 
 from fastnet import DataError, load_mnist
 from fastnet.data import read_mnist_pickle
-from data_files import real_test_slice, write_bytes
+from conftest import synthetic_digits
+from data_files import write_bytes
 
 
 @pytest.fixture(scope="module")
-def book_parts(mnist_dir):
-    """Three (float32 (n, 784), int64 (n,)) pairs cut from the real test set, like Nielsen's file."""
-    images, labels = real_test_slice(mnist_dir, 60)
+def book_parts():
+    """Three (float32 (n, 784), int64 (n,)) pairs of synthetic digits, like Nielsen's file."""
+    images, labels = synthetic_digits(60)
     X = images.reshape(60, 784).astype(np.float32) / np.float32(256)  # floats in [0, 1), not byte/255
     y = labels.astype(np.int64)
     return (X[:30], y[:30]), (X[30:45], y[30:45]), (X[45:], y[45:])

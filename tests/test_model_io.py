@@ -9,16 +9,19 @@ import numpy as np
 import pytest
 
 import fastnet
+from conftest import synthetic_digits
 from fastnet import model_io
 from fastnet.model_io import FORMAT_VERSION, ModelFileError, read_model_file
 from fastnet.schedules import Plateau
 
 
 @pytest.fixture(scope="module")
-def mnist(mnist_dir):
-    """(X, y) training slice and (X, y) validation slice of the real data, float32."""
-    (X, y), (Xv, yv), _ = fastnet.load_mnist(mnist_dir)
-    return (X[:1500], y[:1500]), (Xv[:500], yv[:500])
+def mnist():
+    """(X, y) training and (X, y) validation data: MNIST-shaped synthetic digits,
+    float32 in [0, 1] (model files are under test here, not the data)."""
+    (X, y), (Xv, yv) = synthetic_digits(1500, seed=1), synthetic_digits(500, seed=2)
+    scale = np.float32(255)
+    return (X.reshape(1500, 784) / scale, y.astype(int)), (Xv.reshape(500, 784) / scale, yv.astype(int))
 
 
 def trained(mnist, epochs=2, **network):

@@ -1,6 +1,9 @@
 """Regression tests for the failures found by attacking fastnet 0.1.0: each
 case runs where a crash would only kill a child process (a subprocess) when
 memory safety is at stake; see docs/reliability.md for the policies."""
+import contextlib
+import io
+import json
 import os
 import subprocess
 import sys
@@ -13,7 +16,10 @@ import pytest
 
 import fastnet
 from fastnet import Network
+from fastnet.cli import main
+from conftest import synthetic_digits
 from fastnet.kernels.layout import check_arrays, check_columns
+from fastnet.runs import RunFolder
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -175,7 +181,6 @@ def _bomb(path, declared_shape):
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     header = {"descr": "<f4", "fortran_order": False, "shape": declared_shape}
-    import io
     buffer = io.BytesIO()
     np.lib.format.write_array_header_1_0(buffer, header)
     members["weights_0.npy"] = buffer.getvalue()
@@ -184,17 +189,19 @@ def _bomb(path, declared_shape):
             archive.writestr(name, data)
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak from /proc")
 def test_declared_shapes_are_checked_before_any_data_is_read(tmp_path):
     path = tmp_path / "bomb.npz"
     _bomb(path, (31360, 6000))
     result = run_python(f"""
-        import resource
         from fastnet import Network, ModelFileError
         try:
             Network.load({str(path)!r})
         except ModelFileError as error:
             print(error)
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "MB")
+        # this process's peak (ru_maxrss would include the forking parent's)
+        peak = [line for line in open("/proc/self/status") if line.startswith("VmHWM")]
+        print(int(peak[0].split()[1]) // 1024, "MB")
     """)
     assert result.returncode == 0, result.stderr
     assert "weights_0 is float32 of shape (31360, 6000)" in result.stdout
@@ -304,17 +311,25 @@ def test_sigterm_leaves_a_resume_hint(synthetic_mnist, tmp_path):
     assert "terminated (SIGTERM) after epoch" in stderr and "--resume t" in stderr
 
 
-def test_small_cli_messages(synthetic_mnist, tmp_path):
+@pytest.mark.parametrize("argv, status, message", [
+    (["show", "m.npz", "--png", "out.jpg"], 2, "does not end in .png"),
+    (["train", "--early-stop", "-1"], 2, "--early-stopping: expected 0 (never stop early)"),
+    (["train", "--schedule", "bogus"], 2, "use one of constant, step"),
+    (["train", "--data", "no/such"], 1, "--data='no/such' does not exist"),
+])
+def test_small_cli_messages(argv, status, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FASTNET_DEBUG", raising=False)
     Network([784, 10, 10], seed=0).save(tmp_path / "m.npz")
-    png = cli("show", "m.npz", "--png", "out.jpg", cwd=tmp_path)
-    assert png.returncode == 2 and "does not end in .png" in png.stderr
+    with pytest.raises(SystemExit) if status == 2 else contextlib.nullcontext() as exit_:
+        returned = main(argv)
+    stderr = capsys.readouterr().err
+    assert (exit_.value.code if status == 2 else returned) == status
+    assert message in stderr and "dict" not in stderr and "path=" not in stderr
     assert not (tmp_path / "out.jpg").exists()
-    early = cli("train", "--early-stop", -1, cwd=tmp_path)
-    assert early.returncode == 2 and "--early-stopping: expected 0 (never stop early)" in early.stderr
-    bogus = cli("train", "--schedule", "bogus", cwd=tmp_path)
-    assert bogus.returncode == 2 and "dict" not in bogus.stderr and "constant" in bogus.stderr
-    data = cli("train", "--data", "no/such", cwd=tmp_path)
-    assert data.returncode == 1 and "--data='no/such'" in data.stderr and "path=" not in data.stderr
+
+
+def test_cli_says_what_it_changed_limited_and_compiled(synthetic_mnist, tmp_path):
     run = cli("train", "--data", synthetic_mnist, "--epochs", 2, "--limit", 100000, "--out", "r",
               "--quiet", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
@@ -327,3 +342,100 @@ def test_schedule_returning_zero_is_refused():
     X, y = blobs()
     with pytest.raises(ValueError, match="schedule: returned eta=0"):
         Network([20, 10]).fit(X, y, epochs=2, schedule=lambda epoch, eta, history: 0.0)
+
+
+# ------------------------------------------------------- 2: finite divergence
+def digits(n=1000, seed=1):
+    images, labels = synthetic_digits(n, seed)
+    return images.reshape(n, -1), labels
+
+
+@pytest.mark.parametrize("eta, output", [(1e30, "softmax"), (1e4, "softmax"), (1e4, "sigmoid")])
+def test_finite_blow_up_raises_restores_and_suggests_a_sensible_eta(eta, output):
+    X, y = digits()
+    net = Network([784, 30, 10], output=output, seed=0)
+    before = net._theta.copy()
+    with pytest.raises(fastnet.DivergenceError) as caught:
+        net.fit(X, y, epochs=3, eta=eta)
+    np.testing.assert_array_equal(net._theta, before)
+    assert net.epochs_trained == 0 and net.optimizer.epoch == 0
+    message, suggested = str(caught.value), caught.value.suggested_eta
+    assert "blew up" in message and "back to what they were before fit" in message
+    assert suggested is not None and suggested <= 10 and f"eta={suggested:g} trains" in message
+    assert "e+2" not in message.split("try a smaller eta")[1]
+    history = Network([784, 30, 10], output=output, seed=0).fit(X, y, epochs=2, eta=suggested)
+    assert history["training_cost"][-1] < history["training_cost"][0] * 10
+
+
+def test_divergence_is_found_from_the_weights_without_monitoring():
+    X, y = digits()
+    net = Network([784, 30, 10], seed=0)
+    with pytest.raises(fastnet.DivergenceError, match="a weight reached"):
+        net.fit(X, y, epochs=2, eta=1e30, monitor=False)
+
+
+def test_healthy_runs_are_not_called_divergent():
+    X, y = digits()
+    for settings in (dict(output="sigmoid", cost="quadratic", init="large", eta=3.0),
+                     dict(activation="relu", eta=0.1), dict(eta=0.5, momentum=0.9)):
+        eta = settings.pop("eta")
+        rest = {k: settings.pop(k) for k in ("momentum",) if k in settings}
+        Network([784, 30, 10], seed=0, **settings).fit(X, y, epochs=5, eta=eta, **rest)
+
+
+# --------------------------------------------------------- 12: stalled runs
+def stalled_network():
+    """A chapter-1 network whose output unit 4 is saturated near 0 for every input."""
+    net = Network([784, 30, 10], output="sigmoid", cost="quadratic", init="large", seed=0)
+    net.biases[1][4] = -60.0
+    return net
+
+
+def test_a_class_never_predicted_is_reported_once_recorded_and_kept(tmp_path, capsys):
+    X, y = digits()
+    Xv, yv = digits(500, seed=2)
+    net = stalled_network()
+    net.fit(X, y, epochs=4, eta=3.0, validation=(Xv, yv), verbose=True)
+    stall = net.optimizer.stall
+    assert stall["classes"] == [4] and stall["saturated"] == [4] and stall["epoch"] == 3
+    assert stall["data"] == "validation" and "recovered" not in stall
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning")]
+    assert len(lines) == 2  # when found, and at the end
+    assert "class 4 is never predicted" in lines[0] and "--seed" in lines[0]
+    assert "--preset ch3" in lines[0] and "saturated" in lines[0]
+    fastnet.save_checkpoint(net, net.optimizer, tmp_path / "c.npz")
+    assert fastnet.load_checkpoint(tmp_path / "c.npz")[1].stall == stall
+    folder = RunFolder(tmp_path)
+    folder.save_history(net.optimizer)
+    assert json.loads((tmp_path / "history.json").read_text())["stall"] == stall
+
+
+def test_healthy_run_reports_no_stall():
+    X, y = digits()
+    net = Network([784, 30, 10], seed=0)
+    net.fit(X, y, epochs=4, eta=0.5, validation=digits(500, seed=2))
+    assert net.optimizer.stall is None
+
+
+def test_stall_is_said_in_the_cli_summary(synthetic_mnist, tmp_path):
+    """Through the command line: the epoch it is found and the end of the run."""
+    script = tmp_path / "stall.py"
+    script.write_text(textwrap.dedent("""
+        import sys
+        from fastnet import Network, cli
+        original = Network.__init__
+        def saturated(self, *args, **kwargs):
+            original(self, *args, **kwargs)
+            if self.sizes == (784, 30, 10) and kwargs.get("seed") == 7:
+                self.biases[1][4] = -60.0
+        Network.__init__ = saturated
+        sys.exit(cli.main(sys.argv[1:]))
+    """))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = subprocess.run([sys.executable, str(script), "train", "--data", str(synthetic_mnist),
+                          "--epochs", "4", "--seed", "7", "--out", "s"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stderr
+    warnings = [line for line in run.stdout.splitlines() if line.startswith("warning  stalled")]
+    assert len(warnings) == 2, run.stdout
+    assert json.loads((tmp_path / "s" / "history.json").read_text())["stall"]["classes"] == [4]

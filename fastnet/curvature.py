@@ -1,0 +1,176 @@
+"""The flat parameter view and exact curvature products of a ``Network``.
+
+The public flat order is the one every second-order tool expects: layer by
+layer, the layer's weights (n_in, n_out) in row-major order, then its biases;
+P = ``net.n_parameters`` numbers.  (Inside, the parameters live in a padded
+vector ``net._theta``, see ``kernels/layout.py``; ``_flat_index`` maps one to
+the other.)
+
+Products are of the mean *unregularised* cost over the samples given: the
+gradient, H·v by Pearlmutter's R-operator and the Gauss-Newton product G·v,
+all compiled in ``kernels/curvature.py``.  The underscore methods take a
+prepared ``Dataset`` and padded vectors, for optimizers that call them every
+iteration.
+"""
+from contextlib import contextmanager
+
+import numba
+import numpy as np
+
+from .costs import COSTS, OUTPUTS
+from .kernels.curvature import (cost_gradient, curvature_product, curvature_products,
+                                mean_cost)
+
+PARALLEL_FROM = 2048     # fewer samples than this run on the calling thread only
+BLOCKS = 8               # the samples are summed in this many blocks (thread-count independent)
+MAX_DENSE_PARAMETERS = 4000  # ``hessian`` refuses larger networks: (P, P) float64 is 128 MB here
+DENSE_CHUNK = 64         # directions per call when building the dense Hessian
+
+
+class Curvature:
+    """Mixin of ``Network``: flat parameters, gradient, H·v, G·v, dense Hessian."""
+
+    # ------------------------------------------------------------ flat view
+    @property
+    def _flat_index(self):
+        """(P,) int64: position in ``_theta`` of each entry of the public flat vector."""
+        index = getattr(self, "_flat_index_cache", None)
+        if index is None:
+            weights, biases = self._split(np.arange(self._theta.shape[0]))
+            index = np.concatenate([part for W, b in zip(weights, biases)
+                                    for part in (W.ravel(), b)])
+            self._flat_index_cache = index
+        return index
+
+    def flat_parameters(self):
+        """A (P,) copy of every weight and bias: per layer, the weights (n_in, n_out)
+        row-major, then the biases."""
+        return self._theta[self._flat_index]
+
+    def set_flat_parameters(self, v):
+        """Overwrite every weight and bias from a (P,) vector in the order of
+        ``flat_parameters``."""
+        self._theta[self._flat_index] = self._flat_vector("v", v)
+
+    def _flat_vector(self, name, v):
+        """v as a finite (P,) array of the network's dtype."""
+        P = self.n_parameters
+        try:
+            v = np.asarray(v)
+        except ValueError:
+            v = np.empty(0, dtype=object)
+        if v.dtype.kind not in "fiu" or v.shape != (P,):
+            raise ValueError(f"{name}: expected a ({P},) array of numbers in the order of "
+                             f"flat_parameters(), got shape {v.shape} dtype {v.dtype}; pass "
+                             f"one number per weight and bias of {list(self.sizes)}")
+        with np.errstate(over="ignore"):
+            v = v.astype(self.dtype)
+        if not np.isfinite(v).all():
+            raise ValueError(f"{name}: contains NaN or infinite values (or values too large "
+                             f"for {self.dtype.name}); pass finite numbers")
+        return v
+
+    def _padded(self, name, v):
+        """The public (P,) vector v scattered into the padded layout (padding zero)."""
+        out = np.zeros_like(self._theta)
+        out[self._flat_index] = self._flat_vector(name, v)
+        return out
+
+    # ------------------------------------------------------------ public products
+    def flat_gradient(self, X, y):
+        """(P,) gradient of the mean unregularised cost over (X, y), in the order
+        of ``flat_parameters`` (the same numbers as ``gradient``)."""
+        grad = np.empty_like(self._theta)
+        self._cost_gradient(self._prepare(X, y), grad)
+        return grad[self._flat_index]
+
+    def hessian_vector(self, X, y, v):
+        """H·v, (P,): the Hessian of the mean unregularised cost over (X, y)
+        times v (P,), exactly, by the R-operator (about 3 gradients' work)."""
+        return self._public_product(X, y, v, gauss_newton=False)
+
+    def gauss_newton_vector(self, X, y, v):
+        """G·v, (P,): the Gauss-Newton matrix (positive semi-definite) of the mean
+        unregularised cost over (X, y) times v (P,)."""
+        return self._public_product(X, y, v, gauss_newton=True)
+
+    def _public_product(self, X, y, v, gauss_newton):
+        data = self._prepare(X, y)
+        out = np.empty_like(self._theta)
+        self._curvature_product(data, self._padded("v", v), out, gauss_newton)
+        return out[self._flat_index]
+
+    def hessian(self, X, y, gauss_newton=False):
+        """The dense (P, P) float64 Hessian (or Gauss-Newton matrix) of the mean
+        unregularised cost over (X, y), for small networks (P ≤ 4000): one
+        exact H·e_i per column.  Larger networks are refused: use
+        ``hessian_vector`` with an iterative method (scipy.sparse.linalg.eigsh)."""
+        P = self.n_parameters
+        if P > MAX_DENSE_PARAMETERS:
+            raise ValueError(
+                f"hessian: this network has {P} parameters, a dense ({P}, {P}) matrix "
+                f"would take {P * P * 8 / 2**30:.1f} GiB and {P} passes over the data; "
+                f"hessian() builds at most {MAX_DENSE_PARAMETERS} parameters. Pass a smaller "
+                "network, or use hessian_vector(X, y, v) with scipy.sparse.linalg.eigsh "
+                "(see docs/second-order.md)")
+        data = self._prepare(X, y)
+        index = self._flat_index
+        H = np.empty((P, P))
+        for start in range(0, P, DENSE_CHUNK):
+            rows = index[start:start + DENSE_CHUNK]
+            V = np.zeros((len(rows), self._theta.shape[0]), dtype=self.dtype)
+            V[np.arange(len(rows)), rows] = 1
+            out = np.empty_like(V)
+            curvature_products(out, self._theta, V, self._layers, data.indptr, data.indices,
+                               data.values, data.Y, OUTPUTS[self.output], COSTS[self.cost_name],
+                               bool(gauss_newton))
+            H[start:start + len(rows)] = out[:, index]
+        return H
+
+    # ------------------------------------------------------------ for optimizers
+    def _check_padded(self, **arrays):
+        for name, array in arrays.items():
+            if array.shape != self._theta.shape or array.dtype != self.dtype:
+                raise ValueError(f"{name}: expected a {self._theta.shape} {self.dtype.name} "
+                                 f"array laid out like the parameters, got {array.shape} "
+                                 f"{array.dtype}")
+
+    def _cost_gradient(self, data, grad):
+        """Mean unregularised cost over the prepared ``data`` (float); the gradient
+        is written into ``grad``, a padded vector like ``_theta``."""
+        self._check_padded(grad=grad)
+        with threads_for(data.n):
+            return cost_gradient(grad, self._theta, self._layers, data.indptr, data.indices,
+                                 data.values, data.Y, OUTPUTS[self.output],
+                                 COSTS[self.cost_name], min(BLOCKS, data.n))
+
+    def _cost(self, data):
+        """Mean unregularised cost over the prepared ``data`` (float): forward only."""
+        with threads_for(data.n):
+            return mean_cost(self._theta, self._layers, data.indptr, data.indices,
+                             data.values, data.Y, OUTPUTS[self.output], COSTS[self.cost_name],
+                             min(BLOCKS, data.n))
+
+    def _curvature_product(self, data, v, out, gauss_newton=False):
+        """out = H·v (or G·v) over the prepared ``data``; v and out padded like
+        ``_theta`` (v's padding zero), out overwritten."""
+        self._check_padded(v=v, out=out)
+        with threads_for(data.n):
+            curvature_product(out, self._theta, v, self._layers, data.indptr,
+                              data.indices, data.values, data.Y, OUTPUTS[self.output],
+                              COSTS[self.cost_name], bool(gauss_newton), min(BLOCKS, data.n))
+
+
+@contextmanager
+def threads_for(n):
+    """Run Numba's parallel kernels on one thread for fewer than ``PARALLEL_FROM``
+    samples: waking the other threads costs more than they save."""
+    if n >= PARALLEL_FROM:
+        yield
+        return
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
