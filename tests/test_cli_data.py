@@ -67,7 +67,7 @@ def test_train_on_a_csv_then_evaluate_predict_and_export(blobs_csv, capsys):
 
 
 def test_predict_writes_to_standard_output_and_skips_a_label_column(blobs_csv, capsys):
-    assert main([*TRAIN, "--out", "run"]) == 0
+    assert main([*TRAIN, "--standardize", "--out", "run"]) == 0
     capsys.readouterr()
     assert main(["predict", "run/model.npz", "--data", "blobs.csv", "--label-column", "colour"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -102,11 +102,11 @@ def test_split_fractions_must_sum_to_one(blobs_csv, capsys):
 
 def test_a_preset_keeps_its_hidden_layers_and_adapts_the_ends(blobs_csv):
     assert main(["train", "--data", "blobs.csv", "--label-column", "1", "--preset", "ch1",
-                 "--epochs", "1", "--quiet", "--out", "run"]) == 0
+                 "--standardize", "--epochs", "1", "--quiet", "--out", "run"]) == 0
     assert Network.load("run/model.npz").sizes == (3, 30, 3)
     # best-fc's elastic distortions are for MNIST's images: a table trains without them
     assert main(["train", "--data", "blobs.csv", "--label-column", "1", "--preset", "best-fc",
-                 "--epochs", "1", "--quiet", "--out", "fc"]) == 0
+                 "--standardize", "--epochs", "1", "--quiet", "--out", "fc"]) == 0
     recipe = json.loads((blobs_csv / "fc" / "recipe.json").read_text())["recipe"]
     assert recipe["distort"] is False and recipe["sizes"] == [3, 800, 3]
 
