@@ -295,6 +295,10 @@ def _resumed_run(args, parser):
     if args.epochs is not None:
         recipe = recipe.replace(epochs=args.epochs)
         _check_recipe(recipe, parser)
+        if hasattr(optimizer, "schedule"):
+            # A schedule whose length is the run's (cosine) stretches over the new total;
+            # the others do not depend on it.  The epochs done keep their history.
+            optimizer.schedule = recipe.optimizer().schedule
     return folder, recipe, args.data or data_path, net, optimizer
 
 
