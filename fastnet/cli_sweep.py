@@ -34,8 +34,8 @@ def add_commands(commands):
                "--seeds 1,2,3 --out runs/ch3-eta")
     group = sweep.add_argument_group("sweep")
     group.add_argument("--grid", action="append", type=_axis, default=[], metavar="NAME=VALUES",
-                       help="a setting (a train flag's name, or hidden) and its values: "
-                            "eta=0.025,0.25,2.5, sizes=784,30,10/784,100,10; with --random also "
+                       help="a setting (a train flag's name) and its values: eta=0.025,0.25,2.5, "
+                            "hidden=100/30,30 (layer lists separated by /); with --random also "
                             "ranges log:LOW:HIGH, float:LOW:HIGH, int:LOW:HIGH. Repeat per setting")
     group.add_argument("--random", type=int, metavar="N",
                        help="random search: N points drawn from the --grid values and ranges")

@@ -21,9 +21,9 @@
   not once per task.
 
 Settings are named as ``fastnet train``'s flags (``batch_size`` or
-``batch-size``), plus ``hidden``: the width of every hidden layer.  Values are
-lists (``eta=0.025,0.25,2.5``; ``sizes=784,30,10/784,100,10``, as sizes
-contain commas) or, for random search, ranges:
+``batch-size``).  Values are lists (``eta=0.025,0.25,2.5``;
+``hidden=100/30,30``, as sizes contain commas) or, for random search, ranges
+(``hidden=int:30:800`` draws one hidden layer's width):
 ``log:LOW:HIGH`` (log-uniform), ``float:LOW:HIGH`` (uniform),
 ``int:LOW:HIGH`` (uniform integer, both ends included).
 """
@@ -54,6 +54,7 @@ RANGE_KINDS = ("log", "float", "int")
 OUTCOME = ("best_validation_accuracy", "best_epoch", "test_accuracy", "final_training_cost",
            "epochs_run", "stop_reason", "seconds", "worker", "error")
 EXTRA = "pip install 'fastnet[sweep]'"
+TUPLES = ("sizes", "activation", "hidden", "split")   # settings whose values are lists
 
 
 class DistributedMissing(ImportError):
@@ -103,8 +104,8 @@ def _train_flags():
 
 
 def setting_names():
-    """Every name a sweep can vary: the train flags' settings and ``hidden``."""
-    return sorted(set(_train_flags()) - {"seed"}) + ["hidden"]
+    """Every name a sweep can vary: the train flags' recipe settings."""
+    return sorted(set(_train_flags()) - {"seed"})
 
 
 def _name(name):
@@ -122,9 +123,7 @@ def _name(name):
 
 def _kind(name):
     """The Python type a setting's values have (int, float, bool, tuple or str)."""
-    if name == "hidden":
-        return int
-    if name in ("sizes", "activation"):
+    if name in TUPLES:
         return tuple
     action = _train_flags()[name]
     if isinstance(action, argparse.BooleanOptionalAction):
@@ -146,10 +145,7 @@ def convert(name, value):
             if text.lower() not in words:
                 raise ValueError(f"{flag}expected true or false, got {value!r}")
             return words[text.lower()]
-        if name == "hidden":
-            action_type = int
-        else:
-            action_type = _train_flags()[name].type or str
+        action_type = _train_flags()[name].type or str
         try:
             value = action_type(text)
         except (argparse.ArgumentTypeError, ValueError) as error:
@@ -167,15 +163,13 @@ def convert(name, value):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise TypeError(f"{flag}expected a number, got {value!r}")
         value = float(value)
-    elif kind is tuple:
+    elif kind is tuple:  # an int for hidden (a draw from int:LOW:HIGH): one hidden layer
         value = tuple(value) if isinstance(value, (list, tuple)) else (value,)
     else:
         raise TypeError(f"{flag}expected text, got {value!r}")
-    choices = None if name == "hidden" else _train_flags()[name].choices
+    choices = _train_flags()[name].choices
     if choices and value not in choices:
         raise ValueError(f"{flag}expected one of {', '.join(map(str, choices))}, got {value!r}")
-    if name == "hidden" and value < 1:
-        raise ValueError(f"{flag}expected a positive number of units, got {value!r}")
     return value
 
 
@@ -198,8 +192,8 @@ def axis(name, values):
         return name, _parse_range(name, values.strip())
     if isinstance(values, Range):
         return name, _check_range(name, values)
-    if isinstance(values, str):  # sizes contain commas: their values are separated by '/'
-        items = values.split("/") if name == "sizes" else values.split(",")
+    if isinstance(values, str):  # sizes, hidden, split contain commas: values separated by '/'
+        items = values.split("/") if name in ("sizes", "hidden", "split") else values.split(",")
     elif isinstance(values, (list, tuple)):
         items = list(values)
     else:
@@ -227,7 +221,7 @@ def _parse_range(name, text):
 
 
 def _check_range(name, spec):
-    kind = _kind(name)
+    kind = int if name == "hidden" else _kind(name)  # hidden=int:30:800: one layer
     if spec.kind not in RANGE_KINDS:
         raise ValueError(f"{name}: range kind {spec.kind!r} is unknown; use one of "
                          f"{', '.join(RANGE_KINDS)}")
@@ -325,15 +319,9 @@ def base_recipe(recipe=None, **settings):
 
 def apply(recipe, changes):
     """``recipe`` with settings changed as ``fastnet train`` flags would change it
-    (``early_stopping`` 0 means never; ``hidden`` sets every hidden layer's width)."""
-    changes = dict(changes)
-    if "hidden" in changes:
-        hidden = changes.pop("hidden")
-        sizes = changes.get("sizes", recipe.sizes)
-        if len(sizes) < 3:
-            raise ValueError(f"hidden: the network {list(sizes)} has no hidden layer; pass sizes "
-                             "with one, e.g. sizes=784,30,10")
-        changes["sizes"] = (sizes[0],) + (hidden,) * (len(sizes) - 2) + (sizes[-1],)
+    (``early_stopping`` 0 means never; an int ``hidden`` is one hidden layer)."""
+    changes = {name: (value,) if name == "hidden" and isinstance(value, int) else value
+               for name, value in changes.items()}
     if changes.get("early_stopping") == 0:
         changes["early_stopping"] = None
     recipe = recipe.replace(**changes)
@@ -448,6 +436,8 @@ def train(recipe, data, folder):
     from .pictures import MatplotlibMissing
 
     (X, y), validation, test = _data(data, recipe.dtype, recipe.limit, recipe.expand)
+    if recipe.hidden is not None:  # as fastnet train --hidden: the layers between in and out
+        recipe = recipe.replace(sizes=(recipe.sizes[0], *recipe.hidden, recipe.sizes[-1]))
     if (folder / RECIPE).is_file() and (folder / LAST).is_file():
         _, _, net, optimizer = folder.load_run()
     else:

@@ -88,7 +88,7 @@ def test_random_points_are_reproducible_and_a_larger_sample_keeps_the_first():
     ("eta=abc", "'abc' is not a valid value"), ("eta=int:1:3", "int ranges do not fit"),
     ("hidden=log:1:3", "log ranges do not fit"), ("eta=log:0:1", "needs LOW > 0"),
     ("eta=log:3:1", "needs finite LOW <= HIGH"), ("eta=log:1", "not KIND:LOW:HIGH"),
-    ("output=tanh", "expected one of sigmoid, softmax, linear"), ("hidden=0", "positive"),
+    ("output=tanh", "expected one of sigmoid, softmax, linear"), ("hidden=0", "hidden"),
     ("sizes=784", "need two or more positive sizes"), ("nesterov=maybe", "expected true or false"),
 ])
 def test_bad_grid_text_is_refused_naming_the_setting(text, message):
@@ -123,7 +123,8 @@ def test_the_key_covers_the_whole_recipe_and_the_data_but_not_the_preset_name():
     assert run_key(apply(ch3, {"l2": 5}), None) == run_key(ch3, None)  # 5 and 5.0 are one value
     assert run_key(apply(ch3, {"eta": 0.25}), None) != run_key(ch3, None)
     assert run_key(ch3, "/data/a") != run_key(ch3, None)
-    assert apply(ch3, {"hidden": 100}).sizes == (784, 100, 10)
+    assert apply(ch3, {"hidden": 100}).hidden == (100,)  # a draw from int:LOW:HIGH
+    assert parse_axis("hidden=100/30,30") == ("hidden", [(100,), (30, 30)])
     assert apply(ch3, {"early_stopping": 0}).early_stopping is None
     tasks = plan(ch3, ["eta=0.25,2.5"], seeds=[1, 2], out="somewhere")
     assert [task["label"] for task in tasks] == ["eta=0.25 seed=1", "eta=0.25 seed=2",
