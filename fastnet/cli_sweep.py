@@ -14,7 +14,7 @@ import sys
 
 from . import cli
 from .cli_checks import TERMINATED, Terminated, terminate_as_interrupt
-from .sweep import DistributedMissing, parse_axis, parse_seeds
+from .sweep import DistributedMissing, parse_axis, parse_seeds, run_data
 
 INTERRUPTED = 130
 
@@ -150,7 +150,7 @@ def tune_command(args, parser):
         recipe = Recipe.from_dict(row["recipe"])
         for line in recipe.describe():
             print(line)
-        _, _, test = recipe.load_data(row["data"])
+        _, _, test = run_data(recipe, row["data"])[1].parts
         best = f"{args.out}/{BEST}"
         print(f"best validation accuracy {100 * row['best_validation_accuracy']:.2f}% at epoch "
               f"{row['best_epoch']}; the run is in {best}/, the ranking in {args.out}/leaderboard.csv")

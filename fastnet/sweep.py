@@ -371,9 +371,26 @@ def _text(value):
 
 # ------------------------------------------------------------------- task
 @functools.lru_cache(maxsize=2)
-def _data(data, dtype, limit, expand):
-    """The training, validation and test sets, loaded once per worker process."""
-    return Recipe(dtype=dtype, limit=limit, expand=expand).load_data(data)
+def _data(data, dtype, limit, expand, label_column, split, standardize, seed):
+    """The run's data as ``fastnet train`` reads it (MNIST, or a table split by ``seed``),
+    loaded once per worker process for each set of these arguments."""
+    from .cli_data import load_run_data
+    recipe = Recipe(dtype=dtype, limit=limit, expand=expand, label_column=label_column,
+                    split=split, standardize=standardize, seed=seed)
+    return load_run_data(recipe, data)
+
+
+def run_data(recipe, data):
+    """``(recipe fitted to the data, RunData)``: the sizes' ends from the data, the hidden
+    layers from ``hidden`` or ``sizes``, MNIST's augmentations off for a table."""
+    from .data.table import is_table
+    table = data is not None and is_table(data)
+    loaded = _data(data, recipe.dtype, recipe.limit, recipe.expand, recipe.label_column,
+                   tuple(recipe.split), recipe.standardize, recipe.seed if table else 0)
+    sizes = loaded.recipe.sizes
+    hidden = recipe.hidden if recipe.hidden is not None else recipe.sizes[1:-1]
+    recipe = recipe.replace(sizes=(sizes[0], *hidden, sizes[-1]))
+    return (recipe.replace(expand=False, distort=False) if table else recipe), loaded
 
 
 def run_task(task, threads=1):
@@ -435,13 +452,13 @@ def train(recipe, data, folder):
     from .network import Network
     from .pictures import MatplotlibMissing
 
-    (X, y), validation, test = _data(data, recipe.dtype, recipe.limit, recipe.expand)
-    if recipe.hidden is not None:  # as fastnet train --hidden: the layers between in and out
-        recipe = recipe.replace(sizes=(recipe.sizes[0], *recipe.hidden, recipe.sizes[-1]))
+    recipe, loaded = run_data(recipe, data)
+    (X, y), validation, test = loaded.parts
     if (folder / RECIPE).is_file() and (folder / LAST).is_file():
         _, _, net, optimizer = folder.load_run()
     else:
         net, optimizer = recipe.network(), recipe.optimizer()
+        net.standardize, net.classes = loaded.standardize, loaded.classes
         check_data_fits(net, (X, y), validation, test)
         folder.start(recipe, data, net, optimizer)
     compile_seconds = 0.0

@@ -39,7 +39,8 @@ import numpy as np
 from .data import locate_mnist
 from .files import atomic_write
 from .recipe import Recipe
-from .sweep import Results, connect, make_task, outcome, require_distributed, submit
+from .data.table import is_table
+from .sweep import Results, connect, make_task, outcome, require_distributed, run_data, submit
 
 RUNGS = (1, 3, 9)         # epochs of the successive-halving rungs
 REDUCTION = 3             # the top 1/REDUCTION of a rung goes on to the next
@@ -94,10 +95,10 @@ def tune(data=None, budget=600.0, out="runs/tune", epochs=30, seed=0, limit=None
     began = time.monotonic()
     deadline = began + _positive("budget", budget)
     require_distributed()
-    located, _ = locate_mnist(data)
+    located = data if data is not None and is_table(data) else locate_mnist(data)[0]
     base = Recipe(limit=limit, seed=seed)
-    (X, y), _, _ = base.load_data(located)
-    n_in, n_out, n_train = X.shape[1], int(y.max()) + 1, len(y)
+    fitted, loaded = run_data(base, located)
+    n_in, n_out, n_train = fitted.sizes[0], fitted.sizes[-1], len(loaded.parts[0][1])
     rng = np.random.default_rng(seed)
     store, trials = Results(out), []
     echo(f"tune: {n_train:,} training images of {n_in} inputs, {n_out} classes; rungs of "

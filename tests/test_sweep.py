@@ -334,3 +334,18 @@ def test_fastnet_sweep_command_trains_reports_and_plots(mnist_tiny, tmp_path):
                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert report.returncode == 0 and "out: 2 runs, 2 done, 0 failed" in report.stdout
     assert Results(tmp_path / "out").rows.keys() == {row["key"] for row in load_rows(tmp_path / "out")}
+
+
+def test_a_sweep_task_trains_on_a_table_as_train_would(tmp_path):
+    """A CSV table: the network's ends come from the data, hidden from the grid, and the
+    table is split by the run's seed, as ``fastnet train --data t.csv --hidden 8`` does."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5))
+    rows = [",".join(f"{v:.4f}" for v in row) + f",{int(row[0] + row[1] > 0)}" for row in X]
+    (tmp_path / "t.csv").write_text("a,b,c,d,e,label\n" + "\n".join(rows) + "\n")
+    task, = plan(base_recipe("ch3", epochs=3), {"hidden": ["8"]}, seeds=[1],
+                 data=tmp_path / "t.csv", out=tmp_path / "out")
+    row = run_task(task)
+    assert row["status"] == "done", row["error"]
+    assert fastnet.Network.load(Path(task["folder"]) / "model.npz").sizes == (5, 8, 2)
+    assert row["test_accuracy"] > 0.7
