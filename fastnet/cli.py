@@ -7,6 +7,8 @@
     fastnet predict MODEL --data FILE       predictions for new rows, as CSV (cli_data.py)
     fastnet export MODEL OUT.onnx           the model as ONNX (cli_export.py)
     fastnet bench [ARGS]                    the benchmark suite (source checkouts only)
+    fastnet sweep --grid NAME=VALUES ...    many runs on dask.distributed (fastnet.cli_sweep)
+    fastnet tune --data PATH --budget MIN   successive halving within a time budget
 
 Exit status: 0 done; 1 an error fastnet reports in one line (missing or bad
 data, a bad model file, training diverged); 2 a usage error (unknown flag,
@@ -109,6 +111,8 @@ def build_parser():
         description="Run bench/compare.py of a fastnet source checkout; arguments go to it.")
     bench.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to bench.compare")
     bench.set_defaults(run=bench_command)
+    from .cli_sweep import add_commands  # fastnet sweep, fastnet tune
+    add_commands(commands)
     return parser
 
 
