@@ -253,7 +253,7 @@ def train_command(args, parser):
             net.fit(X, y, recipe.epochs, validation=validation, optimizer=optimizer,
                     augment=augment, callback=report.epoch_done, progress=report.progress)
     except KeyboardInterrupt as interrupt:
-        print(f"fastnet: {interrupt or 'interrupted'} after epoch {optimizer.epoch}; continue "
+        print(f"fastnet: {str(interrupt) or 'interrupted'} after epoch {optimizer.epoch}; continue "
               f"with: fastnet train --resume {folder}", file=sys.stderr)
         return TERMINATED if isinstance(interrupt, Terminated) else INTERRUPTED
     finally:

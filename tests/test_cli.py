@@ -235,7 +235,8 @@ def test_run_interrupted_in_its_first_epoch_can_resume(mnist_slice, tmp_path, mo
 
     monkeypatch.setattr(fastnet.Network, "fit", interrupted)
     assert main(["train", *flags, "--out", "cut"]) == 130
-    assert "fastnet train --resume cut" in capsys.readouterr().err
+    assert "fastnet: interrupted after epoch 0; continue with: fastnet train --resume cut" \
+        in capsys.readouterr().err
     assert header(tmp_path / "cut" / "checkpoint-last.npz")["optimizer"]["epoch"] == 0
     monkeypatch.setattr(fastnet.Network, "fit", fit)
     assert main(["train", "--resume", "cut"]) == 0
