@@ -10,8 +10,10 @@ from .optim import SGD, DivergenceError, Optimizer
 from .second_order import LBFGS, HessianFree
 from .training import Trainer
 from .model_io import ModelFileError, load_checkpoint, save_checkpoint
+from .sweep import sweep  # the function (its module: import names from fastnet.sweep)
+from .tune import tune
 
 __all__ = ["__version__", "Network", "Dataset", "SGD", "LBFGS", "HessianFree", "Optimizer", "Trainer",
            "DivergenceError", "schedules",
            "DataError", "Distort", "download_mnist", "expand", "load_mnist", "read_idx",
-           "ModelFileError", "load_checkpoint", "save_checkpoint"]
+           "ModelFileError", "load_checkpoint", "save_checkpoint", "sweep", "tune"]

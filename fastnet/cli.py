@@ -4,7 +4,11 @@
     fastnet train --resume DIR              continue an interrupted run exactly
     fastnet evaluate MODEL [--data PATH]    accuracy, cost and confusion matrix
     fastnet show MODEL [--png FILE]         the architecture; first-layer weights as tiles
+    fastnet predict MODEL --data FILE       predictions for new rows, as CSV (cli_data.py)
+    fastnet export MODEL OUT.onnx           the model as ONNX (cli_export.py)
     fastnet bench [ARGS]                    the benchmark suite (source checkouts only)
+    fastnet sweep --grid NAME=VALUES ...    many runs on dask.distributed (fastnet.cli_sweep)
+    fastnet tune --data PATH --budget MIN   successive halving within a time budget
 
 Exit status: 0 done; 1 an error fastnet reports in one line (missing or bad
 data, a bad model file, training diverged); 2 a usage error (unknown flag,
@@ -25,6 +29,9 @@ from tqdm import tqdm
 
 from ._version import __version__
 from .checks import DTYPES
+from .cli_data import (add_label_column, add_predict, add_table_flags, evaluate_table, load_run_data,
+                       needs_table_evaluation)
+from .cli_export import add_export
 from .costs import COSTS, OUTPUTS
 from .kernels.lanes import describe as describe_lanes
 from .data import load_mnist, locate_mnist
@@ -43,7 +50,8 @@ from .cli_checks import (TERMINATED, Terminated, announce_compilation, check_dat
 ACTIVATIONS = tuple(HIDDEN)
 RECIPE_FLAGS = ("sizes", "activation", "output", "cost", "init", "dtype", "epochs", "batch_size",
                 "eta", "momentum", "nesterov", "l2", "l1", "dropout", "schedule", "early_stopping",
-                "expand", "distort", "seed", "limit")
+                "expand", "distort", "seed", "limit",
+                "hidden", "label_column", "split", "standardize")
 RESUME_FLAGS = ("epochs",)  # recipe flags that may change when resuming
 INTERRUPTED = 130
 BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a Unix tool cut off by `head`
@@ -90,6 +98,7 @@ def build_parser():
     evaluate.add_argument("--split", choices=("test", "validation", "training"), default="test",
                           help="which part of the book's split (default: test)")
     evaluate.set_defaults(run=evaluate_command)
+    add_label_column(evaluate)
     show = commands.add_parser(
         "show", help="a model's architecture; its first-layer weights as a PNG",
         description="Print a model's architecture and training state; with --png, draw "
@@ -97,11 +106,15 @@ def build_parser():
     show.add_argument("model", metavar="MODEL", help="model.npz or a checkpoint")
     show.add_argument("--png", metavar="FILE", help="write the first layer's weights here")
     show.set_defaults(run=show_command)
+    add_predict(commands)
+    add_export(commands)
     bench = commands.add_parser(
         "bench", add_help=False, help="run the benchmark suite (python -m bench.compare)",
         description="Run bench/compare.py of a fastnet source checkout; arguments go to it.")
     bench.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to bench.compare")
     bench.set_defaults(run=bench_command)
+    from .cli_sweep import add_commands  # fastnet sweep, fastnet tune
+    add_commands(commands)
     return parser
 
 
@@ -143,8 +156,9 @@ def _add_train(commands):
     training.add_argument("--early-stopping", "--early-stop", type=int, metavar="N",
                           help="stop after N epochs without a better validation accuracy (0: never)")
     data = train.add_argument_group("data")
-    data.add_argument("--data", metavar="PATH", help="MNIST folder or file "
-                      "(default: $FASTNET_DATA, then the user cache, then a download)")
+    data.add_argument("--data", metavar="PATH", help="MNIST folder or file, or your own data: "
+                      "a .csv, an .npz with X and y, a folder of IDX files (default: MNIST from "
+                      "$FASTNET_DATA, then the user cache, then a download)")
     data.add_argument("--expand", action=argparse.BooleanOptionalAction,
                       help="add the book's one-pixel shifts of every training image (x5)")
     data.add_argument("--distort", action=argparse.BooleanOptionalAction,
@@ -152,6 +166,7 @@ def _add_train(commands):
                            "elastically distorted images")
     data.add_argument("--limit", type=int, metavar="N",
                       help="train on the first N training images only (quick tries)")
+    add_table_flags(data)
     run = train.add_argument_group("run")
     run.add_argument("--seed", type=int, metavar="N",
                      help="seed of initialisation, shuffling, dropout and distortions "
@@ -205,9 +220,12 @@ def train_command(args, parser):
         folder, recipe, data_path, net, optimizer = _resumed_run(args, parser)
     else:
         folder, recipe = _new_run(args, parser)
-        data_path, net, optimizer = args.data, recipe.network(), recipe.optimizer()
-    located, origin = locate_mnist(data_path, argument="--data")
-    (X, y), validation, test = recipe.load_data(located)
+        data_path = args.data
+    data = load_run_data(recipe, data_path, given={name for name in RECIPE_FLAGS
+                                                   if getattr(args, name) is not None})
+    recipe, ((X, y), validation, test) = data.recipe, data.parts
+    if not args.resume:
+        net, optimizer = data.network(), recipe.optimizer()
     check_data_fits(net, (X, y), validation, test)
     if args.resume:
         folder.save_recipe(recipe, data_path)
@@ -216,8 +234,7 @@ def train_command(args, parser):
     print(f"fastnet {__version__}: {preset_line(recipe)}")
     for line in recipe.describe():
         print(line)
-    print(f"data     {located} ({origin}): {len(y):,} training, {len(validation[1]):,} "
-          f"validation, {len(test[1]):,} test images")
+    print(data.line)
     if recipe.limit is not None and recipe.limit > len(y) // (5 if recipe.expand else 1):
         print(f"note     --limit {recipe.limit:,} is more than the training set holds; "
               f"training on all of it")
@@ -238,7 +255,7 @@ def train_command(args, parser):
             net.fit(X, y, recipe.epochs, validation=validation, optimizer=optimizer,
                     augment=augment, callback=report.epoch_done, progress=report.progress)
     except KeyboardInterrupt as interrupt:
-        print(f"fastnet: {interrupt or 'interrupted'} after epoch {optimizer.epoch}; continue "
+        print(f"fastnet: {str(interrupt) or 'interrupted'} after epoch {optimizer.epoch}; continue "
               f"with: fastnet train --resume {folder}", file=sys.stderr)
         return TERMINATED if isinstance(interrupt, Terminated) else INTERRUPTED
     finally:
@@ -284,6 +301,10 @@ def _resumed_run(args, parser):
     if args.epochs is not None:
         recipe = recipe.replace(epochs=args.epochs)
         _check_recipe(recipe, parser)
+        if hasattr(optimizer, "schedule"):
+            # A schedule whose length is the run's (cosine) stretches over the new total;
+            # the others do not depend on it.  The epochs done keep their history.
+            optimizer.schedule = recipe.optimizer().schedule
     return folder, recipe, args.data or data_path, net, optimizer
 
 
@@ -369,6 +390,8 @@ def score_line(part, net, X, y):
 def evaluate_command(args, parser):
     """``fastnet evaluate MODEL``: accuracy, cost and confusion matrix."""
     net = Network.load(args.model)
+    if needs_table_evaluation(net, args.data):
+        return evaluate_table(net, args)
     located, origin = locate_mnist(args.data, argument="--data")
     parts = dict(zip(("training", "validation", "test"), load_mnist(located, dtype=net.dtype)))
     X, y = parts[args.split]

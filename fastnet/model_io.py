@@ -11,7 +11,13 @@ array holding JSON such as::
                  "regularisation": {"l2": 0.0, "l1": 0.0, "n": 50000}}}
 
 ("regularisation" is what the last fit added to the cost, so that
-``net.cost`` gives the same number after loading.)  A checkpoint
+``net.cost`` gives the same number after loading.)  Optionally, the header
+holds ``"standardize": true`` and the arrays ``standardize_mean`` and
+``standardize_std`` (n_in,) float64 give ``net.standardize`` (inputs are
+(x − mean) / std, see ``fastnet.standardize``); files without the entry load
+as before, with ``net.standardize`` None.  Likewise an optional ``"classes"``
+entry, a list of integers or strings, gives ``net.classes``: the label of each
+output unit (for data whose labels are not 0..n_out-1).  A checkpoint
 (``"format": "fastnet-checkpoint"``) adds the optimizer: the header's
 "optimizer" entry holds its name ("sgd", ...), hyperparameters (a schedule as
 a dict from ``describe_schedule``), epoch count, history, best epoch, stop
@@ -45,6 +51,7 @@ from .network import Network
 from .npz_entries import EMPTY_ZIP, ZIP_MAGIC, NotAnArchive, read_entries, what_it_is
 from .optim import Optimizer
 from .schedules import describe_schedule, make_schedule
+from .standardize import Standardize
 
 FORMAT_VERSION = 1
 MODEL, CHECKPOINT = "fastnet-model", "fastnet-checkpoint"
@@ -67,7 +74,8 @@ class ModelFileError(ValueError):
 def save_model(net, path):
     """Write ``net`` to ``path`` as a fastnet model file (atomically)."""
     _check_network("net", net)
-    _write(path, _header(MODEL, net), _layer_arrays(net, "", net.weights, net.biases))
+    _write(path, _header(MODEL, net), {**_layer_arrays(net, "", net.weights, net.biases),
+                                       **_standardize_arrays(net)})
 
 
 def save_checkpoint(net, optimizer, path):
@@ -90,7 +98,7 @@ def save_checkpoint(net, optimizer, path):
                              "which a checkpoint cannot store; use a schedule from fastnet.schedules "
                              "(constant, step, exponential, cosine, plateau)")
         hyperparameters["schedule"] = schedule
-    arrays = _layer_arrays(net, "", net.weights, net.biases)
+    arrays = {**_layer_arrays(net, "", net.weights, net.biases), **_standardize_arrays(net)}
     state = {key: array for key, array in optimizer.state_arrays().items() if array is not None}
     for key, array in state.items():
         arrays.update(_layer_arrays(net, f"{key}_", *net.split_parameters(array)))
@@ -119,12 +127,37 @@ def _check_network(name, net):
 
 def _header(kind, net):
     l2, l1, n = net._regularised_by
-    return {"format": kind, "format_version": FORMAT_VERSION, "fastnet_version": __version__,
+    header = {"format": kind, "format_version": FORMAT_VERSION, "fastnet_version": __version__,
             "network": {"sizes": list(net.sizes), "activations": list(net.activations),
                         "output": net.output, "cost": net.cost_name, "init": net.init,
                         "dtype": net.dtype.name, "seed": net.seed,
                         "epochs_trained": net.epochs_trained,
                         "regularisation": {"l2": l2, "l1": l1, "n": n}}}
+    if getattr(net, "standardize", None) is not None:
+        header["standardize"] = True
+    if getattr(net, "classes", None) is not None:
+        header["classes"] = _checked_classes(net)
+    return header
+
+
+def _checked_classes(net):
+    classes = [value.item() if isinstance(value, np.generic) else value for value in net.classes]
+    if len(classes) != net.sizes[-1] or not all(
+            isinstance(c, str) or (isinstance(c, int) and not isinstance(c, bool)) for c in classes):
+        raise ValueError(f"net.classes: expected None or {net.sizes[-1]} labels (integers or "
+                         f"strings), one per output unit, got {net.classes!r}")
+    return classes
+
+
+def _standardize_arrays(net):
+    """{"standardize_mean": (n_in,), "standardize_std": (n_in,)} if ``net.standardize`` is set."""
+    scaling = getattr(net, "standardize", None)
+    if scaling is None:
+        return {}
+    if not isinstance(scaling, Standardize) or scaling.mean.shape != (net.sizes[0],):
+        raise ValueError(f"net.standardize: expected None or a fastnet.standardize.Standardize "
+                         f"of {net.sizes[0]} features, got {scaling!r}")
+    return {"standardize_mean": scaling.mean, "standardize_std": scaling.std}
 
 
 def _layer_arrays(net, prefix, weights, biases):
@@ -170,6 +203,8 @@ def read_model_file(path, kinds=(MODEL, CHECKPOINT)):
     with archive:
         reader = _HeaderReader(path, _parse_header(path, arrays, kinds))
         net = _network(reader, arrays)
+        net.standardize = _standardize(reader, arrays, net.sizes[0])
+        net.classes = _classes(reader, net.sizes[-1])
         optimizer = None
         if reader.header["format"] == CHECKPOINT:
             optimizer = _optimizer(reader, arrays, net)
@@ -330,6 +365,32 @@ def _network(reader, arrays):
                            reader.get(regularisation, "l1", "number", "network.regularisation"),
                            reader.get(regularisation, "n", "count", "network.regularisation"))
     return net
+
+
+def _standardize(reader, arrays, n_in):
+    """The optional input standardization: a ``Standardize`` or None."""
+    if "standardize" not in reader.header or not reader.get(reader.header, "standardize",
+                                                             "bool", "header"):
+        return None
+    mean = reader.array(arrays, "standardize_mean", (n_in,), np.dtype(np.float64))
+    std = reader.array(arrays, "standardize_std", (n_in,), np.dtype(np.float64))
+    if (std <= 0).any():
+        raise reader.error("standardize_std holds zero or negative values; expected positive "
+                           "standard deviations")
+    return Standardize(mean, std)
+
+
+def _classes(reader, n_out):
+    """The optional labels of the output units: a list or None."""
+    if "classes" not in reader.header:
+        return None
+    classes = reader.get(reader.header, "classes", "list", "header")
+    if len(classes) != n_out or not all(isinstance(c, str) or (isinstance(c, int) and
+                                                               not isinstance(c, bool))
+                                        for c in classes):
+        raise reader.error(f"the header's classes is {classes!r}; expected {n_out} labels "
+                           "(integers or strings), one per output unit")
+    return classes
 
 
 def _optimizer(reader, arrays, net):

@@ -80,6 +80,8 @@ class Network(Curvature):
             seed = int(np.random.SeedSequence().entropy % 2**63)
         self.seed = check_seed("seed", seed)
         self.epochs_trained = 0
+        self.standardize = None  # a fastnet.standardize.Standardize kept with the model, or None
+        self.classes = None      # the label of each output unit, kept with the model (None: its index)
         self._regularised_by = (0.0, 0.0, 0)
         self._layers = self._layout()
         self.engine = "auto"  # how layers are computed: "auto" or one of kernels.layout.ENGINES
@@ -196,6 +198,12 @@ class Network(Curvature):
         what is wrong with it."""
         from .model_io import load_model
         return load_model(path)
+
+    def to_onnx(self, path, opset=None):
+        """Write this network (with ``standardize`` folded in) as an ONNX model
+        to ``path``, atomically; needs the ``onnx`` extra.  See ``fastnet.onnx_export``."""
+        from .onnx_export import to_onnx
+        to_onnx(self, path, opset=opset)
 
     def __repr__(self):
         return (f"Network({list(self.sizes)}, activation={list(self.activations)}, "

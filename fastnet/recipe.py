@@ -20,6 +20,7 @@ import numpy as np
 from .checks import positive_int
 from .checks import seed as check_seed
 from .data import Distort, expand, load_mnist
+from .data.table import check_split
 from .network import Network
 from .optim import SGD, Optimizer
 from .second_order import HessianFree, LBFGS  # noqa: F401 (registers "lbfgs" and "hf")
@@ -53,6 +54,11 @@ class Recipe:
     limit: int | None = None            # train on the first `limit` training images only
     optimizer_name: str = "sgd"         # "sgd", "lbfgs" or "hf" (the SGD fields apply to sgd only)
     optimizer_settings: dict | None = None  # keyword arguments of LBFGS / HessianFree
+    # users' own data (fastnet.data.table): see docs/your-data.md
+    hidden: tuple | None = None         # hidden layer sizes; None: the preset's
+    label_column: str | None = None     # CSV label column, a name or an index; None: the last
+    split: tuple = (0.8, 0.1, 0.1)      # training / validation / test fractions of one table
+    standardize: bool = False           # (x - mean) / std, statistics of the training part
 
     @classmethod
     def from_dict(cls, settings):
@@ -67,6 +73,8 @@ class Recipe:
                              f"known settings are {', '.join(sorted(names))}")
         recipe = cls(**settings)
         recipe.sizes = tuple(recipe.sizes)
+        recipe.split = tuple(recipe.split)
+        recipe.hidden = None if recipe.hidden is None else tuple(recipe.hidden)
         recipe.activation = (recipe.activation,) if isinstance(recipe.activation, str) \
             else tuple(recipe.activation)
         return recipe
@@ -75,6 +83,8 @@ class Recipe:
         """The recipe as a JSON-able dict (``from_dict`` reads it back)."""
         settings = dataclasses.asdict(self)
         settings["sizes"], settings["activation"] = list(self.sizes), list(self.activation)
+        settings["split"] = list(self.split)
+        settings["hidden"] = None if self.hidden is None else list(self.hidden)
         return settings
 
     def replace(self, **changes):
@@ -89,7 +99,13 @@ class Recipe:
         if self.early_stopping is not None:
             positive_int("early_stopping", self.early_stopping)
         check_seed("seed", self.seed)
-        for name in ("nesterov", "expand", "distort"):
+        check_split(self.split)
+        for size in self.hidden or ():
+            positive_int("hidden[]", size)
+        if self.label_column is not None and not isinstance(self.label_column, str):
+            raise TypeError(f"label_column: expected a column name or index as text, got "
+                            f"{self.label_column!r}")
+        for name in ("nesterov", "expand", "distort", "standardize"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name}: expected true or false, got {getattr(self, name)!r}")
         self.network()
@@ -152,13 +168,14 @@ class Recipe:
                   f"dropout {self.dropout:g}" if self.dropout else "",
                   f"schedule {self.schedule}" if self.schedule != "constant" else "",
                   f"early stop after {self.early_stopping}" if self.early_stopping else "",
-                  "expanded data" if self.expand else "", "distorted data" if self.distort else ""]
+                  "expanded data" if self.expand else "", "distorted data" if self.distort else "",
+                  "standardized inputs" if self.standardize else ""]
         if self.optimizer_name != "sgd":  # SGD's settings do not apply
             optimizer = self.optimizer()
             shown = ", ".join(f"{key} {value:g}" for key, value in
                               optimizer.hyperparameters().items()
                               if key not in ("l2", "early_stopping"))
-            extras = [f"L2 {self.l2:g}" if self.l2 else ""] + extras[-3:]  # early stop, data
+            extras = [f"L2 {self.l2:g}" if self.l2 else ""] + extras[-4:]  # early stop, data
             training = ", ".join([f"training {self.epochs} epochs of "
                                   f"{type(optimizer).__name__} ({shown})"] + [e for e in extras if e])
             return [network, training + f", seed {self.seed}"]

@@ -200,6 +200,17 @@ def test_resume_with_more_epochs_extends_the_run(fastnet_cli, mnist_slice, tmp_p
     assert json.loads((tmp_path / "extended" / "recipe.json").read_text())["recipe"]["epochs"] == 4
 
 
+def test_resume_with_more_epochs_stretches_a_cosine_schedule(mnist_slice, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    flags = ["--data", str(mnist_slice), "--seed", "3", "--schedule", "cosine", "--quiet"]
+    assert main(["train", *flags, "--epochs", "2", "--out", "run"]) == 0
+    assert main(["train", "--resume", "run", "--epochs", "4"]) == 0
+    etas = json.loads((tmp_path / "run" / "history.json").read_text())["history"]["eta"]
+    eta0 = etas[0]
+    # epochs 1-2 annealed over 2 epochs, epochs 3-4 over the new total of 4
+    assert etas == pytest.approx([eta0, eta0 / 2, eta0 / 2, eta0 * (1 + np.cos(3 * np.pi / 4)) / 2])
+
+
 def test_resume_keeps_the_recipe(fastnet_cli, mnist_slice, tmp_path):
     assert fastnet_cli("train", "--data", mnist_slice, "--epochs", 1, "--quiet",
                        "--out", "run").returncode == 0
@@ -224,7 +235,8 @@ def test_run_interrupted_in_its_first_epoch_can_resume(mnist_slice, tmp_path, mo
 
     monkeypatch.setattr(fastnet.Network, "fit", interrupted)
     assert main(["train", *flags, "--out", "cut"]) == 130
-    assert "fastnet train --resume cut" in capsys.readouterr().err
+    assert "fastnet: interrupted after epoch 0; continue with: fastnet train --resume cut" \
+        in capsys.readouterr().err
     assert header(tmp_path / "cut" / "checkpoint-last.npz")["optimizer"]["epoch"] == 0
     monkeypatch.setattr(fastnet.Network, "fit", fit)
     assert main(["train", "--resume", "cut"]) == 0

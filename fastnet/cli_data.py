@@ -1,0 +1,232 @@
+"""Users' own data on the command line: ``fastnet train / evaluate --data FILE`` and ``fastnet predict``.
+
+``--data`` takes MNIST as before (a folder of its IDX files, its .npz or
+mnist.pkl.gz), or a table (``fastnet.data.table``): a .csv file, an .npz
+with ``X`` and ``y`` (or ``x_train`` ... keys), or a folder of IDX files
+whose images are not MNIST's 28 x 28 digits.  The network's input and output
+sizes come from the data; ``--hidden`` sets the hidden layers (else the
+preset's are kept); an explicit ``--sizes`` that disagrees with the data is
+refused before anything is written.  A table that comes whole is split
+(seeded, stratified) by ``--split``; ``--standardize`` takes mean and std
+from the training part and stores them in the model file, so that
+``evaluate``, ``predict`` and the ONNX export apply them to new rows.
+"""
+import argparse
+import csv
+import io
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import locate_mnist
+from .data.errors import DataError
+from .data.table import encode_labels, is_table, read_features, read_table, split_table
+from .files import atomic_write
+from .network import Network
+from .standardize import Standardize
+
+
+# ------------------------------------------------------------------ flags
+def add_table_flags(group):
+    """The ``fastnet train`` flags for users' data, in the argparse ``group``."""
+    add_label_column(group)
+    group.add_argument("--hidden", type=_hidden, metavar="N,N,...",
+                       help="hidden layer sizes, e.g. 100,50; the input and output layers come "
+                            "from the data (default: the preset's hidden layers)")
+    group.add_argument("--split", type=_split, metavar="T,V,E",
+                       help="training, validation and test fractions of a table given as one "
+                            "file (default 0.8,0.1,0.1), split per class with the run's seed")
+    group.add_argument("--standardize", action=argparse.BooleanOptionalAction,
+                       help="feed the network (x - mean) / std, statistics from the training "
+                            "part, saved in the model file")
+
+
+def add_label_column(parser):
+    """The ``--label-column`` flag of ``evaluate`` and ``predict``."""
+    parser.add_argument("--label-column", metavar="NAME|INDEX",
+                        help="CSV column holding the labels: a header name or a 0-based index "
+                             "(default: the last column)")
+
+
+def _hidden(text):
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of positive "
+                                         "integers such as 100,50")
+    return sizes
+
+
+def _split(text):
+    try:
+        fractions = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        fractions = ()
+    if len(fractions) != 3:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected three fractions such as 0.8,0.1,0.1")
+    return fractions
+
+
+# ------------------------------------------------------------------ train
+@dataclass
+class RunData:
+    """The data of a training run, ready for ``fit``, and what the network needs from it."""
+    recipe: object          # the Recipe, its sizes adapted to the data
+    parts: tuple            # (X, y), (X_val, y_val), (X_test, y_test); y as unit indices
+    line: str               # the "data ..." line printed by fastnet train
+    standardize: object     # Standardize or None
+    classes: list           # label of each output unit, or None (MNIST's digits)
+
+    def network(self):
+        """A fresh network of the recipe, carrying the standardization and classes."""
+        net = self.recipe.network()
+        net.standardize, net.classes = self.standardize, self.classes
+        return net
+
+
+def load_run_data(recipe, data_path, given=()):
+    """``RunData`` for ``recipe`` from ``data_path`` (None: MNIST from the usual places).
+
+    ``given``: the recipe settings set on the command line rather than by the
+    preset: ``sizes`` must then fit the data, and ``expand`` / ``distort``
+    (MNIST's augmentations) are refused for a table instead of switched off.
+    """
+    sizes_given = "sizes" in given
+    if recipe.hidden is not None and sizes_given:
+        raise ValueError("hidden: --hidden and --sizes both set the layers; pass one of them")
+    if data_path is not None and is_table(data_path):
+        augmentations = [name for name in ("expand", "distort") if getattr(recipe, name)]
+        if set(augmentations) & set(given):
+            raise ValueError("expand / distort: work on MNIST's 28 x 28 images only; leave them "
+                             f"out for {data_path}")
+        recipe = recipe.replace(expand=False, distort=False)  # a preset's, for MNIST only
+        table = read_table(data_path, recipe.label_column)
+        classes = table.classes().tolist()
+        parts = split_table(table, recipe.split, recipe.seed)
+        if recipe.limit is not None:
+            X, y = parts["training"]
+            parts["training"] = (X[:recipe.limit], y[:recipe.limit])
+        for name, (_, labels) in parts.items():
+            if len(labels) == 0:
+                raise ValueError(f"split: the {name} part of {data_path} is empty; give it a "
+                                 "larger fraction (e.g. --split 0.8,0.1,0.1) or more samples")
+        parts = tuple((X, encode_labels(labels, classes, data_path)) for X, labels in parts.values())
+        where, n_out = str(data_path), len(classes)
+    else:
+        if recipe.label_column is not None:
+            raise ValueError("label_column: applies to CSV files only; leave it out for MNIST")
+        located, origin = locate_mnist(data_path, argument="--data")
+        parts, classes = recipe.load_data(located), None
+        where, n_out = f"{located} ({origin})", 10
+    sizes = _sizes_for(recipe, parts[0][0].shape[1], n_out, sizes_given)
+    recipe = recipe.replace(sizes=sizes)
+    recipe.check()
+    standardize = Standardize.fit(parts[0][0]) if recipe.standardize else None
+    dtype = np.dtype(recipe.dtype)
+    parts = tuple((_inputs(X, standardize, dtype), y) for X, y in parts)
+    (_, y), (_, y_val), (_, y_test) = parts
+    line = f"data     {where}: {len(y):,} training, {len(y_val):,} validation, {len(y_test):,} test "
+    line += "images" if classes is None else f"samples, {sizes[0]} features, {n_out} classes"
+    return RunData(recipe, parts, line, standardize, classes)
+
+
+def _sizes_for(recipe, n_in, n_out, sizes_given):
+    if sizes_given and (recipe.sizes[0], recipe.sizes[-1]) != (n_in, n_out):
+        raise ValueError(f"sizes: {','.join(map(str, recipe.sizes))} does not fit the data, which "
+                         f"has {n_in} features and {n_out} classes; pass --sizes "
+                         f"{n_in},...,{n_out}, or --hidden with the hidden layers only")
+    hidden = recipe.hidden if recipe.hidden is not None else recipe.sizes[1:-1]
+    return (n_in, *hidden, n_out)
+
+
+def _inputs(X, standardize, dtype):
+    X = X if standardize is None else standardize.apply(X.astype(np.float64, copy=False))
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
+# --------------------------------------------------------------- evaluate
+def needs_table_evaluation(net, data_path):
+    """Whether ``fastnet evaluate`` goes through ``evaluate_table`` instead of plain MNIST."""
+    return (data_path is not None and is_table(data_path)) or net.standardize is not None \
+        or net.classes is not None
+
+
+def evaluate_table(net, args):
+    """``fastnet evaluate MODEL --data FILE``: a table whole (or its --split part, if it comes
+    split) or MNIST, through the model's standardization and classes."""
+    from .cli import _architecture, confusion_lines, score_line
+    if args.data is not None and is_table(args.data):
+        table = read_table(args.data, args.label_column)
+        part = args.split if args.split in table.parts else "all" if "all" in table.parts else None
+        if part is None:
+            raise ValueError(f"split: {args.data} has no {args.split} part (it has "
+                             f"{', '.join(table.parts)}); pass one of those")
+        X, labels = table.parts[part]
+        where = f"{args.data}" + ("" if part == "all" else f", {part} part")
+        name = "data" if part == "all" else part
+    else:
+        located, origin = locate_mnist(args.data, argument="--data")
+        from .data import load_mnist
+        parts = dict(zip(("training", "validation", "test"), load_mnist(located, dtype=net.dtype)))
+        X, labels = parts[args.split]
+        where, name = f"{located} ({origin}), {args.split} set", args.split
+    classes = net.classes if net.classes is not None else list(range(net.sizes[-1]))
+    y = encode_labels(labels, classes, args.data)
+    X = prepared_inputs(net, X)
+    print(f"model    {args.model}: {_architecture(net)}")
+    print(f"data     {where}: {len(y):,} samples")
+    print(score_line(name, net, X, y))
+    print("confusion matrix (rows: true class, columns: predicted class)")
+    if net.classes is not None:
+        print("classes  " + ", ".join(f"{i}={label}" for i, label in enumerate(net.classes)))
+    for line in confusion_lines(y, net.predict(X), net.sizes[-1]):
+        print(line)
+    return 0
+
+
+def prepared_inputs(net, X):
+    """X as the network takes it: through ``net.standardize``, in the network's dtype."""
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != net.sizes[0]:
+        raise DataError(f"data: rows have {X.shape[1:] or 'no'} features; the model takes "
+                        f"{net.sizes[0]}")
+    return _inputs(X.astype(np.float64, copy=False), net.standardize, net.dtype)
+
+
+# ---------------------------------------------------------------- predict
+def add_predict(commands):
+    """Register ``fastnet predict``."""
+    predict = commands.add_parser(
+        "predict", help="predicted classes and probabilities of a model for new rows (CSV)",
+        description="Write one CSV line per row of FILE: the predicted class, then the "
+                    "network's output for every class.")
+    predict.add_argument("model", metavar="MODEL", help="model.npz or a checkpoint")
+    predict.add_argument("--data", metavar="FILE", required=True,
+                         help="rows to predict: a .csv file (the model's features, optionally "
+                              "with a label column, which is ignored) or an .npz holding X")
+    add_label_column(predict)
+    predict.add_argument("--out", metavar="FILE.csv", help="write here (default: standard output)")
+    predict.set_defaults(run=predict_command)
+
+
+def predict_command(args, parser):
+    """``fastnet predict MODEL --data FILE [--out FILE.csv]``."""
+    net = Network.load(args.model)
+    X = prepared_inputs(net, read_features(args.data, net.sizes[0], args.label_column))
+    outputs = net.predict_proba(X)
+    classes = net.classes if net.classes is not None else list(range(net.sizes[-1]))
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["prediction", *[f"output_{label}" for label in classes]])
+    for label, row in zip(np.argmax(outputs, axis=1), outputs):
+        writer.writerow([classes[label], *[f"{value:.6g}" for value in row]])
+    if args.out is None:
+        sys.stdout.write(text.getvalue())
+    else:
+        with atomic_write(args.out, text=True) as handle:
+            handle.write(text.getvalue())
+        print(f"predictions for {len(X):,} rows written to {args.out}", file=sys.stderr)
+    return 0

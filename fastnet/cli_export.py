@@ -1,0 +1,28 @@
+"""``fastnet export MODEL OUT.onnx``: a model file as an ONNX model (see ``fastnet.onnx_export``)."""
+import sys
+
+from .network import Network
+
+
+def add_export(commands):
+    """Register ``fastnet export``."""
+    export = commands.add_parser(
+        "export", help="write a model as ONNX (needs the onnx extra)",
+        description="Write MODEL as an ONNX model: one Gemm and activation per layer, the "
+                    "input standardization folded in, a symbolic batch dimension.")
+    export.add_argument("model", metavar="MODEL", help="model.npz or a checkpoint")
+    export.add_argument("out", metavar="OUT.onnx", help="the ONNX file to write")
+    export.add_argument("--opset", type=int, metavar="N", help="ONNX opset (default 17; 13 or later)")
+    export.set_defaults(run=export_command)
+
+
+def export_command(args, parser):
+    net = Network.load(args.model)
+    try:
+        net.to_onnx(args.out, opset=args.opset)
+    except ImportError as missing:  # the onnx extra is not installed: one line, exit 1
+        print(f"fastnet: error: {missing}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}: {' -> '.join(map(str, net.sizes))}, {net.output} output"
+          + (", standardization folded in" if net.standardize is not None else ""))
+    return 0

@@ -1,0 +1,391 @@
+"""scikit-learn estimators on top of ``fastnet.Network``: ``FastNetClassifier``, ``FastNetRegressor``.
+
+They use only fastnet's public API (``Network``, ``Network.fit`` with an
+``SGD`` passed back in to continue a run, ``predict_proba``, ``weights`` /
+``biases`` / ``set_parameters``) and follow scikit-learn's conventions and
+parameter names where ``MLPClassifier`` / ``MLPRegressor`` have one:
+
+| scikit-learn             | fastnet                                              |
+|--------------------------|------------------------------------------------------|
+| hidden_layer_sizes       | the hidden entries of ``sizes``                      |
+| activation               | "relu", "tanh", "logistic" (= "sigmoid")             |
+| alpha                    | ``l2``, the book's λ: both add α/(2n)·Σw² to the cost |
+| learning_rate_init       | ``eta`` (mean gradient of a mini-batch, as both do)  |
+| momentum, nesterovs_momentum | ``momentum``, ``nesterov``                       |
+| batch_size ("auto")      | ``batch_size`` (auto: min(200, n_samples))           |
+| max_iter                 | epochs                                               |
+
+The solver is always mini-batch SGD.  Each ``fit`` is one ``Network.fit``
+call whose callback keeps the fitted attributes after every epoch and applies
+scikit-learn's stopping rules (through the optimizer's stop hook): without
+``early_stopping``, stop once the training loss has not fallen by ``tol`` for
+``n_iter_no_change`` epochs; with it, hold out a (stratified)
+``validation_fraction``, stop once its score has not risen by ``tol`` for
+``n_iter_no_change`` epochs, and keep the best epoch's weights.
+
+``sample_weight`` is not accepted: fastnet's kernels weight every sample
+equally, and no rescaling of inputs or targets reproduces a weighted cost
+exactly, so ``fit`` has no such argument (scikit-learn's convention for
+estimators without sample weights).
+
+scikit-learn is an optional dependency: ``pip install "fastnet[sklearn]"``.
+"""
+import warnings
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import train_test_split
+    from sklearn.utils import check_random_state
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+except ImportError as missing:  # pragma: no cover - exercised without the extra only
+    raise ImportError("fastnet.sklearn needs scikit-learn 1.6 or later, which is not installed; "
+                      "install it with: pip install \"fastnet[sklearn]\"") from missing
+
+import numba
+
+from .checks import as_dtype, positive_int, real
+from .network import Network
+from .optim import SGD
+
+ACTIVATION_NAMES = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "sigmoid": "sigmoid"}
+
+__all__ = ["FastNetClassifier", "FastNetRegressor"]
+
+
+class _StoppableSGD(SGD):
+    """fastnet's SGD with a stop hook: ``stop_request`` (a reason, set by the
+    estimator after an epoch) ends the run before the next epoch.  Not a
+    registered optimizer: checkpoints keep plain SGDs."""
+
+    name = None
+    stop_request = None
+
+    def stop_reason_before_epoch(self):
+        return self.stop_request or super().stop_reason_before_epoch()
+
+
+class _FastNetEstimator(BaseEstimator):
+    """What the classifier and the regressor share: parameters, the epoch loop, attributes."""
+
+    _outputs = ()  # output layers this estimator allows; the first is the default
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, alpha=0.0001,
+                 batch_size="auto", learning_rate_init=0.01, momentum=0.9,
+                 nesterovs_momentum=True, max_iter=200, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, random_state=None,
+                 warm_start=False, verbose=False, dropout=0.0, cost=None, output=None,
+                 dtype="float32", threads=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.dropout = dropout
+        self.cost = cost
+        self.output = output
+        self.dtype = dtype
+        self.threads = threads
+
+    # ------------------------------------------------------------ public API
+    def fit(self, X, y):
+        """Train on (X, y) for up to ``max_iter`` epochs; returns self.
+
+        With ``warm_start`` and a fitted estimator, training continues from the
+        current weights (and momentum) instead of starting afresh.
+        """
+        return self._fit(X, y, incremental=False)
+
+    @property
+    def coefs_(self):
+        """Per layer, the (n_in, n_out) weights: views into ``network_``'s parameters."""
+        check_is_fitted(self)
+        return self.network_.weights
+
+    @property
+    def intercepts_(self):
+        """Per layer, the (n_out,) biases: views into ``network_``'s parameters."""
+        check_is_fitted(self)
+        return self.network_.biases
+
+    # -------------------------------------------------------------- training
+    def _fit(self, X, y, incremental, classes=None):
+        settings = self._checked_settings()
+        fresh = not hasattr(self, "network_") or not (incremental or self.warm_start)
+        X, y = validate_data(self, X, y, reset=fresh, dtype=(np.float64, np.float32),
+                             multi_output=self._multi_output, y_numeric=self._multi_output)
+        targets = self._encode_targets(y, fresh, classes)
+        if fresh:
+            self._start(X.shape[1], settings)
+        X = X.astype(self.network_.dtype, copy=False)
+        self.optimizer_ = self._optimizer(X.shape[0], self.optimizer_)
+        threads = numba.get_num_threads()
+        if self.threads is not None:
+            numba.set_num_threads(positive_int("threads", self.threads))
+        try:
+            if incremental:
+                self._epochs(X, targets, None, 1, stop_rules=False)
+            else:
+                self._fit_epochs(X, targets)
+        finally:
+            numba.set_num_threads(threads)
+        return self
+
+    def _checked_settings(self):
+        """The hyperparameters checked, with fastnet's names and values."""
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
+        hidden = [positive_int("hidden_layer_sizes[]", size) for size in sizes]
+        if not isinstance(self.activation, str) or self.activation not in ACTIVATION_NAMES:
+            raise ValueError(f"activation: unknown value {self.activation!r}; pass one of "
+                             f"{', '.join(map(repr, ACTIVATION_NAMES))} (fastnet has no "
+                             "'identity' hidden layer)")
+        output = self._outputs[0] if self.output is None else self.output
+        if output not in self._outputs:
+            raise ValueError(f"output: {output!r} is not available here; pass one of "
+                             f"{', '.join(map(repr, self._outputs))}")
+        if self.batch_size != "auto":
+            positive_int("batch_size", self.batch_size)
+        for name in ("early_stopping", "warm_start", "nesterovs_momentum"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name}: expected True or False, got {getattr(self, name)!r}")
+        positive_int("max_iter", self.max_iter)
+        positive_int("n_iter_no_change", self.n_iter_no_change)
+        real("tol", self.tol)
+        real("validation_fraction", self.validation_fraction, 0.0, 1.0, low_open=True, high_open=True)
+        return {"hidden": hidden, "activation": ACTIVATION_NAMES[self.activation],
+                "output": output, "dtype": as_dtype(self.dtype)}
+
+    def _start(self, n_features, settings):
+        """A fresh network, no optimizer yet, and empty fitted attributes."""
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        self.network_ = Network([n_features, *settings["hidden"], self._n_network_outputs()],
+                                activation=settings["activation"], output=settings["output"],
+                                cost=self.cost, dtype=settings["dtype"], seed=seed)
+        self.optimizer_ = None
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.loss_ = None
+        self.best_loss_ = np.inf
+        self.validation_scores_ = None
+        self.best_validation_score_ = None
+        self._no_improvement = 0
+
+    def _optimizer(self, n_samples, previous):
+        """An ``SGD`` with the current hyperparameters that continues ``previous``'s run
+        (epoch count, history, momentum), so that ``set_params`` between warm-started
+        fits or ``partial_fit`` calls takes effect."""
+        batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        optimizer = _StoppableSGD(eta=real("learning_rate_init", self.learning_rate_init, 0.0, low_open=True),
+                                  batch_size=min(batch, n_samples),
+                                  momentum=real("momentum", self.momentum, 0.0, 1.0, high_open=True),
+                                  nesterov=bool(self.nesterovs_momentum), l2=real("alpha", self.alpha),
+                                  dropout=real("dropout", self.dropout, 0.0, 1.0, high_open=True))
+        if previous is not None:
+            optimizer.epoch, optimizer.history = previous.epoch, previous.history
+            optimizer.set_state(previous.state_values(), previous.state_arrays())
+        return optimizer
+
+    def _fit_epochs(self, X, targets):
+        """Up to ``max_iter`` epochs with scikit-learn's stopping rules."""
+        validation = None
+        if self.early_stopping:
+            stratify = None if self._multi_output else targets
+            X, X_val, targets, t_val = train_test_split(
+                X, targets, test_size=self.validation_fraction, stratify=stratify,
+                random_state=self.network_.seed)
+            validation = (X_val, self._decode(t_val))
+            self.validation_scores_ = self.validation_scores_ or []
+            self.best_loss_ = None
+            if self.best_validation_score_ is None:
+                self.best_validation_score_ = -np.inf
+        self._no_improvement = 0
+        stopped, best = self._epochs(X, targets, validation, self.max_iter, stop_rules=True)
+        if best is not None:
+            self.network_.set_parameters(*best)
+        if not stopped:
+            warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} epochs reached and "
+                          "the optimization has not converged yet", ConvergenceWarning,
+                          stacklevel=4)
+
+    def _epochs(self, X, targets, validation, epochs, stop_rules):
+        """Train up to ``epochs`` epochs in one ``Network.fit`` call, keeping the
+        fitted attributes after each epoch (its callback) and, with ``stop_rules``,
+        stopping by scikit-learn's rules (the optimizer's stop hook).
+
+        Returns (whether a stop rule fired, the (weights, biases) of the best
+        validation epoch or None)."""
+        best = {}
+
+        def after_epoch(net, optimizer):
+            self.loss_ = float(optimizer.history["training_cost"][-1])
+            self.loss_curve_.append(self.loss_)
+            self.n_iter_ += 1
+            self.t_ += X.shape[0]
+            if validation is not None:
+                score = self.score(*validation)
+                self.validation_scores_.append(score)
+                improved = score > self.best_validation_score_ + self.tol
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    best["parameters"] = ([w.copy() for w in net.weights], [b.copy() for b in net.biases])
+            else:
+                lowest = np.inf if self.best_loss_ is None else self.best_loss_  # None after early stopping
+                improved = self.loss_ < lowest - self.tol
+                self.best_loss_ = min(lowest, self.loss_)
+            self._no_improvement = 0 if improved else self._no_improvement + 1
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}"
+                      + (f", validation score = {score:.6f}" if validation is not None else ""), flush=True)
+            if stop_rules and self._no_improvement > self.n_iter_no_change:
+                optimizer.stop_request = (f"{'validation score' if validation else 'training loss'} did "
+                                          f"not improve more than tol={self.tol} for "
+                                          f"{self.n_iter_no_change} consecutive epochs")
+
+        optimizer = self.optimizer_
+        optimizer.stop_request = None
+        self.network_.fit(X, targets, epochs=optimizer.epoch + epochs, optimizer=optimizer,
+                          callback=after_epoch)
+        stopped, optimizer.stop_request = optimizer.stop_request, None
+        if stopped and self.verbose:
+            print(stopped[0].upper() + stopped[1:] + ". Stopping.", flush=True)
+        return stopped is not None, best.get("parameters")
+
+    def _outputs_of(self, X):
+        """The network's outputs for X as float64, after scikit-learn's checks."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        return self.network_.predict_proba(X.astype(self.network_.dtype, copy=False)).astype(np.float64)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+class FastNetClassifier(ClassifierMixin, _FastNetEstimator):
+    """A multi-layer perceptron classifier trained by fastnet's compiled SGD.
+
+    Labels may be anything ``np.unique`` sorts (strings, non-contiguous
+    integers); ``classes_`` holds them.  The output layer has one unit per
+    class: ``output="softmax"`` (default, with the log-likelihood cost) or
+    ``"sigmoid"`` (cross-entropy per unit; ``predict_proba`` then normalises
+    each row).  Binary problems use two softmax units.
+
+    Fitted attributes: ``classes_``, ``n_features_in_``, ``feature_names_in_``
+    (for DataFrames with string column names), ``n_iter_``, ``loss_``,
+    ``loss_curve_``, ``best_loss_``, ``validation_scores_``,
+    ``best_validation_score_``, ``coefs_``, ``intercepts_``, ``network_``
+    (the ``fastnet.Network``) and ``optimizer_`` (its ``fastnet.SGD``, with a
+    stop hook for scikit-learn's rules).
+    """
+
+    _outputs = ("softmax", "sigmoid")
+    _multi_output = False
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over (X, y); ``classes`` (every label) is needed on the first call."""
+        if not hasattr(self, "network_") and classes is None:
+            raise ValueError("classes: the first call to partial_fit needs every label the "
+                             "data can have; pass classes=np.unique(y_all)")
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def _encode_targets(self, y, fresh, classes):
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if fresh:
+            self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+            if len(self.classes_) < 2:
+                raise ValueError(f"y: has only one class ({self.classes_[0]!r}); a classifier "
+                                 "needs samples of at least 2 classes")
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"classes: {np.unique(classes).tolist()} differs from the classes "
+                             f"of the first call, {self.classes_.tolist()}; pass the same classes")
+        index = np.searchsorted(self.classes_, y)
+        index = np.minimum(index, len(self.classes_) - 1)
+        unknown = self.classes_[index] != y
+        if unknown.any():
+            raise ValueError(f"y: label {y[unknown][0]} is not one of classes_ "
+                             f"{self.classes_.tolist()}; pass every label in classes= on the "
+                             "first call to partial_fit")
+        return index.astype(np.int64)
+
+    def _decode(self, targets):
+        return self.classes_[targets]
+
+    def _n_network_outputs(self):
+        return len(self.classes_)
+
+    def predict_proba(self, X):
+        """Class probabilities, (n_samples, n_classes), columns in the order of ``classes_``."""
+        P = self._outputs_of(X)
+        if self.network_.output == "sigmoid":
+            totals = P.sum(axis=1, keepdims=True)
+            P = np.divide(P, totals, out=np.full_like(P, 1.0 / P.shape[1]), where=totals > 0)
+        return P
+
+    def predict_log_proba(self, X):
+        """Logarithm of ``predict_proba`` (probabilities below the smallest float count as it)."""
+        return np.log(np.maximum(self.predict_proba(X), np.finfo(np.float64).tiny))
+
+    def predict(self, X):
+        """The most probable class of each sample, (n_samples,), from ``classes_``."""
+        P = self.predict_proba(X)
+        return self.classes_[np.argmax(P, axis=1)]
+
+
+class FastNetRegressor(RegressorMixin, _FastNetEstimator):
+    """A multi-layer perceptron regressor trained by fastnet's compiled SGD.
+
+    A linear output layer with the quadratic cost (½‖a − y‖² per sample) by
+    default, one unit per target; ``output="sigmoid"`` for targets in [0, 1].
+    y may be (n,) or (n, n_outputs).  Fitted attributes as for
+    ``FastNetClassifier``, with ``n_outputs_`` instead of ``classes_``.
+    """
+
+    _outputs = ("linear", "sigmoid")
+    _multi_output = True
+
+    def partial_fit(self, X, y):
+        """One epoch over (X, y)."""
+        return self._fit(X, y, incremental=True)
+
+    def _encode_targets(self, y, fresh, classes):
+        y = np.asarray(y, dtype=np.float64)
+        targets = y.reshape(-1, 1) if y.ndim == 1 else y
+        if fresh:
+            self.n_outputs_ = targets.shape[1]
+        elif targets.shape[1] != self.n_outputs_:
+            raise ValueError(f"y: has {targets.shape[1]} outputs but the estimator was fitted "
+                             f"with {self.n_outputs_}; pass y with {self.n_outputs_} columns")
+        return targets
+
+    def _decode(self, targets):
+        return targets[:, 0] if self.n_outputs_ == 1 else targets
+
+    def _n_network_outputs(self):
+        return self.n_outputs_
+
+    def predict(self, X):
+        """Predicted targets, (n_samples,) for one output, else (n_samples, n_outputs)."""
+        outputs = self._outputs_of(X)
+        return outputs[:, 0] if outputs.shape[1] == 1 else outputs
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

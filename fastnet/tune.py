@@ -1,0 +1,240 @@
+"""``tune``: asynchronous successive halving (ASHA) over a default search space, within a budget.
+
+Many short runs, the best promoted to longer ones: every configuration starts
+at the first rung (``RUNGS[0]`` epochs); whenever a worker is free, a
+configuration in the top third of a rung that has not gone on yet is retrained
+at the next rung (3x the epochs), else a new configuration starts.  Each rung
+run is an ordinary sweep task (``fastnet.sweep``): keyed by its recipe, in a
+run folder under ``OUT/runs/``, recorded in ``OUT/results.json`` and
+``results.csv``.  When the search share of the budget is spent, the best
+configuration (highest rung first, then validation accuracy) is trained for
+``epochs`` epochs (fewer if the rest of the budget cannot hold them) and
+copied to ``OUT/best/``; ``OUT/leaderboard.csv`` ranks every configuration.
+
+The default space is meant for data sets not seen before, not tuned to MNIST
+(n: training-set size; every draw independent):
+
+    hidden layers       1, 2 or 3, all of one width
+    width               log-uniform in [64, 1024], a multiple of 16
+    activation          relu or tanh (softmax output, log-likelihood cost,
+                        normalized init)
+    momentum            0 or 0.9
+    eta                 eta / (1 - momentum) log-uniform in [0.03, 1]
+    l2                  0 (one time in three) or n x a decay per image
+                        log-uniform in [1e-6, 1e-3]
+    dropout             0, 0.1 or 0.2
+    batch size          16, 32, 64 or 128
+    distort             on or off, where the inputs are square images
+    schedule            cosine over each run's epochs
+"""
+import csv
+import io
+import math
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .data import locate_mnist
+from .files import atomic_write
+from .recipe import Recipe
+from .data.table import is_table
+from .sweep import Results, connect, make_task, outcome, require_distributed, run_data, submit
+
+RUNGS = (1, 3, 9)         # epochs of the successive-halving rungs
+REDUCTION = 3             # the top 1/REDUCTION of a rung goes on to the next
+LEADERBOARD, BEST = "leaderboard.csv", "best"
+
+
+def draw(rng, n_in, n_out, n_train):
+    """One configuration from the default space (see the module docstring): recipe settings."""
+    depth = int(rng.integers(1, 4))
+    width = int(16 * round(math.exp(rng.uniform(math.log(64), math.log(1024))) / 16))
+    momentum = float(rng.choice([0.0, 0.9]))
+    step = math.exp(rng.uniform(math.log(0.03), math.log(1.0)))
+    decay = 0.0 if rng.random() < 1 / 3 else math.exp(rng.uniform(math.log(1e-6), math.log(1e-3)))
+    square = math.isqrt(n_in) ** 2 == n_in
+    return {"sizes": (n_in,) + (width,) * depth + (n_out,),
+            "activation": (str(rng.choice(["relu", "tanh"])),), "output": "softmax",
+            "cost": "log_likelihood", "init": "normalized", "momentum": momentum,
+            "eta": float(f"{step * (1 - momentum):.3g}"), "l2": float(f"{decay * n_train:.3g}"),
+            "dropout": float(rng.choice([0.0, 0.1, 0.2])),
+            "batch_size": int(rng.choice([16, 32, 64, 128])),
+            "distort": bool(square and rng.random() < 0.5), "schedule": "cosine"}
+
+
+class Trial:
+    """One configuration and its validation accuracy at each rung it ran."""
+
+    def __init__(self, number, settings):
+        self.number, self.settings = number, settings
+        self.scores, self.pace, self.promoted = {}, {}, set()  # pace: seconds per epoch
+
+    def top(self):
+        """(highest rung finished, its validation accuracy), -inf for a failed run."""
+        rung = max(self.scores, default=-1)
+        return rung, self.scores.get(rung, -math.inf)
+
+    def describe(self):
+        s = self.settings
+        return (f"{'-'.join(map(str, s['sizes']))} {s['activation'][0]}, eta {s['eta']:g}, "
+                f"momentum {s['momentum']:g}, l2 {s['l2']:g}, dropout {s['dropout']:g}, "
+                f"batch {s['batch_size']}" + (", distort" if s["distort"] else ""))
+
+
+def tune(data=None, budget=600.0, out="runs/tune", epochs=30, seed=0, limit=None, rungs=RUNGS,
+         search_share=0.5, client=None, scheduler=None, workers=None, echo=print):
+    """Search the default space with ASHA for ``budget`` seconds in all; return the best run's row.
+
+    ``search_share`` of the budget (more if the final run is estimated to
+    need less) goes to the search, the rest to training the best
+    configuration for ``epochs`` epochs into ``OUT/best/``.  ``limit`` trains
+    on the first ``limit`` images only.  Cluster arguments as for ``sweep``.
+    """
+    began = time.monotonic()
+    deadline = began + _positive("budget", budget)
+    require_distributed()
+    located = data if data is not None and is_table(data) else locate_mnist(data)[0]
+    base = Recipe(limit=limit, seed=seed)
+    fitted, loaded = run_data(base, located)
+    n_in, n_out, n_train = fitted.sizes[0], fitted.sizes[-1], len(loaded.parts[0][1])
+    rng = np.random.default_rng(seed)
+    store, trials = Results(out), []
+    echo(f"tune: {n_train:,} training images of {n_in} inputs, {n_out} classes; rungs of "
+         f"{', '.join(map(str, rungs))} epochs; budget {budget:.0f} s; results in {out}")
+
+    def task(trial, epochs_):
+        recipe = base.replace(**trial.settings, epochs=epochs_)
+        return make_task(recipe, {"trial": trial.number, "epochs": epochs_}, located, out)
+
+    def reserve():
+        """Seconds kept for the final run: the best trial's pace times ``epochs``."""
+        best = max(trials, key=Trial.top, default=None)
+        if best is None or not best.pace:
+            return (1 - search_share) * budget
+        return 1.2 * best.pace[max(best.pace)] * epochs
+
+    with connect(client, scheduler, workers) as connected:
+        slots = sum(connected.nthreads().values()) or 1
+        running = {}
+        try:
+            while True:
+                search_ends = deadline - min(reserve(), (1 - search_share) * budget)
+                while len(running) < slots:
+                    trial, rung = _next_job(trials, rungs, rng, n_in, n_out, n_train)
+                    if time.monotonic() + _estimate(trials, trial, rung, rungs) > search_ends:
+                        if rung == 0 and trial is trials[-1] and not trial.scores:
+                            trials.pop()  # drawn but never started
+                        break
+                    job = task(trial, rungs[rung])
+                    if store.finished(job["key"]):
+                        _record(trial, rung, store.rows[job["key"]], rungs, echo)
+                        continue
+                    running[submit(connected, job)] = (trial, rung, job)
+                if not running:
+                    break
+                finished = require_distributed().wait(list(running), return_when="FIRST_COMPLETED").done
+                for future in finished:
+                    trial, rung, job = running.pop(future)
+                    row = outcome(future, job)
+                    store.add(row, job)
+                    _record(trial, rung, row, rungs, echo)
+                _write_leaderboard(trials, rungs, Path(out) / LEADERBOARD)
+        except BaseException:
+            connected.cancel(list(running))
+            raise
+        best = max(trials, key=Trial.top, default=None)
+        if best is None or best.top()[1] == -math.inf:
+            raise ArithmeticError("tune: no configuration trained successfully within the budget; "
+                                  "give a larger --budget (or look at the errors in results.csv)")
+        pace = best.pace[max(best.pace)]
+        final_epochs = int(max(1, min(epochs, (deadline - time.monotonic()) / (1.1 * pace))))
+        echo(f"best configuration: trial {best.number} ({best.describe()}); training it for "
+             f"{final_epochs} epochs" + (f" (the budget left holds no more than {final_epochs})"
+                                         if final_epochs < epochs else ""))
+        job = task(best, final_epochs)
+        row = store.rows.get(job["key"]) if store.finished(job["key"]) else None
+        if row is None:
+            row = outcome(submit(connected, job), job)
+            store.add(row, job)
+    if row["status"] != "done":
+        raise ArithmeticError(f"tune: the final run of trial {best.number} failed: {row['error']}")
+    _write_leaderboard(trials, rungs, Path(out) / LEADERBOARD)
+    _publish(Path(job["folder"]), Path(out) / BEST)
+    echo(f"tune: {len(trials)} configurations, {sum(len(t.scores) for t in trials)} runs, "
+         f"{time.monotonic() - began:.0f} s of the {budget:.0f} s budget")
+    return {**row, "recipe": job["recipe"], "data": located, "trials": len(trials)}
+
+
+def _positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name}: expected a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def _next_job(trials, rungs, rng, n_in, n_out, n_train):
+    """ASHA's choice: promote the best not-yet-promoted trial of the highest rung that has
+    one in its top 1/REDUCTION; otherwise draw a new trial for rung 0."""
+    for rung in reversed(range(len(rungs) - 1)):
+        finished = sorted((t for t in trials if rung in t.scores and t.scores[rung] > -math.inf),
+                          key=lambda t: -t.scores[rung])
+        for trial in finished[:len([t for t in trials if rung in t.scores]) // REDUCTION]:
+            if rung not in trial.promoted:
+                trial.promoted.add(rung)
+                return trial, rung + 1
+    trials.append(Trial(len(trials) + 1, draw(rng, n_in, n_out, n_train)))
+    return trials[-1], 0
+
+
+def _estimate(trials, trial, rung, rungs):
+    """Expected seconds of a job: the trial's own pace at a lower rung, else the median pace."""
+    if trial.pace:
+        return trial.pace[max(trial.pace)] * rungs[rung]
+    paces = [t.pace[0] for t in trials if 0 in t.pace]
+    return float(np.median(paces)) * rungs[rung] if paces else 0.0
+
+
+def _record(trial, rung, row, rungs, echo):
+    done = row["status"] == "done"
+    trial.scores[rung] = row["best_validation_accuracy"] if done else -math.inf
+    if done:
+        # wall seconds per epoch: evaluation, checkpoints and distortions included (and
+        # a worker's first compilation, which errs on the safe side)
+        trial.pace[rung] = row["seconds"] / max(1, row["epochs_run"])
+    result = f"val {100 * row['best_validation_accuracy']:.2f}%" if done else row["error"]
+    echo(f"trial {trial.number:>3} rung {rung} ({rungs[rung]} epochs): {result}, "
+         f"{row['seconds'] or 0:.1f} s  [{trial.describe()}]")
+
+
+def _write_leaderboard(trials, rungs, path):
+    """leaderboard.csv: every trial, highest rung then validation accuracy first."""
+    ranked = sorted(trials, key=Trial.top, reverse=True)
+    table = io.StringIO()
+    writer = csv.writer(table, lineterminator="\n")
+    writer.writerow(["rank", "trial", "epochs", "validation_accuracy", "sizes", "activation", "eta",
+                     "momentum", "l2", "dropout", "batch_size", "distort"])
+    for rank, trial in enumerate(ranked, 1):
+        rung, score = trial.top()
+        if rung < 0:
+            continue
+        s = trial.settings
+        writer.writerow([rank, trial.number, rungs[rung], "" if score == -math.inf else score,
+                         ",".join(map(str, s["sizes"])), s["activation"][0], s["eta"], s["momentum"],
+                         s["l2"], s["dropout"], s["batch_size"], s["distort"]])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, text=True) as handle:
+        handle.write(table.getvalue())
+
+
+def _publish(source, target):
+    """Copy the run folder ``source`` to ``target``, replacing what was there, so that
+    ``target`` is at every moment either the old copy or the whole new one."""
+    fresh, old = target.with_name(f".{target.name}.new"), target.with_name(f".{target.name}.old")
+    for leftover in (fresh, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    shutil.copytree(source, fresh)
+    if target.exists():
+        target.rename(old)
+    fresh.rename(target)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,129 @@
+"""fastnet train / evaluate / predict / export with users' own data (fastnet.cli_data)."""
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from data_files import write_mnist_folder
+from fastnet import Network
+from fastnet.cli import main
+
+
+@pytest.fixture
+def blobs_csv(tmp_path, monkeypatch):
+    """A CSV of 3 well-separated classes with text labels in the middle column, features far from [0, 1]."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    centres = np.array([[100.0, -50.0, 7.0], [130.0, -20.0, 9.0], [70.0, -80.0, 11.0]])
+    labels = np.arange(240) % 3
+    X = centres[labels] + rng.normal(0, 3.0, (240, 3)) * [1, 1, 0.1]
+    names = np.array(["red", "green", "blue"])[labels]
+    with open("blobs.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["width", "colour", "height", "depth"])
+        for row, name in zip(X, names):
+            writer.writerow([f"{row[0]:.4f}", name, f"{row[1]:.4f}", f"{row[2]:.4f}"])
+    with open("new.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows([[f"{v:.4f}" for v in row] for row in centres])
+    return tmp_path
+
+
+TRAIN = ["train", "--data", "blobs.csv", "--label-column", "colour", "--preset", "best-fc",
+         "--epochs", "8", "--eta", "0.05", "--seed", "4", "--quiet"]
+
+
+def test_train_on_a_csv_then_evaluate_predict_and_export(blobs_csv, capsys):
+    assert main([*TRAIN, "--hidden", "12", "--standardize", "--out", "run"]) == 0
+    out = capsys.readouterr().out
+    assert "data     blobs.csv: 192 training, 24 validation, 24 test samples, 3 features, 3 classes" in out
+    net = Network.load("run/model.npz")
+    assert net.sizes == (3, 12, 3) and net.classes == ["blue", "green", "red"]
+    np.testing.assert_allclose(net.standardize.mean, [100, -50, 9], atol=1.0)
+    recipe = json.loads((blobs_csv / "run" / "recipe.json").read_text())["recipe"]
+    assert recipe["standardize"] is True and recipe["hidden"] == [12] and recipe["sizes"] == [3, 12, 3]
+    test_accuracy = float(out.split("test accuracy ")[1].split("%")[0])
+    assert test_accuracy > 95
+
+    assert main(["evaluate", "run/model.npz", "--data", "blobs.csv", "--label-column", "colour"]) == 0
+    out = capsys.readouterr().out
+    assert "data     blobs.csv: 240 samples" in out and "0=blue, 1=green, 2=red" in out
+    assert float(out.split("data accuracy ")[1].split("%")[0]) > 95
+
+    assert main(["predict", "run/model.npz", "--data", "new.csv", "--out", "p.csv"]) == 0
+    with open("p.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["prediction", "output_blue", "output_green", "output_red"]
+    assert [row[0] for row in rows[1:]] == ["red", "green", "blue"]  # the centres, in order
+    raw = np.loadtxt("new.csv", delimiter=",", dtype=np.float32)
+    expected = net.predict_proba(net.standardize.apply(raw))
+    np.testing.assert_allclose(np.array([row[1:] for row in rows[1:]], float), expected, rtol=1e-5)
+
+    pytest.importorskip("onnxruntime")  # guard only: CI installs the test extra
+    import onnxruntime
+    assert main(["export", "run/model.npz", "model.onnx"]) == 0
+    session = onnxruntime.InferenceSession("model.onnx", providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"input": raw})[0], expected, atol=1e-5)
+
+
+def test_predict_writes_to_standard_output_and_skips_a_label_column(blobs_csv, capsys):
+    assert main([*TRAIN, "--standardize", "--out", "run"]) == 0
+    capsys.readouterr()
+    assert main(["predict", "run/model.npz", "--data", "blobs.csv", "--label-column", "colour"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 241 and lines[0].startswith("prediction,")
+
+
+def test_resume_a_run_on_a_csv(blobs_csv, capsys):
+    assert main([*TRAIN, "--standardize", "--epochs", "3", "--schedule", "constant", "--out", "run"]) == 0
+    assert main(["train", "--resume", "run", "--epochs", "5", "--quiet"]) == 0
+    assert Network.load("run/checkpoint-last.npz").epochs_trained == 5
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--sizes", "3,12,2"], "sizes: 3,12,2 does not fit the data, which has 3 features and 3 classes"),
+    (["--sizes", "3,12,3", "--hidden", "5"], "--hidden and --sizes both set the layers"),
+    (["--split", "0.9,0,0.1"], "split: the validation part of blobs.csv is empty"),
+    (["--label-column", "size"], "'size' is not a column of blobs.csv"),
+    (["--distort"], "expand / distort: work on MNIST's 28 x 28 images only"),
+])
+def test_bad_data_settings_are_refused_before_anything_is_written(blobs_csv, capsys, flags, message):
+    assert main([*TRAIN, *flags, "--out", "run"]) == 1
+    assert message in capsys.readouterr().err
+    assert not (blobs_csv / "run").exists()
+
+
+def test_split_fractions_must_sum_to_one(blobs_csv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*TRAIN, "--split", "0.5,0.1,0.1", "--out", "run"])
+    assert exit_.value.code == 2 and "split: expected three fractions" in capsys.readouterr().err
+    assert not (blobs_csv / "run").exists()
+
+
+def test_a_preset_keeps_its_hidden_layers_and_adapts_the_ends(blobs_csv):
+    assert main(["train", "--data", "blobs.csv", "--label-column", "1", "--preset", "ch1",
+                 "--standardize", "--epochs", "1", "--quiet", "--out", "run"]) == 0
+    assert Network.load("run/model.npz").sizes == (3, 30, 3)
+    # best-fc's elastic distortions are for MNIST's images: a table trains without them
+    assert main(["train", "--data", "blobs.csv", "--label-column", "1", "--preset", "best-fc",
+                 "--standardize", "--epochs", "1", "--quiet", "--out", "fc"]) == 0
+    recipe = json.loads((blobs_csv / "fc" / "recipe.json").read_text())["recipe"]
+    assert recipe["distort"] is False and recipe["sizes"] == [3, 800, 3]
+
+
+def test_an_idx_folder_of_other_images_trains_unchanged(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(2)
+    labels = (np.arange(120) % 4 + 1).astype(np.uint8)  # classes 1..4
+    images = np.zeros((120, 6, 6), np.uint8)
+    for k in range(4):
+        images[labels == k + 1, k, :] = 255  # class k lights row k
+    images = np.maximum(images, rng.integers(0, 60, images.shape).astype(np.uint8))
+    write_mnist_folder(tmp_path / "rows", (images[:100], labels[:100]), (images[100:], labels[100:]))
+    assert main(["train", "--data", "rows", "--preset", "ch1", "--hidden", "8", "--epochs", "10",
+                 "--quiet", "--out", "run", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    # 25 training images per class, 0.1 / 0.9 of them (2.8, rounded per class) held out
+    assert "rows: 88 training, 12 validation, 20 test samples, 36 features, 4 classes" in out
+    assert "test accuracy 100.00% (20/20)" in out
+    assert Network.load("run/model.npz").classes == [1, 2, 3, 4]

@@ -1,0 +1,248 @@
+"""fastnet.sklearn: scikit-learn's estimator checks, and the estimators in Pipelines, searches, pickles."""
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")  # guard only: CI installs the sklearn extra
+# scikit-learn's array-API check (with NumPy arrays) runs only when this is set.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.datasets import load_digits, make_blobs, make_regression  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from fastnet import Network  # noqa: E402
+from fastnet.sklearn import FastNetClassifier, FastNetRegressor  # noqa: E402
+
+# Small networks and few epochs keep scikit-learn's ~50 checks per estimator at a few seconds.
+CHECKED = [FastNetClassifier(hidden_layer_sizes=(16,), max_iter=40, learning_rate_init=0.05,
+                             batch_size=16, random_state=0),
+           FastNetRegressor(hidden_layer_sizes=(16,), max_iter=40, learning_rate_init=0.001,
+                            batch_size=16, random_state=0)]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks(CHECKED)
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def blobs(n=200, classes=3, seed=0):
+    X, y = make_blobs(n_samples=n, centers=classes, n_features=4, random_state=seed)
+    return (X - X.mean(axis=0)) / X.std(axis=0), y
+
+
+def small_classifier(**settings):
+    return FastNetClassifier(**{"hidden_layer_sizes": (8,), "max_iter": 30, "batch_size": 16,
+                                "learning_rate_init": 0.05, "random_state": 0, **settings})
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_any_labels_come_back_as_given():
+    X, y = blobs()
+    names = np.array(["cat", "dog", "emu"])[y]
+    model = small_classifier().fit(X, names)
+    assert list(model.classes_) == ["cat", "dog", "emu"]
+    assert model.score(X, names) > 0.95
+    odd = np.array([-7, 3, 40])[y]
+    np.testing.assert_array_equal(small_classifier().fit(X, odd).predict(X) == odd,
+                                  model.predict(X) == names)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_binary_problems_get_two_softmax_units():
+    X, y = blobs(classes=2)
+    model = small_classifier().fit(X, y == 1)
+    assert model.network_.sizes[-1] == 2 and model.network_.output == "softmax"
+    P = model.predict_proba(X)
+    assert P.shape == (len(X), 2) and P.dtype == np.float64
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(np.exp(model.predict_log_proba(X)), P, rtol=1e-12)
+    assert model.score(X, y == 1) > 0.95
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_sigmoid_outputs_give_normalised_probabilities():
+    X, y = blobs()
+    model = small_classifier(output="sigmoid").fit(X, y)
+    assert model.network_.cost_name == "cross_entropy"
+    np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1.0, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_attributes_are_the_networks_parameters_in_scikit_learns_layout():
+    X, y = blobs()
+    model = small_classifier(hidden_layer_sizes=(8, 5), n_iter_no_change=30).fit(X, y)
+    assert [W.shape for W in model.coefs_] == [(4, 8), (8, 5), (5, 3)]
+    assert [b.shape for b in model.intercepts_] == [(8,), (5,), (3,)]
+    assert isinstance(model.network_, Network) and model.network_.sizes == (4, 8, 5, 3)
+    assert model.n_features_in_ == 4 and model.n_iter_ == len(model.loss_curve_) == 30
+    # predict_proba is the forward pass of coefs_ / intercepts_: relu hidden, softmax output
+    a = X
+    for W, b in zip(model.coefs_[:-1], model.intercepts_[:-1]):
+        a = np.maximum(a @ W + b, 0)
+    z = a @ model.coefs_[-1] + model.intercepts_[-1]
+    expected = np.exp(z - z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(model.predict_proba(X), expected / expected.sum(axis=1, keepdims=True),
+                               atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_alpha_is_the_books_lambda_and_the_loss_is_fastnets_cost():
+    X, y = blobs()
+    model = small_classifier(alpha=3.0, max_iter=5, n_iter_no_change=5).fit(X, y)
+    assert model.optimizer_.l2 == 3.0
+    assert model.loss_ == pytest.approx(model.network_.cost(X.astype(np.float32), y), rel=1e-6)
+
+
+def test_training_stops_by_scikit_learns_rules():
+    X, y = blobs()
+    model = small_classifier(max_iter=500, n_iter_no_change=3, tol=0.5).fit(X, y)
+    assert model.n_iter_ == 5  # the loss never falls by 0.5 after the first epoch: 1 + 3 + 1
+    with pytest.warns(ConvergenceWarning, match="max_iter=3"):
+        small_classifier(max_iter=3, tol=0.0).fit(X, y)
+
+
+def test_early_stopping_keeps_the_best_validation_epoch():
+    X, y = blobs(n=400)
+    model = small_classifier(early_stopping=True, max_iter=200, n_iter_no_change=4,
+                             validation_fraction=0.25).fit(X, y)
+    assert model.best_loss_ is None and len(model.validation_scores_) == model.n_iter_ < 200
+    assert model.best_validation_score_ == max(model.validation_scores_)
+
+
+def test_partial_fit_needs_classes_first_then_trains_one_epoch_per_call():
+    X, y = blobs()
+    model = small_classifier()
+    with pytest.raises(ValueError, match="classes"):
+        model.partial_fit(X, y)
+    model.partial_fit(X[:100], y[:100], classes=[0, 1, 2])
+    for _ in range(9):
+        model.partial_fit(X, y)
+    assert model.n_iter_ == 10 and model.optimizer_.epoch == 10
+    assert model.score(X, y) > 0.9
+    with pytest.raises(ValueError, match="label 7"):
+        model.partial_fit(X[:2], [0, 7])
+
+
+def test_partial_fit_epochs_equal_one_fit_with_as_many_epochs():
+    X, y = blobs()
+    whole = small_classifier(max_iter=6, n_iter_no_change=6)
+    with pytest.warns(ConvergenceWarning):
+        whole.fit(X, y)
+    pieces = small_classifier()
+    for _ in range(6):
+        pieces.partial_fit(X, y, classes=[0, 1, 2])
+    for W, V in zip(whole.coefs_, pieces.coefs_):
+        np.testing.assert_array_equal(W, V)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_warm_start_continues_from_the_fitted_weights():
+    X, y = blobs()
+    model = small_classifier(max_iter=3, warm_start=True, n_iter_no_change=3).fit(X, y)
+    network = model.network_
+    model.fit(X, y)
+    assert model.network_ is network and model.n_iter_ == 6 and network.epochs_trained == 6
+    again = clone(model).set_params(warm_start=False, max_iter=6).fit(X, y)
+    for W, V in zip(model.coefs_, again.coefs_):
+        np.testing.assert_array_equal(W, V)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_regression_with_one_and_with_several_outputs():
+    X, Y = make_regression(n_samples=200, n_features=5, n_targets=2, noise=1.0, random_state=0)
+    Y = Y / Y.std(axis=0)
+    settings = dict(hidden_layer_sizes=(16,), max_iter=80, batch_size=16,
+                    learning_rate_init=0.01, random_state=0)
+    several = FastNetRegressor(**settings).fit(X, Y)
+    assert several.predict(X).shape == (200, 2) and several.score(X, Y) > 0.9
+    one = FastNetRegressor(**settings).fit(X, Y[:, 0])
+    assert one.predict(X).shape == (200,) and one.score(X, Y[:, 0]) > 0.9
+    assert one.network_.output == "linear" and one.network_.cost_name == "quadratic"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_pipeline_grid_search_cross_validation_and_pickle():
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:600], y[:600]
+    pipeline = make_pipeline(StandardScaler(), small_classifier(hidden_layer_sizes=(32,), max_iter=30))
+    assert cross_val_score(pipeline, X, y, cv=3).mean() > 0.85
+    search = GridSearchCV(pipeline, {"fastnetclassifier__alpha": [1e-4, 1.0]}, cv=2, n_jobs=2)
+    search.fit(X, y)
+    assert search.best_score_ > 0.85
+    restored = pickle.loads(pickle.dumps(search.best_estimator_))
+    np.testing.assert_array_equal(restored.predict_proba(X), search.best_estimator_.predict_proba(X))
+
+
+def test_bad_settings_are_named():
+    X, y = blobs()
+    for settings, name in ((dict(activation="identity"), "activation"),
+                           (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes"),
+                           (dict(learning_rate_init=0.0), "learning_rate_init"),
+                           (dict(alpha=-1.0), "alpha"), (dict(batch_size=0), "batch_size"),
+                           (dict(output="linear"), "output"), (dict(dtype="int8"), "dtype"),
+                           (dict(validation_fraction=1.0), "validation_fraction")):
+        with pytest.raises((ValueError, TypeError), match=name):
+            small_classifier(**settings).fit(X, y)
+
+
+def test_fit_has_no_sample_weight():
+    X, y = blobs()
+    with pytest.raises(TypeError, match="sample_weight"):
+        small_classifier().fit(X, y, sample_weight=np.ones(len(y)))
+
+
+def test_a_missing_scikit_learn_is_named_with_the_extra(monkeypatch):
+    import importlib
+    import sys
+    for name in [name for name in sys.modules if name.split(".")[0] == "sklearn"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.delitem(sys.modules, "fastnet.sklearn")
+    with pytest.raises(ImportError, match=r"pip install \"fastnet\[sklearn\]\""):
+        importlib.import_module("fastnet.sklearn")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_threads_apply_during_fit_only_and_verbose_prints_each_epoch(capsys):
+    import numba
+    X, y = blobs()
+    before = numba.get_num_threads()
+    small_classifier(threads=1, max_iter=3, verbose=True).fit(X, y)
+    assert numba.get_num_threads() == before
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["Iteration 1", "Iteration 2", "Iteration 3"]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_sigmoid_regressor_fits_targets_in_the_unit_interval():
+    X, _ = blobs()
+    targets = 1 / (1 + np.exp(-X[:, :2]))
+    model = FastNetRegressor(hidden_layer_sizes=(16,), output="sigmoid", max_iter=60, batch_size=16,
+                             learning_rate_init=0.1, random_state=0).fit(X, targets)
+    assert model.network_.cost_name == "cross_entropy" and model.score(X, targets) > 0.9
+
+
+def test_changed_settings_apply_to_the_next_partial_fit_and_the_momentum_carries_over():
+    X, y = blobs()
+    model = small_classifier().partial_fit(X, y, classes=[0, 1, 2])
+    velocity = model.optimizer_.velocity.copy()
+    assert np.abs(velocity).max() > 0
+    model.set_params(learning_rate_init=0.001, alpha=2.0).partial_fit(X, y)
+    assert (model.optimizer_.eta, model.optimizer_.l2, model.optimizer_.epoch) == (0.001, 2.0, 2)
+    assert not np.array_equal(model.optimizer_.velocity, velocity)  # moved on from epoch 1's
+
+
+def test_partial_fit_after_an_early_stopped_fit():
+    X, y = blobs(n=300)
+    model = small_classifier(early_stopping=True, max_iter=200).fit(X, y)
+    assert model.best_loss_ is None
+    epochs = model.n_iter_
+    model.partial_fit(X, y)
+    assert model.n_iter_ == epochs + 1 and model.best_loss_ == model.loss_

@@ -1,0 +1,351 @@
+"""Sweeps and tuning (fastnet.sweep, fastnet.tune, ``fastnet sweep`` / ``fastnet tune``).
+
+Grid parsing and bad input run in-process without dask.  The runs train tiny
+networks for 1-2 epochs on a slice of the genuine MNIST (400 training images):
+on a 2-worker LocalCluster shared by the module, on a real ``dask scheduler``
+with two ``dask worker`` processes on 127.0.0.1 (one of them killed
+mid-sweep), and through the command line.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastnet
+from fastnet.cli import main
+from fastnet.recipe import Recipe
+from fastnet.sweep import (DistributedMissing, Range, Results, apply, base_recipe, connect, parse_axis,
+                           parse_seeds, plan, points, read_result, require_distributed, run_key,
+                           run_task)
+from fastnet.sweep_report import load_rows, swept, table_lines
+from fastnet.tune import REDUCTION, Trial, _next_job, draw
+
+distributed = pytest.importorskip("distributed")  # the sweep extra; CI installs it
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::DeprecationWarning")
+TINY = dict(sizes=(784, 10, 10), epochs=2, batch_size=20)
+
+
+@pytest.fixture(scope="module")
+def mnist_tiny(mnist_dir, tmp_path_factory):
+    """An .npz of 400 training, 200 validation and 200 test images of the genuine MNIST."""
+    def read(name):
+        return fastnet.read_idx(next(mnist_dir.glob(f"{name}*")))
+
+    images, labels = read("train-images"), read("train-labels")
+    path = tmp_path_factory.mktemp("sweep-data") / "tiny.npz"
+    np.savez(path, x_train=images[:400], y_train=labels[:400], x_val=images[50000:50200],
+             y_val=labels[50000:50200], x_test=read("t10k-images")[:200], y_test=read("t10k-labels")[:200])
+    return path
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A 2-worker LocalCluster (processes, one thread and one Numba thread each) on 127.0.0.1."""
+    with connect(workers=2) as connected:
+        yield connected
+
+
+def snapshot(folder):
+    """{path: (mtime_ns, size)} of every file under ``folder``."""
+    return {path: (path.stat().st_mtime_ns, path.stat().st_size)
+            for path in Path(folder).rglob("*") if path.is_file()}
+
+
+# ------------------------------------------------------------------ parsing
+def test_grid_axes_take_values_as_the_train_flags_do():
+    assert parse_axis("eta=0.025,0.25,2.5") == ("eta", [0.025, 0.25, 2.5])
+    assert parse_axis("batch-size=10,20") == ("batch_size", [10, 20])
+    assert parse_axis("sizes=784,30,10/784,100,10") == ("sizes", [(784, 30, 10), (784, 100, 10)])
+    assert parse_axis("activation=relu,tanh") == ("activation", [("relu",), ("tanh",)])
+    assert parse_axis("distort=on,off") == ("distort", [True, False])
+    assert parse_axis("eta=log:0.01:3") == ("eta", Range("log", 0.01, 3.0))
+    assert parse_axis("hidden=int:30:800") == ("hidden", Range("int", 30, 800))
+    assert points(["eta=0.1,1", "l2=0,5"]) == [{"eta": 0.1, "l2": 0.0}, {"eta": 0.1, "l2": 5.0},
+                                               {"eta": 1.0, "l2": 0.0}, {"eta": 1.0, "l2": 5.0}]
+    assert points({"eta": [1, 0.5]}) == [{"eta": 1.0}, {"eta": 0.5}]
+
+
+def test_random_points_are_reproducible_and_a_larger_sample_keeps_the_first():
+    grid = ["eta=log:0.01:3", "hidden=int:30:800", "activation=relu,tanh"]
+    five, ten = points(grid, samples=5), points(grid, samples=10)
+    assert ten[:5] == five and len({json.dumps(p) for p in ten}) == 10
+    for point in ten:
+        assert 0.01 <= point["eta"] <= 3 and 30 <= point["hidden"] <= 800
+        assert isinstance(point["hidden"], int) and point["activation"] in [("relu",), ("tanh",)]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("eta", "is not name=values"), ("eta=", "is not name=values"),
+    ("colour=1", "unknown setting 'colour'"), ("seed=1,2", "pass seeds="),
+    ("eta=abc", "'abc' is not a valid value"), ("eta=int:1:3", "int ranges do not fit"),
+    ("hidden=log:1:3", "log ranges do not fit"), ("eta=log:0:1", "needs LOW > 0"),
+    ("eta=log:3:1", "needs finite LOW <= HIGH"), ("eta=log:1", "not KIND:LOW:HIGH"),
+    ("output=tanh", "expected one of sigmoid, softmax, linear"), ("hidden=0", "hidden"),
+    ("sizes=784", "need two or more positive sizes"), ("nesterov=maybe", "expected true or false"),
+])
+def test_bad_grid_text_is_refused_naming_the_setting(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_axis(text)
+
+
+def test_bad_grids_seeds_and_samples_are_refused():
+    with pytest.raises(ValueError, match="eta is a range, which only random search"):
+        points(["eta=log:0.01:3"])
+    with pytest.raises(ValueError, match="eta given more than once"):
+        points(["eta=1", "eta=2"])
+    with pytest.raises(ValueError, match="samples: expected a positive number"):
+        points(["eta=1"], samples=0)
+    with pytest.raises(TypeError, match="grid: expected a dict"):
+        points(42)
+    with pytest.raises(TypeError, match="eta: expected a number"):
+        points({"eta": [None]})
+    assert parse_seeds("1,2,3") == [1, 2, 3] and parse_seeds(7) == [7]
+    for bad in ("", "1,x", [-1], [True]):
+        with pytest.raises(ValueError, match="seeds:"):
+            parse_seeds(bad)
+    with pytest.raises(ValueError, match="recipe: unknown preset 'ch9'"):
+        base_recipe("ch9")
+    with pytest.raises(ValueError, match="eta"):  # every recipe is checked before anything runs
+        plan(base_recipe("ch1"), {"eta": [0.5, -1.0]})
+
+
+def test_the_key_covers_the_whole_recipe_and_the_data_but_not_the_preset_name():
+    ch3 = base_recipe("ch3", seed=1)
+    assert run_key(ch3, None) == run_key(ch3.replace(preset=None), None)
+    assert run_key(apply(ch3, {"l2": 5}), None) == run_key(ch3, None)  # 5 and 5.0 are one value
+    assert run_key(apply(ch3, {"eta": 0.25}), None) != run_key(ch3, None)
+    assert run_key(ch3, "/data/a") != run_key(ch3, None)
+    assert apply(ch3, {"hidden": 100}).hidden == (100,)  # a draw from int:LOW:HIGH
+    assert parse_axis("hidden=100/30,30") == ("hidden", [(100,), (30, 30)])
+    assert apply(ch3, {"early_stopping": 0}).early_stopping is None
+    tasks = plan(ch3, ["eta=0.25,2.5"], seeds=[1, 2], out="somewhere")
+    assert [task["label"] for task in tasks] == ["eta=0.25 seed=1", "eta=0.25 seed=2",
+                                                 "eta=2.5 seed=1", "eta=2.5 seed=2"]
+    assert len({task["key"] for task in tasks}) == 4
+    assert all(Path(task["folder"]).name == task["key"] for task in tasks)
+
+
+def test_a_missing_sweep_extra_names_it(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(DistributedMissing, match=r"pip install 'fastnet\[sweep\]'"):
+        require_distributed()
+    assert main(["sweep", "--grid", "eta=1,2", "--epochs", "1", "--out", "nowhere"]) == 1
+    assert "fastnet[sweep]" in capsys.readouterr().err
+
+
+def test_command_line_usage_errors(capsys, tmp_path):
+    for argv, message in ((["sweep"], "--grid: give at least one"),
+                          (["sweep", "--grid", "eta=x"], "'x' is not a valid value"),
+                          (["sweep", "--grid", "eta=1", "--resume", "x"], "--resume: a sweep"),
+                          (["sweep", "--grid", "eta=1", "--random", "0"], "--random: expected"),
+                          (["tune", "--budget", "0"], "--budget: expected a positive")):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert main(["sweep", "--report", str(tmp_path)]) == 1
+    assert "holds no results.json" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------- the task
+@pytest.mark.mnist
+def test_a_run_that_raises_is_a_failed_row_and_a_finished_one_is_not_retrained(mnist_tiny, tmp_path):
+    recipe = base_recipe("ch3", **TINY)
+    diverging, fine = plan(recipe, {"eta": [1e30, 3.0]}, seeds=[1], data=mnist_tiny, out=tmp_path)
+    row = run_task(diverging)
+    assert row["status"] == "failed" and row["error"].startswith("DivergenceError: training diverged")
+    assert read_result(diverging["folder"])["status"] == "failed"
+    row = run_task(fine)
+    assert row["status"] == "done" and row["epochs_run"] == 2 and 0 < row["test_accuracy"] <= 1
+    assert len(row["history"]["validation_accuracy"]) == 2
+    assert row["best_validation_accuracy"] == max(row["history"]["validation_accuracy"])
+    before = snapshot(fine["folder"])
+    assert run_task(fine) == json.loads(json.dumps(row))
+    assert snapshot(fine["folder"]) == before
+
+
+@pytest.mark.mnist
+def test_a_task_continues_the_checkpoint_of_an_interrupted_attempt(mnist_tiny, tmp_path):
+    """A worker lost mid-run leaves a run folder with some epochs done; the rerun goes on from
+    there and ends with the weights of an uninterrupted run."""
+    recipe = base_recipe("ch3", **TINY)
+    whole, = plan(recipe, {"eta": [3.0]}, seeds=[1], data=mnist_tiny, out=tmp_path / "a")
+    broken, = plan(recipe.replace(epochs=1), {"eta": [3.0]}, seeds=[1], data=mnist_tiny,
+                   out=tmp_path / "b")
+    run_task(broken)
+    Path(broken["folder"], "result.json").unlink()  # as if the worker died after epoch 1
+    rerun = dict(whole, folder=broken["folder"])
+    assert run_task(rerun)["epochs_run"] == 2
+    run_task(whole)
+    weights = [fastnet.Network.load(Path(task["folder"]) / "checkpoint-last.npz").weights[0]
+               for task in (whole, rerun)]
+    np.testing.assert_array_equal(*weights)
+
+
+# ------------------------------------------------------------- LocalCluster
+@pytest.mark.mnist
+def test_sweep_on_a_local_cluster_resumes_and_grows_without_retraining(mnist_tiny, tmp_path, client):
+    out, lines = tmp_path / "sweep", []
+    arguments = dict(seeds=[1, 2], out=out, data=mnist_tiny, client=client, echo=lines.append, **TINY)
+    rows = fastnet.sweep("ch3", grid={"eta": [3.0, 1e30]}, **arguments)
+    records = rows.to_dict("records") if hasattr(rows, "to_dict") else rows
+    assert [(r["eta"], r["seed"], r["status"]) for r in records] == [
+        (3.0, 1, "done"), (3.0, 2, "done"), (1e30, 1, "failed"), (1e30, 2, "failed")]
+    assert {r["worker"] for r in records} <= set(client.nthreads())
+    assert any(line.startswith("[4/4] ") for line in lines)
+    stored = load_rows(out)
+    assert len(stored) == 4 and len({row["key"] for row in stored}) == 4
+    csv_lines = (out / "results.csv").read_text().splitlines()
+    assert len(csv_lines) == 5 and csv_lines[0].startswith("key,status,preset,sizes")
+    before = snapshot(out / "runs")
+
+    lines.clear()
+    fastnet.sweep("ch3", grid={"eta": [3.0, 1e30]}, **arguments)
+    assert lines == [f"sweep: 4 runs, 4 finished before, 0 to train; results in {out / 'results.csv'}"]
+    assert snapshot(out / "runs") == before  # no run folder rewritten
+
+    lines.clear()
+    rows = fastnet.sweep("ch3", grid={"eta": [3.0, 1e30, 0.5]}, **arguments)
+    assert lines[0].endswith("6 runs, 4 finished before, 2 to train; results in "
+                             f"{out / 'results.csv'}")
+    assert len(rows) == 6 and len(load_rows(out)) == 6
+    assert all(snapshot(out / "runs")[path] == stamp for path, stamp in before.items())
+    assert swept(load_rows(out)) == ["eta"]
+    table = table_lines(load_rows(out))
+    assert "failed: DivergenceError" in table[-1] and len(table) == 7
+
+
+@pytest.mark.mnist
+def test_tune_promotes_the_best_and_trains_it_into_best(mnist_tiny, tmp_path, client):
+    lines = []
+    row = fastnet.tune(mnist_tiny, budget=12, out=tmp_path, epochs=2, rungs=(1, 2),
+                            client=client, echo=lines.append)
+    assert row["status"] == "done" and row["epochs_run"] <= 2
+    assert sorted(os.listdir(tmp_path / "best")) == sorted(os.listdir(row["folder"]))
+    board = (tmp_path / "leaderboard.csv").read_text().splitlines()
+    assert board[0].startswith("rank,trial,epochs,validation_accuracy")
+    assert len(board) - 1 == row["trials"] and any("rung 0" in line for line in lines)
+    recipe = Recipe.from_dict(row["recipe"])
+    assert recipe.sizes[0] == 784 and recipe.sizes[-1] == 10 and recipe.output == "softmax"
+
+
+def test_successive_halving_promotes_the_top_third_once():
+    trials = [Trial(n, {}) for n in range(1, 7)]
+    for trial, score in zip(trials, (0.5, 0.9, 0.7, 0.1, 0.8, 0.2)):
+        trial.scores[0] = score
+    promoted = [_next_job(trials, (1, 3, 9), None, 784, 10, 100) for _ in range(6 // REDUCTION)]
+    assert [(trial.number, rung) for trial, rung in promoted] == [(2, 1), (5, 1)]
+    rng = np.random.default_rng(0)
+    trial, rung = _next_job(trials, (1, 3, 9), rng, 784, 10, 100)  # nothing left to promote
+    assert rung == 0 and trial.number == 7 and len(trials) == 7
+    for _ in range(50):
+        settings = draw(rng, 784, 10, 50_000)
+        assert settings["sizes"][0] == 784 and 2 <= len(settings["sizes"]) - 1 <= 4
+        assert all(64 <= width <= 1024 and width % 16 == 0 for width in settings["sizes"][1:-1])
+        assert settings["momentum"] in (0.0, 0.9) and settings["batch_size"] in (16, 32, 64, 128)
+    assert not any(draw(rng, 30, 3, 100)["distort"] for _ in range(20))  # 30 inputs: no image
+
+
+# ----------------------------------------------------- a real dask cluster
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A ``dask scheduler`` and two ``dask worker`` processes (no nanny) on 127.0.0.1:
+    (address, [worker Popen, ...]); every process is ended after the test."""
+    processes = []
+    file = tmp_path / "scheduler.json"
+    env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    dask = [sys.executable, "-m", "dask"]
+    try:
+        processes.append(subprocess.Popen(
+            dask + ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                    "--scheduler-file", str(file)], env=env, stderr=subprocess.DEVNULL))
+        deadline = time.monotonic() + 60
+        while not file.is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(file.read_text())["address"]
+        workers = [subprocess.Popen(
+            dask + ["worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny",
+                    "--no-dashboard", "--death-timeout", "30", "--name", f"w{n}"],
+            env=env, stderr=subprocess.DEVNULL) for n in range(2)]
+        processes += workers
+        with distributed.Client(address) as probe:
+            probe.wait_for_workers(2, timeout=60)
+        yield address, workers
+    finally:
+        for process in reversed(processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.mark.mnist
+def test_a_worker_killed_mid_sweep_loses_and_duplicates_nothing(mnist_tiny, tmp_path, dask_cluster):
+    address, workers = dask_cluster
+    out, lines, failure = tmp_path / "sweep", [], []
+
+    def run():
+        try:
+            fastnet.sweep("ch1", grid={"eta": [0.5, 1.0, 2.0, 3.0]}, seeds=[1, 2], out=out,
+                          data=mnist_tiny, scheduler=address, echo=lines.append,
+                          **dict(TINY, epochs=3))
+        except BaseException as error:  # reported by the main thread
+            failure.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not (out / "results.json").is_file() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers[0].kill()  # SIGKILL: the worker's running task is lost with it
+    thread.join(timeout=240)
+    assert not thread.is_alive() and not failure, failure
+    rows = load_rows(out)
+    assert len(rows) == 8 and len({row["key"] for row in rows}) == 8
+    assert all(row["status"] == "done" for row in rows), [row["error"] for row in rows]
+    assert workers[0].poll() is not None
+    assert sum(line.startswith("[") for line in lines) == 8
+
+
+# ------------------------------------------------------------ command line
+@pytest.mark.mnist
+def test_fastnet_sweep_command_trains_reports_and_plots(mnist_tiny, tmp_path):
+    command = [sys.executable, "-m", "fastnet", "sweep", "--preset", "ch3", "--sizes", "784,10,10",
+               "--epochs", "1", "--batch-size", "20", "--grid", "eta=0.5,2.5", "--seeds", "1",
+               "--data", str(mnist_tiny), "--out", "out", "--workers", "1"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "sweep: 2 runs, 0 finished before, 2 to train" in done.stdout
+    assert re.search(r"^rank +eta +seed +val acc +epoch +test acc", done.stdout, re.MULTILINE)
+    plots = sorted(os.listdir(tmp_path / "out" / "plots"))
+    assert plots == ["accuracy-by-eta.png", "training-cost.png", "validation-accuracy.png"]
+    report = subprocess.run([sys.executable, "-m", "fastnet", "sweep", "--report", "out"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0 and "out: 2 runs, 2 done, 0 failed" in report.stdout
+    assert Results(tmp_path / "out").rows.keys() == {row["key"] for row in load_rows(tmp_path / "out")}
+
+
+def test_a_sweep_task_trains_on_a_table_as_train_would(tmp_path):
+    """A CSV table: the network's ends come from the data, hidden from the grid, and the
+    table is split by the run's seed, as ``fastnet train --data t.csv --hidden 8`` does."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5))
+    rows = [",".join(f"{v:.4f}" for v in row) + f",{int(row[0] + row[1] > 0)}" for row in X]
+    (tmp_path / "t.csv").write_text("a,b,c,d,e,label\n" + "\n".join(rows) + "\n")
+    task, = plan(base_recipe("ch3", epochs=3), {"hidden": ["8"]}, seeds=[1],
+                 data=tmp_path / "t.csv", out=tmp_path / "out")
+    row = run_task(task)
+    assert row["status"] == "done", row["error"]
+    assert fastnet.Network.load(Path(task["folder"]) / "model.npz").sizes == (5, 8, 2)
+    assert row["test_accuracy"] > 0.7
