@@ -388,8 +388,12 @@ class Network(Curvature):
         return self._dataset(X, "X")
 
     def _eval_layers(self, data):
-        """The layer table planned for the evaluation kernels' chunks."""
-        return plan(self._layers, EVAL_CHUNK, data.dense, choice("engine", self.engine, ENGINES))
+        """The layer table planned for the evaluation kernels' chunks: "auto"
+        evaluates on the blocked engine, whose result for a sample does not
+        depend on which other samples share its chunk (BLAS's does, in the
+        last bits), so predictions do not depend on the batch they come in."""
+        engine = choice("engine", self.engine, ENGINES)
+        return plan(self._layers, EVAL_CHUNK, data.dense, "blocked" if engine == "auto" else engine)
 
     def _outputs(self, data, check=True):
         """Outputs A and pre-activations Z (n, n_out) of the last layer; with
