@@ -4,13 +4,18 @@
     python -m bench.compare --quick           # smoke run: 5,000 images, 1 repetition
     python -m bench.compare --json results.json --ch3-epochs 30
     python -m bench.compare --report results.json   # print an earlier run's table again
+    python -m bench.compare --only-fits --workloads 800-b32,1000x2-b32-noisy --epochs 2
+                                              # just the whole-fit table, a few workloads
 
 Prints seconds per epoch (median of ``--repeats``, scaled to 50,000 images
 where a peer or ``--images`` times fewer), fastnet's speed-up over each peer,
 the start-up costs of the JIT (cold and warm cache, in fresh subprocesses),
 the time to 95% test accuracy, the book's chapter-3 run and the peak RSS while
 training, then the issue's targets with PASS / FAIL. ``--json`` writes the raw
-numbers with the machine they came from.
+numbers with the machine they came from. The whole-fit table (``bench/fits.py``:
+every workload of the speed issue, dense inputs included, preparation
+included, with each workload's roofline) comes first; ``--workloads`` picks
+its rows, ``--epochs`` its epochs per fit, ``--only-fits`` skips the rest.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ if not __package__:  # `python bench/compare.py`: make the `bench` package impor
 
 
 from bench import data  # noqa: E402
+from bench.fits import FIT_PEERS, FIT_WORKLOADS, format_fits, measure_fits  # noqa: E402
 from bench.peers import PEER_NAMES, Peer, PeerUnavailable, load_peer  # noqa: E402
 from bench.timing import CpuMeter, time_epoch  # noqa: E402
 from bench.workloads import (  # noqa: E402
@@ -79,6 +85,15 @@ def _versions() -> dict:
     except ImportError:
         versions["fastnet"] = None
     return versions
+
+
+def _lanes() -> str:
+    """fastnet's vector width on this CPU (chosen at import)."""
+    try:
+        from fastnet.kernels.lanes import describe
+    except ImportError as exc:
+        return f"unknown ({exc})"
+    return describe()
 
 
 def machine_info() -> dict:
@@ -317,6 +332,12 @@ def format_report(results: dict) -> str:
         if busy > BUSY_CORES:
             lines.append("WARNING: the machine was not quiet; multi-threaded peers (BLAS, PyTorch) slow "
                          "down many-fold when cores are shared: re-measure on a quiet machine")
+    if "vector_width" in machine:
+        lines.append(f"fastnet kernels: {machine['vector_width']}")
+    if results.get("fits"):
+        lines += format_fits(results["fits"])
+    if not results.get("epochs"):
+        return "\n".join(lines)
     lines += ["", f"{'workload':<24} {'peer':<13} {'s/epoch':>9}  fastnet speed-up"]
     records = results.get("epochs", [])
     for workload in dict.fromkeys(r["workload"] for r in records):
@@ -410,6 +431,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--acc-max-epochs", type=int, help="give up after this many (default 10)")
     parser.add_argument("--acc-peers", default="fastnet,numpy_matrix")
     parser.add_argument("--rss-peers", default="fastnet,numpy_matrix")
+    parser.add_argument("--workloads", default="all",
+                        help="whole-fit workloads, comma-separated, 'all' or 'none': "
+                        + ",".join(w.id for w in FIT_WORKLOADS))
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per whole fit (default 3)")
+    parser.add_argument("--fit-peers", default=",".join(FIT_PEERS))
+    parser.add_argument("--only-fits", action="store_true",
+                        help="measure only the whole-fit table (about 2 minutes for all workloads)")
     parser.add_argument("--skip", default="", help=f"comma-separated extras to skip: {','.join(EXTRAS)}")
     args = parser.parse_args(argv)
     quick = {"images": 5000, "repeats": 1, "ch3_epochs": 1, "acc_max_epochs": 1}
@@ -420,7 +448,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.skip = {s for s in args.skip.split(",") if s}
     if args.skip - set(EXTRAS):
         parser.error(f"--skip takes {','.join(EXTRAS)}, not {','.join(sorted(args.skip - set(EXTRAS)))}")
-    for key in ("peers", "acc_peers", "rss_peers"):
+    known = {w.id: w for w in FIT_WORKLOADS}
+    chosen = {"all": list(known), "none": []}.get(args.workloads, args.workloads.split(","))
+    if set(chosen) - set(known):
+        parser.error(f"--workloads: unknown {sorted(set(chosen) - set(known))}; choose from "
+                     f"{','.join(known)}, all or none")
+    args.workloads = [known[c] for c in chosen]
+    for key in ("peers", "acc_peers", "rss_peers", "fit_peers"):
         names = [s for s in getattr(args, key).split(",") if s]
         unknown = set(names) - set(PEER_NAMES)
         if unknown:
@@ -439,6 +473,15 @@ def run(args: argparse.Namespace) -> dict:
                           "peers": args.peers, "skip": sorted(args.skip)}}
     meter = CpuMeter()
     mnist = data.load()
+    results["machine"]["vector_width"] = _lanes()
+    if args.workloads:
+        _log("whole fit() per epoch:")
+        results["fits"] = measure_fits(args.fit_peers, args.workloads, mnist, args.epochs, _log)
+    if args.only_fits:
+        results["machine"]["load_average_end"] = os.getloadavg()
+        results["machine"]["other_cores_busy"] = meter.other_cores()
+        results["targets"] = []
+        return results
     X, y = mnist.X_train[: args.images], mnist.y_train[: args.images]
     _log("epoch timings:")
     results["epochs"] = measure_epochs(args.peers, EPOCH_WORKLOADS, X, y, args.repeats)

@@ -79,3 +79,20 @@ def load(folder: Path | None = None) -> Mnist:
 def epoch_order(n: int, seed: int, epoch: int = 0) -> np.ndarray:
     """The shared sample order (n,) int64 for one epoch: every order-taking peer sees the same."""
     return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def denser(X: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
+    """A denser image set made reproducibly from MNIST images X (n, 784) in [0, 1], float32.
+
+    "grey": every pixel non-zero — a grey background, 0.1 + 0.9·X.
+    "noisy": about half the pixels non-zero — each background pixel becomes
+    uniform noise in (0, 0.5) with probability 0.4 (seeded).
+    """
+    if kind == "grey":
+        return (np.float32(0.1) + np.float32(0.9) * X).astype(np.float32)
+    if kind == "noisy":
+        rng = np.random.default_rng(seed)
+        noise = rng.random(X.shape, dtype=np.float32) * np.float32(0.5)
+        lit = rng.random(X.shape, dtype=np.float32) < 0.4
+        return np.where((X == 0) & lit, noise, X).astype(np.float32)
+    raise ValueError(f"kind: unknown {kind!r}; pass 'grey' or 'noisy'")

@@ -4,6 +4,7 @@ from ._version import __version__
 
 from . import schedules
 from .data import DataError, Distort, download_mnist, expand, load_mnist, read_idx
+from .dataset import Dataset
 from .network import Network
 from .optim import SGD, DivergenceError, Optimizer
 from .second_order import LBFGS, HessianFree
@@ -12,7 +13,7 @@ from .model_io import ModelFileError, load_checkpoint, save_checkpoint
 from .sweep import sweep  # the function (its module: import names from fastnet.sweep)
 from .tune import tune
 
-__all__ = ["__version__", "Network", "SGD", "LBFGS", "HessianFree", "Optimizer", "Trainer",
+__all__ = ["__version__", "Network", "Dataset", "SGD", "LBFGS", "HessianFree", "Optimizer", "Trainer",
            "DivergenceError", "schedules",
            "DataError", "Distort", "download_mnist", "expand", "load_mnist", "read_idx",
            "ModelFileError", "load_checkpoint", "save_checkpoint", "sweep", "tune"]

@@ -10,21 +10,23 @@ the network.
 """
 import inspect
 import time
-from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from .checks import as_dtype, as_inputs, as_targets, choice, labels_of, positive_int
+from .checks import as_dtype, as_targets, choice, labels_of, positive_int
 from .checks import seed as check_seed
 from .costs import COSTS, DEFAULT_COST, OUTPUTS, check_pair, regularisation
 from .curvature import Curvature
 from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
-from .kernels.lanes import padded
-from .kernels.layout import (B_OFF, N_COLUMNS, N_IN, N_OUT, U_OFF, W_OFF, WIDTH, check_arrays,
-                             check_columns)
-from .kernels.train import forward_all, forward_few, gradient_sum, to_csr, train_epoch
-from .kernels.update import all_finite, scale
+from .dataset import Dataset
+from .kernels.layout import (B_OFF, N_IN, N_OUT, W_OFF, WIDTH, build, check_arrays,
+                             check_columns, n_parameters, plan)
+from .kernels.threads import thread_buffers, train_epoch_threads
+from .kernels.train import (EVAL_CHUNK, Buffers, State, Step, buffers, forward_all, forward_few,
+                            gradient_sum, train_epoch)
+from .kernels.update import all_finite
 from .optim import SGD, Optimizer
 from .training import Trainer
 
@@ -32,19 +34,8 @@ HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
 INITS = ("normalized", "large")
 PROGRESS_STEPS = 20
 PARALLEL_FROM = 2048  # evaluate fewer samples than this on one thread
-
-
-@dataclass
-class Dataset:
-    """Inputs in CSR form and targets, ready for the kernels."""
-    indptr: np.ndarray    # (n+1,) int64
-    indices: np.ndarray   # (nnz,) int32
-    values: np.ndarray    # (nnz,) dtype
-    Y: np.ndarray         # (n, n_out) dtype; one-hot rows for labels
-
-    @property
-    def n(self):
-        return self.Y.shape[0]
+ENGINES = ("auto", "blocked", "gemm", "per_sample")
+THREADS_FROM_BATCH = 32  # threads="auto" trains smaller batches on one thread
 
 
 class Network(Curvature):
@@ -93,6 +84,8 @@ class Network(Curvature):
         self.classes = None      # the label of each output unit, kept with the model (None: its index)
         self._regularised_by = (0.0, 0.0, 0)
         self._layers = self._layout()
+        self.engine = "auto"  # how layers are computed: "auto" or one of kernels.layout.ENGINES
+        self.threads = None   # training threads: None (1), N or "auto"; see _threads_for
         self._theta = self._initial_parameters()
 
     # ----------------------------------------------------------------- layout
@@ -108,23 +101,15 @@ class Network(Curvature):
         return tuple(positive_int("sizes[]", s) for s in sizes)
 
     def _layout(self):
-        """The (L, 7) int64 table of ``kernels/layout.py``."""
-        pairs = list(zip(self.sizes[:-1], self.sizes[1:]))
-        n_weights = sum(n_in * padded(n_out) for n_in, n_out in pairs)
+        """The layer table of ``kernels/layout.py``."""
         codes = [HIDDEN[a] for a in self.activations] + [OUTPUTS[self.output]]
-        layers = np.zeros((len(pairs), N_COLUMNS), dtype=np.int64)
-        w_off, b_off, u_off = 0, n_weights, 0
-        for l, ((n_in, n_out), code) in enumerate(zip(pairs, codes)):
-            width = padded(n_out)
-            layers[l] = (n_in, n_out, width, w_off, b_off, code, u_off)
-            w_off, b_off, u_off = w_off + n_in * width, b_off + width, u_off + width
-        return layers
+        return build(self.sizes, codes)
 
     def _initial_parameters(self):
         """Weights N(0, 1/n_in) ("normalized") or N(0, 1) ("large"), biases
         N(0, 1), drawn layer by layer in the book's order; padding zero."""
         rng = np.random.default_rng(self.seed)
-        theta = np.zeros(self._layers[-1, B_OFF] + self._layers[-1, WIDTH], dtype=self.dtype)
+        theta = np.zeros(n_parameters(self._layers), dtype=self.dtype)
         weights, biases = self._split(theta)
         for W, b in zip(weights, biases):
             std = 1.0 / np.sqrt(W.shape[0]) if self.init == "normalized" else 1.0
@@ -226,10 +211,10 @@ class Network(Curvature):
                 f"dtype={self.dtype.name!r}, seed={self.seed})")
 
     # ---------------------------------------------------------------- training
-    def fit(self, X, y, epochs=30, batch_size=10, eta=0.5, momentum=0.0, nesterov=False,
+    def fit(self, X, y=None, epochs=30, batch_size=10, eta=0.5, momentum=0.0, nesterov=False,
             l2=0.0, l1=0.0, dropout=0.0, validation=None, schedule=None,
             early_stopping=None, restore_best=False, augment=None, monitor=True,
-            verbose=False, callback=None, progress=None, optimizer=None):
+            verbose=False, callback=None, progress=None, optimizer=None, threads=None):
         """Train by mini-batch SGD and return the history (dict of per-epoch lists).
 
         X (n, n_in) float or uint8; y (n,) integer labels (or (n, n_out) real
@@ -248,6 +233,14 @@ class Network(Curvature):
         early_stopping) cannot be given with it.  The loop itself is
         ``fastnet.training.Trainer``.
 
+        X may be a prepared ``fastnet.Dataset`` (y None: its own targets).
+        ``threads`` splits every batch across that many threads (bit-identical
+        weights for a given count; equal to one thread within rounding);
+        "auto": Numba's thread count (``NUMBA_NUM_THREADS``) from batch size 32
+        on.  Default 1: each batch synchronises the threads twice, which costs
+        milliseconds instead of microseconds when other processes share the
+        cores (see docs/speed.md).
+
         History keys: training_cost, training_accuracy, validation_cost,
         validation_accuracy, eta, epoch_seconds (training time only).
         """
@@ -256,6 +249,8 @@ class Network(Curvature):
                                        ("progress", progress, "progress(done, n)")):
             if value is not None and not callable(value):
                 raise TypeError(f"{name}: expected None or a function {signature}, got {value!r}")
+        if threads is not None:
+            self.threads = threads if threads == "auto" else positive_int("threads", threads)
         settings = dict(eta=eta, batch_size=batch_size, momentum=momentum, nesterov=nesterov,
                         l2=l2, l1=l1, dropout=dropout, schedule=schedule,
                         early_stopping=early_stopping)
@@ -281,42 +276,62 @@ class Network(Curvature):
         return trainer.run(epochs)
 
     def _train_epoch(self, data, sgd, eta, progress=None):
-        """One epoch of ``sgd`` over ``data`` at learning rate eta; returns seconds."""
+        """One epoch of ``sgd`` over ``data`` (a ``Dataset`` with targets) at
+        learning rate eta; returns the seconds spent in the compiled loop."""
         order = np.random.default_rng((self.seed, self.epochs_trained)).permutation(data.n)
-        n_units = int(self._layers[-1, U_OFF] + self._layers[-1, WIDTH])
-        buffer = lambda size: np.zeros(size, dtype=self.dtype)  # noqa: E731
-        keep = 1.0 - sgd.dropout
         batch = min(sgd.batch_size, data.n)  # a batch larger than the data is all of it
-        Z, A, D = buffer(batch * n_units), buffer(batch * n_units), buffer(batch * n_units)
-        Ad, M = (buffer(batch * n_units), buffer(batch * n_units)) if keep < 1.0 else (buffer(0), buffer(0))
-        grad = np.zeros_like(self._theta)
-        eta, momentum, l2_rate, l1_rate = (
-            self._scalar(name, value) for name, value in
-            (("eta", eta), ("momentum", sgd.momentum), ("l2/n", sgd.l2 / data.n),
-             ("l1/n", sgd.l1 / data.n)))
+        layers = plan(self._layers, batch, data.dense, choice("engine", self.engine, ENGINES))
+        keep = 1.0 - sgd.dropout
+        state = State(self._theta, sgd.velocity, np.zeros_like(self._theta), np.ones(1))
+        step = Step(batch, *(self._scalar(name, value) for name, value in
+                             (("eta", eta), ("momentum", sgd.momentum))),
+                    bool(sgd.nesterov), self._scalar("l2/n", sgd.l2 / data.n),
+                    self._scalar("l1/n", sgd.l1 / data.n), keep, self.seed,
+                    self.epochs_trained, OUTPUTS[self.output], COSTS[self.cost_name])
+        threads, record = self._threads_for(batch), data.record()
+        names = ("Z", "A", "D") + (("Ad", "M") if keep < 1.0 else ())
+        if threads == 1:
+            work = buffers(layers, batch, self.dtype, keep < 1.0)
+            self._check(layers, data, velocity=sgd.velocity, grad=state.grad, batch_size=batch,
+                        buffers=tuple((name, getattr(work, name)) for name in names),
+                        gathered=work.X, Y=data.Y, order=order)
+            run = lambda order, start: train_epoch(  # noqa: E731
+                state, work, layers, record, order, start, step)
+        else:
+            units, X = thread_buffers(layers, batch, threads, self.dtype)
+            grads = np.zeros((threads, self._theta.shape[0]), dtype=self.dtype)
+            self._check(layers, data, velocity=sgd.velocity, grad=state.grad, gradients=grads,
+                        batch_size=-(-batch // threads), gathered=X[0], Y=data.Y, order=order,
+                        buffers=tuple((name, units[k, t]) for k, name in enumerate(Buffers._fields)
+                                      for t in range(threads) if name in names))
+            run = lambda order, start: train_epoch_threads(  # noqa: E731
+                state, units, X, grads, layers, record, order, start, step)
         steps = PROGRESS_STEPS if progress is not None else 1
-        bounds = [batch * (-(-data.n // batch) * k // steps) for k in range(steps + 1)]
-        weight_scale = np.ones(1)  # the lazy L2 decay, see kernels/train.py
-        check_arrays(self._layers, self._theta, velocity=sgd.velocity, grad=grad,
-                     buffers=(("Z", Z), ("A", A), ("D", D)) + ((("Ad", Ad), ("M", M))
-                                                                 if keep < 1.0 else ()),
-                     batch_size=batch, csr=(data.indptr, data.indices, data.values),
-                     Y=data.Y, order=order)
+        bounds = [min(batch * (-(-data.n // batch) * k // steps), data.n)
+                  for k in range(steps + 1)]
         seconds = 0.0
         for start, stop in zip(bounds[:-1], bounds[1:]):
-            stop = min(stop, data.n)
             began = time.perf_counter()
-            train_epoch(self._theta, sgd.velocity, grad, Z, A, Ad, M, D, self._layers,
-                        data.indptr, data.indices, data.values, data.Y, order[start:stop],
-                        batch, eta, momentum, sgd.nesterov, l2_rate, l1_rate, keep,
-                        self.seed, self.epochs_trained, start, OUTPUTS[self.output],
-                        COSTS[self.cost_name], weight_scale)
-            if stop == data.n and weight_scale[0] != 1.0:
-                scale(self._theta[:self._n_padded_weights], weight_scale[0])
+            run(order[start:stop], start)
             seconds += time.perf_counter() - began
             if progress is not None:
                 progress(stop, data.n)
         return seconds
+
+    def _check(self, layers, data, **arrays):
+        """``check_arrays`` for this network's parameters and ``data``'s inputs."""
+        inputs = dict(dense=data.X.reshape(-1)) if data.dense else dict(csr=data.csr)
+        check_arrays(layers, self._theta, n_samples=data.n, **inputs, **arrays)
+
+    def _threads_for(self, batch):
+        """Training threads for batches of ``batch``: ``self.threads`` (None: 1;
+        "auto": Numba's thread count, NUMBA_NUM_THREADS, from THREADS_FROM_BATCH
+        samples on, else 1)."""
+        if self.threads is None:
+            return 1
+        if self.threads == "auto":
+            return 1 if batch < THREADS_FROM_BATCH else max(1, numba.get_num_threads())
+        return self.threads
 
     def _scalar(self, name, value):
         """value in the network's dtype; ValueError naming it if it overflows."""
@@ -328,36 +343,68 @@ class Network(Curvature):
         return cast
 
     # -------------------------------------------------------------- evaluation
+    def prepare(self, X, y=None, layout="auto"):
+        """A ``fastnet.Dataset`` of X (and y) for this network: prepare once, then
+        pass it to ``fit``, ``evaluate``, ``predict``, ... as often as you like.
+        ``layout``: "auto" (by the inputs' density), "sparse" or "dense"."""
+        data = self._dataset(Dataset(X, y, dtype=self.dtype, layout=layout,
+                                     n_in=self.sizes[0]), "X")
+        if y is not None:
+            self._prepare(data, None)  # check the targets now
+        return data
+
+    def _dataset(self, X, name):
+        """X as a checked ``Dataset`` for this network (converted once if need be)."""
+        if not isinstance(X, Dataset):
+            X = Dataset(X, dtype=self.dtype, n_in=self.sizes[0], name=name)
+        elif X.n_in != self.sizes[0]:
+            raise ValueError(f"{name}: a Dataset with {X.n_in} inputs, but this network has "
+                             f"{self.sizes[0]}; pass data with {self.sizes[0]} columns")
+        elif X.dtype != self.dtype:
+            raise ValueError(f"{name}: a {X.dtype.name} Dataset for a {self.dtype.name} "
+                             f"network; pass fastnet.Dataset(X, y, dtype={self.dtype.name!r})")
+        if not X.dense and not X.columns_checked:
+            check_columns(X.csr[1], self.sizes[0])  # once per data set, not per kernel call
+            X.columns_checked = True
+        return X
+
     def _prepare(self, X, y, name="X"):
-        """Check and convert (X, y) into a ``Dataset``."""
-        X = as_inputs(name, X, self.sizes[0], self.dtype)
+        """Check and convert (X, y) into a ``Dataset`` with targets; X may be a
+        ``Dataset`` already (y None: its own targets)."""
+        data = self._dataset(X, name)
         label = "y" if name == "X" else f"{name}[1]" if name == "validation" else name + "'s y"
-        Y = as_targets(label, y, X.shape[0], self.sizes[-1], self.dtype,
+        if y is None:
+            y = data.y
+        if y is None:
+            raise ValueError(f"{label}: no targets given; pass labels (n,) or a Dataset "
+                             "made with y")
+        Y = as_targets(label, y, data.n, self.sizes[-1], self.dtype,
                        allow_real=self.output in ("linear", "sigmoid"),
                        probabilities=self.cost_name == "cross_entropy",
                        regression=self.output == "linear")
-        return self._dataset(X, Y)
+        return data.for_targets(Y)
 
     def _inputs(self, X):
-        X = as_inputs("X", X, self.sizes[0], self.dtype)
-        return self._dataset(X, np.empty((X.shape[0], self.sizes[-1]), self.dtype))
+        return self._dataset(X, "X")
 
-    def _dataset(self, X, Y):
-        """A ``Dataset`` of checked inputs X (n, n_in) and targets Y (n, n_out)."""
-        data = Dataset(*to_csr(X), Y)
-        check_columns(data.indices, self.sizes[0])  # once per data set, not per kernel call
-        return data
+    def _eval_layers(self, data):
+        """The layer table planned for the evaluation kernels' chunks: "auto"
+        evaluates on the blocked engine, whose result for a sample does not
+        depend on which other samples share its chunk (BLAS's does, in the
+        last bits), so predictions do not depend on the batch they come in."""
+        engine = choice("engine", self.engine, ENGINES)
+        return plan(self._layers, EVAL_CHUNK, data.dense, "blocked" if engine == "auto" else engine)
 
     def _outputs(self, data, check=True):
         """Outputs A and pre-activations Z (n, n_out) of the last layer; with
         ``check``, ValueError if they are not finite (training checks its own)."""
-        n = len(data.indptr) - 1
-        A = np.empty((n, self.sizes[-1]), dtype=self.dtype)
+        A = np.empty((data.n, self.sizes[-1]), dtype=self.dtype)
         Z = np.empty_like(A)
-        check_arrays(self._layers, self._theta, csr=(data.indptr, data.indices, data.values),
-                     Y=data.Y, outputs=(("A", A), ("Z", Z)))  # Y: output_costs reads it
-        forward = forward_few if n <= PARALLEL_FROM else forward_all
-        forward(A, Z, self._theta, self._layers, data.indptr, data.indices, data.values)
+        layers = self._eval_layers(data)
+        targets = {} if data.Y is None else {"Y": data.Y}  # output_costs reads Y
+        self._check(layers, data, outputs=(("A", A), ("Z", Z)), **targets)
+        forward = forward_few if data.n <= PARALLEL_FROM else forward_all
+        forward(A, Z, self._theta, layers, data.record())
         if check and not all_finite(Z.reshape(-1)):
             self._explain_overflow(data)
         return A, Z
@@ -369,7 +416,7 @@ class Network(Curvature):
             raise ValueError("weights: the network's parameters hold NaN or infinite values "
                              "(set by hand, or left by a failed run); load a saved model or "
                              "set finite weights with net.set_parameters(...)")
-        largest = float(np.abs(data.values).max(initial=0.0))
+        largest = float(np.abs(data.X if data.dense else data.csr[2]).max(initial=0.0))
         raise ValueError(f"X: the network's outputs overflow {self.dtype.name} for these "
                          f"inputs (largest |x| = {largest:.3g}); scale X down (e.g. to [0, 1] "
                          "or zero mean and unit variance), or use dtype='float64'")
@@ -404,13 +451,13 @@ class Network(Curvature):
     def _weights_finite(self):
         return all_finite(self._theta)
 
-    def evaluate(self, X, y):
+    def evaluate(self, X, y=None):
         """(cost, accuracy) on (X, y) in one pass; see ``cost`` and ``accuracy``
         (accuracy is NaN for a regression: one linear output)."""
         cost, accuracy = self._evaluate(self._prepare(X, y))
         return cost, float("nan") if accuracy is None else accuracy
 
-    def accuracy(self, X, y):
+    def accuracy(self, X, y=None):
         """Fraction of samples whose predicted class (``predict``) is the label,
         in [0, 1]."""
         if self._is_regression:
@@ -418,7 +465,7 @@ class Network(Curvature):
                              "no classes to count; use net.cost(X, y) (the mean cost) instead")
         return self.evaluate(X, y)[1]
 
-    def cost(self, X, y):
+    def cost(self, X, y=None):
         """Mean cost over (X, y) plus the regularisation term of the last fit
         (l2/(2n)·Σw² + l1/n·Σ|w|, n its training-set size)."""
         return self.evaluate(X, y)[0]
@@ -434,7 +481,7 @@ class Network(Curvature):
         A = self.predict_proba(X)
         return A[:, 0].copy() if self._is_regression else self._classes(A)
 
-    def gradient(self, X, y):
+    def gradient(self, X, y=None):
         """Gradient of the mean unregularised cost over (X, y).
 
         Returns (gW, gb): lists shaped like ``weights`` and ``biases``.
@@ -446,10 +493,10 @@ class Network(Curvature):
     def _gradient_into(self, grad, data):
         """grad (p,) = the gradient of the mean unregularised cost over the
         prepared ``data``, in the padded parameter layout; overwritten."""
-        check_arrays(self._layers, self._theta, grad=grad, Y=data.Y,
-                     csr=(data.indptr, data.indices, data.values))
-        gradient_sum(grad, self._theta, self._layers, data.indptr, data.indices,
-                     data.values, data.Y, OUTPUTS[self.output], COSTS[self.cost_name])
+        layers = self._eval_layers(data)
+        self._check(layers, data, grad=grad, Y=data.Y)
+        gradient_sum(grad, self._theta, layers, data.record(), OUTPUTS[self.output],
+                     COSTS[self.cost_name])
 
 
 # fit's keyword defaults: the SGD settings that may not be mixed with ``optimizer=``.

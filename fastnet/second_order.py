@@ -334,9 +334,4 @@ def conjugate_gradient(apply, b, x0, max_iterations, tolerance):
 
 def subset(data, rows):
     """The prepared ``data`` restricted to ``rows`` (sorted int array), same kind."""
-    starts, stops = data.indptr[rows], data.indptr[rows + 1]
-    lengths = stops - starts
-    indptr = np.zeros(len(rows) + 1, dtype=data.indptr.dtype)
-    np.cumsum(lengths, out=indptr[1:])
-    take = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
-    return type(data)(indptr, data.indices[take], data.values[take], data.Y[rows])
+    return data.take(rows)

@@ -10,9 +10,10 @@ import numba
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
 
-def kernel(function=None, *, parallel=False):
-    """``numba.njit`` with fastnet's settings: cached, nogil, safe fastmath."""
-    options = dict(cache=True, nogil=True, fastmath=set(FASTMATH),
+def kernel(function=None, *, parallel=False, exact=False):
+    """``numba.njit`` with fastnet's settings: cached, nogil, safe fastmath
+    (none with ``exact``: IEEE results, e.g. a true division)."""
+    options = dict(cache=True, nogil=True, fastmath=set() if exact else set(FASTMATH),
                    error_model="numpy", parallel=parallel)
     if function is None:
         return numba.njit(**options)

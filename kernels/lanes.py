@@ -1,5 +1,8 @@
 """Explicit vector primitives: ``LANES`` values at a time, as LLVM vector IR.
 
+``LANES`` comes from the CPU at import: 16 float32 lanes with AVX-512, 8
+with AVX2, 4 otherwise (``lanes_for``).
+
 Hidden layers are only 10 to a few hundred units wide.  LLVM's own loop
 vectoriser unrolls by 32 floats and leaves anything shorter to scalar code,
 so fastnet pads every layer's width to a multiple of ``LANES`` (the padding is
@@ -7,11 +10,28 @@ all zeros and stays so) and writes the inner loops with these intrinsics.
 Each call loads, computes and stores one vector of ``LANES`` values; offsets
 are in elements and need no alignment.
 """
-from llvmlite import ir
+from llvmlite import binding, ir
 from numba import types
+from numba.core import cgutils, config
 from numba.extending import intrinsic
 
-LANES = 8
+
+def lanes_for(features):
+    """float32 lanes of the widest vector registers the CPU features name:
+    16 with AVX-512, 8 with AVX/AVX2, else 4 (SSE, NEON and the like).
+    ``features`` is an LLVM feature string such as "+avx2,-avx512f"."""
+    flags = {f[1:] for f in features.split(",") if f.startswith("+")}
+    if "avx512f" in flags:
+        return 16
+    if "avx" in flags or "avx2" in flags:
+        return 8
+    return 4
+
+
+# Chosen once, from the features Numba compiles for (NUMBA_CPU_FEATURES, else
+# the host's): those are part of Numba's cache key, so a cached kernel always
+# matches this width.
+LANES = lanes_for(config.CPU_FEATURES or binding.get_host_cpu_features().flatten())
 _FLAGS = ("contract", "reassoc", "nsz", "arcp")
 
 
@@ -106,3 +126,81 @@ def prefetch(typingctx, array, index):
         return context.get_dummy_value()
 
     return types.void(array, index), codegen
+
+
+def _tile(rows, vectors):
+    """An intrinsic for one register tile of ``rows`` × ``vectors`` vectors:
+
+    C[c_off + r·ldc + v·LANES : +LANES] = (C if add else 0) +
+        alpha · Σ_{q < count} A[a_off + r·a_row + q·a_step] · B[b_off + q·ldb + v·LANES : +LANES]
+
+    for r < rows, v < vectors.  The rows·vectors sums stay in registers for
+    the whole loop over q: each loaded vector of B serves ``rows`` products.
+    """
+    @intrinsic
+    def tile(typingctx, C, c_off, ldc, A, a_off, a_row, a_step, B, b_off, ldb, count, alpha,
+             add):
+        _check(C, B)
+        _check(C, A)
+
+        def codegen(context, builder, sig, args):
+            t = sig.args
+            intp = context.get_value_type(types.intp)
+            cast = lambda i: context.cast(builder, args[i], t[i], types.intp)  # noqa: E731
+            C_, A_, B_ = args[0], args[3], args[7]
+            c_off_, ldc_, a_off_, a_row_, a_step_ = cast(1), cast(2), cast(4), cast(5), cast(6)
+            b_off_, ldb_, count_ = cast(8), cast(9), cast(10)
+            dtype = t[0].dtype
+            scalar = context.get_value_type(dtype)
+            vector = ir.VectorType(scalar, LANES)
+            a_data = context.make_array(t[3])(context, builder, A_).data
+            zero = ir.Constant(vector, None)
+            sums = [[cgutils.alloca_once_value(builder, zero) for _ in range(vectors)]
+                    for _ in range(rows)]
+            with cgutils.for_range(builder, count_, intp=intp) as loop:
+                q = loop.index
+                b_row = builder.add(b_off_, builder.mul(q, ldb_))
+                loaded = [builder.load(_lane_pointer(
+                    context, builder, t[7], B_,
+                    builder.add(b_row, ir.Constant(intp, v * LANES)), types.intp), align=1)
+                    for v in range(vectors)]
+                for r in range(rows):
+                    where = builder.add(builder.add(a_off_, builder.mul(ir.Constant(intp, r),
+                                                                        a_row_)),
+                                        builder.mul(q, a_step_))
+                    x = builder.load(builder.gep(a_data, [where]))
+                    x = _splat(context, builder, x, dtype, dtype)
+                    for v in range(vectors):
+                        total = builder.fadd(builder.load(sums[r][v]),
+                                             builder.fmul(x, loaded[v], flags=_FLAGS),
+                                             flags=_FLAGS)
+                        builder.store(total, sums[r][v])
+            scale = _splat(context, builder, args[11], t[11], dtype)
+            add = context.cast(builder, args[12], t[12], types.boolean)
+            for r in range(rows):
+                for v in range(vectors):
+                    off = builder.add(builder.add(c_off_, builder.mul(ir.Constant(intp, r), ldc_)),
+                                      ir.Constant(intp, v * LANES))
+                    pointer = _lane_pointer(context, builder, t[0], C_, off, types.intp)
+                    value = builder.fmul(scale, builder.load(sums[r][v]), flags=_FLAGS)
+                    old = builder.load(pointer, align=1)
+                    value = builder.select(add, builder.fadd(old, value, flags=_FLAGS), value)
+                    builder.store(value, pointer, align=1)
+            return context.get_dummy_value()
+
+        return types.void(C, c_off, ldc, A, a_off, a_row, a_step, B, b_off, ldb, count, alpha,
+                          add), codegen
+
+    return tile
+
+
+lanes_tile_4x2 = _tile(4, 2)
+lanes_tile_4x1 = _tile(4, 1)
+lanes_tile_1x2 = _tile(1, 2)
+lanes_tile_1x1 = _tile(1, 1)
+
+
+def describe():
+    """One line for ``fastnet --version`` and the bench: the vector width in use."""
+    kind = {16: "AVX-512", 8: "AVX/AVX2"}.get(LANES, "portable")
+    return f"{LANES} float32 lanes ({kind})"

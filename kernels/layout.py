@@ -21,15 +21,67 @@ held zeros still holds zeros.
 The kernels take 1-D slices only: slicing a 1-D array costs nothing, while a
 reshape inside a compiled loop costs tens of nanoseconds.
 
-The table ``layers`` (n_layers, 7) int64 has one row per layer with the columns
-below.
+The table ``layers`` (n_layers, 8) int64 has one row per layer with the columns
+below; ``build`` makes it.  ``ENGINE`` says how the training and evaluation
+kernels compute the layer for a batch: ``PER_SAMPLE`` (fastnet's vector
+kernels, one sample at a time: the engine for sparse inputs), ``BLOCKED``
+(fastnet's register-blocked products over blocks of samples: each weight row
+loaded once per block) or ``GEMM`` (one BLAS product for the whole batch:
+best for wide layers and large batches).  ``plan`` picks it per layer from
+the batch size and the input layout; the choice changes rounding only.
 """
 import numpy as np
 
 from .jit import kernel
+from .lanes import padded
 
-N_IN, N_OUT, WIDTH, W_OFF, B_OFF, ACT, U_OFF = 0, 1, 2, 3, 4, 5, 6
-N_COLUMNS = 7
+N_IN, N_OUT, WIDTH, W_OFF, B_OFF, ACT, U_OFF, ENGINE = 0, 1, 2, 3, 4, 5, 6, 7
+N_COLUMNS = 8
+PER_SAMPLE, GEMM, BLOCKED = 0, 1, 2
+ENGINES = {"per_sample": PER_SAMPLE, "gemm": GEMM, "blocked": BLOCKED}
+# BLAS pays from these batch sizes on (hidden layers; a dense first layer);
+# below them the register-blocked products win.  Measured with
+# bench/engines.py (AMD EPYC, AVX2, OpenBLAS; a busy machine: rough).
+GEMM_MIN_BATCH = 8
+GEMM_MIN_BATCH_INPUT = 16
+
+
+def build(sizes, codes):
+    """The (L, 8) int64 layer table for layer sizes (L+1,) and activation
+    codes (L,), every layer on the ``PER_SAMPLE`` engine."""
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    n_weights = sum(n_in * padded(n_out) for n_in, n_out in pairs)
+    layers = np.zeros((len(pairs), N_COLUMNS), dtype=np.int64)
+    w_off, b_off, u_off = 0, n_weights, 0
+    for l, ((n_in, n_out), code) in enumerate(zip(pairs, codes)):
+        width = padded(n_out)
+        layers[l] = (n_in, n_out, width, w_off, b_off, code, u_off, PER_SAMPLE)
+        w_off, b_off, u_off = w_off + n_in * width, b_off + width, u_off + width
+    return layers
+
+
+def n_parameters(layers):
+    """Length of the flat parameter vector (padding included)."""
+    return int(layers[-1, B_OFF] + layers[-1, WIDTH])
+
+
+def plan(layers, batch_size, dense_input, engine="auto"):
+    """A copy of ``layers`` with the ENGINE column set for batches of
+    ``batch_size``.  "auto": GEMM from GEMM_MIN_BATCH samples on
+    (GEMM_MIN_BATCH_INPUT for the first layer), else BLOCKED; a sparse first
+    layer always PER_SAMPLE.  "gemm", "blocked", "per_sample" force one engine."""
+    planned = layers.copy()
+    for l in range(len(layers)):
+        if l == 0 and not dense_input:
+            choice = PER_SAMPLE
+        elif engine != "auto":
+            choice = ENGINES[engine]
+        elif batch_size >= (GEMM_MIN_BATCH if l > 0 else GEMM_MIN_BATCH_INPUT):
+            choice = GEMM
+        else:
+            choice = BLOCKED
+        planned[l, ENGINE] = choice
+    return planned
 
 
 @kernel
@@ -57,6 +109,13 @@ def units_of(buffer, layers, l, m, s):
 
 
 @kernel
+def rows_of(buffer, layers, l):
+    """Layer l's units of a whole batch in a flat buffer, from sample 0 on: a
+    matrix with rows ``n_units`` apart (the leading dimension for ``gemm``)."""
+    return buffer[layers[l, U_OFF]:]
+
+
+@kernel
 def n_units(layers):
     """Padded units in all layers together (U)."""
     last = layers.shape[0] - 1
@@ -64,18 +123,23 @@ def n_units(layers):
 
 
 def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_size=1,
-                 csr=None, n_samples=None, Y=None, order=None, outputs=()):
+                 csr=None, dense=None, n_samples=None, Y=None, order=None, outputs=(),
+                 gathered=None, gradients=None):
     """Raise ValueError unless every array is what the layer table promises.
 
     Plain Python, called once per kernel call (never per batch), so that no
     argument can make a compiled kernel read or write out of bounds.
-    ``layers`` (L, 7) int64; theta (p,) float32/float64 with p the table's
+    ``layers`` (L, 8) int64; theta (p,) float32/float64 with p the table's
     length; velocity, grad (p,) like theta; ``buffers`` pairs (name, array)
     of per-sample unit buffers, each at least batch_size·U long (U =
     ``n_units``); csr = (indptr (n+1,) int64 non-decreasing from 0, indices
-    (nnz,) int32 with nnz = indptr[n], values (nnz,) like theta); Y (n, n_out)
-    like theta; order (m,) int64 in [0, n); ``outputs`` pairs (name, array)
-    of (n, n_out) arrays like theta.  Checking that every CSR column index
+    (nnz,) int32 with nnz = indptr[n], values (nnz,) like theta), or dense =
+    values (n·n_in,) like theta (the rows of X); Y (n, n_out) like theta;
+    order (m,) int64 in [0, n); ``outputs`` pairs (name, array) of (n, n_out)
+    arrays like theta; ``gathered`` the batch's dense input rows
+    (batch_size·n_in,) where the first layer runs on a matrix engine;
+    ``gradients`` (T, p) per-thread gradient rows.  A matrix engine on the
+    first layer needs dense inputs.  Checking that every CSR column index
     lies in [0, n_in) is ``check_columns``'s (once per data set).
     """
     def fail(name, expected, array):
@@ -93,7 +157,8 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
     for l, row in enumerate(layers):
         n_in, n_out, width = int(row[N_IN]), int(row[N_OUT]), int(row[WIDTH])
         ok = (n_in >= 1 and 1 <= n_out <= width and row[W_OFF] == w_off and row[B_OFF] == b_off
-              and row[U_OFF] == u_off and (l == 0 or n_in == layers[l - 1, N_OUT]))
+              and row[U_OFF] == u_off and (l == 0 or n_in == layers[l - 1, N_OUT])
+              and row[ENGINE] in (PER_SAMPLE, GEMM, BLOCKED))
         if not ok:
             raise ValueError(f"layers: row {l} {row.tolist()} is not a consistent layer table row")
         w_off, b_off, u_off = w_off + n_in * width, b_off + width, u_off + width
@@ -113,6 +178,21 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
             fail(name, f"a contiguous {dtype} buffer of at least {needed} values "
                        f"({batch_size} samples x {u_off} units)", array)
     n_in, n_out = int(layers[0, N_IN]), int(layers[-1, N_OUT])
+    if gradients is not None and (not is_array(gradients, 2, dtype) or gradients.shape[1] != p):
+        fail("gradients", f"a contiguous (T, {p}) {dtype} array", gradients)
+    if layers[0, ENGINE] != PER_SAMPLE:
+        if dense is None:
+            raise ValueError("layers: a matrix engine on the first layer needs dense inputs")
+        needed = batch_size * n_in
+        if gathered is not None and (not is_array(gathered, 1, dtype)
+                                     or gathered.shape[0] < needed):
+            fail("X", f"a contiguous {dtype} buffer of at least {needed} values", gathered)
+    if dense is not None:
+        n = dense.shape[0] // n_in if isinstance(dense, np.ndarray) and dense.ndim == 1 else -1
+        if not is_array(dense, 1, dtype) or n * n_in != dense.shape[0] \
+                or (n_samples is not None and n != n_samples):
+            fail("values", f"contiguous dense rows (n·{n_in},) of {dtype}", dense)
+        n_samples = n
     if csr is not None:
         indptr, indices, values = csr
         n = n_samples if n_samples is not None else (

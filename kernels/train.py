@@ -1,147 +1,74 @@
-"""The compiled mini-batch loop and the whole-dataset passes built on it.
+"""The compiled epoch, the whole-dataset passes, and the records they take.
 
-Array conventions (see ``layout.py``): ``theta`` (p,) holds every parameter;
-``layers`` (L, 7) describes the layers; the inputs are a CSR matrix
-``indptr`` (n+1,), ``indices`` (nnz,), ``values`` (nnz,); ``Y`` (n, n_out)
-holds the targets (one-hot rows for class labels).  Batch buffers Z, A, D
-(pre-activations, activations, deltas) hold batch_size·U values, U = padded
-units in all layers, and must start as zeros (``np.zeros``); Ad and M (dropped-out activations and their masks) are used only
-when ``keep`` < 1 and may otherwise be empty.
+A kernel here takes a few named records instead of dozens of arrays:
+
+- ``Inputs(indptr, indices, values, dense, Y)``: the inputs, either CSR
+  (``indptr`` (n+1,) int64, ``indices`` (nnz,) int32, ``values`` (nnz,)) or,
+  when ``dense``, the rows of X back to back in ``values`` (n·n_in,) with
+  empty ``indptr``/``indices``; ``Y`` (n, n_out) the targets (one-hot rows
+  for class labels; (0, n_out) when only forwarding).  Make one with
+  ``sparse_inputs`` / ``dense_inputs``.
+- ``Buffers(Z, A, Ad, M, D, X)``: the batch buffers of ``batch.py``; make
+  them with ``buffers``.
+- ``State(theta, velocity, grad, weight_scale)``: parameters (p,), momentum
+  velocity (p,), gradient buffer (p,) (zero between batches) and the lazy
+  weight decay scale (1,) float64.
+- ``Step(batch_size, eta, momentum, nesterov, l2_rate, l1_rate, keep, seed,
+  epoch, output, cost)``: the SGD hyperparameters of one epoch, the real ones
+  in the network's dtype; l2_rate = l2/n_train, l1_rate = l1/n_train,
+  keep = 1 − dropout.
 
 A batch is: forward every sample, backpropagate every delta, then change the
 parameters once.  Plain SGD adds −eta/m·gradient straight into theta; momentum,
 Nesterov and L1 go through the ``grad`` buffer and ``sgd_update``.
 """
+from collections import namedtuple
+
 import numpy as np
 from numba import prange
 
-from .activations import activation_backward, activation_forward
-from .costs import output_delta
-from .dense import (dense_accumulate, dense_backward, dense_forward,
-                    sparse_accumulate, sparse_forward)
-from .dropout import dropout_forward, stream_key
+from .batch import accumulate_batch, backward_batch, forward_batch, prefetch_rows
+from .dropout import stream_key
 from .jit import kernel
-from .lanes import prefetch
-from .layout import (ACT, B_OFF, N_OUT, U_OFF, biases_of, n_units, units_of,
-                     weights_of)
+from .layout import B_OFF, ENGINE, N_IN, N_OUT, PER_SAMPLE, n_units, units_of
 from .update import scale, sgd_update
 
 EVAL_CHUNK = 256
 MIN_LAZY_DECAY = 0.5     # a stronger decay per step is applied to the weights directly
 MIN_WEIGHT_SCALE = 1e-3  # fold the lazy decay into the weights below this
 
-
-@kernel
-def layer_input(A, Ad, layers, l, m, s, keep):
-    """What layer l+1 reads for sample s: layer l's activations after dropout,
-    (n_out,) without the padding."""
-    n_out = layers[l, N_OUT]
-    if keep < 1.0 and l < layers.shape[0] - 1:
-        return units_of(Ad, layers, l, m, s)[:n_out]
-    return units_of(A, layers, l, m, s)[:n_out]
+Inputs = namedtuple("Inputs", ["indptr", "indices", "values", "dense", "Y"])
+Buffers = namedtuple("Buffers", ["Z", "A", "Ad", "M", "D", "X"])
+State = namedtuple("State", ["theta", "velocity", "grad", "weight_scale"])
+Step = namedtuple("Step", ["batch_size", "eta", "momentum", "nesterov", "l2_rate", "l1_rate",
+                           "keep", "seed", "epoch", "output", "cost"])
 
 
-@kernel
-def forward_batch(Z, A, Ad, M, theta, layers, indptr, indices, values, rows,
-                  keep, key, position, weight_scale=1.0):
-    """Forward the samples ``rows`` (m,) through every layer into Z, A (Ad, M).
+def sparse_inputs(indptr, indices, values, Y):
+    """An ``Inputs`` record for CSR inputs."""
+    return Inputs(indptr, indices, values, False, Y)
 
-    ``position`` numbers the batch's first sample within the epoch, for the
-    dropout masks (applied to hidden layers only when keep < 1).
-    """
-    m = rows.shape[0]
-    n_layers = layers.shape[0]
-    total = n_units(layers)
-    for l in range(n_layers):
-        W = weights_of(theta, layers, l)
-        b = biases_of(theta, layers, l)
-        code = layers[l, ACT]
-        n_out = layers[l, N_OUT]
-        for s in range(m):
-            z = units_of(Z, layers, l, m, s)
-            if l == 0:
-                lo, hi = indptr[rows[s]], indptr[rows[s] + 1]
-                sparse_forward(z, indices[lo:hi], values[lo:hi], W, b, weight_scale)
-            else:
-                dense_forward(z, layer_input(A, Ad, layers, l - 1, m, s, keep), W, b,
-                              weight_scale)
-            a = units_of(A, layers, l, m, s)[:n_out]
-            activation_forward(a, z[:n_out], code)
-            if keep < 1.0 and l < n_layers - 1:
-                counter = (position + s) * total + layers[l, U_OFF]
-                dropout_forward(units_of(Ad, layers, l, m, s)[:n_out],
-                                units_of(M, layers, l, m, s)[:n_out], a, key, counter, keep)
+
+def dense_inputs(X, Y):
+    """An ``Inputs`` record for dense inputs X (n, n_in), C-contiguous (not copied)."""
+    empty = np.empty(0, dtype=np.int64)
+    return Inputs(empty, empty.astype(np.int32), X.reshape(-1), True, Y)
+
+
+def buffers(layers, batch_size, dtype, dropout=False):
+    """Zeroed ``Buffers`` for batches of up to ``batch_size`` samples of the
+    planned table ``layers`` (X only where the first layer runs on a matrix engine)."""
+    size = batch_size * n_units(layers)
+    zeros = lambda k: np.zeros(k, dtype=dtype)  # noqa: E731
+    gathered = batch_size * layers[0, N_IN] if layers[0, ENGINE] != PER_SAMPLE else 0
+    return Buffers(zeros(size), zeros(size), zeros(size if dropout else 0),
+                   zeros(size if dropout else 0), zeros(size), zeros(gathered))
 
 
 @kernel
-def backward_batch(D, A, M, theta, layers, Y, rows, output, cost, keep,
-                   weight_scale=1.0):
-    """Backpropagate: D (m·U,) = dC/dz for every layer and sample, overwritten.
+def train_epoch(state, buffers, layers, data, order, first, step):
+    """Mini-batch SGD over the samples in ``order`` (n,), in place on ``state``.
 
-    The padding of every delta must hold zeros on entry (fresh buffers from
-    ``np.zeros``); only the first n_out entries of each are written.
-    """
-    m = rows.shape[0]
-    last = layers.shape[0] - 1
-    n_out = layers[last, N_OUT]
-    for s in range(m):
-        output_delta(units_of(D, layers, last, m, s)[:n_out],
-                     units_of(A, layers, last, m, s)[:n_out], Y[rows[s]], output, cost)
-    for l in range(last - 1, -1, -1):
-        W_next = weights_of(theta, layers, l + 1)
-        code = layers[l, ACT]
-        n_out = layers[l, N_OUT]
-        for s in range(m):
-            delta = units_of(D, layers, l, m, s)[:n_out]
-            dense_backward(delta, W_next, units_of(D, layers, l + 1, m, s), weight_scale)
-            activation_backward(delta, units_of(A, layers, l, m, s)[:n_out], code)
-            if keep < 1.0:
-                delta *= units_of(M, layers, l, m, s)[:n_out]
-
-
-@kernel
-def accumulate_batch(target, alpha, D, A, Ad, layers, indptr, indices, values,
-                     rows, keep, weight_scale=1.0):
-    """target (p,) += alpha · (sum over the batch of each sample's gradient);
-    with ``weight_scale`` s, the weights get alpha/s (see ``train_epoch``)."""
-    m = rows.shape[0]
-    for l in range(layers.shape[0]):
-        TW = weights_of(target, layers, l)
-        Tb = biases_of(target, layers, l)
-        for s in range(m):
-            delta = units_of(D, layers, l, m, s)
-            if l == 0:
-                lo, hi = indptr[rows[s]], indptr[rows[s] + 1]
-                sparse_accumulate(TW, Tb, indices[lo:hi], values[lo:hi], delta, alpha,
-                                  weight_scale)
-            else:
-                dense_accumulate(TW, Tb, layer_input(A, Ad, layers, l - 1, m, s, keep),
-                                 delta, alpha, weight_scale)
-
-
-@kernel
-def prefetch_rows(indptr, indices, values, rows):
-    """Start loading the CSR rows of the samples ``rows`` into the cache.
-
-    The shuffled order sends every sample to a random place in memory; asking
-    one batch ahead hides that latency behind the current batch's work.
-    """
-    for r in rows:
-        for k in range(indptr[r], indptr[r + 1], 16):
-            prefetch(indices, k)
-            prefetch(values, k)
-
-
-@kernel
-def train_epoch(theta, velocity, grad, Z, A, Ad, M, D, layers, indptr, indices,
-                values, Y, order, batch_size, eta, momentum, nesterov, l2_rate,
-                l1_rate, keep, seed, epoch, first, output, cost, weight_scale):
-    """Mini-batch SGD over the samples in ``order`` (n,), in place.
-
-    Updates theta (p,) and, with momentum or L1, velocity (p,), adding each
-    batch's gradient into grad (p,), which must be zero on entry and is zero
-    again on return.
-    ``l2_rate`` = l2/n_train, ``l1_rate`` = l1/n_train; keep = 1 − dropout.
     ``order`` may be a slice of the epoch's permutation that starts at
     position ``first`` (a multiple of batch_size), so that an epoch can run in
     several calls with the same result.
@@ -149,120 +76,144 @@ def train_epoch(theta, velocity, grad, Z, A, Ad, M, D, layers, indptr, indices,
     Lazy weight decay: with plain SGD and L2, every step multiplies all
     weights by d = 1 − eta·l2_rate.  Instead of a pass over every weight per
     batch, the true weights are kept as s·W with the scalar s =
-    ``weight_scale[0]`` (float64, (1,), carried from call to call): a step
-    multiplies s by d and adds the weights' gradient divided by s (biases are
-    neither decayed nor scaled).  The caller
-    multiplies the weights by s (``scale``) when the epoch is over.
+    ``state.weight_scale[0]`` (carried from call to call): a step multiplies s
+    by d and adds the weights' gradient divided by s (biases are neither
+    decayed nor scaled).  The call that ends the epoch (its last sample is
+    the data's last) folds s into the weights and resets it to 1.
     """
+    theta = state.theta
     n = order.shape[0]
     n_weights = layers[0, B_OFF]
-    direct = momentum == 0.0 and l1_rate == 0.0
-    decay = 1.0 - eta * l2_rate
-    lazy = direct and l2_rate != 0.0 and decay >= MIN_LAZY_DECAY
-    s = weight_scale[0]
-    key = stream_key(seed, epoch)
+    eta, keep, batch_size = step.eta, step.keep, step.batch_size
+    direct = step.momentum == 0.0 and step.l1_rate == 0.0
+    decay = 1.0 - eta * step.l2_rate
+    lazy = direct and step.l2_rate != 0.0 and decay >= MIN_LAZY_DECAY
+    s = state.weight_scale[0]
+    key = stream_key(step.seed, step.epoch)
     for start in range(0, n, batch_size):
         rows = order[start:min(start + batch_size, n)]
         m = rows.shape[0]
-        prefetch_rows(indptr, indices, values, order[start + batch_size:start + 2 * batch_size])
-        forward_batch(Z, A, Ad, M, theta, layers, indptr, indices, values, rows,
-                      keep, key, first + start, s)
-        backward_batch(D, A, M, theta, layers, Y, rows, output, cost, keep, s)
+        prefetch_rows(data, layers, order[start + batch_size:start + 2 * batch_size])
+        forward_batch(buffers, theta, layers, data, rows, keep, key, first + start, s)
+        backward_batch(buffers, theta, layers, data.Y, rows, step.output, step.cost, keep, s)
         if lazy:
             s *= decay
-            accumulate_batch(theta, -eta / m, D, A, Ad, layers, indptr, indices,
-                             values, rows, keep, s)
+            accumulate_batch(theta, -eta / m, buffers, layers, data, rows, keep, s)
             if s < MIN_WEIGHT_SCALE:  # keep s·W far from underflow
                 scale(theta[:n_weights], s)
                 s = 1.0
         elif direct:
-            if l2_rate != 0.0:
+            if step.l2_rate != 0.0:
                 scale(theta[:n_weights], decay)
-            accumulate_batch(theta, -eta / m, D, A, Ad, layers, indptr, indices,
-                             values, rows, keep)
+            accumulate_batch(theta, -eta / m, buffers, layers, data, rows, keep, 1.0)
         else:
-            accumulate_batch(grad, 1.0 / m, D, A, Ad, layers, indptr, indices,
-                             values, rows, keep)
-            sgd_update(theta, velocity, grad, n_weights, eta, momentum, nesterov,
-                       l2_rate, l1_rate)
-    weight_scale[0] = s
+            accumulate_batch(state.grad, 1.0 / m, buffers, layers, data, rows, keep, 1.0)
+            sgd_update(theta, state.velocity, state.grad, n_weights, eta, step.momentum,
+                       step.nesterov, step.l2_rate, step.l1_rate)
+    if first + n == data.Y.shape[0] and s != 1.0:
+        scale(theta[:n_weights], s)
+        s = 1.0
+    state.weight_scale[0] = s
 
 
 @kernel
-def forward_chunk(A_out, Z_out, theta, layers, indptr, indices, values, c):
+def chunk_buffers(layers, dtype_of):
+    """Zeroed buffers for one evaluation chunk (no dropout), like ``buffers``."""
+    size = EVAL_CHUNK * n_units(layers)
+    gathered = EVAL_CHUNK * layers[0, N_IN] if layers[0, ENGINE] != PER_SAMPLE else 0
+    empty = np.zeros(0, dtype=dtype_of.dtype)
+    return Buffers(np.zeros(size, dtype=dtype_of.dtype), np.zeros(size, dtype=dtype_of.dtype),
+                   empty, empty, np.zeros(size, dtype=dtype_of.dtype),
+                   np.zeros(gathered, dtype=dtype_of.dtype))
+
+
+@kernel
+def forward_chunk(A_out, Z_out, theta, layers, data, c):
     """Last-layer outputs A_out, Z_out (n, n_out) of the samples in chunk c
     (rows c·EVAL_CHUNK up to the next chunk)."""
     n = A_out.shape[0]
     last = layers.shape[0] - 1
     n_out = layers[last, N_OUT]
     rows = np.arange(c * EVAL_CHUNK, min((c + 1) * EVAL_CHUNK, n))
-    m = rows.shape[0]
-    Z = np.zeros(EVAL_CHUNK * n_units(layers), dtype=theta.dtype)
-    A = np.zeros_like(Z)
-    no_dropout = np.empty(0, dtype=theta.dtype)
-    forward_batch(Z, A, no_dropout, no_dropout, theta, layers, indptr, indices, values,
-                  rows, 1.0, np.uint64(0), 0)
-    for s in range(m):
-        A_out[rows[s]] = units_of(A, layers, last, m, s)[:n_out]
-        Z_out[rows[s]] = units_of(Z, layers, last, m, s)[:n_out]
+    chunk = chunk_buffers(layers, theta)
+    forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), 0, 1.0)
+    for s in range(rows.shape[0]):
+        A_out[rows[s]] = units_of(chunk.A, layers, last, 0, s)[:n_out]
+        Z_out[rows[s]] = units_of(chunk.Z, layers, last, 0, s)[:n_out]
 
 
-@kernel(parallel=True)
-def forward_all(A_out, Z_out, theta, layers, indptr, indices, values):
-    """Outputs of the last layer for every sample: A_out, Z_out (n, n_out).
+def _forward_all(A_out, Z_out, theta, layers, data):
+    """Outputs of the last layer for every sample: A_out, Z_out (n, n_out),
+    overwritten; ``layers`` planned for batches of EVAL_CHUNK.
 
-    Samples are independent, so chunks run in parallel and the result does
+    Samples are independent, so chunks may run in parallel and the result does
     not depend on the thread count.
     """
     for c in prange((A_out.shape[0] + EVAL_CHUNK - 1) // EVAL_CHUNK):
-        forward_chunk(A_out, Z_out, theta, layers, indptr, indices, values, c)
+        forward_chunk(A_out, Z_out, theta, layers, data, c)
+
+
+def _twin(function, name):
+    """A copy of ``function`` under another name, so that one body compiles
+    twice (serial and parallel) into two cache entries."""
+    import types
+    twin = types.FunctionType(function.__code__, function.__globals__, name,
+                              function.__defaults__, function.__closure__)
+    twin.__qualname__, twin.__doc__ = name, function.__doc__
+    return twin
+
+
+forward_all = kernel(_twin(_forward_all, "forward_all"), parallel=True)
+forward_few = kernel(_twin(_forward_all, "forward_few"))  # one thread: for a few samples
 
 
 @kernel
-def forward_few(A_out, Z_out, theta, layers, indptr, indices, values):
-    """``forward_all`` on one thread: for a few samples, starting threads costs
-    more than it saves."""
-    for c in range((A_out.shape[0] + EVAL_CHUNK - 1) // EVAL_CHUNK):
-        forward_chunk(A_out, Z_out, theta, layers, indptr, indices, values, c)
-
-
-@kernel
-def gradient_sum(grad, theta, layers, indptr, indices, values, Y, output, cost):
-    """grad (p,) = mean over all n samples of the unregularised cost gradient."""
-    n = Y.shape[0]
-    Z = np.zeros(EVAL_CHUNK * n_units(layers), dtype=theta.dtype)
-    A = np.zeros_like(Z)
-    D = np.zeros_like(Z)
-    no_dropout = np.empty(0, dtype=theta.dtype)
+def gradient_sum(grad, theta, layers, data, output, cost):
+    """grad (p,) = mean over all n samples of the unregularised cost gradient;
+    ``layers`` planned for batches of EVAL_CHUNK."""
+    n = data.Y.shape[0]
+    chunk = chunk_buffers(layers, theta)
     grad[:] = 0.0
     for start in range(0, n, EVAL_CHUNK):
         rows = np.arange(start, min(start + EVAL_CHUNK, n))
-        forward_batch(Z, A, no_dropout, no_dropout, theta, layers, indptr,
-                      indices, values, rows, 1.0, np.uint64(0), 0)
-        backward_batch(D, A, no_dropout, theta, layers, Y, rows, output, cost,
-                       1.0)
-        accumulate_batch(grad, 1.0 / n, D, A, no_dropout, layers, indptr,
-                         indices, values, rows, 1.0)
+        forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), 0, 1.0)
+        backward_batch(chunk, theta, layers, data.Y, rows, output, cost, 1.0, 1.0)
+        accumulate_batch(grad, 1.0 / n, chunk, layers, data, rows, 1.0, 1.0)
 
 
 @kernel
-def to_csr(X):
-    """The non-zeros of X (n, d) row by row: indptr (n+1,), indices, values."""
-    n, d = X.shape
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    for r in range(n):
+def csr_counts(X, indptr):
+    """indptr (n+1,) = running count of the non-zeros of X (n, d) row by row."""
+    indptr[0] = 0
+    for r in range(X.shape[0]):
         count = 0
-        for i in range(d):
-            if X[r, i] != 0.0:
-                count += 1
+        for i in range(X.shape[1]):
+            count += X[r, i] != 0
         indptr[r + 1] = indptr[r] + count
-    indices = np.empty(indptr[n], dtype=np.int32)
-    values = np.empty(indptr[n], dtype=X.dtype)
-    for r in range(n):
+
+
+@kernel(exact=True)  # a true division, as NumPy's X / 255 (no reciprocal)
+def csr_fill(X, divisor, indptr, indices, values):
+    """indices, values (nnz,) = the columns and values/divisor of X's non-zeros."""
+    for r in range(X.shape[0]):
         k = indptr[r]
-        for i in range(d):
-            if X[r, i] != 0.0:
+        for i in range(X.shape[1]):
+            if X[r, i] != 0:
                 indices[k] = i
-                values[k] = X[r, i]
+                values[k] = X[r, i] / divisor
                 k += 1
+
+
+def to_csr(X, dtype=None, divisor=1):
+    """The non-zeros of X (n, d) row by row: indptr (n+1,) int64, indices
+    (nnz,) int32, values (nnz,) of ``dtype`` (default X's) divided by
+    ``divisor`` — e.g. uint8 pixels straight to float32 in [0, 1] with
+    divisor 255, without a dense float copy."""
+    dtype = X.dtype if dtype is None else np.dtype(dtype)
+    indptr = np.empty(X.shape[0] + 1, dtype=np.int64)
+    csr_counts(X, indptr)
+    indices = np.empty(indptr[-1], dtype=np.int32)
+    values = np.empty(indptr[-1], dtype=dtype)
+    csr_fill(X, dtype.type(divisor), indptr, indices, values)
     return indptr, indices, values
+

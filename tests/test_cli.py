@@ -334,7 +334,9 @@ def test_console_script_is_installed():
     if not script.exists():
         pytest.skip("the fastnet console script is not installed next to this interpreter")
     run = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=TIMEOUT)
-    assert run.returncode == 0 and run.stdout.strip() == f"fastnet {fastnet.__version__}"
+    from fastnet.kernels.lanes import describe
+    assert run.returncode == 0
+    assert run.stdout.strip() == f"fastnet {fastnet.__version__}, kernels: {describe()}"
 
 
 def _has_matplotlib():

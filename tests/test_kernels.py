@@ -17,8 +17,13 @@ from fastnet.kernels.dense import (dense_accumulate, dense_backward, dense_forwa
                                    sparse_accumulate, sparse_forward)
 from fastnet.kernels.dropout import dropout_forward, stream_key
 from fastnet.kernels.lanes import padded
-from fastnet.kernels.layout import B_OFF, n_units
-from fastnet.kernels.train import forward_all, gradient_sum, to_csr, train_epoch
+from fastnet.kernels.blas import gemm
+from fastnet.kernels.blocked import block_accumulate, block_backward, block_forward
+from fastnet.kernels.jit import kernel
+from fastnet.kernels.layout import plan
+from fastnet.kernels.threads import thread_buffers, train_epoch_threads
+from fastnet.kernels.train import (EVAL_CHUNK, State, Step, buffers, dense_inputs, forward_all,
+                                   forward_few, gradient_sum, sparse_inputs, to_csr, train_epoch)
 from fastnet.kernels.update import all_finite, scale, sgd_update
 
 DTYPES = [np.float32, np.float64]
@@ -375,22 +380,31 @@ class Problem:
         return ([w.astype(float) for w in W], [x.astype(float) for x in b],
                 self.hidden, self.output, self.cost)
 
-    def buffer(self, samples):
-        return np.zeros(samples * n_units(self.layers), dtype=self.theta.dtype)
+    def inputs(self, layout, Y=None):
+        """The kernels' Inputs record, CSR or dense."""
+        Y = self.Y if Y is None else Y
+        return sparse_inputs(*self.csr, Y) if layout == "sparse" else dense_inputs(self.X, Y)
+
+
+ENGINES = [("sparse", "per_sample"), ("dense", "per_sample"), ("sparse", "gemm"),
+           ("dense", "gemm"), ("sparse", "blocked"), ("dense", "blocked")]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_forward_all_and_gradient_sum_match_reference(dtype):
+@pytest.mark.parametrize("layout,engine", ENGINES)
+def test_forward_all_and_gradient_sum_match_reference(dtype, layout, engine):
     # More samples than one evaluation chunk (256), so chunking is exercised.
     p = Problem(dtype, n=600)
+    layers = plan(p.layers, EVAL_CHUNK, layout == "dense", engine)
     A = np.full((600, 3), np.nan, dtype=dtype)
     Z = np.full_like(A, np.nan)
-    forward_all(A, Z, p.theta, p.layers, *p.csr)
+    forward = forward_all if engine == "gemm" else forward_few
+    forward(A, Z, p.theta, layers, p.inputs(layout))
     Zs, As = ref.forward(*p.reference()[:4], p.X)
     close(Z, Zs[-1], dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
     close(A, As[-1], dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
     grad = np.full_like(p.theta, np.nan)
-    gradient_sum(grad, p.theta, p.layers, *p.csr, p.Y, OUTPUT[p.output], COST[p.cost])
+    gradient_sum(grad, p.theta, layers, p.inputs(layout), OUTPUT[p.output], COST[p.cost])
     expected = ref.flatten(*ref.gradient(*p.reference(), p.X, p.Y.astype(float)))[0]
     close(p.unpadded(grad), expected, dtype, rtol=100 * RTOL[dtype],
           atol=100 * np.finfo(dtype).eps)
@@ -399,7 +413,9 @@ def test_forward_all_and_gradient_sum_match_reference(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", ["plain", "momentum", "nesterov", "l2", "l1", "all"])
-def test_train_epoch_matches_reference_mini_batches(case, dtype):
+@pytest.mark.parametrize("layout,engine,threads", [e + (1,) for e in ENGINES] + [
+    ("sparse", "per_sample", 2), ("dense", "gemm", 3)])
+def test_train_epoch_matches_reference_mini_batches(case, dtype, layout, engine, threads):
     """One compiled epoch over a given order, batch 3 of 20 samples (the last
     batch has 2), against the reference's mini-batch loop."""
     options = dict(dict(momentum=0.0, nesterov=False, l2=0.0, l1=0.0),
@@ -414,17 +430,93 @@ def test_train_epoch_matches_reference_mini_batches(case, dtype):
                for s in range(0, n, batch)]
     W, b = ref.train(*p.reference(), batches, n, eta, **options)
     expected = ref.flatten(W, b)[0]
-    Z, A, D = p.buffer(batch), p.buffer(batch), p.buffer(batch)
-    empty = np.empty(0, dtype=dtype)
+    layers = plan(p.layers, batch, layout == "dense", engine)
     theta, velocity, grad = p.theta.copy(), np.zeros_like(p.theta), np.zeros_like(p.theta)
     as_dtype = np.dtype(dtype).type
-    weight_scale = np.ones(1)  # the lazy L2 decay: the caller folds it in at the end
-    train_epoch(theta, velocity, grad, Z, A, empty, empty, D, p.layers, *p.csr, p.Y, order,
-                batch, as_dtype(eta), as_dtype(options["momentum"]), options["nesterov"],
-                as_dtype(options["l2"] / n), as_dtype(options["l1"] / n), 1.0, 0, 0, 0,
-                OUTPUT[p.output], COST[p.cost], weight_scale)
-    scale(theta[:p.layers[0, B_OFF]], weight_scale[0])
+    state = State(theta, velocity, grad, np.ones(1))  # the lazy L2 decay is folded in at the end
+    step = Step(batch, as_dtype(eta), as_dtype(options["momentum"]), options["nesterov"],
+                as_dtype(options["l2"] / n), as_dtype(options["l1"] / n), 1.0, 0, 0,
+                OUTPUT[p.output], COST[p.cost])
+    if threads == 1:
+        train_epoch(state, buffers(layers, batch, dtype), layers, p.inputs(layout), order, 0, step)
+    else:
+        units, X = thread_buffers(layers, batch, threads, dtype)
+        grads = np.zeros((threads, len(theta)), dtype=dtype)
+        train_epoch_threads(state, units, X, grads, layers, p.inputs(layout), order, 0, step)
+        assert not grads.any()
+    assert state.weight_scale[0] == 1.0
     close(p.unpadded(theta), expected, dtype, rtol=100 * RTOL[dtype],
           atol=100 * np.finfo(dtype).eps)
     assert not np.allclose(theta, p.theta)
     p.assert_padding_zero(theta)
+
+
+# ------------------------------------------------------------------- blas.py
+@kernel
+def _gemm(C, ldc, A, lda, trans_a, B, ldb, trans_b, m, n, k, alpha, beta):
+    return gemm(C, ldc, A, lda, trans_a, B, ldb, trans_b, m, n, k, alpha, beta)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_gemm_on_embedded_matrices_matches_reference(dtype, trans_a, trans_b):
+    """C (5, 4) inside a (5, 6) array = 2·op(A)·op(B) + 0.5·C, with A and B
+    embedded in wider arrays (row strides 9 and 11); the rest stays as it was."""
+    rng = np.random.default_rng(3)
+    m, n, k = 5, 4, 7
+    A = rng.standard_normal((k, 9) if trans_a else (m, 9)).astype(dtype)
+    B = rng.standard_normal((n, 11) if trans_b else (k, 11)).astype(dtype)
+    C = rng.standard_normal((m, 6)).astype(dtype)
+    opA = (A[:, :m].T if trans_a else A[:, :k]).astype(float)
+    opB = (B[:, :k].T if trans_b else B[:, :n]).astype(float)
+    expected = C.astype(float)
+    expected[:, :n] = 2.0 * opA @ opB + 0.5 * expected[:, :n]
+    status = _gemm(C.reshape(-1), 6, A.reshape(-1), 9, trans_a, B.reshape(-1), 11, trans_b,
+                   m, n, k, 2.0, 0.5)
+    assert status == 0
+    close(C, expected, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+
+
+# ---------------------------------------------------------------- blocked.py
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m", [1, 4, 7])
+def test_blocked_products_match_reference(dtype, m):
+    """The three products on embedded matrices (row strides 13 and 11), with
+    k = 10 (not a multiple of 4) and zero inputs that are skipped."""
+    rng = np.random.default_rng(m)
+    k, width, ld, ldd = 10, 16, 13, 19
+    A = rng.standard_normal((m, ld)).astype(dtype)
+    A[:, 3] = 0.0
+    A[0, :8] = 0.0
+    B = rng.standard_normal((k, width)).astype(dtype)
+    C = np.full((m, ld + 5), 7.0, dtype=dtype)
+    block_forward(C.reshape(-1), ld + 5, A.reshape(-1), ld, B.reshape(-1), width, m, k, 0.5)
+    expected = np.full(C.shape, 7.0)
+    expected[:, :width] = 0.5 * A[:, :k].astype(float) @ B.astype(float)
+    close(C, expected, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+    D = rng.standard_normal((m, ldd)).astype(dtype)
+    G = rng.standard_normal((k, width)).astype(dtype)
+    expected = G.astype(float) - 0.3 * A[:, :k].astype(float).T @ D[:, :width].astype(float)
+    block_accumulate(G.reshape(-1), width, A.reshape(-1), ld, D.reshape(-1), ldd, m, k,
+                     dtype(-0.3))
+    close(G, expected, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+    out = np.full((m, ld), 7.0, dtype=dtype)
+    block_backward(out.reshape(-1), ld, D.reshape(-1), ldd, B.reshape(-1), width, m, k, 2.0)
+    expected = np.full(out.shape, 7.0)
+    expected[:, :k] = 2.0 * D[:, :width].astype(float) @ B.astype(float).T
+    close(out, expected, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+
+
+def test_vector_width_follows_the_cpu_features():
+    from numba.core import config
+    from llvmlite import binding
+    from fastnet.kernels.lanes import LANES, describe, lanes_for
+    assert lanes_for("+64bit,+avx,+avx2,+avx512f,+fma") == 16
+    assert lanes_for("+avx,+avx2,-avx512f") == 8
+    assert lanes_for("+sse2,-avx,-avx2,-avx512f") == 4
+    assert lanes_for("+neon") == 4
+    host = config.CPU_FEATURES or binding.get_host_cpu_features().flatten()
+    assert LANES == lanes_for(host)
+    assert describe().startswith(f"{LANES} float32 lanes")
+    assert fastnet.Network([3, 5, 2])._layers[0, 2] % LANES == 0

@@ -18,7 +18,7 @@ import fastnet
 from fastnet import Network
 from fastnet.cli import main
 from conftest import synthetic_digits
-from fastnet.kernels.layout import check_arrays, check_columns
+from fastnet.kernels.layout import check_arrays, check_columns, plan
 from fastnet.runs import RunFolder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,7 +71,7 @@ def test_kernel_bridge_refuses_foreign_arrays_even_past_the_optimizer_check():
     """Every array that crosses into kernels/ is checked against the layer table."""
     X, y = blobs()
     net = Network([20, 5, 10], seed=0)
-    data = net._prepare(X, y)
+    data = net._prepare(fastnet.Dataset(X, y, layout="sparse"), None)
     sgd = fastnet.SGD(momentum=0.9)
     sgd.velocity = np.zeros(7, net.dtype)  # skips SGD.check_state: straight to the bridge
     with pytest.raises(ValueError, match="velocity: expected"):
@@ -80,14 +80,14 @@ def test_kernel_bridge_refuses_foreign_arrays_even_past_the_optimizer_check():
     with pytest.raises(ValueError, match="theta"):
         check_arrays(layers, theta[:-1])
     with pytest.raises(ValueError, match="Y"):
-        check_arrays(layers, theta, csr=(data.indptr, data.indices, data.values),
+        check_arrays(layers, theta, csr=data.csr,
                      Y=data.Y[:, :3].copy())
     with pytest.raises(ValueError, match="indptr"):
-        bad = data.indptr.copy()
+        bad = data.csr[0].copy()
         bad[5] = 10**9
-        check_arrays(layers, theta, csr=(bad, data.indices, data.values))
+        check_arrays(layers, theta, csr=(bad, *data.csr[1:]))
     with pytest.raises(ValueError, match="order"):
-        check_arrays(layers, theta, csr=(data.indptr, data.indices, data.values),
+        check_arrays(layers, theta, csr=data.csr,
                      order=np.array([0, data.n], dtype=np.int64))
     with pytest.raises(ValueError, match="Z"):
         check_arrays(layers, theta, buffers=(("Z", np.zeros(3, net.dtype)),), batch_size=10)
@@ -97,6 +97,10 @@ def test_kernel_bridge_refuses_foreign_arrays_even_past_the_optimizer_check():
         check_arrays(broken, theta)
     with pytest.raises(ValueError, match="indices"):
         check_columns(np.array([0, 20], dtype=np.int32), 20)
+    with pytest.raises(ValueError, match="matrix engine on the first layer needs dense inputs"):
+        check_arrays(plan(layers, 10, True, "gemm"), theta, csr=data.csr)
+    with pytest.raises(ValueError, match="values"):
+        check_arrays(layers, theta, dense=np.zeros(7, net.dtype))
 
 
 # --------------------------------------------------------- 3: one output unit

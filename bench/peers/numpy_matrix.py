@@ -17,15 +17,22 @@ class NumpyMatrix(Peer):
     name = "numpy_matrix"
     description = "vectorised NumPy mini-batch backprop (matrix form), float32"
 
-    def __init__(self, sizes, *, batch_size, eta, seed=1):
+    def __init__(self, sizes, *, batch_size, eta, seed=1, activation="sigmoid"):
         super().__init__(sizes, batch_size=batch_size, eta=eta, seed=seed)
         self.params = initial_parameters(self.sizes, self.seed)
+        self.relu = activation == "relu"
+
+    def _hidden(self, z: np.ndarray) -> np.ndarray:
+        return np.maximum(z, 0, out=z) if self.relu else sigmoid(z)
+
+    def _derivative(self, a: np.ndarray) -> np.ndarray:
+        return (a > 0).astype(a.dtype) if self.relu else a * (1 - a)
 
     def _forward(self, X: np.ndarray) -> list[np.ndarray]:
         """Activations of every layer for X (m, 784): [X, A_1, ..., P (m, 10)]."""
         acts = [X]
         for W, b in self.params[:-1]:
-            acts.append(sigmoid(acts[-1] @ W + b))
+            acts.append(self._hidden(acts[-1] @ W + b))
         W, b = self.params[-1]
         acts.append(softmax(acts[-1] @ W + b, axis=1))
         return acts
@@ -42,7 +49,7 @@ class NumpyMatrix(Peer):
             a_in = acts[layer]
             step = delta * scale  # (m, n_out): scaling here keeps the W update to one pass
             if layer:  # propagate with the weights before this step's update
-                delta = (delta @ W.T) * a_in * (1 - a_in)
+                delta = (delta @ W.T) * self._derivative(a_in)
             W -= a_in.T @ step  # (n_in, n_out)
             b -= step.sum(axis=0)
 

@@ -25,7 +25,7 @@ class TorchPeer(Peer):
     description = f"PyTorch CPU: nn.Sequential + CrossEntropyLoss + optim.SGD, {THREADS} threads"
     unavailable = None if torch else "torch is not installed (pip install fastnet[bench])"
 
-    def __init__(self, sizes, *, batch_size, eta, seed=1):
+    def __init__(self, sizes, *, batch_size, eta, seed=1, activation="sigmoid"):
         super().__init__(sizes, batch_size=batch_size, eta=eta, seed=seed)
         torch.set_num_threads(THREADS)
         layers = []
@@ -34,7 +34,7 @@ class TorchPeer(Peer):
             with torch.no_grad():  # nn.Linear keeps weight as (n_out, n_in)
                 linear.weight.copy_(torch.from_numpy(W.T.copy()))
                 linear.bias.copy_(torch.from_numpy(b))
-            layers += [linear, torch.nn.Sigmoid()]
+            layers += [linear, torch.nn.ReLU() if activation == "relu" else torch.nn.Sigmoid()]
         self.model = torch.nn.Sequential(*layers[:-1])  # no sigmoid after the last layer
         self.loss = torch.nn.CrossEntropyLoss()  # mean over the batch: steps of eta/m * sum
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=eta)

@@ -1,0 +1,172 @@
+"""What a user waits for: the whole ``fit()`` call, per epoch, next to the roofline.
+
+Each workload of the speed issue's table is trained for ``epochs`` epochs
+(default 3) with ``monitor=False`` by fastnet (``Network.fit`` on the plain
+arrays: checks, conversion and every epoch inside the timed call) and by the
+peers (their ``prepare`` plus their epochs), in one process; the table gives
+wall seconds per epoch, fastnet's own ``epoch_seconds`` and the speed-ups.
+
+The roofline is what the hardware allows for the workload: the multiply-adds
+of one epoch (forward, backpropagation and gradient of every layer; the first
+layer's backpropagation is not needed) × 2 FLOPs ÷ the machine's measured
+float32 GEMM rate (NumPy's BLAS on every core, a large square product), i.e.
+the time of the same arithmetic at the best rate BLAS reaches here. Sparse
+inputs do fewer FLOPs than that (only the non-zero pixels); the table says
+which inputs each workload uses.
+
+Input sets: "mnist" (the book's 50,000 training images, 19 % non-zero);
+"grey" (every pixel non-zero: 0.1 + 0.9·x); "noisy" (about 51 % non-zero:
+each background pixel becomes uniform noise in (0, 0.5) with probability
+0.4, seed 0) — see ``bench.data.denser``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench import data
+from bench.workloads import SEED
+
+
+@dataclass(frozen=True)
+class FitWorkload:
+    """One row of the issue's table."""
+
+    id: str
+    sizes: tuple[int, ...]
+    batch_size: int
+    activation: str = "sigmoid"
+    inputs: str = "mnist"
+    images: int = data.N_TRAIN
+    eta: float = 0.1
+
+    @property
+    def label(self) -> str:
+        extra = "" if self.inputs == "mnist" else f" {self.inputs}"
+        extra += "" if self.images == data.N_TRAIN else f" {self.images // 1000}k"
+        return f"[{','.join(map(str, self.sizes))}] {self.activation} b{self.batch_size}{extra}"
+
+
+FIT_WORKLOADS = (
+    FitWorkload("30-b10", (784, 30, 10), 10),
+    FitWorkload("100-b10", (784, 100, 10), 10),
+    FitWorkload("100-b100", (784, 100, 10), 100),
+    FitWorkload("800-b32", (784, 800, 10), 32, "relu", eta=0.05),
+    FitWorkload("100-b10-grey", (784, 100, 10), 10, inputs="grey"),
+    FitWorkload("1000x2-b32-noisy", (784, 1000, 1000, 10), 32, "relu", "noisy", 10_000, 0.05),
+)
+FIT_PEERS = ("fastnet", "numpy_matrix", "torch")
+
+
+def flops_per_epoch(sizes, images) -> float:
+    """FLOPs of one dense epoch: 2·(forward + gradient + backprop) multiply-adds per sample."""
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    macs = sum(3 * a * b for a, b in pairs) - sizes[0] * sizes[1]
+    return 2.0 * macs * images
+
+
+def gemm_rate(size: int = 2048, repeats: int = 3) -> float:
+    """float32 FLOP/s of NumPy's BLAS on a (size, size) product, best of ``repeats``."""
+    rng = np.random.default_rng(0)
+    A = rng.random((size, size), dtype=np.float32)
+    B = rng.random((size, size), dtype=np.float32)
+    A @ B
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        A @ B
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * size ** 3 / best
+
+
+def inputs_for(workload: FitWorkload, mnist) -> tuple[np.ndarray, np.ndarray]:
+    X, y = mnist.X_train[: workload.images], mnist.y_train[: workload.images]
+    if workload.inputs != "mnist":
+        X = data.denser(X, workload.inputs)
+    return np.ascontiguousarray(X), y
+
+
+def _fastnet_fit(workload, X, y, epochs):
+    import fastnet
+    from fastnet.network import PARALLEL_FROM
+
+    net = fastnet.Network(workload.sizes, activation=workload.activation, seed=SEED)
+    warm = fastnet.Network(workload.sizes, activation=workload.activation, seed=SEED)
+    # Compile untimed (the bench's JIT probe measures that): enough samples for
+    # the parallel evaluation kernel too (fit checks the outputs before training).
+    warm_n = min(len(X), PARALLEL_FROM + 1)
+    warm.fit(X[:warm_n], y[:warm_n], epochs=1, batch_size=workload.batch_size,
+             eta=workload.eta, monitor=False)
+    start = time.perf_counter()
+    history = net.fit(X, y, epochs=epochs, batch_size=workload.batch_size, eta=workload.eta,
+                      monitor=False)
+    wall = time.perf_counter() - start
+    return wall, float(np.median(history["epoch_seconds"]))
+
+
+def _peer_fit(name, workload, X, y, epochs):
+    from bench.peers import load_peer
+
+    peer = load_peer(name)(workload.sizes, batch_size=workload.batch_size, eta=workload.eta,
+                           seed=SEED, activation=workload.activation)
+    peer.warm_up(X[:200], y[:200])
+    start = time.perf_counter()
+    prepared = peer.prepare(X, y)
+    for epoch in range(epochs):
+        peer.train_epoch(prepared, data.epoch_order(len(X), SEED, epoch))
+    return time.perf_counter() - start, None
+
+
+def measure_fits(peers, workloads, mnist, epochs: int, log=print) -> dict:
+    """Whole-fit seconds per epoch for every (workload, peer), and the roofline."""
+    from bench.peers import PeerUnavailable
+
+    rate = gemm_rate()
+    log(f"  float32 GEMM rate (NumPy BLAS, all cores): {rate / 1e9:.1f} GFLOP/s")
+    records = []
+    for workload in workloads:
+        X, y = inputs_for(workload, mnist)
+        roofline = flops_per_epoch(workload.sizes, len(X)) / rate
+        for name in peers:
+            record = {"workload": workload.id, "label": workload.label, "peer": name,
+                      "epochs": epochs, "roofline_seconds": roofline,
+                      "density": float(np.count_nonzero(X) / X.size)}
+            try:
+                if name == "fastnet":
+                    wall, epoch_seconds = _fastnet_fit(workload, X, y, epochs)
+                else:
+                    wall, epoch_seconds = _peer_fit(name, workload, X, y, epochs)
+            except PeerUnavailable as exc:
+                records.append({**record, "skipped": str(exc)})
+                continue
+            records.append({**record, "fit_seconds_per_epoch": wall / epochs,
+                            "epoch_seconds": epoch_seconds})
+            log(f"  fit {workload.label:<34} {name:<13} {wall / epochs:8.3f} s/epoch")
+    return {"gemm_flops_per_second": rate, "records": records}
+
+
+def format_fits(fits: dict) -> list[str]:
+    """Table lines: whole fit per epoch, epoch_seconds, speed-ups, roofline."""
+    lines = ["", f"whole fit() per epoch ({fits['records'][0]['epochs'] if fits['records'] else '?'} "
+             f"epochs, monitor=False, preparation included); roofline = dense FLOPs per epoch / "
+             f"{fits['gemm_flops_per_second'] / 1e9:.0f} GFLOP/s (BLAS sgemm here)",
+             f"{'workload':<36} {'peer':<13} {'fit s/ep':>9} {'epoch_s':>8}  {'fastnet vs':>10}"
+             f"  {'roofline':>8}"]
+    records = fits["records"]
+    for workload in dict.fromkeys(r["workload"] for r in records):
+        rows = [r for r in records if r["workload"] == workload]
+        ours = next((r.get("fit_seconds_per_epoch") for r in rows if r["peer"] == "fastnet"), None)
+        for i, r in enumerate(rows):
+            head = f"{r['label'] if i == 0 else '':<36} {r['peer']:<13}"
+            if "skipped" in r:
+                lines.append(f"{head} skipped: {r['skipped']}")
+                continue
+            fit = r["fit_seconds_per_epoch"]
+            epoch = f"{r['epoch_seconds']:8.3f}" if r["epoch_seconds"] is not None else f"{'-':>8}"
+            speed = "-" if r["peer"] == "fastnet" or not ours else f"{fit / ours:.2f}x"
+            roof = f"{r['roofline_seconds']:8.3f}" if i == 0 else ""
+            lines.append(f"{head} {fit:9.3f} {epoch}  {speed:>10}  {roof}")
+    return lines

@@ -1,0 +1,132 @@
+"""``Dataset``: inputs (and targets) prepared once for the compiled kernels.
+
+``fit``, ``evaluate``, ``accuracy``, ``cost``, ``predict``, ``predict_proba``
+and ``gradient`` accept a ``Dataset`` wherever they accept X, and then skip
+the checks and the conversion that plain arrays go through on every call.
+
+The inputs are kept in one of two layouts, picked by the measured fraction of
+non-zero values (``density``) unless the caller forces one:
+
+- "sparse": CSR rows (the non-zeros' columns and values). MNIST is about
+  19 % non-zero, so the first layer does a fifth of the work. uint8 pixels go
+  straight into float CSR values, without a dense float copy.
+- "dense": the rows as they are; a C-contiguous float array of the network's
+  dtype is used in place, not copied. Wide layers and large batches then run
+  as BLAS matrix products.
+"""
+import numpy as np
+
+from .checks import as_dtype, as_inputs, choice
+from .kernels.train import dense_inputs, sparse_inputs, to_csr
+
+LAYOUTS = ("auto", "sparse", "dense")
+# Above this fraction of non-zero inputs the dense layout is faster
+# (measured with bench/engines.py on MNIST and its noisy variant).
+DENSE_FROM = 0.7
+
+
+class Dataset:
+    """Inputs X (n, n_in) — float, or uint8 pixels scaled to [0, 1] — and
+    optional targets y (labels (n,) or real targets (n, n_out)), prepared for
+    networks of ``dtype``. ``layout``: "auto" (by density), "sparse" or "dense".
+
+    Attributes: n, n_in, dtype, layout, density, y (as given, or None).
+    """
+
+    def __init__(self, X, y=None, *, dtype="float32", layout="auto", n_in=None, name="X"):
+        self.dtype = as_dtype(dtype)
+        layout = choice("layout", layout, LAYOUTS)
+        if not isinstance(X, np.ndarray):
+            try:
+                X = np.asarray(X)
+            except ValueError:  # ragged rows: let as_inputs say so in fastnet's words
+                as_inputs(name, X, n_in or 0, self.dtype)
+                raise
+        if n_in is None:
+            n_in = X.shape[1] if X.ndim == 2 else (X.shape[0] if X.ndim == 1 else 0)
+        pixels = X.dtype == np.uint8 and X.ndim == 2 and X.shape[0] > 0
+        if pixels:
+            as_inputs(name, X[:1], n_in, self.dtype)  # the shape checks, on one row
+        else:
+            X = as_inputs(name, X, n_in, self.dtype)
+        self.n, self.n_in = X.shape
+        self.density = np.count_nonzero(X) / max(X.size, 1)
+        if layout == "auto":
+            layout = "dense" if self.density >= DENSE_FROM else "sparse"
+        self.layout = layout
+        if layout == "dense":
+            self.X = as_inputs(name, X, n_in, self.dtype) if pixels else X
+            self.csr = None
+        else:
+            self.X = None
+            self.csr = to_csr(np.ascontiguousarray(X), self.dtype, 255 if pixels else 1)
+        self.y = y
+        self.Y = None  # targets for a network, set by ``for_targets``
+        self.columns_checked = False  # CSR column numbers checked against a network
+
+    @property
+    def dense(self):
+        return self.layout == "dense"
+
+    def for_targets(self, Y):
+        """A shallow copy that shares the inputs and holds targets Y (n, n_out)."""
+        copy = object.__new__(Dataset)
+        copy.__dict__.update(self.__dict__)
+        copy.Y = Y
+        return copy
+
+    def take(self, rows):
+        """A Dataset of the samples ``rows`` (int array), same layout, targets included."""
+        part = object.__new__(Dataset)
+        part.__dict__.update(self.__dict__)
+        part.n = len(rows)
+        if self.dense:
+            part.X = np.ascontiguousarray(self.X[rows])
+        else:
+            indptr = self.csr[0]
+            starts, lengths = indptr[rows], indptr[rows + 1] - indptr[rows]
+            new = np.zeros(len(rows) + 1, dtype=indptr.dtype)
+            np.cumsum(lengths, out=new[1:])
+            picked = np.repeat(starts - new[:-1], lengths) + np.arange(new[-1])
+            part.csr = (new, self.csr[1][picked], self.csr[2][picked])
+        for name in ("Y", "y"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(part, name, np.asarray(value)[rows])
+        return part
+
+    def record(self):
+        """The kernels' ``Inputs`` record (``kernels/train.py``)."""
+        Y = self.Y if self.Y is not None else np.empty((0, 0), self.dtype)
+        if self.dense:
+            return dense_inputs(self.X, Y)
+        return sparse_inputs(*self.csr, Y)
+
+    # CSR views for kernels that read CSR only (kernels/curvature.py): a dense
+    # Dataset converts once, on first use.
+    @property
+    def indptr(self):
+        return self._sparse()[0]
+
+    @property
+    def indices(self):
+        return self._sparse()[1]
+
+    @property
+    def values(self):
+        return self._sparse()[2]
+
+    def _sparse(self):
+        if self.csr is None:
+            self.csr = to_csr(self.X)
+        return self.csr
+
+    @property
+    def nbytes(self):
+        """Bytes held for the inputs (not counting a caller's array used in place)."""
+        return sum(a.nbytes for a in self.csr or ()) + (0 if self.X is None else self.X.nbytes)
+
+    def __repr__(self):
+        return (f"Dataset(n={self.n}, n_in={self.n_in}, dtype={self.dtype.name!r}, "
+                f"layout={self.layout!r}, density={self.density:.3f}, "
+                f"targets={'yes' if self.y is not None else 'no'})")

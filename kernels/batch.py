@@ -1,0 +1,214 @@
+"""One mini-batch through every layer: forward, backpropagation, gradient.
+
+Array conventions (see ``layout.py``): ``theta`` (p,) holds every parameter;
+``layers`` (L, 8) describes the layers and which engine computes each.
+``data`` is an ``Inputs`` record (``train.py``): CSR rows (``indptr``,
+``indices``, ``values``) or, when ``data.dense``, the rows of X back to back
+in ``values`` (n·n_in,).  ``buffers`` is a ``Buffers`` record: Z, A, D
+(pre-activations, activations, deltas) hold batch_size·U values, U = padded
+units in all layers, and start as zeros; Ad and M (dropped-out activations
+and masks) are used only when keep < 1; X (batch_size·n_in,) holds the batch's
+dense input rows when the first layer runs on a matrix engine.
+
+Each layer runs on its engine: ``PER_SAMPLE`` loops over the samples with
+fastnet's vector kernels (``dense.py``; the only one for sparse inputs);
+the matrix engines make three products per batch — ``BLOCKED`` with
+fastnet's register-blocked ones (``blocked.py``), ``GEMM`` with BLAS
+(``blas.py``) — reading the batch's units in place: sample s of layer l
+starts at s·U + u_off, so a layer's batch is a matrix with row stride U.
+``scale`` is the lazy weight decay of ``train.train_epoch``: the true weights
+are scale·W.
+"""
+from .activations import activation_backward, activation_forward
+from .blas import gemm
+from .blocked import block_accumulate, block_backward, block_forward
+from .costs import output_delta
+from .dense import (bias_accumulate, dense_accumulate, dense_backward, dense_forward,
+                    sparse_accumulate, sparse_forward)
+from .dropout import dropout_forward
+from .jit import kernel
+from .lanes import prefetch
+from .layout import (ACT, ENGINE, GEMM, N_IN, N_OUT, PER_SAMPLE, U_OFF, WIDTH, biases_of,
+                     n_units, rows_of, units_of, weights_of)
+
+
+@kernel
+def layer_input(A, Ad, layers, l, s, keep):
+    """What layer l+1 reads for sample s: layer l's activations after dropout,
+    (n_out,) without the padding."""
+    n_out = layers[l, N_OUT]
+    if keep < 1.0 and l < layers.shape[0] - 1:
+        return units_of(Ad, layers, l, 0, s)[:n_out]
+    return units_of(A, layers, l, 0, s)[:n_out]
+
+
+@kernel
+def input_matrix(buffers, layers, l, keep):
+    """Layer l's input for the whole batch as (matrix from its first element,
+    row stride): the gathered rows X for l = 0, else layer l−1's activations."""
+    if l == 0:
+        return buffers.X, layers[0, N_IN]
+    source = buffers.Ad if keep < 1.0 else buffers.A
+    return rows_of(source, layers, l - 1), n_units(layers)
+
+
+@kernel
+def gather_rows(X, data, layers, rows):
+    """X (m·n_in,) = the dense input rows ``rows`` (m,) back to back, overwritten."""
+    d = layers[0, N_IN]
+    for s in range(rows.shape[0]):
+        r = rows[s]
+        X[s * d:(s + 1) * d] = data.values[r * d:(r + 1) * d]
+
+
+@kernel
+def first_layer_forward(z, data, layers, r, W, b, scale):
+    """z (width,) = scale·(x_r @ W) + b for input row r, sparse or dense."""
+    if data.dense:
+        d = layers[0, N_IN]
+        dense_forward(z, data.values[r * d:(r + 1) * d], W, b, scale)
+    else:
+        lo, hi = data.indptr[r], data.indptr[r + 1]
+        sparse_forward(z, data.indices[lo:hi], data.values[lo:hi], W, b, scale)
+
+
+@kernel
+def matrix_forward(buffers, theta, layers, l, m, keep, scale):
+    """Z of layer l for the batch (m rows) = scale·(input @ W) + b, one product."""
+    U = n_units(layers)
+    width = layers[l, WIDTH]
+    inputs, ld = input_matrix(buffers, layers, l, keep)
+    Z, W = rows_of(buffers.Z, layers, l), weights_of(theta, layers, l)
+    if layers[l, ENGINE] == GEMM:
+        gemm(Z, U, inputs, ld, False, W, width, False, m, width, layers[l, N_IN], scale, 0.0)
+    else:
+        block_forward(Z, U, inputs, ld, W, width, m, layers[l, N_IN], scale)
+    b = biases_of(theta, layers, l)
+    for s in range(m):
+        units_of(buffers.Z, layers, l, 0, s)[:] += b
+
+
+@kernel
+def forward_batch(buffers, theta, layers, data, rows, keep, key, position, scale):
+    """Forward the samples ``rows`` (m,) through every layer into Z, A (Ad, M).
+
+    ``position`` numbers the batch's first sample within the epoch, for the
+    dropout masks (applied to hidden layers only when keep < 1).
+    """
+    m = rows.shape[0]
+    n_layers = layers.shape[0]
+    total = n_units(layers)
+    Z, A = buffers.Z, buffers.A
+    for l in range(n_layers):
+        n_out = layers[l, N_OUT]
+        if layers[l, ENGINE] != PER_SAMPLE:
+            if l == 0:
+                gather_rows(buffers.X, data, layers, rows)
+            matrix_forward(buffers, theta, layers, l, m, keep, scale)
+        else:
+            W = weights_of(theta, layers, l)
+            b = biases_of(theta, layers, l)
+            for s in range(m):
+                z = units_of(Z, layers, l, 0, s)
+                if l == 0:
+                    first_layer_forward(z, data, layers, rows[s], W, b, scale)
+                else:
+                    dense_forward(z, layer_input(A, buffers.Ad, layers, l - 1, s, keep), W, b,
+                                  scale)
+        for s in range(m):
+            a = units_of(A, layers, l, 0, s)[:n_out]
+            activation_forward(a, units_of(Z, layers, l, 0, s)[:n_out], layers[l, ACT])
+            if keep < 1.0 and l < n_layers - 1:
+                counter = (position + s) * total + layers[l, U_OFF]
+                dropout_forward(units_of(buffers.Ad, layers, l, 0, s)[:n_out],
+                                units_of(buffers.M, layers, l, 0, s)[:n_out], a, key, counter,
+                                keep)
+
+
+@kernel
+def backward_batch(buffers, theta, layers, Y, rows, output, cost, keep, scale):
+    """Backpropagate: D (m·U,) = dC/dz for every layer and sample, overwritten.
+
+    The padding of every delta must hold zeros on entry (fresh buffers from
+    ``np.zeros``); only the first n_out entries of each are written.
+    """
+    m = rows.shape[0]
+    last = layers.shape[0] - 1
+    U = n_units(layers)
+    D, A = buffers.D, buffers.A
+    for s in range(m):
+        n_out = layers[last, N_OUT]
+        output_delta(units_of(D, layers, last, 0, s)[:n_out],
+                     units_of(A, layers, last, 0, s)[:n_out], Y[rows[s]], output, cost)
+    for l in range(last - 1, -1, -1):
+        W_next = weights_of(theta, layers, l + 1)
+        width_next = layers[l + 1, WIDTH]
+        n_out = layers[l, N_OUT]
+        engine = layers[l + 1, ENGINE]
+        if engine == GEMM:
+            gemm(rows_of(D, layers, l), U, rows_of(D, layers, l + 1), U, False, W_next,
+                 width_next, True, m, n_out, width_next, scale, 0.0)
+        elif engine != PER_SAMPLE:
+            block_backward(rows_of(D, layers, l), U, rows_of(D, layers, l + 1), U, W_next,
+                           width_next, m, n_out, scale)
+        for s in range(m):
+            delta = units_of(D, layers, l, 0, s)[:n_out]
+            if engine == PER_SAMPLE:
+                dense_backward(delta, W_next, units_of(D, layers, l + 1, 0, s), scale)
+            activation_backward(delta, units_of(A, layers, l, 0, s)[:n_out], layers[l, ACT])
+            if keep < 1.0:
+                delta *= units_of(buffers.M, layers, l, 0, s)[:n_out]
+
+
+@kernel
+def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale):
+    """target (p,) += alpha · (sum over the batch of each sample's gradient);
+    with ``scale`` s, the weights get alpha/s (see ``train.train_epoch``)."""
+    m = rows.shape[0]
+    U = n_units(layers)
+    for l in range(layers.shape[0]):
+        TW = weights_of(target, layers, l)
+        Tb = biases_of(target, layers, l)
+        if layers[l, ENGINE] != PER_SAMPLE:
+            width = layers[l, WIDTH]
+            inputs, ld = input_matrix(buffers, layers, l, keep)
+            D = rows_of(buffers.D, layers, l)
+            if layers[l, ENGINE] == GEMM:
+                gemm(TW, width, inputs, ld, True, D, U, False, layers[l, N_IN], width, m,
+                     alpha / scale, 1.0)
+            else:
+                block_accumulate(TW, width, inputs, ld, D, U, m, layers[l, N_IN], alpha / scale)
+            for s in range(m):
+                bias_accumulate(Tb, units_of(buffers.D, layers, l, 0, s), alpha)
+            continue
+        for s in range(m):
+            delta = units_of(buffers.D, layers, l, 0, s)
+            if l > 0:
+                dense_accumulate(TW, Tb, layer_input(buffers.A, buffers.Ad, layers, l - 1, s,
+                                                     keep), delta, alpha, scale)
+            elif data.dense:
+                d = layers[0, N_IN]
+                r = rows[s]
+                dense_accumulate(TW, Tb, data.values[r * d:(r + 1) * d], delta, alpha, scale)
+            else:
+                lo, hi = data.indptr[rows[s]], data.indptr[rows[s] + 1]
+                sparse_accumulate(TW, Tb, data.indices[lo:hi], data.values[lo:hi], delta,
+                                  alpha, scale)
+
+
+@kernel
+def prefetch_rows(data, layers, rows):
+    """Start loading the input rows of the samples ``rows`` into the cache.
+
+    The shuffled order sends every sample to a random place in memory; asking
+    one batch ahead hides that latency behind the current batch's work.
+    """
+    d = layers[0, N_IN]
+    for r in rows:
+        if data.dense:
+            for k in range(r * d, (r + 1) * d, 16):
+                prefetch(data.values, k)
+        else:
+            for k in range(data.indptr[r], data.indptr[r + 1], 16):
+                prefetch(data.indices, k)
+                prefetch(data.values, k)
