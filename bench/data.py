@@ -1,14 +1,12 @@
 """MNIST for the benchmarks: the book's split as float32 arrays in [0, 1].
 
-Prefers ``fastnet.load_mnist`` (the project's data layer) and falls back to a
-minimal reader of the gzipped IDX files while that layer is not importable.
-The files live in ``$FASTNET_DATA`` or, by default, ``../shared/data/mnist``
-relative to the repository root.
+Read with ``fastnet.load_mnist`` (the project's data layer). The files live
+in ``$FASTNET_DATA`` or, by default, ``../shared/data/mnist`` relative to the
+repository root.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -34,42 +32,14 @@ def data_dir() -> Path:
     return Path(env) if env else REPO_ROOT.parent / "shared" / "data" / "mnist"
 
 
-def _read_idx(path: Path, offset: int) -> np.ndarray:
-    """Payload of one gzipped IDX file as uint8, skipping its ``offset``-byte header."""
-    with gzip.open(path, "rb") as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
-
-
-def _read_split(folder: Path, prefix: str, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """First ``limit`` images (n, 784) float32 in [0, 1] and labels (n,) int64 of one IDX pair."""
-    images = _read_idx(folder / f"{prefix}-images-idx3-ubyte.gz", 16).reshape(-1, 784)
-    labels = _read_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", 8)
-    if images.shape[0] != labels.shape[0]:
-        raise ValueError(f"{folder}: {prefix} has {images.shape[0]} images but {labels.shape[0]} labels")
-    images, labels = images[:limit], labels[:limit]
-    X = np.empty(images.shape, dtype=np.float32)
-    np.multiply(images, np.float32(1 / 255), out=X)
-    return X, labels.astype(np.int64)
-
-
-def _from_fastnet(folder: Path) -> Mnist | None:
-    """The split from ``fastnet.load_mnist``, or None while the data layer is not there."""
-    try:
-        import fastnet
-
-        load_mnist = fastnet.load_mnist
-    except (ImportError, AttributeError):
-        return None
-    (X_train, y_train), _validation, (X_test, y_test) = load_mnist(path=folder, split="book", dtype="float32")
-    return Mnist(*(np.ascontiguousarray(a) for a in (X_train, y_train, X_test, y_test)))
-
-
 def load(folder: Path | None = None) -> Mnist:
     """The book's training split (50,000 images) and the 10,000 test images, float32."""
+    import fastnet
+
     folder = data_dir() if folder is None else Path(folder)
-    split = _from_fastnet(folder)
-    if split is None:
-        split = Mnist(*_read_split(folder, "train", N_TRAIN), *_read_split(folder, "t10k", None))
+    (X_train, y_train), _validation, (X_test, y_test) = fastnet.load_mnist(path=folder, split="book",
+                                                                           dtype="float32")
+    split = Mnist(*(np.ascontiguousarray(a) for a in (X_train, y_train, X_test, y_test)))
     if split.X_train.shape != (N_TRAIN, 784) or split.X_train.dtype != np.float32:
         raise ValueError(f"expected ({N_TRAIN}, 784) float32 training images, got "
                          f"{split.X_train.shape} {split.X_train.dtype}")

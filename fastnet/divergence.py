@@ -46,15 +46,22 @@ def starting_point(net, data):
 
 
 def heaviest_row(data):
-    """The index of the prepared ``data``'s row of largest L1 norm (float64 sums, in chunks:
-    no temporary array of the data's size)."""
-    if data.dense:
-        norms = np.concatenate([np.abs(data.X[start:start + CHUNK]).sum(axis=1, dtype=np.float64)
-                                for start in range(0, data.n, CHUNK)])
-    else:
-        indptr, _, values = data.csr
-        sums = np.concatenate([[0.0], np.cumsum(np.abs(values), dtype=np.float64)])
-        norms = sums[indptr[1:]] - sums[indptr[:-1]]
+    """The index of the prepared ``data``'s row of largest L1 norm (in chunks of rows,
+    so no temporary array of the data's size; a sum that overflows is inf, which wins)."""
+    with np.errstate(over="ignore"):
+        if data.dense:
+            norms = np.concatenate([np.abs(data.X[start:start + CHUNK]).sum(axis=1)
+                                    for start in range(0, data.n, CHUNK)])
+        else:
+            indptr, _, values = data.csr
+            norms = np.zeros(data.n, dtype=values.dtype)
+            for first in range(0, data.n, CHUNK):
+                last = min(first + CHUNK, data.n)
+                starts, stops = indptr[first:last], indptr[first + 1:last + 1]
+                filled = stops > starts
+                if filled.any():
+                    chunk = np.abs(values[starts[0]:stops[-1]])
+                    norms[first:last][filled] = np.add.reduceat(chunk, starts[filled] - starts[0])
     return int(np.argmax(norms))
 
 

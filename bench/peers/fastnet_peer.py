@@ -21,8 +21,8 @@ def network_class():
 
         return fastnet.Network
     except (ImportError, AttributeError) as exc:
-        raise PeerUnavailable(f"fastnet.Network is not importable ({exc}); the core must be merged "
-                              "and the package installed (pip install -e .)") from exc
+        raise PeerUnavailable(f"fastnet.Network is not importable ({exc}); install the package "
+                              "(pip install -e .)") from exc
 
 
 class FastnetPeer(Peer):
