@@ -43,6 +43,17 @@ def softmax_forward(a, z):
 
 
 @kernel
+def softmax_jacobian_product(out, a, v):
+    """out (n,) = J·v, J = diag(a) − a·aᵀ the softmax's Jacobian at a = softmax(z),
+    for v (n,); overwritten (out may be v itself)."""
+    mean = 0.0
+    for k in range(a.shape[0]):
+        mean += a[k] * v[k]
+    for j in range(a.shape[0]):
+        out[j] = a[j] * (v[j] - mean)
+
+
+@kernel
 def log_sum_exp(z):
     """log(sum(exp(z))) of z (n,) without overflow."""
     top = z[0]

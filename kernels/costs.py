@@ -7,7 +7,7 @@ The Python layer rejects combinations that make no sense before any kernel runs.
 """
 import numpy as np
 
-from .activations import (LINEAR, SIGMOID, SOFTMAX, log_sum_exp, softplus)
+from .activations import LINEAR, SIGMOID, SOFTMAX, log_sum_exp, softmax_jacobian_product, softplus
 from .jit import kernel
 
 QUADRATIC, CROSS_ENTROPY, LOG_LIKELIHOOD = 0, 1, 2
@@ -47,11 +47,7 @@ def output_delta(delta, a, y, output, cost):
             delta[j] *= a[j] * (1.0 - a[j])
     elif output == SOFTMAX:
         # Softmax Jacobian: delta_j = a_j * (g_j - sum_k a_k g_k), g = a - y.
-        mean = 0.0
-        for k in range(n):
-            mean += a[k] * delta[k]
-        for j in range(n):
-            delta[j] = a[j] * (delta[j] - mean)
+        softmax_jacobian_product(delta, a, delta)
 
 
 @kernel

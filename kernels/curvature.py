@@ -30,7 +30,7 @@ import numpy as np
 from numba import prange
 
 from .activations import (LINEAR, SIGMOID, SOFTMAX, TANH,
-                          activation_backward, activation_forward)
+                          activation_backward, activation_forward, softmax_jacobian_product)
 from .costs import QUADRATIC, output_delta, sample_cost
 from .jit import kernel
 from .lanes import LANES, lanes_axpy
@@ -104,11 +104,7 @@ def r_activation(ra, rz, a, code):
     rz, a = f(z) (n,)."""
     n = a.shape[0]
     if code == SOFTMAX:
-        mean = 0.0
-        for j in range(n):
-            mean += a[j] * rz[j]
-        for j in range(n):
-            ra[j] = a[j] * (rz[j] - mean)
+        softmax_jacobian_product(ra, a, rz)
         return
     for j in range(n):
         ra[j] = rz[j]

@@ -17,8 +17,8 @@ def run(path, X):
     return session.run(["output"], {"input": X})[0]
 
 
-@pytest.mark.parametrize("activation, output", itertools.product(
-    ("sigmoid", "tanh", "relu"), ("softmax", "sigmoid", "linear")))
+@pytest.mark.parametrize("activation, output", list(itertools.product(
+    ("sigmoid", "tanh", "relu"), ("softmax", "sigmoid", "linear"))))
 def test_onnxruntime_gives_predict_proba(tmp_path, activation, output):
     net = Network([6, 9, 7, 4], activation=activation, output=output, seed=3)
     X = np.random.default_rng(0).standard_normal((33, 6)).astype(np.float32)
