@@ -1,6 +1,6 @@
 """Throughput of a sweep: N [784,30,10] runs on W dask workers vs the same runs one after another.
 
-    python -m bench.sweep_throughput [--runs 8] [--workers 2] [--limit N] [--epochs 5]
+    python -m bench.sweep_throughput [--runs 8] [--workers 2] [--limit N] [--epochs 30]
 
 Both sides train the same recipes (chapter 1's network, seeds 1..N) with one
 Numba thread per run, through ``fastnet.sweep.run_task``: in this process one
@@ -30,7 +30,8 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--limit", type=int, help="training images per run (default: all 50,000)")
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=30,
+                        help="epochs per run (default 30, the chapter-1 recipe as it is)")
     parser.add_argument("--data", help="MNIST (default: $FASTNET_DATA, the cache, a download)")
     args = parser.parse_args(argv)
     data, _ = locate_mnist(args.data)
