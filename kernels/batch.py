@@ -27,6 +27,7 @@ from .dense import (bias_accumulate, dense_accumulate, dense_backward, dense_for
                     sparse_accumulate, sparse_forward)
 from .dropout import dropout_forward
 from .jit import kernel
+from .vectors import add_into, copy_into
 from .lanes import prefetch
 from .layout import (ACT, ENGINE, GEMM, N_IN, N_OUT, PER_SAMPLE, U_OFF, WIDTH, biases_of,
                      n_units, rows_of, units_of, weights_of)
@@ -58,7 +59,7 @@ def gather_rows(X, data, layers, rows):
     d = layers[0, N_IN]
     for s in range(rows.shape[0]):
         r = rows[s]
-        X[s * d:(s + 1) * d] = data.values[r * d:(r + 1) * d]
+        copy_into(X[s * d:(s + 1) * d], data.values[r * d:(r + 1) * d])
 
 
 @kernel
@@ -85,7 +86,7 @@ def matrix_forward(buffers, theta, layers, l, m, keep, scale):
         block_forward(Z, U, inputs, ld, W, width, m, layers[l, N_IN], scale)
     b = biases_of(theta, layers, l)
     for s in range(m):
-        units_of(buffers.Z, layers, l, 0, s)[:] += b
+        add_into(units_of(buffers.Z, layers, l, 0, s), b)
 
 
 @kernel

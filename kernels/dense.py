@@ -8,6 +8,7 @@ are about 80 % zeros, so skipping them cuts the first layer's work by five.
 Skipping exact zeros changes no result.
 """
 from .jit import kernel
+from .vectors import copy_into
 from .lanes import LANES, lanes_axpy, lanes_axpy4
 
 
@@ -80,7 +81,7 @@ def dense_backward(delta_in, W, delta, scale=1.0):
 def start_sum(z, b, scale):
     """Start z = scale·Σ + b: with b when scale is 1 (the exact old sum), else 0."""
     if scale == 1.0:
-        z[:] = b
+        copy_into(z, b)
     else:
         z[:] = 0.0
 

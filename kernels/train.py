@@ -32,6 +32,7 @@ from .dropout import stream_key
 from .jit import kernel
 from .layout import B_OFF, ENGINE, N_IN, N_OUT, PER_SAMPLE, n_units, units_of
 from .update import scale, sgd_update
+from .vectors import copy_into
 
 EVAL_CHUNK = 256
 MIN_LAZY_DECAY = 0.5     # a stronger decay per step is applied to the weights directly
@@ -136,10 +137,10 @@ def forward_chunk(A_out, Z_out, theta, layers, data, c):
     n_out = layers[last, N_OUT]
     rows = np.arange(c * EVAL_CHUNK, min((c + 1) * EVAL_CHUNK, n))
     chunk = chunk_buffers(layers, theta)
-    forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), 0, 1.0)
+    forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), rows[0], 1.0)
     for s in range(rows.shape[0]):
-        A_out[rows[s]] = units_of(chunk.A, layers, last, 0, s)[:n_out]
-        Z_out[rows[s]] = units_of(chunk.Z, layers, last, 0, s)[:n_out]
+        copy_into(A_out[rows[s]], units_of(chunk.A, layers, last, 0, s))
+        copy_into(Z_out[rows[s]], units_of(chunk.Z, layers, last, 0, s))
 
 
 def _forward_all(A_out, Z_out, theta, layers, data):
@@ -150,7 +151,7 @@ def _forward_all(A_out, Z_out, theta, layers, data):
     not depend on the thread count.
     """
     for c in prange((A_out.shape[0] + EVAL_CHUNK - 1) // EVAL_CHUNK):
-        forward_chunk(A_out, Z_out, theta, layers, data, c)
+        forward_chunk(A_out, Z_out, theta, layers, data, np.int64(c))  # one type in both twins
 
 
 def _twin(function, name):
@@ -176,7 +177,7 @@ def gradient_sum(grad, theta, layers, data, output, cost):
     grad[:] = 0.0
     for start in range(0, n, EVAL_CHUNK):
         rows = np.arange(start, min(start + EVAL_CHUNK, n))
-        forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), 0, 1.0)
+        forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), start, 1.0)
         backward_batch(chunk, theta, layers, data.Y, rows, output, cost, 1.0, 1.0)
         accumulate_batch(grad, 1.0 / n, chunk, layers, data, rows, 1.0, 1.0)
 

@@ -24,7 +24,7 @@ def sgd_update(theta, velocity, grad, n_weights, eta, momentum, nesterov,
     ``l2_rate`` = l2/n and ``l1_rate`` = l1/n; they apply to theta[:n_weights]
     (the weights); the biases theta[n_weights:] are not regularised.
     """
-    zero = l2_rate * 0.0
+    zero = l2_rate - l2_rate  # 0 in l2_rate's type (one specialisation below)
     _momentum_step(theta[:n_weights], velocity[:n_weights], grad[:n_weights],
                    eta, momentum, nesterov, l2_rate, l1_rate)
     _momentum_step(theta[n_weights:], velocity[n_weights:], grad[n_weights:],
