@@ -23,8 +23,8 @@ from .kernels.costs import output_costs
 from .dataset import Dataset
 from .kernels.layout import (B_OFF, N_IN, N_OUT, W_OFF, WIDTH, build, check_arrays,
                              check_columns, n_parameters, plan)
-from .kernels.threads import thread_buffers, train_epoch_threads
-from .kernels.train import (EVAL_CHUNK, Buffers, State, Step, buffers, forward_all, forward_few,
+from .kernels.bands import train_epoch_bands
+from .kernels.train import (EVAL_CHUNK, State, Step, buffers, forward_all, forward_few,
                             gradient_sum, train_epoch)
 from .kernels.update import all_finite
 from .optim import SGD, Optimizer
@@ -280,7 +280,9 @@ class Network(Curvature):
         learning rate eta; returns the seconds spent in the compiled loop."""
         order = np.random.default_rng((self.seed, self.epochs_trained)).permutation(data.n)
         batch = min(sgd.batch_size, data.n)  # a batch larger than the data is all of it
-        layers = plan(self._layers, batch, data.dense, choice("engine", self.engine, ENGINES))
+        threads = self._threads_for(batch)
+        layers = plan(self._layers, batch, data.dense, choice("engine", self.engine, ENGINES),
+                      threads)
         keep = 1.0 - sgd.dropout
         state = State(self._theta, sgd.velocity, np.zeros_like(self._theta), np.ones(1))
         step = Step(batch, *(self._scalar(name, value) for name, value in
@@ -288,24 +290,18 @@ class Network(Curvature):
                     bool(sgd.nesterov), self._scalar("l2/n", sgd.l2 / data.n),
                     self._scalar("l1/n", sgd.l1 / data.n), keep, self.seed,
                     self.epochs_trained, OUTPUTS[self.output], COSTS[self.cost_name])
-        threads, record = self._threads_for(batch), data.record()
+        record = data.record()
         names = ("Z", "A", "D") + (("Ad", "M") if keep < 1.0 else ())
+        work = buffers(layers, batch, self.dtype, keep < 1.0)
+        self._check(layers, data, velocity=sgd.velocity, grad=state.grad, batch_size=batch,
+                    buffers=tuple((name, getattr(work, name)) for name in names),
+                    gathered=work.X, Y=data.Y, order=order)
         if threads == 1:
-            work = buffers(layers, batch, self.dtype, keep < 1.0)
-            self._check(layers, data, velocity=sgd.velocity, grad=state.grad, batch_size=batch,
-                        buffers=tuple((name, getattr(work, name)) for name in names),
-                        gathered=work.X, Y=data.Y, order=order)
             run = lambda order, start: train_epoch(  # noqa: E731
                 state, work, layers, record, order, start, step)
         else:
-            units, X = thread_buffers(layers, batch, threads, self.dtype)
-            grads = np.zeros((threads, self._theta.shape[0]), dtype=self.dtype)
-            self._check(layers, data, velocity=sgd.velocity, grad=state.grad, gradients=grads,
-                        batch_size=-(-batch // threads), gathered=X[0], Y=data.Y, order=order,
-                        buffers=tuple((name, units[k, t]) for k, name in enumerate(Buffers._fields)
-                                      for t in range(threads) if name in names))
-            run = lambda order, start: train_epoch_threads(  # noqa: E731
-                state, units, X, grads, layers, record, order, start, step)
+            run = lambda order, start: train_epoch_bands(  # noqa: E731
+                state, work, layers, record, order, start, step, threads)
         steps = PROGRESS_STEPS if progress is not None else 1
         bounds = [min(batch * (-(-data.n // batch) * k // steps), data.n)
                   for k in range(steps + 1)]

@@ -65,11 +65,12 @@ def n_parameters(layers):
     return int(layers[-1, B_OFF] + layers[-1, WIDTH])
 
 
-def plan(layers, batch_size, dense_input, engine="auto"):
+def plan(layers, batch_size, dense_input, engine="auto", threads=1):
     """A copy of ``layers`` with the ENGINE column set for batches of
     ``batch_size``.  "auto": GEMM from GEMM_MIN_BATCH samples on
     (GEMM_MIN_BATCH_INPUT for the first layer), else BLOCKED; a sparse first
-    layer always PER_SAMPLE.  "gemm", "blocked", "per_sample" force one engine."""
+    layer always PER_SAMPLE.  "gemm", "blocked", "per_sample" force one engine.
+    With more than one thread (``bands.py``) BLOCKED stands in for GEMM."""
     planned = layers.copy()
     for l in range(len(layers)):
         if l == 0 and not dense_input:
@@ -80,7 +81,7 @@ def plan(layers, batch_size, dense_input, engine="auto"):
             choice = GEMM
         else:
             choice = BLOCKED
-        planned[l, ENGINE] = choice
+        planned[l, ENGINE] = BLOCKED if choice == GEMM and threads > 1 else choice
     return planned
 
 

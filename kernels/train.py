@@ -30,7 +30,7 @@ from numba import prange
 from .batch import accumulate_batch, backward_batch, forward_batch, prefetch_rows
 from .dropout import stream_key
 from .jit import kernel
-from .layout import B_OFF, ENGINE, N_IN, N_OUT, PER_SAMPLE, n_units, units_of
+from .layout import B_OFF, ENGINE, N_IN, PER_SAMPLE, n_units, units_of
 from .update import scale, sgd_update
 from .vectors import copy_into
 
@@ -60,10 +60,19 @@ def buffers(layers, batch_size, dtype, dropout=False):
     """Zeroed ``Buffers`` for batches of up to ``batch_size`` samples of the
     planned table ``layers`` (X only where the first layer runs on a matrix engine)."""
     size = batch_size * n_units(layers)
-    zeros = lambda k: np.zeros(k, dtype=dtype)  # noqa: E731
+    zeros = lambda k: aligned_zeros(k, dtype)  # noqa: E731
     gathered = batch_size * layers[0, N_IN] if layers[0, ENGINE] != PER_SAMPLE else 0
     return Buffers(zeros(size), zeros(size), zeros(size if dropout else 0),
                    zeros(size if dropout else 0), zeros(size), zeros(gathered))
+
+
+def aligned_zeros(size, dtype, alignment=64):
+    """A zeroed C-contiguous (size,) array whose first element starts a cache
+    line, so that threads writing neighbouring bands of it never share one."""
+    itemsize = np.dtype(dtype).itemsize
+    raw = np.zeros(size + alignment // itemsize, dtype=dtype)
+    skip = (-raw.ctypes.data % alignment) // itemsize
+    return raw[skip:skip + size]
 
 
 @kernel
@@ -134,7 +143,6 @@ def forward_chunk(A_out, Z_out, theta, layers, data, c):
     (rows c·EVAL_CHUNK up to the next chunk)."""
     n = A_out.shape[0]
     last = layers.shape[0] - 1
-    n_out = layers[last, N_OUT]
     rows = np.arange(c * EVAL_CHUNK, min((c + 1) * EVAL_CHUNK, n))
     chunk = chunk_buffers(layers, theta)
     forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), rows[0], 1.0)
