@@ -116,6 +116,27 @@ class Dataset:
     def values(self):
         return self._sparse()[2]
 
+    @property
+    def most_nonzeros(self):
+        """The most non-zero inputs in one sample (0 for dense data)."""
+        if self.csr is None:
+            return 0
+        indptr = self.csr[0]
+        return int(np.max(indptr[1:] - indptr[:-1], initial=0))
+
+    def row_splits(self, threads):
+        """(threads+1,) int64 input columns that cut the data's non-zeros into
+        ``threads`` near-equal shares (thread t's rows of the first layer's
+        weights: ``kernels/threads.py``)."""
+        if getattr(self, "_splits", (None,))[0] != threads:
+            counts = np.bincount(self._sparse()[1], minlength=self.n_in)
+            running = np.concatenate([[0], np.cumsum(counts)])
+            shares = running[-1] * np.arange(threads + 1) // threads
+            splits = np.minimum(np.searchsorted(running, shares), self.n_in).astype(np.int64)
+            splits[0], splits[-1] = 0, self.n_in
+            self._splits = threads, np.maximum.accumulate(splits)
+        return self._splits[1]
+
     def _sparse(self):
         if self.csr is None:
             self.csr = to_csr(self.X)

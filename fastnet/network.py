@@ -23,7 +23,7 @@ from .kernels.costs import output_costs
 from .dataset import Dataset
 from .kernels.layout import (B_OFF, N_IN, N_OUT, W_OFF, WIDTH, build, check_arrays,
                              check_columns, n_parameters, plan)
-from .kernels.bands import train_epoch_bands
+from .kernels.threads import train_epoch_threads
 from .kernels.train import (EVAL_CHUNK, State, Step, buffers, forward_all, forward_few,
                             gradient_sum, train_epoch)
 from .kernels.update import all_finite
@@ -34,7 +34,7 @@ HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
 INITS = ("normalized", "large")
 PROGRESS_STEPS = 20
 PARALLEL_FROM = 2048  # evaluate fewer samples than this on one thread
-ENGINES = ("auto", "blocked", "gemm", "per_sample")
+ENGINES = ("auto", "blocked", "by_column", "gemm", "per_sample")
 THREADS_FROM_BATCH = 32  # threads="auto" trains smaller batches on one thread
 
 
@@ -292,15 +292,18 @@ class Network(Curvature):
                     self.epochs_trained, OUTPUTS[self.output], COSTS[self.cost_name])
         record = data.record()
         names = ("Z", "A", "D") + (("Ad", "M") if keep < 1.0 else ())
-        work = buffers(layers, batch, self.dtype, keep < 1.0)
+        splits = data.row_splits(threads) if threads > 1 and not data.dense else None
+        work = buffers(layers, batch, self.dtype, keep < 1.0, data.most_nonzeros, splits)
         self._check(layers, data, velocity=sgd.velocity, grad=state.grad, batch_size=batch,
                     buffers=tuple((name, getattr(work, name)) for name in names),
-                    gathered=work.X, Y=data.Y, order=order)
+                    gathered=work.X, Y=data.Y, order=order,
+                    columns=(work.column_start, work.column_rows, work.column_values),
+                    partial=work.partial, row_splits=work.row_splits)
         if threads == 1:
             run = lambda order, start: train_epoch(  # noqa: E731
                 state, work, layers, record, order, start, step)
         else:
-            run = lambda order, start: train_epoch_bands(  # noqa: E731
+            run = lambda order, start: train_epoch_threads(  # noqa: E731
                 state, work, layers, record, order, start, step, threads)
         steps = PROGRESS_STEPS if progress is not None else 1
         bounds = [min(batch * (-(-data.n // batch) * k // steps), data.n)
@@ -389,7 +392,8 @@ class Network(Curvature):
         depend on which other samples share its chunk (BLAS's does, in the
         last bits), so predictions do not depend on the batch they come in."""
         engine = choice("engine", self.engine, ENGINES)
-        return plan(self._layers, EVAL_CHUNK, data.dense, "blocked" if engine == "auto" else engine)
+        return plan(self._layers, EVAL_CHUNK, data.dense,
+                    "blocked" if engine in ("auto", "by_column") else engine)
 
     def _outputs(self, data, check=True):
         """Outputs A and pre-activations Z (n, n_out) of the last layer; with

@@ -21,6 +21,7 @@ are scale·W.
 """
 from .activations import activation_backward, activation_forward
 from .blas import gemm
+from .columns import add_partials, column_accumulate, column_forward
 from .blocked import block_accumulate, block_backward, block_forward
 from .costs import output_delta
 from .dense import (bias_accumulate, dense_accumulate, dense_backward, dense_forward,
@@ -29,8 +30,8 @@ from .dropout import dropout_forward
 from .jit import kernel
 from .vectors import add_into, copy_into
 from .lanes import prefetch
-from .layout import (ACT, ENGINE, GEMM, N_IN, N_OUT, PER_SAMPLE, U_OFF, WIDTH, biases_of,
-                     n_units, rows_of, units_of, weights_of)
+from .layout import (ACT, BY_COLUMN, ENGINE, GEMM, SPLIT_COLUMNS, N_IN, N_OUT, PER_SAMPLE, U_OFF, WIDTH, biases_of,
+                     is_matrix, n_units, rows_of, units_of, weights_of)
 
 
 @kernel
@@ -91,11 +92,13 @@ def matrix_forward(buffers, theta, layers, l, m, keep, scale):
 
 
 @kernel
-def forward_batch(buffers, theta, layers, data, rows, keep, key, position, scale):
+def forward_batch(buffers, theta, layers, data, rows, offset, keep, key, position, scale):
     """Forward the samples ``rows`` (m,) through every layer into Z, A (Ad, M).
 
-    ``position`` numbers the batch's first sample within the epoch, for the
-    dropout masks (applied to hidden layers only when keep < 1).
+    ``rows`` may be a share of a batch that starts at ``offset`` within it
+    (for the BY_COLUMN view of the whole batch); ``position`` numbers rows[0]
+    within the epoch, for the dropout masks (applied to hidden layers only
+    when keep < 1).
     """
     m = rows.shape[0]
     n_layers = layers.shape[0]
@@ -103,10 +106,15 @@ def forward_batch(buffers, theta, layers, data, rows, keep, key, position, scale
     Z, A = buffers.Z, buffers.A
     for l in range(n_layers):
         n_out = layers[l, N_OUT]
-        if layers[l, ENGINE] != PER_SAMPLE:
+        if is_matrix(layers, l):
             if l == 0:
                 gather_rows(buffers.X, data, layers, rows)
             matrix_forward(buffers, theta, layers, l, m, keep, scale)
+        elif layers[l, ENGINE] == BY_COLUMN:
+            column_forward(buffers, weights_of(theta, layers, 0), biases_of(theta, layers, 0),
+                           offset, offset + m, total, scale)
+        elif layers[l, ENGINE] == SPLIT_COLUMNS:
+            add_partials(buffers, biases_of(theta, layers, 0), offset, m, total, scale)
         else:
             W = weights_of(theta, layers, l)
             b = biases_of(theta, layers, l)
@@ -171,7 +179,7 @@ def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale):
     for l in range(layers.shape[0]):
         TW = weights_of(target, layers, l)
         Tb = biases_of(target, layers, l)
-        if layers[l, ENGINE] != PER_SAMPLE:
+        if is_matrix(layers, l):
             width = layers[l, WIDTH]
             inputs, ld = input_matrix(buffers, layers, l, keep)
             D = rows_of(buffers.D, layers, l)
@@ -183,6 +191,11 @@ def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale):
                                  alpha / scale)
             for s in range(m):
                 bias_accumulate(Tb, units_of(buffers.D, layers, l, 0, s), alpha)
+            continue
+        if layers[l, ENGINE] == BY_COLUMN:
+            for s in range(m):
+                bias_accumulate(Tb, units_of(buffers.D, layers, l, 0, s), alpha)
+            column_accumulate(TW, layers[0, WIDTH], buffers, 0, layers[0, N_IN], U, alpha / scale)
             continue
         for s in range(m):
             delta = units_of(buffers.D, layers, l, 0, s)

@@ -8,8 +8,9 @@ A kernel here takes a few named records instead of dozens of arrays:
   empty ``indptr``/``indices``; ``Y`` (n, n_out) the targets (one-hot rows
   for class labels; (0, n_out) when only forwarding).  Make one with
   ``sparse_inputs`` / ``dense_inputs``.
-- ``Buffers(Z, A, Ad, M, D, X)``: the batch buffers of ``batch.py``; make
-  them with ``buffers``.
+- ``Buffers(Z, A, Ad, M, D, X, column_start, column_rows, column_values,
+  partial, row_splits)``: the batch buffers of ``batch.py``, ``columns.py``
+  and ``threads.py``; make them with ``buffers``.
 - ``State(theta, velocity, grad, weight_scale)``: parameters (p,), momentum
   velocity (p,), gradient buffer (p,) (zero between batches) and the lazy
   weight decay scale (1,) float64.
@@ -30,7 +31,9 @@ from numba import prange
 from .batch import accumulate_batch, backward_batch, forward_batch, prefetch_rows
 from .dropout import stream_key
 from .jit import kernel
-from .layout import B_OFF, ENGINE, N_IN, PER_SAMPLE, n_units, units_of
+from .columns import by_column
+from .layout import (B_OFF, BLOCKED, BY_COLUMN, ENGINE, GEMM, N_IN, SPLIT_COLUMNS, WIDTH, is_matrix,
+                     n_units, units_of)
 from .update import scale, sgd_update
 from .vectors import copy_into
 
@@ -39,7 +42,8 @@ MIN_LAZY_DECAY = 0.5     # a stronger decay per step is applied to the weights d
 MIN_WEIGHT_SCALE = 1e-3  # fold the lazy decay into the weights below this
 
 Inputs = namedtuple("Inputs", ["indptr", "indices", "values", "dense", "Y"])
-Buffers = namedtuple("Buffers", ["Z", "A", "Ad", "M", "D", "X"])
+Buffers = namedtuple("Buffers", ["Z", "A", "Ad", "M", "D", "X", "column_start", "column_rows",
+                                 "column_values", "partial", "row_splits"])
 State = namedtuple("State", ["theta", "velocity", "grad", "weight_scale"])
 Step = namedtuple("Step", ["batch_size", "eta", "momentum", "nesterov", "l2_rate", "l1_rate",
                            "keep", "seed", "epoch", "output", "cost"])
@@ -56,14 +60,27 @@ def dense_inputs(X, Y):
     return Inputs(empty, empty.astype(np.int32), X.reshape(-1), True, Y)
 
 
-def buffers(layers, batch_size, dtype, dropout=False):
+def buffers(layers, batch_size, dtype, dropout=False, most_nonzeros=0, row_splits=None):
     """Zeroed ``Buffers`` for batches of up to ``batch_size`` samples of the
-    planned table ``layers`` (X only where the first layer runs on a matrix engine)."""
+    planned table ``layers``: X only where the first layer runs on a matrix
+    engine, the column view (for rows of up to ``most_nonzeros`` non-zeros)
+    only where it runs BY_COLUMN or SPLIT_COLUMNS, and for SPLIT_COLUMNS
+    each thread's partial first-layer sums, its rows of W given by
+    ``row_splits`` (T+1,) (kept, not copied)."""
     size = batch_size * n_units(layers)
     zeros = lambda k: aligned_zeros(k, dtype)  # noqa: E731
-    gathered = batch_size * layers[0, N_IN] if layers[0, ENGINE] != PER_SAMPLE else 0
+    engine = layers[0, ENGINE]
+    gathered = batch_size * layers[0, N_IN] if engine in (GEMM, BLOCKED) else 0
+    by_column = engine in (BY_COLUMN, SPLIT_COLUMNS)
+    entries = batch_size * most_nonzeros if by_column else 0
+    split = engine == SPLIT_COLUMNS
+    threads = len(row_splits) - 1 if split else 0
     return Buffers(zeros(size), zeros(size), zeros(size if dropout else 0),
-                   zeros(size if dropout else 0), zeros(size), zeros(gathered))
+                   zeros(size if dropout else 0), zeros(size), zeros(gathered),
+                   np.zeros(layers[0, N_IN] + 1 if by_column else 0, dtype=np.int64),
+                   np.zeros(entries, dtype=np.int64), zeros(entries),
+                   zeros(threads * batch_size * layers[0, WIDTH]),
+                   row_splits if split else np.zeros(0, dtype=np.int64))
 
 
 def aligned_zeros(size, dtype, alignment=64):
@@ -104,7 +121,9 @@ def train_epoch(state, buffers, layers, data, order, first, step):
         rows = order[start:min(start + batch_size, n)]
         m = rows.shape[0]
         prefetch_rows(data, layers, order[start + batch_size:start + 2 * batch_size])
-        forward_batch(buffers, theta, layers, data, rows, keep, key, first + start, s)
+        if layers[0, ENGINE] == BY_COLUMN:
+            by_column(buffers, data, rows)
+        forward_batch(buffers, theta, layers, data, rows, 0, keep, key, first + start, s)
         backward_batch(buffers, theta, layers, data.Y, rows, step.output, step.cost, keep, s)
         if lazy:
             s *= decay
@@ -130,11 +149,12 @@ def train_epoch(state, buffers, layers, data, order, first, step):
 def chunk_buffers(layers, dtype_of):
     """Zeroed buffers for one evaluation chunk (no dropout), like ``buffers``."""
     size = EVAL_CHUNK * n_units(layers)
-    gathered = EVAL_CHUNK * layers[0, N_IN] if layers[0, ENGINE] != PER_SAMPLE else 0
+    gathered = EVAL_CHUNK * layers[0, N_IN] if is_matrix(layers, 0) else 0
     empty = np.zeros(0, dtype=dtype_of.dtype)
     return Buffers(np.zeros(size, dtype=dtype_of.dtype), np.zeros(size, dtype=dtype_of.dtype),
                    empty, empty, np.zeros(size, dtype=dtype_of.dtype),
-                   np.zeros(gathered, dtype=dtype_of.dtype))
+                   np.zeros(gathered, dtype=dtype_of.dtype), np.zeros(0, dtype=np.int64),
+                   np.zeros(0, dtype=np.int64), empty, empty, np.zeros(0, dtype=np.int64))
 
 
 @kernel
@@ -145,7 +165,7 @@ def forward_chunk(A_out, Z_out, theta, layers, data, c):
     last = layers.shape[0] - 1
     rows = np.arange(c * EVAL_CHUNK, min((c + 1) * EVAL_CHUNK, n))
     chunk = chunk_buffers(layers, theta)
-    forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), rows[0], 1.0)
+    forward_batch(chunk, theta, layers, data, rows, 0, 1.0, np.uint64(0), rows[0], 1.0)
     for s in range(rows.shape[0]):
         copy_into(A_out[rows[s]], units_of(chunk.A, layers, last, 0, s))
         copy_into(Z_out[rows[s]], units_of(chunk.Z, layers, last, 0, s))
@@ -185,7 +205,7 @@ def gradient_sum(grad, theta, layers, data, output, cost):
     grad[:] = 0.0
     for start in range(0, n, EVAL_CHUNK):
         rows = np.arange(start, min(start + EVAL_CHUNK, n))
-        forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), start, 1.0)
+        forward_batch(chunk, theta, layers, data, rows, 0, 1.0, np.uint64(0), start, 1.0)
         backward_batch(chunk, theta, layers, data.Y, rows, output, cost, 1.0, 1.0)
         accumulate_batch(grad, 1.0 / n, chunk, layers, data, rows, 1.0, 1.0)
 

@@ -21,7 +21,7 @@ from fastnet.kernels.blas import gemm
 from fastnet.kernels.blocked import block_accumulate, block_backward, block_forward
 from fastnet.kernels.jit import kernel
 from fastnet.kernels.layout import plan
-from fastnet.kernels.bands import train_epoch_bands
+from fastnet.kernels.threads import train_epoch_threads
 from fastnet.kernels.train import (EVAL_CHUNK, State, Step, buffers, dense_inputs, forward_all,
                                    forward_few, gradient_sum, sparse_inputs, to_csr, train_epoch)
 from fastnet.kernels.update import all_finite, scale, sgd_update
@@ -396,11 +396,11 @@ class Problem:
 
 
 ENGINES = [("sparse", "per_sample"), ("dense", "per_sample"), ("sparse", "gemm"),
-           ("dense", "gemm"), ("sparse", "blocked"), ("dense", "blocked")]
+           ("dense", "gemm"), ("sparse", "blocked"), ("dense", "blocked"), ("sparse", "by_column")]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("layout,engine", ENGINES)
+@pytest.mark.parametrize("layout,engine", [e for e in ENGINES if e[1] != "by_column"])  # training only
 def test_forward_all_and_gradient_sum_match_reference(dtype, layout, engine):
     # More samples than one evaluation chunk (256), so chunking is exercised.
     p = Problem(dtype, n=600)
@@ -423,7 +423,7 @@ def test_forward_all_and_gradient_sum_match_reference(dtype, layout, engine):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", ["plain", "momentum", "nesterov", "l2", "l1", "all"])
 @pytest.mark.parametrize("layout,engine,threads", [e + (1,) for e in ENGINES] + [
-    ("sparse", "per_sample", 2), ("dense", "gemm", 3)])
+    ("sparse", "per_sample", 2), ("dense", "gemm", 3), ("sparse", "by_column", 2)])
 def test_train_epoch_matches_reference_mini_batches(case, dtype, layout, engine, threads):
     """One compiled epoch over a given order, batch 3 of 20 samples (the last
     batch has 2), against the reference's mini-batch loop."""
@@ -446,11 +446,13 @@ def test_train_epoch_matches_reference_mini_batches(case, dtype, layout, engine,
     step = Step(batch, as_dtype(eta), as_dtype(options["momentum"]), options["nesterov"],
                 as_dtype(options["l2"] / n), as_dtype(options["l1"] / n), 1.0, 0, 0,
                 OUTPUT[p.output], COST[p.cost])
-    work = buffers(layers, batch, dtype)
+    n_in = p.layers[0, 0]
+    work = buffers(layers, batch, dtype, most_nonzeros=int(np.diff(p.csr[0]).max()),
+                   row_splits=np.arange(threads + 1, dtype=np.int64) * n_in // threads)
     if threads == 1:
         train_epoch(state, work, layers, p.inputs(layout), order, 0, step)
     else:
-        train_epoch_bands(state, work, layers, p.inputs(layout), order, 0, step, threads)
+        train_epoch_threads(state, work, layers, p.inputs(layout), order, 0, step, threads)
     assert state.weight_scale[0] == 1.0
     close(p.unpadded(theta), expected, dtype, rtol=100 * RTOL[dtype],
           atol=100 * np.finfo(dtype).eps)

@@ -1,0 +1,195 @@
+"""Several threads share every mini-batch: samples for the passes, rows for the step.
+
+A batch is two parallel loops over the T threads, whatever the depth:
+
+1. ``passes``: thread t forwards and backpropagates its share of the batch's
+   samples, [t·m/T, (t+1)·m/T) (``share``), in its own rows of the batch's
+   buffers (sample s's units lie at s·U, so a share is a contiguous block).
+2. ``step``: after the barrier, thread t adds the whole batch's gradient to
+   its own rows of every weight matrix (row i of layer l's weights holds the
+   weights leaving input unit i; ``row_split``), thread 0 to the biases.
+
+No value is written by two threads and every thread writes contiguous
+memory, so no gradient is ever summed across threads (the cost that sinks a
+per-thread-gradient scheme at wide layers) and no cache line travels between
+the cores while they write (splitting each row's units between threads did,
+and ran slower than one thread).  Each value is computed by the same kernel
+in the same order as in ``train.train_epoch`` with the same engines, so the
+weights are bit-identical to one thread's.  ``layout.plan`` with threads
+puts fastnet's BLOCKED kernels where one thread would call BLAS (a BLAS call
+from every thread would start BLAS's own threads on top of them) and runs a
+sparse first layer SPLIT_COLUMNS: each thread sums the first layer over its
+own rows of W for the whole batch (``first_layer_sums``, a third parallel
+loop), so that the first layer's weights, the bulk of the parameters, never
+leave the core that updates them; the passes add the threads' partial sums
+in thread order.  That grouping is the one difference from one thread's
+sums: equal within rounding, and bit-identical for a given T.  It splits the first
+layer's rows into ranges that hold equal shares of the data's non-zeros
+(``row_splits``).
+
+Same records and conventions as ``train.train_epoch``.  A parallel loop takes
+arrays and scalars, not records, so ``passes`` and ``step`` take them
+unpacked and rebuild them.
+"""
+from numba import prange
+
+from .batch import backward_batch, forward_batch, input_matrix, layer_input, prefetch_rows
+from .blocked import block_accumulate
+from .columns import by_column, column_accumulate, column_partial
+from .dense import bias_accumulate, dense_accumulate
+from .dropout import stream_key
+from .jit import kernel
+from .layout import (B_OFF, ENGINE, N_IN, SPLIT_COLUMNS, WIDTH, biases_of, is_matrix,
+                     n_units, rows_of, units_of, weights_of)
+from .train import MIN_LAZY_DECAY, MIN_WEIGHT_SCALE, Buffers, Inputs
+from .update import scale as scale_by
+from .update import sgd_update
+
+
+@kernel
+def share(m, t, T):
+    """Thread t's samples [lo, hi) of a batch of m, of T threads."""
+    return t * m // T, (t + 1) * m // T
+
+
+@kernel
+def row_split(work, layers, l, t, T):
+    """Thread t's rows [first, last) of layer l's weights: the first layer's by
+    equal shares of the batch's non-zeros where it runs BY_COLUMN, else by
+    equal counts (multiples of 4 rows: the blocked products' tiles)."""
+    if l == 0 and layers[0, ENGINE] == SPLIT_COLUMNS:
+        return work.row_splits[t], work.row_splits[t + 1]
+    n = layers[l, N_IN]
+    blocks = (n + 3) // 4
+    return min(t * blocks // T * 4, n), min((t + 1) * blocks // T * 4, n)
+
+
+@kernel
+def share_buffers(work, layers, lo):
+    """``work`` seen from sample lo of the batch on (the column view whole)."""
+    U, d = n_units(layers), layers[0, N_IN]
+    dropout = work.Ad.shape[0] > 0
+    gathered = work.X.shape[0] > 0
+    return Buffers(work.Z[lo * U:], work.A[lo * U:], work.Ad[lo * U if dropout else 0:],
+                   work.M[lo * U if dropout else 0:], work.D[lo * U:],
+                   work.X[lo * d if gathered else 0:], work.column_start, work.column_rows,
+                   work.column_values, work.partial, work.row_splits)
+
+
+@kernel(parallel=True)
+def first_layer_sums(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, theta, layers, indptr, indices,
+                     values, dense, Y, rows, T):
+    """Each thread's part of the batch's column view (its columns) and its
+    partial first-layer sums over its rows of W (SPLIT_COLUMNS)."""
+    m = rows.shape[0]
+    for t in prange(T):
+        work = Buffers(Z, A, Ad, M, D, X, CS, CR, CV, P, RS)
+        end = by_column(work, Inputs(indptr, indices, values, dense, Y), rows, RS[t], RS[t + 1])
+        size = P.shape[0] // T
+        column_partial(work, weights_of(theta, layers, 0), layers[0, WIDTH], RS[t], RS[t + 1],
+                       end, m, P[t * size:(t + 1) * size])
+
+
+@kernel(parallel=True)
+def passes(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, theta, layers, indptr, indices, values, dense, Y,
+           rows, keep, output, cost, key, position, scale, T):
+    """Forward and backpropagate each thread's share of the batch ``rows``."""
+    for t in prange(T):
+        lo, hi = share(rows.shape[0], t, T)
+        if hi > lo:
+            work = share_buffers(Buffers(Z, A, Ad, M, D, X, CS, CR, CV, P, RS), layers, lo)
+            data = Inputs(indptr, indices, values, dense, Y)
+            forward_batch(work, theta, layers, data, rows[lo:hi], lo, keep, key, position + lo,
+                          scale)
+            backward_batch(work, theta, layers, Y, rows[lo:hi], output, cost, keep, scale)
+
+
+@kernel
+def step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, scale, decay):
+    """Rows [first, last) of layer l's weights in ``target`` (n_in, width) +=
+    alpha/scale·(the batch's inputs to layer l)ᵀ @ (its deltas), after
+    ``decay`` ≠ 1 multiplies them (plain SGD with a strong L2)."""
+    width = layers[l, WIDTH]
+    TW = weights_of(target, layers, l)
+    if decay != 1.0:
+        scale_by(TW[first * width:last * width], decay)
+    U = n_units(layers)
+    if is_matrix(layers, l):
+        inputs, ld = input_matrix(work, layers, l, keep)
+        block_accumulate(TW[first * width:], width, inputs[first:], ld, rows_of(work.D, layers, l),
+                         U, rows.shape[0], width, last - first, alpha / scale)
+    elif layers[l, ENGINE] == SPLIT_COLUMNS:
+        column_accumulate(TW, width, work, first, last, U, alpha / scale)
+    else:
+        d = layers[0, N_IN]
+        for s in range(rows.shape[0]):
+            if l > 0:
+                x = layer_input(work.A, work.Ad, layers, l - 1, s, keep)[first:last]
+            else:  # a dense first layer on the per-sample engine
+                x = data.values[rows[s] * d + first:rows[s] * d + last]
+            dense_accumulate(TW[first * width:], width, x, units_of(work.D, layers, l, 0, s),
+                             alpha, scale)
+
+
+@kernel(parallel=True)
+def step(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, target, layers, indptr, indices, values, dense, Y, rows,
+         keep, alpha, scale, decay, T):
+    """Each thread's rows of every layer's weights, and (thread 0) the biases."""
+    for t in prange(T):
+        work = Buffers(Z, A, Ad, M, D, X, CS, CR, CV, P, RS)
+        data = Inputs(indptr, indices, values, dense, Y)
+        for l in range(layers.shape[0]):
+            first, last = row_split(work, layers, l, t, T)
+            if last > first:
+                step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, scale,
+                          decay)
+            if t == 0:
+                for s in range(rows.shape[0]):
+                    bias_accumulate(biases_of(target, layers, l), units_of(D, layers, l, 0, s),
+                                    alpha)
+
+
+@kernel
+def train_epoch_threads(state, work, layers, data, order, first, step_, T):
+    """``train.train_epoch`` with every batch shared by T threads (same
+    arguments and lazy weight decay); ``work`` holds buffers for a whole
+    batch (``train.buffers``), ``layers`` planned for T threads."""
+    theta = state.theta
+    n = order.shape[0]
+    n_weights = layers[0, B_OFF]
+    eta, keep, batch_size = step_.eta, step_.keep, step_.batch_size
+    direct = step_.momentum == 0.0 and step_.l1_rate == 0.0
+    decay = 1.0 - eta * step_.l2_rate
+    lazy = direct and step_.l2_rate != 0.0 and decay >= MIN_LAZY_DECAY
+    s = state.weight_scale[0]
+    key = stream_key(step_.seed, step_.epoch)
+    Z, A, Ad, M, D, X, CS, CR, CV, P, RS = work
+    indptr, indices, values, dense, Y = data
+    for start in range(0, n, batch_size):
+        rows = order[start:min(start + batch_size, n)]
+        m = rows.shape[0]
+        prefetch_rows(data, layers, order[start + batch_size:start + 2 * batch_size])
+        if layers[0, ENGINE] == SPLIT_COLUMNS:
+            first_layer_sums(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, theta, layers, indptr, indices,
+                             values, dense, Y, rows, T)
+        passes(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, theta, layers, indptr, indices, values, dense, Y,
+               rows, keep, step_.output, step_.cost, key, first + start, s, T)
+        if lazy:
+            s *= decay
+            step(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, theta, layers, indptr, indices, values, dense, Y,
+                 rows, keep, -eta / m, s, 1.0, T)
+            if s < MIN_WEIGHT_SCALE:
+                scale_by(theta[:n_weights], s)
+                s = 1.0
+        elif direct:
+            step(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, theta, layers, indptr, indices, values, dense, Y,
+                 rows, keep, -eta / m, 1.0, decay if step_.l2_rate != 0.0 else 1.0, T)
+        else:
+            step(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, state.grad, layers, indptr, indices, values,
+                 dense, Y, rows, keep, 1.0 / m, 1.0, 1.0, T)
+            sgd_update(theta, state.velocity, state.grad, n_weights, eta, step_.momentum,
+                       step_.nesterov, step_.l2_rate, step_.l1_rate)
+    if first + n == data.Y.shape[0] and s != 1.0:
+        scale_by(theta[:n_weights], s)
+        s = 1.0
+    state.weight_scale[0] = s
