@@ -23,8 +23,9 @@ from .kernels.costs import output_costs
 from .dataset import Dataset
 from .kernels.layout import (B_OFF, N_IN, N_OUT, W_OFF, WIDTH, build, check_arrays,
                              check_columns, n_parameters, plan)
+from .kernels.hogwild import hogwild_buffers, hogwild_epoch
 from .kernels.threads import train_epoch_threads
-from .kernels.train import (EVAL_CHUNK, State, Step, buffers, forward_all, forward_few,
+from .kernels.train import (EVAL_CHUNK, Buffers, State, Step, buffers, forward_all, forward_few,
                             gradient_sum, train_epoch)
 from .kernels.update import all_finite
 from .optim import SGD, Optimizer
@@ -86,6 +87,7 @@ class Network(Curvature):
         self._layers = self._layout()
         self.engine = "auto"  # how layers are computed: "auto" or one of kernels.layout.ENGINES
         self.threads = None   # training threads: None (1), N or "auto"; see _threads_for
+        self.hogwild = False  # threads step without locks (kernels/hogwild.py)
         self._theta = self._initial_parameters()
 
     # ----------------------------------------------------------------- layout
@@ -214,7 +216,8 @@ class Network(Curvature):
     def fit(self, X, y=None, epochs=30, batch_size=10, eta=0.5, momentum=0.0, nesterov=False,
             l2=0.0, l1=0.0, dropout=0.0, validation=None, schedule=None,
             early_stopping=None, restore_best=False, augment=None, monitor=True,
-            verbose=False, callback=None, progress=None, optimizer=None, threads=None):
+            verbose=False, callback=None, progress=None, optimizer=None, threads=None,
+            hogwild=None):
         """Train by mini-batch SGD and return the history (dict of per-epoch lists).
 
         X (n, n_in) float or uint8; y (n,) integer labels (or (n, n_out) real
@@ -234,12 +237,14 @@ class Network(Curvature):
         ``fastnet.training.Trainer``.
 
         X may be a prepared ``fastnet.Dataset`` (y None: its own targets).
-        ``threads`` splits every batch across that many threads (bit-identical
+        ``threads`` shares every batch among that many threads (bit-identical
         weights for a given count; equal to one thread within rounding);
         "auto": Numba's thread count (``NUMBA_NUM_THREADS``) from batch size 32
-        on.  Default 1: each batch synchronises the threads twice, which costs
-        milliseconds instead of microseconds when other processes share the
-        cores (see docs/speed.md).
+        on.  Default 1: each batch synchronises the threads three times, which
+        costs milliseconds instead of microseconds when other processes share
+        the cores (see docs/speed.md).  ``hogwild=True`` instead runs that many
+        threads of plain SGD at once on the shared weights, without locks
+        (Hogwild!; for small batches; not bit-reproducible).
 
         History keys: training_cost, training_accuracy, validation_cost,
         validation_accuracy, eta, epoch_seconds (training time only).
@@ -251,6 +256,10 @@ class Network(Curvature):
                 raise TypeError(f"{name}: expected None or a function {signature}, got {value!r}")
         if threads is not None:
             self.threads = threads if threads == "auto" else positive_int("threads", threads)
+        if hogwild is not None:
+            if not isinstance(hogwild, (bool, np.bool_)):
+                raise TypeError(f"hogwild: expected True or False, got {hogwild!r}")
+            self.hogwild = bool(hogwild)
         settings = dict(eta=eta, batch_size=batch_size, momentum=momentum, nesterov=nesterov,
                         l2=l2, l1=l1, dropout=dropout, schedule=schedule,
                         early_stopping=early_stopping)
@@ -281,30 +290,44 @@ class Network(Curvature):
         order = np.random.default_rng((self.seed, self.epochs_trained)).permutation(data.n)
         batch = min(sgd.batch_size, data.n)  # a batch larger than the data is all of it
         threads = self._threads_for(batch)
+        hogwild = self.hogwild and threads > 1
         layers = plan(self._layers, batch, data.dense, choice("engine", self.engine, ENGINES),
-                      threads)
+                      1 if hogwild else threads, blas=not hogwild)
         keep = 1.0 - sgd.dropout
         state = State(self._theta, sgd.velocity, np.zeros_like(self._theta), np.ones(1))
         step = Step(batch, *(self._scalar(name, value) for name, value in
                              (("eta", eta), ("momentum", sgd.momentum))),
                     bool(sgd.nesterov), self._scalar("l2/n", sgd.l2 / data.n),
                     self._scalar("l1/n", sgd.l1 / data.n), keep, self.seed,
-                    self.epochs_trained, OUTPUTS[self.output], COSTS[self.cost_name])
+                    self.epochs_trained, OUTPUTS[self.output], COSTS[self.cost_name], True)
         record = data.record()
         names = ("Z", "A", "D") + (("Ad", "M") if keep < 1.0 else ())
-        splits = data.row_splits(threads) if threads > 1 and not data.dense else None
-        work = buffers(layers, batch, self.dtype, keep < 1.0, data.most_nonzeros, splits)
-        self._check(layers, data, velocity=sgd.velocity, grad=state.grad, batch_size=batch,
-                    buffers=tuple((name, getattr(work, name)) for name in names),
-                    gathered=work.X, Y=data.Y, order=order,
-                    columns=(work.column_start, work.column_rows, work.column_values),
-                    partial=work.partial, row_splits=work.row_splits)
-        if threads == 1:
-            run = lambda order, start: train_epoch(  # noqa: E731
-                state, work, layers, record, order, start, step)
+        if hogwild:
+            if sgd.momentum != 0.0 or sgd.l1 != 0.0:
+                raise ValueError("hogwild: plain SGD only (momentum and l1 0): threads sharing one "
+                                 "velocity would apply each other's steps; pass hogwild=False")
+            grads, scales, units, X = hogwild_buffers(layers, batch, threads, self.dtype)
+            self._check(layers, data, velocity=sgd.velocity, gradients=grads, batch_size=batch,
+                        buffers=tuple((name, units[k, t]) for k, name in enumerate(Buffers._fields[:5])
+                                      for t in range(threads) if name in names),
+                        gathered=X[0], Y=data.Y, order=order)
+            run = lambda order, start: hogwild_epoch(  # noqa: E731
+                self._theta, sgd.velocity, grads, scales, units, X, layers, *record, order, start,
+                *step[:-1])
         else:
-            run = lambda order, start: train_epoch_threads(  # noqa: E731
-                state, work, layers, record, order, start, step, threads)
+            splits = data.row_splits(threads) if threads > 1 and not data.dense else None
+            work = buffers(layers, batch, self.dtype, keep < 1.0, data.most_nonzeros, splits)
+            self._check(layers, data, velocity=sgd.velocity, grad=state.grad, batch_size=batch,
+                        buffers=tuple((name, getattr(work, name)) for name in names),
+                        gathered=work.X, Y=data.Y, order=order,
+                        columns=(work.column_start, work.column_rows, work.column_values),
+                        partial=work.partial, row_splits=work.row_splits)
+            if threads == 1:
+                run = lambda order, start: train_epoch(  # noqa: E731
+                    state, work, layers, record, order, start, step)
+            else:
+                run = lambda order, start: train_epoch_threads(  # noqa: E731
+                    state, work, layers, record, order, start, step, threads)
         steps = PROGRESS_STEPS if progress is not None else 1
         bounds = [min(batch * (-(-data.n // batch) * k // steps), data.n)
                   for k in range(steps + 1)]
@@ -329,7 +352,8 @@ class Network(Curvature):
         if self.threads is None:
             return 1
         if self.threads == "auto":
-            return 1 if batch < THREADS_FROM_BATCH else max(1, numba.get_num_threads())
+            small = batch < THREADS_FROM_BATCH and not self.hogwild
+            return 1 if small else max(1, numba.get_num_threads())
         return self.threads
 
     def _scalar(self, name, value):

@@ -70,7 +70,7 @@ def n_parameters(layers):
     return int(layers[-1, B_OFF] + layers[-1, WIDTH])
 
 
-def plan(layers, batch_size, dense_input, engine="auto", threads=1):
+def plan(layers, batch_size, dense_input, engine="auto", threads=1, blas=True):
     """A copy of ``layers`` with the ENGINE column set for batches of
     ``batch_size``.  "auto": GEMM from GEMM_MIN_BATCH samples on
     (GEMM_MIN_BATCH_INPUT for the first layer), else BLOCKED; a sparse first
@@ -79,7 +79,9 @@ def plan(layers, batch_size, dense_input, engine="auto", threads=1):
     "gemm", "blocked", "per_sample" force one engine ("gemm" and "blocked"
     leave a sparse first layer PER_SAMPLE); "by_column" is "blocked" with a
     sparse first layer BY_COLUMN.  With more than one thread (``threads.py``)
-    BLOCKED stands in for GEMM and a sparse first layer is SPLIT_COLUMNS."""
+    BLOCKED stands in for GEMM and a sparse first layer is SPLIT_COLUMNS;
+    ``blas=False`` puts BLOCKED for GEMM too (threads calling BLAS would start
+    BLAS's own threads on top of them)."""
     planned = layers.copy()
     for l in range(len(layers)):
         if l == 0 and not dense_input:
@@ -93,7 +95,7 @@ def plan(layers, batch_size, dense_input, engine="auto", threads=1):
             choice = GEMM
         else:
             choice = BLOCKED
-        planned[l, ENGINE] = BLOCKED if choice == GEMM and threads > 1 else choice
+        planned[l, ENGINE] = BLOCKED if choice == GEMM and (threads > 1 or not blas) else choice
     return planned
 
 

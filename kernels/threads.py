@@ -160,7 +160,7 @@ def train_epoch_threads(state, work, layers, data, order, first, step_, T):
     eta, keep, batch_size = step_.eta, step_.keep, step_.batch_size
     direct = step_.momentum == 0.0 and step_.l1_rate == 0.0
     decay = 1.0 - eta * step_.l2_rate
-    lazy = direct and step_.l2_rate != 0.0 and decay >= MIN_LAZY_DECAY
+    lazy = step_.lazy and direct and step_.l2_rate != 0.0 and decay >= MIN_LAZY_DECAY
     s = state.weight_scale[0]
     key = stream_key(step_.seed, step_.epoch)
     Z, A, Ad, M, D, X, CS, CR, CV, P, RS = work

@@ -15,9 +15,10 @@ A kernel here takes a few named records instead of dozens of arrays:
   velocity (p,), gradient buffer (p,) (zero between batches) and the lazy
   weight decay scale (1,) float64.
 - ``Step(batch_size, eta, momentum, nesterov, l2_rate, l1_rate, keep, seed,
-  epoch, output, cost)``: the SGD hyperparameters of one epoch, the real ones
-  in the network's dtype; l2_rate = l2/n_train, l1_rate = l1/n_train,
-  keep = 1 − dropout.
+  epoch, output, cost, lazy)``: the SGD hyperparameters of one epoch, the
+  real ones in the network's dtype; l2_rate = l2/n_train, l1_rate =
+  l1/n_train, keep = 1 − dropout; ``lazy`` allows the lazy weight decay
+  (off for threads that share the weights: ``hogwild.py``).
 
 A batch is: forward every sample, backpropagate every delta, then change the
 parameters once.  Plain SGD adds −eta/m·gradient straight into theta; momentum,
@@ -46,7 +47,7 @@ Buffers = namedtuple("Buffers", ["Z", "A", "Ad", "M", "D", "X", "column_start", 
                                  "column_values", "partial", "row_splits"])
 State = namedtuple("State", ["theta", "velocity", "grad", "weight_scale"])
 Step = namedtuple("Step", ["batch_size", "eta", "momentum", "nesterov", "l2_rate", "l1_rate",
-                           "keep", "seed", "epoch", "output", "cost"])
+                           "keep", "seed", "epoch", "output", "cost", "lazy"])
 
 
 def sparse_inputs(indptr, indices, values, Y):
@@ -114,7 +115,7 @@ def train_epoch(state, buffers, layers, data, order, first, step):
     eta, keep, batch_size = step.eta, step.keep, step.batch_size
     direct = step.momentum == 0.0 and step.l1_rate == 0.0
     decay = 1.0 - eta * step.l2_rate
-    lazy = direct and step.l2_rate != 0.0 and decay >= MIN_LAZY_DECAY
+    lazy = step.lazy and direct and step.l2_rate != 0.0 and decay >= MIN_LAZY_DECAY
     s = state.weight_scale[0]
     key = stream_key(step.seed, step.epoch)
     for start in range(0, n, batch_size):

@@ -445,7 +445,7 @@ def test_train_epoch_matches_reference_mini_batches(case, dtype, layout, engine,
     state = State(theta, velocity, grad, np.ones(1))  # the lazy L2 decay is folded in at the end
     step = Step(batch, as_dtype(eta), as_dtype(options["momentum"]), options["nesterov"],
                 as_dtype(options["l2"] / n), as_dtype(options["l1"] / n), 1.0, 0, 0,
-                OUTPUT[p.output], COST[p.cost])
+                OUTPUT[p.output], COST[p.cost], True)
     n_in = p.layers[0, 0]
     work = buffers(layers, batch, dtype, most_nonzeros=int(np.diff(p.csr[0]).max()),
                    row_splits=np.arange(threads + 1, dtype=np.int64) * n_in // threads)

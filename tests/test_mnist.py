@@ -44,3 +44,19 @@ def test_mnist_uint8_pixels_train_like_scaled_floats(mnist):
         accuracies.append(net.accuracy(X_test, y_test))
     assert accuracies[0] > 0.8
     assert abs(accuracies[0] - accuracies[1]) < 0.005
+
+
+@pytest.mark.parametrize("options", [{}, {"l2": 1.0}])
+def test_mnist_hogwild_learns_like_one_thread(mnist, options):
+    """Hogwild!: two threads step on the shared weights without locks.  Not
+    bit-reproducible, but it must learn what one thread learns: the same 3
+    epochs to the same threshold, within a point of one thread's accuracy."""
+    (X, y), (X_test, y_test) = mnist
+    accuracies = []
+    for threads, hogwild in ((1, False), (2, True)):
+        net = fastnet.Network([784, 30, 10], seed=1)
+        net.fit(X, y, epochs=3, batch_size=10, eta=0.5, monitor=False, threads=threads,
+                hogwild=hogwild, **options)
+        accuracies.append(net.accuracy(X_test, y_test))
+    assert accuracies[1] >= THRESHOLD, accuracies
+    assert abs(accuracies[1] - accuracies[0]) < 0.01, accuracies

@@ -71,3 +71,34 @@ def test_default_threads_follow_the_batch_size_and_numba(monkeypatch):
     assert net._threads_for(10) == 3
     with pytest.raises(ValueError, match="threads: must be a positive integer"):
         net.fit(np.zeros((4, 4), np.float32), np.zeros(4, int), epochs=1, threads=0)
+
+
+@pytest.mark.parametrize("options", [{}, {"l2": 3.0}, {"l2": 3000.0}, {"dropout": 0.3}])
+def test_hogwild_threads_share_the_weights(data, options):
+    """Hogwild! threads each take a part of the epoch's samples and step the
+    shared weights: they train (the loss falls like one thread's), touch no
+    padding, and the network's own thread setting follows the call."""
+    X, y = data
+    losses = []
+    for threads, hogwild in ((1, False), (2, True), (3, True)):
+        net = fastnet.Network([20, 24, 16, 3], activation="relu", seed=1)
+        before = net.cost(X, y)
+        net.fit(X, y, epochs=5, batch_size=4, eta=0.05, monitor=False, threads=threads,
+                hogwild=hogwild, **options)
+        losses.append(net.cost(X, y))
+        assert net.hogwild is hogwild and np.all(np.isfinite(net._theta))
+        for W in net.weights:
+            assert W.shape[1] in (24, 16, 3)
+    assert max(losses) < before, (before, losses)
+    assert max(losses) < 1.2 * min(losses), losses
+
+
+def test_hogwild_takes_plain_sgd_only():
+    net = fastnet.Network([4, 3, 2])
+    X, y = np.zeros((4, 4), np.float32), np.zeros(4, int)
+    with pytest.raises(TypeError, match="hogwild: expected True or False"):
+        net.fit(X, y, epochs=1, hogwild="yes")
+    for options in ({"momentum": 0.9}, {"l1": 1.0}):
+        with pytest.raises(ValueError, match="hogwild: plain SGD only"):
+            net.fit(X, y, epochs=1, threads=2, hogwild=True, **options)
+    net.fit(X, y, epochs=1, threads=1, hogwild=True, momentum=0.9)  # one thread: no Hogwild

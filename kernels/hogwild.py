@@ -1,0 +1,55 @@
+"""Hogwild!: T threads run plain mini-batch SGD at once on one set of weights.
+
+Niu, Recht, Ré and Wright (2011): when each step touches few of the
+parameters — a sparse first layer updates only the rows of the non-zero
+pixels — threads that step without any lock rarely overwrite each other's
+work, and SGD converges as if they took turns.  Thread t takes the samples
+order[t·n/T, (t+1)·n/T) of the epoch's permutation and runs
+``train.train_epoch`` over them in its own buffers, reading and writing the
+shared ``theta`` as it goes.
+
+Not bit-reproducible: which thread's update lands first changes from run to
+run.  Plain SGD only (the caller refuses momentum and L1: threads sharing
+one velocity would apply each other's steps); the lazy weight decay is off
+(``Step.lazy``: one thread's scale of the weights would be wrong for the
+others), so an L2 decay multiplies the weights at every step.
+"""
+import numpy as np
+from numba import prange
+
+from .jit import kernel
+from .layout import B_OFF, BLOCKED, ENGINE, GEMM, N_IN, WIDTH, n_units
+from .train import Buffers, Inputs, State, Step, train_epoch
+
+
+@kernel(parallel=True)
+def hogwild_epoch(theta, velocity, grads, scales, units, X, layers, indptr, indices, values,
+                  dense, Y, order, first, batch_size, eta, momentum, nesterov, l2_rate, l1_rate,
+                  keep, seed, epoch, output, cost):
+    """One epoch (or a slice of one starting at position ``first``) of T =
+    grads.shape[0] Hogwild! threads.  grads (T, p) zero; scales (T, 1)
+    float64 ones; units (5, T, b·U) the threads' Z, A, Ad, M, D and X
+    (T, b·n_in or 0), zeroed (``hogwild_buffers``).  A parallel loop takes
+    arrays and scalars, not records: ``train.py``'s come in unpacked."""
+    T = grads.shape[0]
+    n = order.shape[0]
+    for t in prange(T):
+        lo, hi = t * n // T, (t + 1) * n // T
+        state = State(theta, velocity, grads[t], scales[t])
+        work = Buffers(units[0, t], units[1, t], units[2, t], units[3, t], units[4, t], X[t],
+                       order[:0], order[:0], theta[:0], theta[:0], order[:0])
+        step = Step(batch_size, eta, momentum, nesterov, l2_rate, l1_rate, keep, seed, epoch,
+                    output, cost, False)
+        train_epoch(state, work, layers, Inputs(indptr, indices, values, dense, Y),
+                    order[lo:hi], first + lo, step)
+
+
+def hogwild_buffers(layers, batch_size, threads, dtype):
+    """Zeroed per-thread buffers for ``hogwild_epoch``: grads (T, p), scales
+    (T, 1), units (5, T, batch_size·U) and X (T, batch_size·n_in, or 0 where
+    the first layer does not run on a matrix engine)."""
+    size = batch_size * n_units(layers)
+    gathered = batch_size * layers[0, N_IN] if layers[0, ENGINE] in (GEMM, BLOCKED) else 0
+    units = np.zeros((5, threads, size), dtype=dtype)
+    return (np.zeros((threads, int(layers[-1, B_OFF] + layers[-1, WIDTH])), dtype=dtype),
+            np.ones((threads, 1)), units, np.zeros((threads, gathered), dtype=dtype))
