@@ -176,8 +176,26 @@ def _add_train(commands):
                      help="continue the run in DIR from its last checkpoint "
                           "(--epochs may extend it)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    run.add_argument("--threads", type=_threads, metavar="N|auto",
+                     help="share every batch among N threads (auto: all of Numba's threads "
+                          "from batch 32 on; default 1); see docs/speed.md")
+    run.add_argument("--hogwild", action="store_true",
+                     help="with --threads: run the threads' SGD steps at once on shared "
+                          "weights, without locks (Hogwild!; plain SGD; not bit-reproducible)")
     cli_second_order.add_flags(train)
     train.set_defaults(run=train_command)
+
+
+def _threads(text):
+    if text == "auto":
+        return text
+    try:
+        threads = int(text)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number of threads or auto")
+    return threads
 
 
 def _sizes(text):
@@ -253,7 +271,8 @@ def train_command(args, parser):
                 announce_compilation(net, optimizer, X, y)
             began = time.perf_counter()  # the run's time leaves compilation out
             net.fit(X, y, recipe.epochs, validation=validation, optimizer=optimizer,
-                    augment=augment, callback=report.epoch_done, progress=report.progress)
+                    augment=augment, callback=report.epoch_done, progress=report.progress,
+                    threads=args.threads, hogwild=args.hogwild)
     except KeyboardInterrupt as interrupt:
         print(f"fastnet: {str(interrupt) or 'interrupted'} after epoch {optimizer.epoch}; continue "
               f"with: fastnet train --resume {folder}", file=sys.stderr)
@@ -294,8 +313,8 @@ def _resumed_run(args, parser):
         given = [f"--{name.replace('_', '-')}" for name in fixed]
         given += ["--preset"] * bool(args.preset) + ["--out"] * bool(args.out)
         parser.error(f"--resume continues a run with the settings in its recipe.json; "
-                     f"{', '.join(given)} cannot change them (only --epochs, --data and "
-                     "--quiet may be given with --resume)")
+                     f"{', '.join(given)} cannot change them (only --epochs, --data, --quiet, "
+                     "--threads and --hogwild may be given with --resume)")
     folder = RunFolder.existing(args.resume)
     recipe, data_path, net, optimizer = folder.load_run()
     if args.epochs is not None:

@@ -345,3 +345,22 @@ def _has_matplotlib():
     except ImportError:
         return False
     return True
+
+
+def test_threads_and_hogwild_flags(fastnet_cli, mnist_slice, tmp_path):
+    """--threads and --hogwild choose how the run trains, not what: they are
+    not in the recipe, and --resume takes them."""
+    runs = {}
+    for name, flags in (("one", []), ("two", ["--threads", "2"]), ("wild", ["--threads", "2", "--hogwild"])):
+        run = fastnet_cli("train", "--data", mnist_slice, "--epochs", 1, "--seed", 1, "--batch-size", 32,
+                          "--quiet", "--out", name, *flags)
+        assert run.returncode == 0, run.stderr
+        runs[name] = parse_test_line(run.stdout)[0]
+        assert "threads" not in (tmp_path / name / "recipe.json").read_text()
+    assert abs(runs["two"] - runs["one"]) < 1 and abs(runs["wild"] - runs["one"]) < 5, runs
+    resumed = fastnet_cli("train", "--resume", "two", "--epochs", 2, "--threads", "auto", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    for bad in ("0", "many"):
+        run = fastnet_cli("train", "--data", mnist_slice, "--threads", bad, "--out", "bad")
+        assert run.returncode == 2 and "--threads" in run.stderr and "positive number" in run.stderr
+        assert not (tmp_path / "bad").exists()
