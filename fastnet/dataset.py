@@ -76,9 +76,14 @@ class Dataset:
         return copy
 
     def take(self, rows):
-        """A Dataset of the samples ``rows`` (int array), same layout, targets included."""
+        """A Dataset of the samples ``rows`` (anything that indexes an (n,) array:
+        integers, a range, a slice, a boolean mask), same layout, targets included."""
+        rows = np.arange(self.n)[rows]
+        if rows.ndim != 1:
+            raise IndexError(f"rows: expected a 1-D selection of samples, got shape {rows.shape}")
         part = object.__new__(Dataset)
         part.__dict__.update(self.__dict__)
+        part.__dict__.pop("_splits", None)
         part.n = len(rows)
         if self.dense:
             part.X = np.ascontiguousarray(self.X[rows])

@@ -105,3 +105,19 @@ def test_take_keeps_the_layout_and_the_rows(layout):
     for name in ("indptr", "indices", "values", "Y"):
         np.testing.assert_array_equal(getattr(part, name), getattr(direct, name))
     np.testing.assert_allclose(net.predict_proba(part), net.predict_proba(X[rows]), rtol=1e-5)
+
+
+@pytest.mark.parametrize("layout", ["sparse", "dense"])
+def test_take_accepts_any_selection_of_samples(layout):
+    X, y = pixels()
+    data = fastnet.Dataset(X, y, layout=layout)
+    mask = np.zeros(len(y), bool)
+    mask[[1, 2, 5]] = True
+    for rows, expected in ((range(2, 5), [2, 3, 4]), ([1, 2, 5], [1, 2, 5]), (slice(2, 5), [2, 3, 4]),
+                           (mask, [1, 2, 5]), (np.array([-1]), [len(y) - 1])):
+        part = data.take(rows)
+        assert part.n == len(expected)
+        np.testing.assert_array_equal(part.y, y[expected])
+        np.testing.assert_array_equal(part.indices, fastnet.Dataset(X[expected], layout=layout).indices)
+    with pytest.raises(IndexError):
+        data.take([len(y)])
