@@ -35,7 +35,7 @@ HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
 INITS = ("normalized", "large")
 PROGRESS_STEPS = 20
 PARALLEL_FROM = 2048  # evaluate fewer samples than this on one thread
-ENGINES = ("auto", "blocked", "by_column", "gemm", "per_sample")
+ENGINES = ("auto", "blocked", "gemm", "per_sample")
 THREADS_FROM_BATCH = 32  # threads="auto" trains smaller batches on one thread
 
 
@@ -417,7 +417,7 @@ class Network(Curvature):
         last bits), so predictions do not depend on the batch they come in."""
         engine = choice("engine", self.engine, ENGINES)
         return plan(self._layers, EVAL_CHUNK, data.dense,
-                    "blocked" if engine in ("auto", "by_column") else engine)
+                    "blocked" if engine == "auto" else engine)
 
     def _outputs(self, data, check=True):
         """Outputs A and pre-activations Z (n, n_out) of the last layer; with

@@ -21,7 +21,6 @@ are scale·W.
 """
 from .activations import activation_backward, activation_forward
 from .blas import gemm
-from .columns import add_partials, column_accumulate, column_forward
 from .blocked import block_accumulate, block_backward, block_forward
 from .costs import output_delta
 from .dense import (bias_accumulate, dense_accumulate, dense_backward, dense_forward,
@@ -30,7 +29,7 @@ from .dropout import dropout_forward
 from .jit import kernel
 from .vectors import add_into, copy_into
 from .lanes import prefetch
-from .layout import (ACT, BY_COLUMN, ENGINE, GEMM, SPLIT_COLUMNS, N_IN, N_OUT, PER_SAMPLE, U_OFF, WIDTH, biases_of,
+from .layout import (ACT, ENGINE, GEMM, N_IN, N_OUT, PER_SAMPLE, U_OFF, WIDTH, biases_of,
                      is_matrix, n_units, rows_of, units_of, weights_of)
 
 
@@ -92,29 +91,20 @@ def matrix_forward(buffers, theta, layers, l, m, keep, scale):
 
 
 @kernel
-def forward_batch(buffers, theta, layers, data, rows, offset, keep, key, position, scale):
-    """Forward the samples ``rows`` (m,) through every layer into Z, A (Ad, M).
+def forward_batch(buffers, theta, layers, data, rows, keep, key, position, scale, start):
+    """Forward the samples ``rows`` (m,) through layers ``start``, ... into Z, A
+    (Ad, M); the layers before ``start`` are done (``threads.py``: 1).
 
-    ``rows`` may be a share of a batch that starts at ``offset`` within it
-    (for the BY_COLUMN view of the whole batch); ``position`` numbers rows[0]
-    within the epoch, for the dropout masks (applied to hidden layers only
-    when keep < 1).
+    ``position`` numbers rows[0] within the epoch, for the dropout masks
+    (applied to hidden layers only when keep < 1).
     """
     m = rows.shape[0]
-    n_layers = layers.shape[0]
-    total = n_units(layers)
     Z, A = buffers.Z, buffers.A
-    for l in range(n_layers):
-        n_out = layers[l, N_OUT]
+    for l in range(start, layers.shape[0]):
         if is_matrix(layers, l):
             if l == 0:
                 gather_rows(buffers.X, data, layers, rows)
             matrix_forward(buffers, theta, layers, l, m, keep, scale)
-        elif layers[l, ENGINE] == BY_COLUMN:
-            column_forward(buffers, weights_of(theta, layers, 0), biases_of(theta, layers, 0),
-                           offset, offset + m, total, scale)
-        elif layers[l, ENGINE] == SPLIT_COLUMNS:
-            add_partials(buffers, biases_of(theta, layers, 0), offset, m, total, scale)
         else:
             W = weights_of(theta, layers, l)
             b = biases_of(theta, layers, l)
@@ -125,14 +115,22 @@ def forward_batch(buffers, theta, layers, data, rows, offset, keep, key, positio
                 else:
                     dense_forward(z, layer_input(A, buffers.Ad, layers, l - 1, s, keep), W,
                                   z.shape[0], b, scale)
-        for s in range(m):
-            a = units_of(A, layers, l, 0, s)[:n_out]
-            activation_forward(a, units_of(Z, layers, l, 0, s)[:n_out], layers[l, ACT])
-            if keep < 1.0 and l < n_layers - 1:
-                counter = (position + s) * total + layers[l, U_OFF]
-                dropout_forward(units_of(buffers.Ad, layers, l, 0, s)[:n_out],
-                                units_of(buffers.M, layers, l, 0, s)[:n_out], a, key, counter,
-                                keep)
+        activate(buffers, layers, l, m, keep, key, position)
+
+
+@kernel
+def activate(buffers, layers, l, m, keep, key, position):
+    """A = f(Z) of layer l for the batch's m samples, then (hidden layers, keep
+    < 1) the dropout masks M and the kept activations Ad."""
+    n_out = layers[l, N_OUT]
+    total = n_units(layers)
+    for s in range(m):
+        a = units_of(buffers.A, layers, l, 0, s)[:n_out]
+        activation_forward(a, units_of(buffers.Z, layers, l, 0, s)[:n_out], layers[l, ACT])
+        if keep < 1.0 and l < layers.shape[0] - 1:
+            counter = (position + s) * total + layers[l, U_OFF]
+            dropout_forward(units_of(buffers.Ad, layers, l, 0, s)[:n_out],
+                            units_of(buffers.M, layers, l, 0, s)[:n_out], a, key, counter, keep)
 
 
 @kernel
@@ -191,11 +189,6 @@ def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale):
                                  alpha / scale)
             for s in range(m):
                 bias_accumulate(Tb, units_of(buffers.D, layers, l, 0, s), alpha)
-            continue
-        if layers[l, ENGINE] == BY_COLUMN:
-            for s in range(m):
-                bias_accumulate(Tb, units_of(buffers.D, layers, l, 0, s), alpha)
-            column_accumulate(TW, layers[0, WIDTH], buffers, 0, layers[0, N_IN], U, alpha / scale)
             continue
         for s in range(m):
             delta = units_of(buffers.D, layers, l, 0, s)

@@ -2,23 +2,25 @@
 
 Sample by sample (``dense.sparse_forward``, ``dense.sparse_accumulate``),
 every non-zero input streams its row of W through the cache once per sample
-in the forward pass, and reads and writes it again in the update: at batch
-32 on MNIST, 15 MB of W per batch each way.  The ``BY_COLUMN`` engine first
-regroups the batch's non-zeros by input column (``by_column``: a CSC view of
-the batch, made by a counting sort, samples in order within a column), then
+in the forward pass, and reads and writes it again in the update.  The
+threads of ``threads.py`` (engine ``COLUMNS``) first regroup the batch's
+non-zeros by input column (``by_column``: a CSC view of the batch, made by a
+counting sort, samples in order within a column; each thread makes the part
+of its own columns), then each thread, over its own rows i of W,
 
-    forward:  z_s += x_si · W_i           for each column i, each sample s in it
-    update:   W_i += alpha · Σ_s x_si · δ_s  (the sum built in a row-sized buffer)
+    sums:     part_s += x_si · W_i            (``column_partial``)
+    updates:  W_i += alpha · Σ_s x_si · δ_s    (``column_accumulate``, the sum
+                                                built in a row-sized buffer)
 
 so that each row of W is read once per batch in the forward pass and read
-and written once per batch in the update, while the batch's units (m rows
-of the layer) stay in the cache.  Each z_s still sums its inputs in column
-order, as one sample's CSR row does.
+and written once in the update, always by the same thread: the first
+layer's weights, the bulk of the parameters, never move between cores.
+``add_partials`` adds the threads' sums in thread order for each sample.
 
 The view lives in the batch's ``Buffers``: ``column_start`` (n_in+1,) int64,
-``column_rows`` (≥ nnz of the batch,) int64 positions in the batch and
-``column_values`` like theta.  The threads of ``threads.py`` forward a
-range of the batch's samples each, and update a range of W's rows each.
+``column_rows`` (≥ nnz of the batch,) int64 positions in the batch,
+``column_values`` like theta, ``partial`` (T·batch·width,) and
+``row_splits`` (T+1,), thread t's rows [row_splits[t], row_splits[t+1]).
 """
 import numpy as np
 
@@ -71,31 +73,6 @@ def by_column(work, data, rows, first=0, last=-1):
     if last == n:
         start[n] = running
     return running
-
-
-@kernel
-def column_forward(work, W, b, first, last, U, scale):
-    """Z's first-layer units (width,) of the batch's samples [first, last) =
-    scale·(x_s @ W) + b, from ``by_column``'s view; ``work.Z`` holds sample
-    ``first`` in its first row (rows U apart) and W (n_in, width) is row-major."""
-    Z = work.Z
-    width = b.shape[0]
-    for s in range(last - first):
-        start_sum(Z[s * U:s * U + width], b, scale)
-    start, where = work.column_start, work.column_rows
-    for i in range(start.shape[0] - 1):
-        row = i * width
-        for e in range(start[i], start[i + 1]):
-            s = where[e]
-            if s >= last:
-                break  # samples are in order within a column
-            if s >= first:
-                x = work.column_values[e]
-                z = (s - first) * U
-                for j in range(0, width, LANES):
-                    lanes_axpy(Z, z + j, W, row + j, x)
-    for s in range(last - first):
-        finish_sum(Z[s * U:s * U + width], b, scale)
 
 
 @kernel

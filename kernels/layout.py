@@ -27,11 +27,9 @@ kernels compute the layer for a batch: ``PER_SAMPLE`` (fastnet's vector
 kernels, one sample at a time: the engine for sparse inputs), ``BLOCKED``
 (fastnet's register-blocked products over blocks of samples: each weight row
 loaded once per block) or ``GEMM`` (one BLAS product for the whole batch:
-best for wide layers and large batches); a sparse first layer also has
-``BY_COLUMN`` (the batch's non-zeros regrouped by input column, so that each
-row of W is read and written once per batch: ``columns.py``), and with
-several threads ``SPLIT_COLUMNS`` (the same, each thread over its own rows
-of W: ``threads.py``).  ``plan``
+best for wide layers and large batches); with several threads a sparse
+first layer runs ``COLUMNS`` (the batch's non-zeros regrouped by input
+column, each thread summing over its own rows of W: ``threads.py``).  ``plan``
 picks the engine per layer from the batch size and the input layout; the
 choice changes rounding only.
 """
@@ -42,8 +40,8 @@ from .lanes import padded
 
 N_IN, N_OUT, WIDTH, W_OFF, B_OFF, ACT, U_OFF, ENGINE = 0, 1, 2, 3, 4, 5, 6, 7
 N_COLUMNS = 8
-PER_SAMPLE, GEMM, BLOCKED, BY_COLUMN, SPLIT_COLUMNS = 0, 1, 2, 3, 4
-ENGINES = {"per_sample": PER_SAMPLE, "gemm": GEMM, "blocked": BLOCKED, "by_column": BY_COLUMN}
+PER_SAMPLE, GEMM, BLOCKED, COLUMNS = 0, 1, 2, 3
+ENGINES = {"per_sample": PER_SAMPLE, "gemm": GEMM, "blocked": BLOCKED}
 # BLAS pays from these batch sizes on (hidden layers; a dense first layer);
 # below them the register-blocked products win.  Measured with
 # bench/engines.py (AMD EPYC, AVX2, OpenBLAS; a busy machine: rough).
@@ -74,21 +72,16 @@ def plan(layers, batch_size, dense_input, engine="auto", threads=1, blas=True):
     """A copy of ``layers`` with the ENGINE column set for batches of
     ``batch_size``.  "auto": GEMM from GEMM_MIN_BATCH samples on
     (GEMM_MIN_BATCH_INPUT for the first layer), else BLOCKED; a sparse first
-    layer PER_SAMPLE (on one thread BY_COLUMN measured no faster: its rows of
-    W stay in the cache at MNIST's widths).
-    "gemm", "blocked", "per_sample" force one engine ("gemm" and "blocked"
-    leave a sparse first layer PER_SAMPLE); "by_column" is "blocked" with a
-    sparse first layer BY_COLUMN.  With more than one thread (``threads.py``)
-    BLOCKED stands in for GEMM and a sparse first layer is SPLIT_COLUMNS;
+    layer PER_SAMPLE.  "gemm", "blocked", "per_sample" force one engine
+    ("gemm" and "blocked" leave a sparse first layer PER_SAMPLE).  With more
+    than one thread (``threads.py``) BLOCKED stands in for GEMM and a sparse
+    first layer is COLUMNS;
     ``blas=False`` puts BLOCKED for GEMM too (threads calling BLAS would start
     BLAS's own threads on top of them)."""
     planned = layers.copy()
     for l in range(len(layers)):
         if l == 0 and not dense_input:
-            choice = (SPLIT_COLUMNS if threads > 1 else BY_COLUMN if engine == "by_column"
-                      else PER_SAMPLE)
-        elif engine == "by_column":
-            choice = BLOCKED
+            choice = COLUMNS if threads > 1 else PER_SAMPLE
         elif engine != "auto":
             choice = ENGINES[engine]
         elif batch_size >= (GEMM_MIN_BATCH if l > 0 else GEMM_MIN_BATCH_INPUT):
@@ -161,11 +154,10 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
     (batch_size·n_in,) where the first layer runs on a matrix engine;
     ``gradients`` (T, p) per-thread gradient rows; ``columns`` = (start
     (n_in+1,) int64, rows (c,) int64, values (c,) like theta), a batch's
-    inputs by column where the first layer is BY_COLUMN, c at least
-    batch_size × the most non-zeros in a row; with SPLIT_COLUMNS also
-    ``partial`` (≥ T·batch_size·width,) like theta and ``row_splits`` (T+1,)
-    int64.  A matrix engine on the first layer needs dense inputs, BY_COLUMN
-    and SPLIT_COLUMNS CSR inputs.  Checking that every CSR column index
+    inputs by column where the first layer is COLUMNS, c at least
+    batch_size × the most non-zeros in a row, with ``partial`` (≥
+    T·batch_size·width,) like theta and ``row_splits`` (T+1,) int64.  A
+    matrix engine on the first layer needs dense inputs, COLUMNS CSR inputs.  Checking that every CSR column index
     lies in [0, n_in) is ``check_columns``'s (once per data set).
     """
     def fail(name, expected, array):
@@ -184,7 +176,7 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
         n_in, n_out, width = int(row[N_IN]), int(row[N_OUT]), int(row[WIDTH])
         ok = (n_in >= 1 and 1 <= n_out <= width and row[W_OFF] == w_off and row[B_OFF] == b_off
               and row[U_OFF] == u_off and (l == 0 or n_in == layers[l - 1, N_OUT])
-              and row[ENGINE] in (PER_SAMPLE, GEMM, BLOCKED, BY_COLUMN, SPLIT_COLUMNS)
+              and row[ENGINE] in (PER_SAMPLE, GEMM, BLOCKED, COLUMNS)
               and (row[ENGINE] in (PER_SAMPLE, GEMM, BLOCKED) or l == 0))
         if not ok:
             raise ValueError(f"layers: row {l} {row.tolist()} is not a consistent layer table row")
@@ -207,31 +199,28 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
     n_in, n_out = int(layers[0, N_IN]), int(layers[-1, N_OUT])
     if gradients is not None and (not is_array(gradients, 2, dtype) or gradients.shape[1] != p):
         fail("gradients", f"a contiguous (T, {p}) {dtype} array", gradients)
-    if layers[0, ENGINE] in (BY_COLUMN, SPLIT_COLUMNS):
+    if layers[0, ENGINE] == COLUMNS:
         if csr is None:
-            raise ValueError("layers: the by_column engine on the first layer needs CSR inputs")
-        if columns is None:
-            raise ValueError("layers: the by_column engine trains only (it needs a batch's "
-                             "column buffers); plan evaluation with another engine")
-        else:
-            start, rows, values = columns
-            most = int(np.max(np.diff(csr[0]), initial=0)) if isinstance(csr[0], np.ndarray) else 0
-            if not is_array(start, 1, np.int64) or start.shape[0] != n_in + 1:
-                fail("column_start", f"a contiguous ({n_in + 1},) int64 array", start)
-            for name, array, kind in (("column_rows", rows, np.int64), ("column_values", values, dtype)):
-                if not is_array(array, 1, kind) or array.shape[0] < batch_size * most:
-                    fail(name, f"a contiguous {np.dtype(kind)} array of at least {batch_size * most} "
-                               f"values ({batch_size} samples x {most} non-zeros)", array)
-        if layers[0, ENGINE] == SPLIT_COLUMNS:
-            if partial is None or row_splits is None:
-                raise ValueError("layers: the split_columns engine needs partial and row_splits")
-            T = row_splits.shape[0] - 1 if isinstance(row_splits, np.ndarray) else 0
-            if not is_array(row_splits, 1, np.int64) or T < 1 or row_splits[0] != 0 \
-                    or row_splits[-1] != n_in or np.any(np.diff(row_splits) < 0):
-                fail("row_splits", f"a non-decreasing (T+1,) int64 array from 0 to {n_in}", row_splits)
-            needed = T * batch_size * int(layers[0, WIDTH])
-            if not is_array(partial, 1, dtype) or partial.shape[0] < needed:
-                fail("partial", f"a contiguous {dtype} array of at least {needed} values", partial)
+            raise ValueError("layers: the columns engine on the first layer needs CSR inputs")
+        if columns is None or partial is None or row_splits is None:
+            raise ValueError("layers: the columns engine trains on threads only (it needs a "
+                             "batch's column view, partial and row_splits); plan evaluation "
+                             "with another engine")
+        start, rows, values = columns
+        most = int(np.max(np.diff(csr[0]), initial=0)) if isinstance(csr[0], np.ndarray) else 0
+        if not is_array(start, 1, np.int64) or start.shape[0] != n_in + 1:
+            fail("column_start", f"a contiguous ({n_in + 1},) int64 array", start)
+        for name, array, kind in (("column_rows", rows, np.int64), ("column_values", values, dtype)):
+            if not is_array(array, 1, kind) or array.shape[0] < batch_size * most:
+                fail(name, f"a contiguous {np.dtype(kind)} array of at least {batch_size * most} "
+                           f"values ({batch_size} samples x {most} non-zeros)", array)
+        T = row_splits.shape[0] - 1 if isinstance(row_splits, np.ndarray) else 0
+        if not is_array(row_splits, 1, np.int64) or T < 1 or row_splits[0] != 0 \
+                or row_splits[-1] != n_in or np.any(np.diff(row_splits) < 0):
+            fail("row_splits", f"a non-decreasing (T+1,) int64 array from 0 to {n_in}", row_splits)
+        needed = T * batch_size * int(layers[0, WIDTH])
+        if not is_array(partial, 1, dtype) or partial.shape[0] < needed:
+            fail("partial", f"a contiguous {dtype} array of at least {needed} values", partial)
     elif layers[0, ENGINE] != PER_SAMPLE:
         if dense is None:
             raise ValueError("layers: a matrix engine on the first layer needs dense inputs")

@@ -18,7 +18,7 @@ in the same order as in ``train.train_epoch`` with the same engines, so the
 weights are bit-identical to one thread's.  ``layout.plan`` with threads
 puts fastnet's BLOCKED kernels where one thread would call BLAS (a BLAS call
 from every thread would start BLAS's own threads on top of them) and runs a
-sparse first layer SPLIT_COLUMNS: each thread sums the first layer over its
+sparse first layer COLUMNS: each thread sums the first layer over its
 own rows of W for the whole batch (``first_layer_sums``, a third parallel
 loop), so that the first layer's weights, the bulk of the parameters, never
 leave the core that updates them; the passes add the threads' partial sums
@@ -33,13 +33,13 @@ unpacked and rebuild them.
 """
 from numba import prange
 
-from .batch import backward_batch, forward_batch, input_matrix, layer_input, prefetch_rows
+from .batch import activate, backward_batch, forward_batch, input_matrix, layer_input, prefetch_rows
 from .blocked import block_accumulate
-from .columns import by_column, column_accumulate, column_partial
+from .columns import add_partials, by_column, column_accumulate, column_partial
 from .dense import bias_accumulate, dense_accumulate
 from .dropout import stream_key
 from .jit import kernel
-from .layout import (B_OFF, ENGINE, N_IN, SPLIT_COLUMNS, WIDTH, biases_of, is_matrix,
+from .layout import (B_OFF, ENGINE, N_IN, COLUMNS, WIDTH, biases_of, is_matrix,
                      n_units, rows_of, units_of, weights_of)
 from .train import MIN_LAZY_DECAY, MIN_WEIGHT_SCALE, Buffers, Inputs
 from .update import scale as scale_by
@@ -57,7 +57,7 @@ def row_split(work, layers, l, t, T):
     """Thread t's rows [first, last) of layer l's weights: the first layer's by
     equal shares of the batch's non-zeros where it runs BY_COLUMN, else by
     equal counts (multiples of 4 rows: the blocked products' tiles)."""
-    if l == 0 and layers[0, ENGINE] == SPLIT_COLUMNS:
+    if l == 0 and layers[0, ENGINE] == COLUMNS:
         return work.row_splits[t], work.row_splits[t + 1]
     n = layers[l, N_IN]
     blocks = (n + 3) // 4
@@ -80,7 +80,7 @@ def share_buffers(work, layers, lo):
 def first_layer_sums(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, theta, layers, indptr, indices,
                      values, dense, Y, rows, T):
     """Each thread's part of the batch's column view (its columns) and its
-    partial first-layer sums over its rows of W (SPLIT_COLUMNS)."""
+    partial first-layer sums over its rows of W (COLUMNS)."""
     m = rows.shape[0]
     for t in prange(T):
         work = Buffers(Z, A, Ad, M, D, X, CS, CR, CV, P, RS)
@@ -99,8 +99,14 @@ def passes(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, theta, layers, indptr, indices,
         if hi > lo:
             work = share_buffers(Buffers(Z, A, Ad, M, D, X, CS, CR, CV, P, RS), layers, lo)
             data = Inputs(indptr, indices, values, dense, Y)
-            forward_batch(work, theta, layers, data, rows[lo:hi], lo, keep, key, position + lo,
-                          scale)
+            start = 0
+            if layers[0, ENGINE] == COLUMNS:  # the first layer from the threads' sums
+                add_partials(work, biases_of(theta, layers, 0), lo, hi - lo, n_units(layers),
+                             scale)
+                activate(work, layers, 0, hi - lo, keep, key, position + lo)
+                start = 1
+            forward_batch(work, theta, layers, data, rows[lo:hi], keep, key, position + lo, scale,
+                          start)
             backward_batch(work, theta, layers, Y, rows[lo:hi], output, cost, keep, scale)
 
 
@@ -118,7 +124,7 @@ def step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, sca
         inputs, ld = input_matrix(work, layers, l, keep)
         block_accumulate(TW[first * width:], width, inputs[first:], ld, rows_of(work.D, layers, l),
                          U, rows.shape[0], width, last - first, alpha / scale)
-    elif layers[l, ENGINE] == SPLIT_COLUMNS:
+    elif layers[l, ENGINE] == COLUMNS:
         column_accumulate(TW, width, work, first, last, U, alpha / scale)
     else:
         d = layers[0, N_IN]
@@ -169,7 +175,7 @@ def train_epoch_threads(state, work, layers, data, order, first, step_, T):
         rows = order[start:min(start + batch_size, n)]
         m = rows.shape[0]
         prefetch_rows(data, layers, order[start + batch_size:start + 2 * batch_size])
-        if layers[0, ENGINE] == SPLIT_COLUMNS:
+        if layers[0, ENGINE] == COLUMNS:
             first_layer_sums(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, theta, layers, indptr, indices,
                              values, dense, Y, rows, T)
         passes(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, theta, layers, indptr, indices, values, dense, Y,

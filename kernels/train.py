@@ -32,8 +32,7 @@ from numba import prange
 from .batch import accumulate_batch, backward_batch, forward_batch, prefetch_rows
 from .dropout import stream_key
 from .jit import kernel
-from .columns import by_column
-from .layout import (B_OFF, BLOCKED, BY_COLUMN, ENGINE, GEMM, N_IN, SPLIT_COLUMNS, WIDTH, is_matrix,
+from .layout import (B_OFF, BLOCKED, COLUMNS, ENGINE, GEMM, N_IN, WIDTH, is_matrix,
                      n_units, units_of)
 from .update import scale, sgd_update
 from .vectors import copy_into
@@ -64,21 +63,19 @@ def dense_inputs(X, Y):
 def buffers(layers, batch_size, dtype, dropout=False, most_nonzeros=0, row_splits=None):
     """Zeroed ``Buffers`` for batches of up to ``batch_size`` samples of the
     planned table ``layers``: X only where the first layer runs on a matrix
-    engine, the column view (for rows of up to ``most_nonzeros`` non-zeros)
-    only where it runs BY_COLUMN or SPLIT_COLUMNS, and for SPLIT_COLUMNS
-    each thread's partial first-layer sums, its rows of W given by
-    ``row_splits`` (T+1,) (kept, not copied)."""
+    engine; where it runs COLUMNS (threads), the column view (for rows of up
+    to ``most_nonzeros`` non-zeros) and each thread's partial first-layer
+    sums, its rows of W given by ``row_splits`` (T+1,) (kept, not copied)."""
     size = batch_size * n_units(layers)
     zeros = lambda k: aligned_zeros(k, dtype)  # noqa: E731
     engine = layers[0, ENGINE]
     gathered = batch_size * layers[0, N_IN] if engine in (GEMM, BLOCKED) else 0
-    by_column = engine in (BY_COLUMN, SPLIT_COLUMNS)
-    entries = batch_size * most_nonzeros if by_column else 0
-    split = engine == SPLIT_COLUMNS
+    split = engine == COLUMNS
+    entries = batch_size * most_nonzeros if split else 0
     threads = len(row_splits) - 1 if split else 0
     return Buffers(zeros(size), zeros(size), zeros(size if dropout else 0),
                    zeros(size if dropout else 0), zeros(size), zeros(gathered),
-                   np.zeros(layers[0, N_IN] + 1 if by_column else 0, dtype=np.int64),
+                   np.zeros(layers[0, N_IN] + 1 if split else 0, dtype=np.int64),
                    np.zeros(entries, dtype=np.int64), zeros(entries),
                    zeros(threads * batch_size * layers[0, WIDTH]),
                    row_splits if split else np.zeros(0, dtype=np.int64))
@@ -122,9 +119,7 @@ def train_epoch(state, buffers, layers, data, order, first, step):
         rows = order[start:min(start + batch_size, n)]
         m = rows.shape[0]
         prefetch_rows(data, layers, order[start + batch_size:start + 2 * batch_size])
-        if layers[0, ENGINE] == BY_COLUMN:
-            by_column(buffers, data, rows)
-        forward_batch(buffers, theta, layers, data, rows, 0, keep, key, first + start, s)
+        forward_batch(buffers, theta, layers, data, rows, keep, key, first + start, s, 0)
         backward_batch(buffers, theta, layers, data.Y, rows, step.output, step.cost, keep, s)
         if lazy:
             s *= decay
@@ -166,7 +161,7 @@ def forward_chunk(A_out, Z_out, theta, layers, data, c):
     last = layers.shape[0] - 1
     rows = np.arange(c * EVAL_CHUNK, min((c + 1) * EVAL_CHUNK, n))
     chunk = chunk_buffers(layers, theta)
-    forward_batch(chunk, theta, layers, data, rows, 0, 1.0, np.uint64(0), rows[0], 1.0)
+    forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), rows[0], 1.0, 0)
     for s in range(rows.shape[0]):
         copy_into(A_out[rows[s]], units_of(chunk.A, layers, last, 0, s))
         copy_into(Z_out[rows[s]], units_of(chunk.Z, layers, last, 0, s))
@@ -206,7 +201,7 @@ def gradient_sum(grad, theta, layers, data, output, cost):
     grad[:] = 0.0
     for start in range(0, n, EVAL_CHUNK):
         rows = np.arange(start, min(start + EVAL_CHUNK, n))
-        forward_batch(chunk, theta, layers, data, rows, 0, 1.0, np.uint64(0), start, 1.0)
+        forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), start, 1.0, 0)
         backward_batch(chunk, theta, layers, data.Y, rows, output, cost, 1.0, 1.0)
         accumulate_batch(grad, 1.0 / n, chunk, layers, data, rows, 1.0, 1.0)
 

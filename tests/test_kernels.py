@@ -396,11 +396,11 @@ class Problem:
 
 
 ENGINES = [("sparse", "per_sample"), ("dense", "per_sample"), ("sparse", "gemm"),
-           ("dense", "gemm"), ("sparse", "blocked"), ("dense", "blocked"), ("sparse", "by_column")]
+           ("dense", "gemm"), ("sparse", "blocked"), ("dense", "blocked")]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("layout,engine", [e for e in ENGINES if e[1] != "by_column"])  # training only
+@pytest.mark.parametrize("layout,engine", ENGINES)
 def test_forward_all_and_gradient_sum_match_reference(dtype, layout, engine):
     # More samples than one evaluation chunk (256), so chunking is exercised.
     p = Problem(dtype, n=600)
@@ -423,7 +423,7 @@ def test_forward_all_and_gradient_sum_match_reference(dtype, layout, engine):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", ["plain", "momentum", "nesterov", "l2", "l1", "all"])
 @pytest.mark.parametrize("layout,engine,threads", [e + (1,) for e in ENGINES] + [
-    ("sparse", "per_sample", 2), ("dense", "gemm", 3), ("sparse", "by_column", 2)])
+    ("sparse", "per_sample", 2), ("dense", "gemm", 3), ("sparse", "per_sample", 3)])
 def test_train_epoch_matches_reference_mini_batches(case, dtype, layout, engine, threads):
     """One compiled epoch over a given order, batch 3 of 20 samples (the last
     batch has 2), against the reference's mini-batch loop."""
