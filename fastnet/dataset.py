@@ -17,7 +17,7 @@ non-zero values (``density``) unless the caller forces one:
 import numpy as np
 
 from .checks import as_dtype, as_inputs, choice
-from .kernels.train import dense_inputs, sparse_inputs, to_csr
+from .kernels.train import dense_inputs, nonzero_counts, sparse_inputs, to_csr
 
 LAYOUTS = ("auto", "sparse", "dense")
 # Above this fraction of non-zero inputs the dense layout is faster
@@ -49,8 +49,10 @@ class Dataset:
             as_inputs(name, X[:1], n_in, self.dtype)  # the shape checks, on one row
         else:
             X = as_inputs(name, X, n_in, self.dtype)
+        X = np.ascontiguousarray(X)
         self.n, self.n_in = X.shape
-        self.density = np.count_nonzero(X) / max(X.size, 1)
+        counts = nonzero_counts(X)
+        self.density = counts[-1] / max(X.size, 1)
         if layout == "auto":
             layout = "dense" if self.density >= DENSE_FROM else "sparse"
         self.layout = layout
@@ -59,7 +61,7 @@ class Dataset:
             self.csr = None
         else:
             self.X = None
-            self.csr = to_csr(np.ascontiguousarray(X), self.dtype, 255 if pixels else 1)
+            self.csr = to_csr(X, self.dtype, 255 if pixels else 1, counts)
         self.y = y
         self.Y = None  # targets for a network, set by ``for_targets``
         self.columns_checked = False  # CSR column numbers checked against a network
