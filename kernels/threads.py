@@ -41,7 +41,7 @@ from .dropout import stream_key
 from .jit import kernel
 from .layout import (B_OFF, ENGINE, N_IN, COLUMNS, WIDTH, biases_of, is_matrix,
                      n_units, rows_of, units_of, weights_of)
-from .train import MIN_LAZY_DECAY, MIN_WEIGHT_SCALE, Buffers, Inputs
+from .train import MIN_WEIGHT_SCALE, Buffers, Inputs, end_call, step_kind
 from .update import scale as scale_by
 from .update import sgd_update
 
@@ -164,9 +164,7 @@ def train_epoch_threads(state, work, layers, data, order, first, step_, T):
     n = order.shape[0]
     n_weights = layers[0, B_OFF]
     eta, keep, batch_size = step_.eta, step_.keep, step_.batch_size
-    direct = step_.momentum == 0.0 and step_.l1_rate == 0.0
-    decay = 1.0 - eta * step_.l2_rate
-    lazy = step_.lazy and direct and step_.l2_rate != 0.0 and decay >= MIN_LAZY_DECAY
+    direct, decay, lazy = step_kind(step_)
     s = state.weight_scale[0]
     key = stream_key(step_.seed, step_.epoch)
     Z, A, Ad, M, D, X, CS, CR, CV, P, RS = work
@@ -195,7 +193,4 @@ def train_epoch_threads(state, work, layers, data, order, first, step_, T):
                  dense, Y, rows, keep, 1.0 / m, 1.0, 1.0, T)
             sgd_update(theta, state.velocity, state.grad, n_weights, eta, step_.momentum,
                        step_.nesterov, step_.l2_rate, step_.l1_rate)
-    if first + n == data.Y.shape[0] and s != 1.0:
-        scale_by(theta[:n_weights], s)
-        s = 1.0
-    state.weight_scale[0] = s
+    end_call(state, n_weights, s, first + n == data.Y.shape[0])

@@ -92,6 +92,27 @@ def aligned_zeros(size, dtype, alignment=64):
 
 
 @kernel
+def step_kind(step):
+    """(direct, decay, lazy) of an epoch's steps: ``direct`` — plain SGD adds
+    −eta/m·gradient straight into theta (no momentum, no L1); ``decay`` = 1 −
+    eta·l2_rate, the L2 factor per step; ``lazy`` — the decay is kept as a
+    scale of the weights (see ``train_epoch``)."""
+    direct = step.momentum == 0.0 and step.l1_rate == 0.0
+    decay = 1.0 - step.eta * step.l2_rate
+    return direct, decay, step.lazy and direct and step.l2_rate != 0.0 and decay >= MIN_LAZY_DECAY
+
+
+@kernel
+def end_call(state, n_weights, s, epoch_ends):
+    """Store the lazy decay's scale s for the next call, folded into the
+    weights first when this call ends the epoch."""
+    if epoch_ends and s != 1.0:
+        scale(state.theta[:n_weights], s)
+        s = 1.0
+    state.weight_scale[0] = s
+
+
+@kernel
 def train_epoch(state, buffers, layers, data, order, first, step):
     """Mini-batch SGD over the samples in ``order`` (n,), in place on ``state``.
 
@@ -111,9 +132,7 @@ def train_epoch(state, buffers, layers, data, order, first, step):
     n = order.shape[0]
     n_weights = layers[0, B_OFF]
     eta, keep, batch_size = step.eta, step.keep, step.batch_size
-    direct = step.momentum == 0.0 and step.l1_rate == 0.0
-    decay = 1.0 - eta * step.l2_rate
-    lazy = step.lazy and direct and step.l2_rate != 0.0 and decay >= MIN_LAZY_DECAY
+    direct, decay, lazy = step_kind(step)
     s = state.weight_scale[0]
     key = stream_key(step.seed, step.epoch)
     for start in range(0, n, batch_size):
@@ -136,10 +155,7 @@ def train_epoch(state, buffers, layers, data, order, first, step):
             accumulate_batch(state.grad, 1.0 / m, buffers, layers, data, rows, keep, 1.0)
             sgd_update(theta, state.velocity, state.grad, n_weights, eta, step.momentum,
                        step.nesterov, step.l2_rate, step.l1_rate)
-    if first + n == data.Y.shape[0] and s != 1.0:
-        scale(theta[:n_weights], s)
-        s = 1.0
-    state.weight_scale[0] = s
+    end_call(state, n_weights, s, first + n == data.Y.shape[0])
 
 
 @kernel
