@@ -49,6 +49,15 @@ def test_smoke_compare_quick(tmp_path, capsys):
     assert "scaled from 500 images" in out and "targets (issue 4" in out
 
 
+def test_smoke_threads(capsys, mnist):
+    from bench import threads
+    threads.main(["--images", "600", "--epochs", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(threads.WORKLOADS)
+    assert all("1 thread" in line and "2 threads" in line and "x)" in line for line in lines)
+    assert sum("Hogwild!" in line for line in lines) == sum(w[3] for w in threads.WORKLOADS)
+
+
 def test_smoke_rss_probe():
     (run,) = compare.measure_rss(["numpy_matrix"], [784, 30, 10], 100)
     assert run["peak_rss_bytes"] >= run["rss_before_training_bytes"] >= run["train_set_bytes"]

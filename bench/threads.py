@@ -1,7 +1,7 @@
 """Two threads against one: the whole fit() per epoch, as a user meets it.
 
     python -m bench.threads            # MNIST from $FASTNET_DATA (or ../shared/data/mnist)
-    python -m bench.threads --epochs 3 --threads 2
+    python -m bench.threads --epochs 3 --threads 2 --images 10000
 
 Per workload: ``fit(Dataset, threads=1)``, ``fit(Dataset, threads=N)`` and,
 for the small-batch workloads, ``fit(Dataset, threads=N, hogwild=True)``,
@@ -34,10 +34,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--images", type=int, default=50_000, help="training images (default all)")
     args = parser.parse_args(argv)
     (X, y), _, _ = fastnet.load_mnist(data_dir())
-    train = fastnet.Dataset(X, y)
-    warm = train.take(range(2000))
+    train = fastnet.Dataset(X[:args.images], y[:args.images])
+    warm = train.take(range(min(2000, args.images)))
     T = args.threads
     for sizes, activation, batch, hogwild in WORKLOADS:
         modes = [("1 thread", dict(threads=1)), (f"{T} threads", dict(threads=T))]
