@@ -315,8 +315,10 @@ class Network(Curvature):
                 self._theta, sgd.velocity, grads, scales, units, X, layers, *record, order, start,
                 *step[:-1])
         else:
-            splits = data.row_splits(threads) if threads > 1 and not data.dense else None
-            work = buffers(layers, batch, self.dtype, keep < 1.0, data.most_nonzeros, splits)
+            columns = threads > 1 and not data.dense
+            work = buffers(layers, batch, self.dtype, keep < 1.0,
+                           data.most_nonzeros if columns else 0,
+                           data.row_splits(threads) if columns else None)
             self._check(layers, data, velocity=sgd.velocity, grad=state.grad, batch_size=batch,
                         buffers=tuple((name, getattr(work, name)) for name in names),
                         gathered=work.X, Y=data.Y, order=order,
@@ -416,8 +418,7 @@ class Network(Curvature):
         depend on which other samples share its chunk (BLAS's does, in the
         last bits), so predictions do not depend on the batch they come in."""
         engine = choice("engine", self.engine, ENGINES)
-        return plan(self._layers, EVAL_CHUNK, data.dense,
-                    "blocked" if engine == "auto" else engine)
+        return plan(self._layers, EVAL_CHUNK, data.dense, "blocked" if engine == "auto" else engine)
 
     def _outputs(self, data, check=True):
         """Outputs A and pre-activations Z (n, n_out) of the last layer; with

@@ -63,15 +63,14 @@ def gather_rows(X, data, layers, rows):
 
 
 @kernel
-def first_layer_forward(z, data, layers, r, W, ld, b, scale):
-    """z (k,) = scale·(x_r @ W) + b for input row r, sparse or dense; W (n_in, k)
-    with rows ld apart."""
+def first_layer_forward(z, data, layers, r, W, b, scale):
+    """z (width,) = scale·(x_r @ W) + b for input row r, sparse or dense."""
     if data.dense:
         d = layers[0, N_IN]
-        dense_forward(z, data.values[r * d:(r + 1) * d], W, ld, b, scale)
+        dense_forward(z, data.values[r * d:(r + 1) * d], W, b, scale)
     else:
         lo, hi = data.indptr[r], data.indptr[r + 1]
-        sparse_forward(z, data.indices[lo:hi], data.values[lo:hi], W, ld, b, scale)
+        sparse_forward(z, data.indices[lo:hi], data.values[lo:hi], W, b, scale)
 
 
 @kernel
@@ -84,7 +83,7 @@ def matrix_forward(buffers, theta, layers, l, m, keep, scale):
     if layers[l, ENGINE] == GEMM:
         gemm(Z, U, inputs, ld, False, W, width, False, m, width, layers[l, N_IN], scale, 0.0)
     else:
-        block_forward(Z, U, inputs, ld, W, width, m, width, layers[l, N_IN], scale)
+        block_forward(Z, U, inputs, ld, W, width, m, layers[l, N_IN], scale)
     b = biases_of(theta, layers, l)
     for s in range(m):
         add_into(units_of(buffers.Z, layers, l, 0, s), b)
@@ -111,10 +110,10 @@ def forward_batch(buffers, theta, layers, data, rows, keep, key, position, scale
             for s in range(m):
                 z = units_of(Z, layers, l, 0, s)
                 if l == 0:
-                    first_layer_forward(z, data, layers, rows[s], W, z.shape[0], b, scale)
+                    first_layer_forward(z, data, layers, rows[s], W, b, scale)
                 else:
-                    dense_forward(z, layer_input(A, buffers.Ad, layers, l - 1, s, keep), W,
-                                  z.shape[0], b, scale)
+                    dense_forward(z, layer_input(A, buffers.Ad, layers, l - 1, s, keep), W, b,
+                                  scale)
         activate(buffers, layers, l, m, keep, key, position)
 
 
@@ -185,31 +184,23 @@ def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale):
                 gemm(TW, width, inputs, ld, True, D, U, False, layers[l, N_IN], width, m,
                      alpha / scale, 1.0)
             else:
-                block_accumulate(TW, width, inputs, ld, D, U, m, width, layers[l, N_IN],
-                                 alpha / scale)
+                block_accumulate(TW, width, inputs, ld, D, U, m, layers[l, N_IN], alpha / scale)
             for s in range(m):
                 bias_accumulate(Tb, units_of(buffers.D, layers, l, 0, s), alpha)
             continue
         for s in range(m):
             delta = units_of(buffers.D, layers, l, 0, s)
             bias_accumulate(Tb, delta, alpha)
-            sample_accumulate(TW, layers[l, WIDTH], buffers, layers, l, data, rows[s], s, delta,
-                              alpha, keep, scale)
-
-
-@kernel
-def sample_accumulate(TW, ld, buffers, layers, l, data, r, s, delta, alpha, keep, scale):
-    """TW (n_in, k) += alpha/scale·outer(x, delta (k,)), rows ld apart, where x
-    is what layer l reads for sample s (input row r when l = 0, sparse or dense)."""
-    if l > 0:
-        dense_accumulate(TW, ld, layer_input(buffers.A, buffers.Ad, layers, l - 1, s, keep),
-                         delta, alpha, scale)
-    elif data.dense:
-        d = layers[0, N_IN]
-        dense_accumulate(TW, ld, data.values[r * d:(r + 1) * d], delta, alpha, scale)
-    else:
-        lo, hi = data.indptr[r], data.indptr[r + 1]
-        sparse_accumulate(TW, ld, data.indices[lo:hi], data.values[lo:hi], delta, alpha, scale)
+            if l > 0:
+                dense_accumulate(TW, layer_input(buffers.A, buffers.Ad, layers, l - 1, s, keep),
+                                 delta, alpha, scale)
+            elif data.dense:
+                d, r = layers[0, N_IN], rows[s]
+                dense_accumulate(TW, data.values[r * d:(r + 1) * d], delta, alpha, scale)
+            else:
+                lo, hi = data.indptr[rows[s]], data.indptr[rows[s] + 1]
+                sparse_accumulate(TW, data.indices[lo:hi], data.values[lo:hi], delta, alpha,
+                                  scale)
 
 
 @kernel

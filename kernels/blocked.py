@@ -41,16 +41,16 @@ def block_product(C, c_off, ldc, A, a_off, a_row, a_step, B, ldb, rows, width, c
 
 
 @kernel
-def block_forward(C, ldc, A, lda, B, ldb, m, n, k, alpha):
-    """C (m, n) = alpha·A (m, k) @ B (k, n), overwritten; n a multiple of LANES."""
-    block_product(C, 0, ldc, A, 0, lda, 1, B, ldb, m, n, k, alpha, False)
+def block_forward(C, ldc, A, lda, B, width, m, k, alpha):
+    """C (m, width) = alpha·A (m, k) @ B (k, width), overwritten; B's row stride is width."""
+    block_product(C, 0, ldc, A, 0, lda, 1, B, width, m, width, k, alpha, False)
 
 
 @kernel
-def block_accumulate(C, ldc, A, lda, D, ldd, m, n, k, alpha):
-    """C (k, n) += alpha·Aᵀ (k, m) @ D (m, n), n a multiple of LANES: each row of
-    C is read and written once per batch."""
-    block_product(C, 0, ldc, A, 0, 1, lda, D, ldd, k, n, m, alpha, True)
+def block_accumulate(C, width, A, lda, D, ldd, m, k, alpha):
+    """C (k, width) += alpha·Aᵀ (k, m) @ D (m, width); C's row stride is width:
+    each row of C is read and written once per batch."""
+    block_product(C, 0, width, A, 0, 1, lda, D, ldd, k, width, m, alpha, True)
 
 
 @kernel

@@ -30,11 +30,11 @@ from .lanes import LANES, lanes_axpy
 
 
 @kernel
-def by_column(work, data, rows, first=0, last=-1):
+def by_column(work, data, rows, first, last):
     """The batch ``rows``' (m,) CSR inputs regrouped by column into ``work``'s
     column_start, column_rows (position s in the batch) and column_values.
 
-    Only columns [first, last) (default all): entries and ``column_start``
+    Only columns [first, last): entries and ``column_start``
     [first, last), plus column_start[n_in] when last is n_in, so that
     threads can each make their own columns' part of one view at once.
     Returns where the part ends (a thread must not read column_start[last],
@@ -43,7 +43,6 @@ def by_column(work, data, rows, first=0, last=-1):
     start, where, values = work.column_start, work.column_rows, work.column_values
     indptr, indices = data.indptr, data.indices
     n = start.shape[0] - 1
-    last = n if last < 0 else last
     start[first:last] = 0
     base = 0  # entries of the columns before first: where this part begins
     for s in range(rows.shape[0]):

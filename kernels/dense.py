@@ -2,28 +2,25 @@
 
 W is one layer's weights, flat (n_in*width,) and row-major (n_in, width), see
 ``layout.py``: row i is W[i*width : (i+1)*width]; z, b and delta are (width,),
-padding included; a is (n_in,).  The forward and accumulate kernels take the
-row stride ``ld`` apart from the number of columns (the length of z or
-delta), so that they can work on a band of columns [lo, hi) of a layer:
-W[lo:] with ld = width, as the threads of ``columns.py`` do.  Inputs to the first layer arrive as one CSR
+padding included; a is (n_in,).  Inputs to the first layer arrive as one CSR
 row (column ``indices`` and ``values`` of its non-zero pixels): MNIST images
 are about 80 % zeros, so skipping them cuts the first layer's work by five.
 Skipping exact zeros changes no result.
 """
 from .jit import kernel
-from .vectors import copy_into
 from .lanes import LANES, lanes_axpy, lanes_axpy4
+from .vectors import copy_into
 
 
 @kernel
-def dense_forward(z, a, W, ld, b, scale=1.0):
-    """z (k,) = scale · (a (n_in,) @ W (n_in, k)) + b (k,), overwritten; W's rows ld apart.
+def dense_forward(z, a, W, b, scale=1.0):
+    """z (width,) = scale · (a (n_in,) @ W (n_in, width)) + b (width,), overwritten.
 
     Four input rows per pass over z, as in ``sparse_forward``; zero inputs
     (ReLU, dropout) are skipped.  ``scale`` is the lazy weight decay of
     ``train.train_epoch`` (the true weights are scale · W).
     """
-    width = ld
+    width = z.shape[0]
     start_sum(z, b, scale)
     i = 0
     n_in = a.shape[0]
@@ -31,22 +28,22 @@ def dense_forward(z, a, W, ld, b, scale=1.0):
         x0, x1, x2, x3 = a[i], a[i + 1], a[i + 2], a[i + 3]
         if x0 != 0.0 or x1 != 0.0 or x2 != 0.0 or x3 != 0.0:
             row = i * width
-            for j in range(0, z.shape[0], LANES):
+            for j in range(0, width, LANES):
                 lanes_axpy4(z, j, W, row + j, row + width + j, row + 2 * width + j,
                             row + 3 * width + j, x0, x1, x2, x3)
         i += 4
     while i < n_in:
         if a[i] != 0.0:
-            for j in range(0, z.shape[0], LANES):
+            for j in range(0, width, LANES):
                 lanes_axpy(z, j, W, i * width + j, a[i])
         i += 1
     finish_sum(z, b, scale)
 
 
 @kernel
-def sparse_forward(z, indices, values, W, ld, b, scale=1.0):
-    """z (k,) = scale · (x @ W) + b for a sparse x given by indices, values
-    (nnz,); W's rows ld apart.  Four input rows per pass over z: a quarter of the loads and
+def sparse_forward(z, indices, values, W, b, scale=1.0):
+    """z (width,) = scale · (x @ W) + b for a sparse x given by indices, values
+    (nnz,).  Four input rows per pass over z: a quarter of the loads and
     stores of z.
     """
     width = z.shape[0]
@@ -54,14 +51,14 @@ def sparse_forward(z, indices, values, W, ld, b, scale=1.0):
     nnz = indices.shape[0]
     k = 0
     while k + 4 <= nnz:
-        i0, i1 = indices[k] * ld, indices[k + 1] * ld
-        i2, i3 = indices[k + 2] * ld, indices[k + 3] * ld
+        i0, i1 = indices[k] * width, indices[k + 1] * width
+        i2, i3 = indices[k + 2] * width, indices[k + 3] * width
         x0, x1, x2, x3 = values[k], values[k + 1], values[k + 2], values[k + 3]
         for j in range(0, width, LANES):
             lanes_axpy4(z, j, W, i0 + j, i1 + j, i2 + j, i3 + j, x0, x1, x2, x3)
         k += 4
     while k < nnz:
-        i = indices[k] * ld
+        i = indices[k] * width
         for j in range(0, width, LANES):
             lanes_axpy(z, j, W, i + j, values[k])
         k += 1
@@ -106,8 +103,8 @@ def bias_accumulate(target_b, delta, alpha):
 
 
 @kernel
-def dense_accumulate(target_W, ld, a, delta, alpha, scale=1.0):
-    """target_W (n_in, k) += alpha/scale·outer(a (n_in,), delta (k,)); its rows ld apart.
+def dense_accumulate(target_W, a, delta, alpha, scale=1.0):
+    """target_W (n_in, width) += alpha/scale·outer(a (n_in,), delta (width,)).
 
     ``target_W`` is either a gradient buffer (alpha = 1/m) or the weights
     themselves (alpha = −eta/m, plain SGD; ``scale`` is then the lazy weight
@@ -120,15 +117,15 @@ def dense_accumulate(target_W, ld, a, delta, alpha, scale=1.0):
         x = a[i]
         if x != 0.0:
             for j in range(0, width, LANES):
-                lanes_axpy(target_W, i * ld + j, delta, j, weight_alpha * x)
+                lanes_axpy(target_W, i * width + j, delta, j, weight_alpha * x)
 
 
 @kernel
-def sparse_accumulate(target_W, ld, indices, values, delta, alpha, scale=1.0):
+def sparse_accumulate(target_W, indices, values, delta, alpha, scale=1.0):
     """Like ``dense_accumulate`` for a sparse input row indices, values (nnz,)."""
     width = delta.shape[0]
     weight_alpha = target_W.dtype.type(alpha / scale)
     for k in range(indices.shape[0]):
-        i = indices[k] * ld
+        i = indices[k] * width
         for j in range(0, width, LANES):
             lanes_axpy(target_W, i + j, delta, j, weight_alpha * values[k])

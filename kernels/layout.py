@@ -75,9 +75,8 @@ def plan(layers, batch_size, dense_input, engine="auto", threads=1, blas=True):
     layer PER_SAMPLE.  "gemm", "blocked", "per_sample" force one engine
     ("gemm" and "blocked" leave a sparse first layer PER_SAMPLE).  With more
     than one thread (``threads.py``) BLOCKED stands in for GEMM and a sparse
-    first layer is COLUMNS;
-    ``blas=False`` puts BLOCKED for GEMM too (threads calling BLAS would start
-    BLAS's own threads on top of them)."""
+    first layer is COLUMNS; ``blas=False`` (``hogwild.py``) puts BLOCKED for
+    GEMM too: threads calling BLAS would start BLAS's own threads on top."""
     planned = layers.copy()
     for l in range(len(layers)):
         if l == 0 and not dense_input:
@@ -157,8 +156,9 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
     inputs by column where the first layer is COLUMNS, c at least
     batch_size × the most non-zeros in a row, with ``partial`` (≥
     T·batch_size·width,) like theta and ``row_splits`` (T+1,) int64.  A
-    matrix engine on the first layer needs dense inputs, COLUMNS CSR inputs.  Checking that every CSR column index
-    lies in [0, n_in) is ``check_columns``'s (once per data set).
+    matrix engine on the first layer needs dense inputs, COLUMNS CSR inputs.
+    Checking that every CSR column index lies in [0, n_in) is
+    ``check_columns``'s (once per data set).
     """
     def fail(name, expected, array):
         found = (f"{array.dtype} array of shape {array.shape}" if isinstance(array, np.ndarray)

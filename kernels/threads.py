@@ -1,35 +1,35 @@
 """Several threads share every mini-batch: samples for the passes, rows for the step.
 
-A batch is two parallel loops over the T threads, whatever the depth:
+A batch is three parallel loops over the T threads, whatever the depth
+(two for dense inputs):
 
-1. ``passes``: thread t forwards and backpropagates its share of the batch's
-   samples, [t·m/T, (t+1)·m/T) (``share``), in its own rows of the batch's
-   buffers (sample s's units lie at s·U, so a share is a contiguous block).
-2. ``step``: after the barrier, thread t adds the whole batch's gradient to
-   its own rows of every weight matrix (row i of layer l's weights holds the
-   weights leaving input unit i; ``row_split``), thread 0 to the biases.
+1. ``first_layer_sums`` (sparse inputs, engine COLUMNS): thread t makes its
+   part of the batch's view by input column (``columns.py``) — the columns
+   [row_splits[t], row_splits[t+1]), which hold about 1/T of the data's
+   non-zeros — and sums the first layer over those rows of W for every
+   sample of the batch.
+2. ``passes``: thread t takes its share of the batch's samples, [t·m/T,
+   (t+1)·m/T) (``share``), adds the threads' first-layer sums for them in
+   thread order, and forwards and backpropagates them in its own rows of the
+   batch's buffers (sample s's units lie at s·U: a share is a contiguous block).
+3. ``step``: thread t adds the whole batch's gradient to its own rows of
+   every weight matrix (row i of layer l's weights holds the weights leaving
+   input unit i; ``row_split``; the first layer's rows are those of 1), and
+   thread 0 to the biases.
 
-No value is written by two threads and every thread writes contiguous
-memory, so no gradient is ever summed across threads (the cost that sinks a
-per-thread-gradient scheme at wide layers) and no cache line travels between
-the cores while they write (splitting each row's units between threads did,
-and ran slower than one thread).  Each value is computed by the same kernel
-in the same order as in ``train.train_epoch`` with the same engines, so the
-weights are bit-identical to one thread's.  ``layout.plan`` with threads
-puts fastnet's BLOCKED kernels where one thread would call BLAS (a BLAS call
-from every thread would start BLAS's own threads on top of them) and runs a
-sparse first layer COLUMNS: each thread sums the first layer over its
-own rows of W for the whole batch (``first_layer_sums``, a third parallel
-loop), so that the first layer's weights, the bulk of the parameters, never
-leave the core that updates them; the passes add the threads' partial sums
-in thread order.  That grouping is the one difference from one thread's
-sums: equal within rounding, and bit-identical for a given T.  It splits the first
-layer's rows into ranges that hold equal shares of the data's non-zeros
-(``row_splits``).
+No value is written by two threads, every thread writes contiguous memory,
+no gradient is summed across threads, and the first layer's weights, the
+bulk of the parameters, never leave the core that updates them.  Each value
+is computed by one thread's kernels in one thread's order, except the first
+layer's sums of sparse inputs (grouped by row range, then added): equal to
+one thread within rounding (bit for bit with dense inputs), and
+bit-identical from run to run for a given T.  ``layout.plan`` puts fastnet's
+BLOCKED kernels where one thread would call BLAS (a BLAS call from every
+thread would start BLAS's own threads on top of them).
 
 Same records and conventions as ``train.train_epoch``.  A parallel loop takes
-arrays and scalars, not records, so ``passes`` and ``step`` take them
-unpacked and rebuild them.
+arrays and scalars, not records, so the loops take them unpacked and
+rebuild them.
 """
 from numba import prange
 
@@ -54,9 +54,9 @@ def share(m, t, T):
 
 @kernel
 def row_split(work, layers, l, t, T):
-    """Thread t's rows [first, last) of layer l's weights: the first layer's by
-    equal shares of the batch's non-zeros where it runs BY_COLUMN, else by
-    equal counts (multiples of 4 rows: the blocked products' tiles)."""
+    """Thread t's rows [first, last) of layer l's weights: the first layer's
+    ``row_splits`` where it runs COLUMNS, else equal counts (multiples of 4
+    rows: the blocked products' tiles)."""
     if l == 0 and layers[0, ENGINE] == COLUMNS:
         return work.row_splits[t], work.row_splits[t + 1]
     n = layers[l, N_IN]
@@ -123,7 +123,7 @@ def step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, sca
     if is_matrix(layers, l):
         inputs, ld = input_matrix(work, layers, l, keep)
         block_accumulate(TW[first * width:], width, inputs[first:], ld, rows_of(work.D, layers, l),
-                         U, rows.shape[0], width, last - first, alpha / scale)
+                         U, rows.shape[0], last - first, alpha / scale)
     elif layers[l, ENGINE] == COLUMNS:
         column_accumulate(TW, width, work, first, last, U, alpha / scale)
     else:
@@ -133,8 +133,7 @@ def step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, sca
                 x = layer_input(work.A, work.Ad, layers, l - 1, s, keep)[first:last]
             else:  # a dense first layer on the per-sample engine
                 x = data.values[rows[s] * d + first:rows[s] * d + last]
-            dense_accumulate(TW[first * width:], width, x, units_of(work.D, layers, l, 0, s),
-                             alpha, scale)
+            dense_accumulate(TW[first * width:], x, units_of(work.D, layers, l, 0, s), alpha, scale)
 
 
 @kernel(parallel=True)

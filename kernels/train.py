@@ -68,7 +68,7 @@ def buffers(layers, batch_size, dtype, dropout=False, most_nonzeros=0, row_split
     to ``most_nonzeros`` non-zeros) and each thread's partial first-layer
     sums, its rows of W given by ``row_splits`` (T+1,) (kept, not copied)."""
     size = batch_size * n_units(layers)
-    zeros = lambda k: aligned_zeros(k, dtype)  # noqa: E731
+    zeros = lambda k: np.zeros(k, dtype=dtype)  # noqa: E731
     engine = layers[0, ENGINE]
     gathered = batch_size * layers[0, N_IN] if engine in (GEMM, BLOCKED) else 0
     split = engine == COLUMNS
@@ -80,15 +80,6 @@ def buffers(layers, batch_size, dtype, dropout=False, most_nonzeros=0, row_split
                    np.zeros(entries, dtype=np.int64), zeros(entries),
                    zeros(threads * batch_size * layers[0, WIDTH]),
                    row_splits if split else np.zeros(0, dtype=np.int64))
-
-
-def aligned_zeros(size, dtype, alignment=64):
-    """A zeroed C-contiguous (size,) array whose first element starts a cache
-    line, so that threads writing neighbouring bands of it never share one."""
-    itemsize = np.dtype(dtype).itemsize
-    raw = np.zeros(size + alignment // itemsize, dtype=dtype)
-    skip = (-raw.ctypes.data % alignment) // itemsize
-    return raw[skip:skip + size]
 
 
 @kernel

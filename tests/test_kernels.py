@@ -16,7 +16,7 @@ from fastnet.kernels import costs as kc
 from fastnet.kernels.dense import (bias_accumulate, dense_accumulate, dense_backward, dense_forward,
                                    sparse_accumulate, sparse_forward)
 from fastnet.kernels.dropout import dropout_forward, stream_key
-from fastnet.kernels.lanes import LANES, padded
+from fastnet.kernels.lanes import padded
 from fastnet.kernels.blas import gemm
 from fastnet.kernels.blocked import block_accumulate, block_backward, block_forward
 from fastnet.kernels.jit import kernel
@@ -209,22 +209,14 @@ def test_dense_and_sparse_forward(dtype, n_out, nonzero):
     a, W, b = dense_case(dtype, np.random.default_rng(2), n_out, nonzero=nonzero)
     expected = (a.astype(float) @ W.astype(float) + b)[:n_out]
     z = np.full(len(b), np.nan, dtype=dtype)
-    dense_forward(z, a, W.ravel(), len(b), b)
+    dense_forward(z, a, W.ravel(), b)
     close(z[:n_out], expected, dtype, rtol=10 * RTOL[dtype], atol=np.finfo(dtype).eps)
     assert_padding_zero(z, n_out)
     indices = np.flatnonzero(a).astype(np.int32)
     z = np.full(len(b), np.nan, dtype=dtype)
-    sparse_forward(z, indices, a[indices], W.ravel(), len(b), b)
+    sparse_forward(z, indices, a[indices], W.ravel(), b)
     close(z[:n_out], expected, dtype, rtol=10 * RTOL[dtype], atol=np.finfo(dtype).eps)
     assert_padding_zero(z, n_out)
-    # a band of columns [LANES, width) through the row stride, as the threads use it
-    if len(b) > LANES:
-        band = np.full(len(b) - LANES, np.nan, dtype=dtype)
-        sparse_forward(band, indices, a[indices], W.ravel()[LANES:], len(b), b[LANES:])
-        np.testing.assert_array_equal(band, z[LANES:])
-        dense_forward(band, a, W.ravel()[LANES:], len(b), b[LANES:])
-        close(band[:n_out - LANES], expected[LANES:], dtype, rtol=10 * RTOL[dtype],
-              atol=np.finfo(dtype).eps)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -249,7 +241,7 @@ def test_dense_and_sparse_accumulate_add_the_outer_product(dtype, n_out):
     for accumulate, inputs in ((dense_accumulate, (a,)),
                                (sparse_accumulate, (indices, a[indices]))):
         TW, Tb = W.ravel().copy(), bias.copy()
-        accumulate(TW, len(bias), *inputs, delta, alpha)
+        accumulate(TW, *inputs, delta, alpha)
         bias_accumulate(Tb, delta, alpha)
         close(TW, expected_W.ravel(), dtype, rtol=10 * RTOL[dtype],
               atol=10 * np.finfo(dtype).eps)
@@ -500,14 +492,14 @@ def test_blocked_products_match_reference(dtype, m):
     A[0, :8] = 0.0
     B = rng.standard_normal((k, width)).astype(dtype)
     C = np.full((m, ld + 5), 7.0, dtype=dtype)
-    block_forward(C.reshape(-1), ld + 5, A.reshape(-1), ld, B.reshape(-1), width, m, width, k, 0.5)
+    block_forward(C.reshape(-1), ld + 5, A.reshape(-1), ld, B.reshape(-1), width, m, k, 0.5)
     expected = np.full(C.shape, 7.0)
     expected[:, :width] = 0.5 * A[:, :k].astype(float) @ B.astype(float)
     close(C, expected, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
     D = rng.standard_normal((m, ldd)).astype(dtype)
     G = rng.standard_normal((k, width)).astype(dtype)
     expected = G.astype(float) - 0.3 * A[:, :k].astype(float).T @ D[:, :width].astype(float)
-    block_accumulate(G.reshape(-1), width, A.reshape(-1), ld, D.reshape(-1), ldd, m, width, k,
+    block_accumulate(G.reshape(-1), width, A.reshape(-1), ld, D.reshape(-1), ldd, m, k,
                      dtype(-0.3))
     close(G, expected, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
     out = np.full((m, ld), 7.0, dtype=dtype)
