@@ -8,8 +8,11 @@ are about 80 % zeros, so skipping them cuts the first layer's work by five.
 Skipping exact zeros changes no result.
 """
 from .jit import kernel
-from .lanes import LANES, lanes_axpy, lanes_axpy4
+from .lanes import (LANES, TILE, lanes_axpy, lanes_axpy4, lanes_sparse_sum1, lanes_sparse_sum4,
+                    lanes_sparse_update1, lanes_sparse_update4)
 from .vectors import copy_into
+
+TILED_WIDTH = 4 * TILE * LANES  # sparse rows up to this wide run in register tiles
 
 
 @kernel
@@ -43,11 +46,25 @@ def dense_forward(z, a, W, b, scale=1.0):
 @kernel
 def sparse_forward(z, indices, values, W, b, scale=1.0):
     """z (width,) = scale · (x @ W) + b for a sparse x given by indices, values
-    (nnz,).  Four input rows per pass over z: a quarter of the loads and
-    stores of z.
+    (nnz,).
+
+    Up to ``TILED_WIDTH`` units, tile by tile of z, held in registers over all
+    the non-zeros (``lanes.sparse_sum``): a narrow z has too few vectors to
+    hide the latency of the sums otherwise.  Wider, four input rows per pass
+    over z: a quarter of the loads and stores of z, each W row read in order.
     """
     width = z.shape[0]
     start_sum(z, b, scale)
+    if width <= TILED_WIDTH:
+        j = 0
+        while j + TILE * LANES <= width:
+            lanes_sparse_sum4(z, j, W, j, width, indices, values)
+            j += TILE * LANES
+        while j < width:
+            lanes_sparse_sum1(z, j, W, j, width, indices, values)
+            j += LANES
+        finish_sum(z, b, scale)
+        return
     nnz = indices.shape[0]
     k = 0
     while k + 4 <= nnz:
@@ -122,9 +139,21 @@ def dense_accumulate(target_W, a, delta, alpha, scale=1.0):
 
 @kernel
 def sparse_accumulate(target_W, indices, values, delta, alpha, scale=1.0):
-    """Like ``dense_accumulate`` for a sparse input row indices, values (nnz,)."""
+    """Like ``dense_accumulate`` for a sparse input row indices, values (nnz,):
+    up to ``TILED_WIDTH`` units tile by tile of delta, held in registers
+    (``lanes.sparse_update``); wider, row by row (each row of a W too large
+    for the cache read in order)."""
     width = delta.shape[0]
     weight_alpha = target_W.dtype.type(alpha / scale)
+    if width <= TILED_WIDTH:
+        j = 0
+        while j + TILE * LANES <= width:
+            lanes_sparse_update4(target_W, j, width, indices, values, delta, j, weight_alpha)
+            j += TILE * LANES
+        while j < width:
+            lanes_sparse_update1(target_W, j, width, indices, values, delta, j, weight_alpha)
+            j += LANES
+        return
     for k in range(indices.shape[0]):
         i = indices[k] * width
         for j in range(0, width, LANES):

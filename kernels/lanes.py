@@ -109,6 +109,143 @@ def lanes_axpy4(typingctx, dst, dst_off, src, off0, off1, off2, off3, x0, x1, x2
     return types.void(dst, dst_off, src, off0, off1, off2, off3, x0, x1, x2, x3), codegen
 
 
+def _entry(context, builder, sig, args, at, k):
+    """Sparse entry k of the arguments at positions ``at`` = (w_off, width,
+    indices, values): the offset of its row tile in W (intp) and its value."""
+    t = sig.args
+    w_off, width, indices, values = at
+    index_data = context.make_array(t[indices])(context, builder, args[indices]).data
+    value_data = context.make_array(t[values])(context, builder, args[values]).data
+    index = context.cast(builder, builder.load(builder.gep(index_data, [k])),
+                         t[indices].dtype, types.intp)
+    row = builder.mul(index, context.cast(builder, args[width], t[width], types.intp))
+    row = builder.add(row, context.cast(builder, args[w_off], t[w_off], types.intp))
+    return row, builder.load(builder.gep(value_data, [k]))
+
+
+def _tile_pointer(context, builder, sig, args, where, offset, v):
+    """Pointer to vector v of the tile at intp ``offset`` of array argument ``where``."""
+    intp = context.get_value_type(types.intp)
+    return _lane_pointer(context, builder, sig.args[where], args[where],
+                         builder.add(offset, ir.Constant(intp, v * LANES)), types.intp)
+
+
+def _length(context, builder, sig, args, where):
+    """The length of the 1-D array argument ``where``."""
+    array = context.make_array(sig.args[where])(context, builder, args[where])
+    return builder.extract_value(array.shape, 0)
+
+
+def _sparse_sum(vectors, sets):
+    """An intrinsic ``sum(z, z_off, W, w_off, width, indices, values)`` for one
+    tile of ``vectors`` vectors and a sparse row (indices, values (nnz,)):
+
+    z[z_off : +vectors·LANES] += Σ_k values[k] · W[indices[k]·width + w_off : +vectors·LANES]
+
+    The tile stays in registers for the whole loop over k, four entries at a
+    time into ``sets`` separate sums per vector added at the end: with one
+    running sum each vector would wait on the latency of every addition (a
+    narrow tile has too few vectors to hide it).  The sparse forward pass.
+    """
+    at = (3, 4, 5, 6)
+
+    @intrinsic
+    def sparse_sum(typingctx, z, z_off, W, w_off, width, indices, values):
+        _check(z, W)
+        _check(z, values)
+
+        def codegen(context, builder, sig, args):
+            intp = context.get_value_type(types.intp)
+            dtype = sig.args[0].dtype
+            z_off_ = context.cast(builder, args[1], sig.args[1], types.intp)
+            z_tile = [_tile_pointer(context, builder, sig, args, 0, z_off_, v)
+                      for v in range(vectors)]
+            zero = ir.Constant(ir.VectorType(context.get_value_type(dtype), LANES), None)
+            sums = [[cgutils.alloca_once_value(builder, builder.load(p, align=1) if q == 0
+                                               else zero) for p in z_tile]
+                    for q in range(sets)]
+
+            def add(q, row, x, v):
+                pointer = _tile_pointer(context, builder, sig, args, 2, row, v)
+                term = builder.fmul(x, builder.load(pointer, align=1), flags=_FLAGS)
+                total = builder.fadd(builder.load(sums[q][v]), term, flags=_FLAGS)
+                builder.store(total, sums[q][v])
+
+            def entry(k):
+                row, value = _entry(context, builder, sig, args, at, k)
+                return row, _splat(context, builder, value, dtype, dtype)
+
+            four = ir.Constant(intp, 4)
+            n = _length(context, builder, sig, args, 5)
+            groups = builder.sdiv(n, four)
+            with cgutils.for_range(builder, groups, intp=intp) as loop:
+                first = builder.mul(loop.index, four)
+                rows = [entry(builder.add(first, ir.Constant(intp, q))) for q in range(4)]
+                for v in range(vectors):
+                    for q, (row, x) in enumerate(rows):
+                        add(q % sets, row, x, v)
+            with cgutils.for_range_slice(builder, builder.mul(groups, four), n,
+                                         ir.Constant(intp, 1), intp=intp) as (k, _):
+                row, x = entry(k)
+                for v in range(vectors):
+                    add(0, row, x, v)
+            for v in range(vectors):
+                total = builder.load(sums[0][v])
+                for q in range(1, sets):
+                    total = builder.fadd(total, builder.load(sums[q][v]), flags=_FLAGS)
+                builder.store(total, z_tile[v], align=1)
+            return context.get_dummy_value()
+
+        return types.void(z, z_off, W, w_off, width, indices, values), codegen
+
+    return sparse_sum
+
+
+def _sparse_update(vectors):
+    """An intrinsic ``update(W, w_off, width, indices, values, d, d_off,
+    alpha)`` for one tile of ``vectors`` vectors and a sparse row (indices,
+    values (nnz,)):
+
+    W[indices[k]·width + w_off : +vectors·LANES] += (alpha·values[k]) · d[d_off : +vectors·LANES]
+
+    for every k, the tile of d loaded once (as ``lanes_axpy`` per entry
+    otherwise): the sparse gradient step.
+    """
+    at = (1, 2, 3, 4)
+
+    @intrinsic
+    def sparse_update(typingctx, W, w_off, width, indices, values, d, d_off, alpha):
+        _check(W, d)
+        _check(W, values)
+
+        def codegen(context, builder, sig, args):
+            intp = context.get_value_type(types.intp)
+            dtype = sig.args[0].dtype
+            d_off_ = context.cast(builder, args[6], sig.args[6], types.intp)
+            alpha_ = context.cast(builder, args[7], sig.args[7], dtype)
+            d_tile = [builder.load(_tile_pointer(context, builder, sig, args, 5, d_off_, v),
+                                   align=1) for v in range(vectors)]
+            n = _length(context, builder, sig, args, 3)
+            with cgutils.for_range(builder, n, intp=intp) as loop:
+                row, value = _entry(context, builder, sig, args, at, loop.index)
+                x = _splat(context, builder, builder.fmul(alpha_, value), dtype, dtype)
+                for v in range(vectors):
+                    pointer = _tile_pointer(context, builder, sig, args, 0, row, v)
+                    total = builder.fadd(builder.load(pointer, align=1),
+                                         builder.fmul(x, d_tile[v], flags=_FLAGS), flags=_FLAGS)
+                    builder.store(total, pointer, align=1)
+            return context.get_dummy_value()
+
+        return types.void(W, w_off, width, indices, values, d, d_off, alpha), codegen
+
+    return sparse_update
+
+
+TILE = 4  # vectors of a sparse row tile (4·2 sums + 4 broadcasts: 12 of 16 AVX2 registers)
+lanes_sparse_sum4, lanes_sparse_sum1 = _sparse_sum(TILE, 2), _sparse_sum(1, 4)
+lanes_sparse_update4, lanes_sparse_update1 = _sparse_update(TILE), _sparse_update(1)
+
+
 @intrinsic
 def prefetch(typingctx, array, index):
     """Ask the CPU to start loading the cache line holding array[index]."""

@@ -202,9 +202,14 @@ def assert_padding_zero(x, n_out):
     assert not np.asarray(x).reshape(-1, padded(n_out))[:, n_out:].any()
 
 
+# Widths that take every path of the sparse kernels: one-vector tiles only,
+# four-vector tiles and single ones, and rows wider than dense.TILED_WIDTH.
+SPARSE_WIDTHS = [5, 11, 40, 100, 300]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n_out", [5, 11])
-@pytest.mark.parametrize("nonzero", [0, 1, 4, 7])  # sparse_forward takes inputs 4 at a time
+@pytest.mark.parametrize("n_out", SPARSE_WIDTHS)
+@pytest.mark.parametrize("nonzero", [0, 1, 4, 7, 9])  # sparse_forward takes inputs 4 at a time
 def test_dense_and_sparse_forward(dtype, n_out, nonzero):
     a, W, b = dense_case(dtype, np.random.default_rng(2), n_out, nonzero=nonzero)
     expected = (a.astype(float) @ W.astype(float) + b)[:n_out]
@@ -229,7 +234,7 @@ def test_dense_backward(dtype, n_out):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n_out", [5, 11])
+@pytest.mark.parametrize("n_out", SPARSE_WIDTHS)
 def test_dense_and_sparse_accumulate_add_the_outer_product(dtype, n_out):
     rng = np.random.default_rng(4)
     a, W, delta = dense_case(dtype, rng, n_out)
