@@ -88,12 +88,13 @@ def _versions() -> dict:
 
 
 def _lanes() -> str:
-    """fastnet's vector width on this CPU (chosen at import)."""
+    """fastnet's vector width on this CPU and its BLAS (chosen at import)."""
     try:
+        from fastnet.kernels.blas import describe as blas
         from fastnet.kernels.lanes import describe
     except ImportError as exc:
         return f"unknown ({exc})"
-    return describe()
+    return f"{describe()}, BLAS: {blas()}"
 
 
 def machine_info() -> dict:

@@ -33,6 +33,7 @@ from .cli_data import (add_label_column, add_predict, add_table_flags, evaluate_
                        needs_table_evaluation)
 from .cli_export import add_export
 from .costs import COSTS, OUTPUTS
+from .kernels.blas import describe as describe_blas
 from .kernels.lanes import describe as describe_lanes
 from .data import load_mnist, locate_mnist
 from .model_io import read_model_file
@@ -86,7 +87,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="fastnet", description="Train fully-connected networks on MNIST, fast, on a CPU.")
     parser.add_argument("--version", action="version",
-                        version=f"fastnet {__version__}, kernels: {describe_lanes()}")
+                        version=f"fastnet {__version__}, kernels: {describe_lanes()}, "
+                                f"BLAS: {describe_blas()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(commands)
     evaluate = commands.add_parser(

@@ -20,9 +20,12 @@ from .checks import as_dtype, as_inputs, choice
 from .kernels.train import dense_inputs, nonzero_counts, sparse_inputs, to_csr
 
 LAYOUTS = ("auto", "sparse", "dense")
-# Above this fraction of non-zero inputs the dense layout is faster
-# (measured with bench/engines.py on MNIST and its noisy variant).
-DENSE_FROM = 0.7
+# From this fraction of non-zero inputs on the dense layout is faster: whole
+# fits on both cores, BLAS on two threads, 10,000 images — on MNIST (19 %
+# non-zero) sparse is 2x faster at [784,30,10] and [784,100,10] batch 10 and
+# level with dense at [784,800,10] batch 32; on its noisy variant (51 %) dense
+# is 1.15-1.4x faster at those and 2.1-3x at [784,800,10] (docs/speed.md).
+DENSE_FROM = 0.4
 
 
 class Dataset:

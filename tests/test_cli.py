@@ -334,9 +334,11 @@ def test_console_script_is_installed():
     if not script.exists():
         pytest.skip("the fastnet console script is not installed next to this interpreter")
     run = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=TIMEOUT)
+    from fastnet.kernels.blas import describe as blas
     from fastnet.kernels.lanes import describe
     assert run.returncode == 0
-    assert run.stdout.strip() == f"fastnet {fastnet.__version__}, kernels: {describe()}"
+    assert " ".join(run.stdout.split()) == (f"fastnet {fastnet.__version__}, kernels: "
+                                            f"{describe()}, BLAS: {blas()}")
 
 
 def _has_matplotlib():

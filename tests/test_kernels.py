@@ -4,6 +4,11 @@ Each kernel runs on float32 and float64 arrays, and the activations and costs
 also on the extremes z = ±1000 and ±1e30 (warnings are errors in this suite,
 so any RuntimeWarning fails the test).
 """
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse
@@ -12,6 +17,7 @@ import scipy.special
 import fastnet
 import reference as ref
 from fastnet.kernels import activations as act
+from fastnet.kernels import blas
 from fastnet.kernels import costs as kc
 from fastnet.kernels.dense import (bias_accumulate, dense_accumulate, dense_backward, dense_forward,
                                    sparse_accumulate, sparse_forward)
@@ -463,10 +469,7 @@ def _gemm(C, ldc, A, lda, trans_a, B, ldb, trans_b, m, n, k, alpha, beta):
     return gemm(C, ldc, A, lda, trans_a, B, ldb, trans_b, m, n, k, alpha, beta)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("trans_a", [False, True])
-@pytest.mark.parametrize("trans_b", [False, True])
-def test_gemm_on_embedded_matrices_matches_reference(dtype, trans_a, trans_b):
+def check_gemm(gemm_kernel, dtype, trans_a, trans_b):
     """C (5, 4) inside a (5, 6) array = 2·op(A)·op(B) + 0.5·C, with A and B
     embedded in wider arrays (row strides 9 and 11); the rest stays as it was."""
     rng = np.random.default_rng(3)
@@ -478,10 +481,44 @@ def test_gemm_on_embedded_matrices_matches_reference(dtype, trans_a, trans_b):
     opB = (B[:, :k].T if trans_b else B[:, :n]).astype(float)
     expected = C.astype(float)
     expected[:, :n] = 2.0 * opA @ opB + 0.5 * expected[:, :n]
-    status = _gemm(C.reshape(-1), 6, A.reshape(-1), 9, trans_a, B.reshape(-1), 11, trans_b,
-                   m, n, k, 2.0, 0.5)
-    assert status == 0
+    gemm_kernel(C.reshape(-1), 6, A.reshape(-1), 9, trans_a, B.reshape(-1), 11, trans_b,
+                m, n, k, 2.0, 0.5)
     close(C, expected, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_gemm_on_embedded_matrices_matches_reference(dtype, trans_a, trans_b):
+    check_gemm(_gemm, dtype, trans_a, trans_b)
+
+
+GEMM_IN_A_FRESH_PROCESS = """
+import itertools, numba, numpy as np
+from fastnet.kernels import blas
+from test_kernels import check_gemm
+gemm = numba.njit(lambda *args: blas.gemm(*args))
+for case in itertools.product([np.float32, np.float64], [False, True], [False, True]):
+    check_gemm(gemm, *case)
+print(blas.BLAS)
+"""
+
+
+@pytest.mark.parametrize("choice", ["numpy", "scipy"])
+def test_gemm_on_either_blas(choice):
+    """FASTNET_BLAS picks the library the compiled products call (NumPy's
+    OpenBLAS where this NumPy ships one, else SciPy's); both give the product."""
+    found = blas.numpy_cblas() is not None
+    result = subprocess.run([sys.executable, "-c", GEMM_IN_A_FRESH_PROCESS], capture_output=True,
+                            text=True, env={**os.environ, "FASTNET_BLAS": choice,
+                                            "PYTHONPATH": str(Path(__file__).parent)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == (choice if found or choice == "scipy" else "scipy")
+
+
+def test_unknown_blas_is_refused_by_name():
+    with pytest.raises(ValueError, match="FASTNET_BLAS: 'mkl' is not a BLAS fastnet knows"):
+        blas.bind("mkl")
 
 
 # ---------------------------------------------------------------- blocked.py
