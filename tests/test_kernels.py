@@ -30,7 +30,7 @@ from fastnet.kernels.layout import plan
 from fastnet.kernels.threads import train_epoch_threads
 from fastnet.kernels.train import (EVAL_CHUNK, State, Step, buffers, dense_inputs, forward_all,
                                    forward_few, gradient_sum, sparse_inputs, to_csr, train_epoch)
-from fastnet.kernels.update import all_finite, scale, sgd_update
+from fastnet.kernels.update import FINITE_CHUNK, all_finite, scale, sgd_update
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 2e-6, np.float64: 1e-13}
@@ -299,6 +299,12 @@ def test_scale_and_all_finite(dtype):
         y[3] = bad
         assert not all_finite(y)
     assert all_finite(x[:0])
+    long = np.ones(3 * FINITE_CHUNK + 5, dtype=dtype)  # several chunks and a short one
+    assert all_finite(long)
+    for where in (0, FINITE_CHUNK - 1, FINITE_CHUNK, 2 * FINITE_CHUNK + 7, len(long) - 1):
+        y = long.copy()
+        y[where] = np.nan
+        assert not all_finite(y)
 
 
 # ---------------------------------------------------------------------- dropout
