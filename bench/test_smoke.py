@@ -85,3 +85,12 @@ def test_compare_rejects_bad_options():
         compare.parse_args(["--skip", "everything"])
     with pytest.raises(SystemExit):
         compare.parse_args(["--peers", "numpy_matrix,keras"])
+
+
+def test_smoke_blas(capsys):
+    from bench import blas
+    blas.main(["--repeats", "2"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 * len(blas.PRODUCTS)
+    assert all("fastnet gemm" in line and "NumPy matmul" in line for line in lines)
+    assert any("(bound: scipy)" in line for line in lines)

