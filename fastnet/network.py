@@ -292,7 +292,7 @@ class Network(Curvature):
         threads = self._threads_for(batch)
         hogwild = self.hogwild and threads > 1
         layers = plan(self._layers, batch, data.dense, choice("engine", self.engine, ENGINES),
-                      1 if hogwild else threads, blas=not hogwild)
+                      1 if hogwild else threads, hogwild)
         keep = 1.0 - sgd.dropout
         state = State(self._theta, sgd.velocity, np.zeros_like(self._theta), np.ones(1))
         step = Step(batch, *(self._scalar(name, value) for name, value in

@@ -29,7 +29,7 @@ from .dropout import dropout_forward
 from .jit import kernel
 from .vectors import add_into, copy_into
 from .lanes import prefetch
-from .layout import (ACT, ENGINE, GEMM, N_IN, N_OUT, PER_SAMPLE, U_OFF, WIDTH, biases_of,
+from .layout import (ACT, ENGINE, GEMM, N_IN, N_OUT, PER_SAMPLE, ROWS, U_OFF, WIDTH, biases_of,
                      is_matrix, n_units, rows_of, units_of, weights_of)
 
 
@@ -70,7 +70,8 @@ def first_layer_forward(z, data, layers, r, W, b, scale):
         dense_forward(z, data.values[r * d:(r + 1) * d], W, b, scale)
     else:
         lo, hi = data.indptr[r], data.indptr[r + 1]
-        sparse_forward(z, data.indices[lo:hi], data.values[lo:hi], W, b, scale)
+        sparse_forward(z, data.indices[lo:hi], data.values[lo:hi], W, b, scale,
+                       layers[0, ENGINE] != ROWS)
 
 
 @kernel
@@ -200,7 +201,7 @@ def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale):
             else:
                 lo, hi = data.indptr[rows[s]], data.indptr[rows[s] + 1]
                 sparse_accumulate(TW, data.indices[lo:hi], data.values[lo:hi], delta, alpha,
-                                  scale)
+                                  scale, layers[0, ENGINE] != ROWS)
 
 
 @kernel

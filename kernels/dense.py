@@ -44,18 +44,19 @@ def dense_forward(z, a, W, b, scale=1.0):
 
 
 @kernel
-def sparse_forward(z, indices, values, W, b, scale=1.0):
+def sparse_forward(z, indices, values, W, b, scale=1.0, tiled=True):
     """z (width,) = scale · (x @ W) + b for a sparse x given by indices, values
     (nnz,).
 
-    Up to ``TILED_WIDTH`` units, tile by tile of z, held in registers over all
-    the non-zeros (``lanes.sparse_sum``): a narrow z has too few vectors to
-    hide the latency of the sums otherwise.  Wider, four input rows per pass
-    over z: a quarter of the loads and stores of z, each W row read in order.
+    Up to ``TILED_WIDTH`` units (and ``tiled``), tile by tile of z, held in
+    registers over all the non-zeros (``lanes.sparse_sum``): a narrow z has
+    too few vectors to hide the latency of the sums otherwise.  Wider (or not
+    ``tiled``: Hogwild!, see ``layout.ROWS``), four input rows per pass over
+    z: a quarter of the loads and stores of z, each W row read in order.
     """
     width = z.shape[0]
     start_sum(z, b, scale)
-    if width <= TILED_WIDTH:
+    if tiled and width <= TILED_WIDTH:
         j = 0
         while j + TILE * LANES <= width:
             lanes_sparse_sum4(z, j, W, j, width, indices, values)
@@ -138,14 +139,14 @@ def dense_accumulate(target_W, a, delta, alpha, scale=1.0):
 
 
 @kernel
-def sparse_accumulate(target_W, indices, values, delta, alpha, scale=1.0):
+def sparse_accumulate(target_W, indices, values, delta, alpha, scale=1.0, tiled=True):
     """Like ``dense_accumulate`` for a sparse input row indices, values (nnz,):
-    up to ``TILED_WIDTH`` units tile by tile of delta, held in registers
-    (``lanes.sparse_update``); wider, row by row (each row of a W too large
-    for the cache read in order)."""
+    up to ``TILED_WIDTH`` units (and ``tiled``), tile by tile of delta, held
+    in registers (``lanes.sparse_update``); else row by row, each row in order
+    (a W too large for the cache; Hogwild!'s shared rows)."""
     width = delta.shape[0]
     weight_alpha = target_W.dtype.type(alpha / scale)
-    if width <= TILED_WIDTH:
+    if tiled and width <= TILED_WIDTH:
         j = 0
         while j + TILE * LANES <= width:
             lanes_sparse_update4(target_W, j, width, indices, values, delta, j, weight_alpha)

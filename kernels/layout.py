@@ -29,9 +29,13 @@ kernels, one sample at a time: the engine for sparse inputs), ``BLOCKED``
 loaded once per block) or ``GEMM`` (one BLAS product for the whole batch:
 best for wide layers and large batches); with several threads a sparse
 first layer runs ``COLUMNS`` (the batch's non-zeros regrouped by input
-column, each thread summing over its own rows of W: ``threads.py``).  ``plan``
-picks the engine per layer from the batch size and the input layout; the
-choice changes rounding only.
+column, each thread summing over its own rows of W: ``threads.py``), and
+with Hogwild! threads ``ROWS`` (``PER_SAMPLE`` reading and writing whole
+rows of W in order, never in register tiles: tiles pass over the rows a
+vector at a time, and with another thread writing the same rows every pass
+waits for them to come back: 2.7-5x slower).  ``plan`` picks the engine per
+layer from the batch size and the input layout; the choice changes
+rounding only.
 """
 import numpy as np
 
@@ -40,7 +44,7 @@ from .lanes import padded
 
 N_IN, N_OUT, WIDTH, W_OFF, B_OFF, ACT, U_OFF, ENGINE = 0, 1, 2, 3, 4, 5, 6, 7
 N_COLUMNS = 8
-PER_SAMPLE, GEMM, BLOCKED, COLUMNS = 0, 1, 2, 3
+PER_SAMPLE, GEMM, BLOCKED, COLUMNS, ROWS = 0, 1, 2, 3, 4
 ENGINES = {"per_sample": PER_SAMPLE, "gemm": GEMM, "blocked": BLOCKED}
 # BLAS pays from these batch sizes on (hidden layers; a dense first layer);
 # below them the register-blocked products win.  Measured with
@@ -68,26 +72,28 @@ def n_parameters(layers):
     return int(layers[-1, B_OFF] + layers[-1, WIDTH])
 
 
-def plan(layers, batch_size, dense_input, engine="auto", threads=1, blas=True):
+def plan(layers, batch_size, dense_input, engine="auto", threads=1, hogwild=False):
     """A copy of ``layers`` with the ENGINE column set for batches of
     ``batch_size``.  "auto": GEMM from GEMM_MIN_BATCH samples on
     (GEMM_MIN_BATCH_INPUT for the first layer), else BLOCKED; a sparse first
     layer PER_SAMPLE.  "gemm", "blocked", "per_sample" force one engine
     ("gemm" and "blocked" leave a sparse first layer PER_SAMPLE).  With more
     than one thread (``threads.py``) BLOCKED stands in for GEMM and a sparse
-    first layer is COLUMNS; ``blas=False`` (``hogwild.py``) puts BLOCKED for
-    GEMM too: threads calling BLAS would start BLAS's own threads on top."""
+    first layer is COLUMNS; for ``hogwild`` threads (``hogwild.py``, each on
+    its own samples: ``threads`` 1) BLOCKED stands in for GEMM too and a
+    sparse first layer is ROWS: threads calling BLAS would start BLAS's own
+    threads on top."""
     planned = layers.copy()
     for l in range(len(layers)):
         if l == 0 and not dense_input:
-            choice = COLUMNS if threads > 1 else PER_SAMPLE
+            choice = COLUMNS if threads > 1 else ROWS if hogwild else PER_SAMPLE
         elif engine != "auto":
             choice = ENGINES[engine]
         elif batch_size >= (GEMM_MIN_BATCH if l > 0 else GEMM_MIN_BATCH_INPUT):
             choice = GEMM
         else:
             choice = BLOCKED
-        planned[l, ENGINE] = BLOCKED if choice == GEMM and (threads > 1 or not blas) else choice
+        planned[l, ENGINE] = BLOCKED if choice == GEMM and (threads > 1 or hogwild) else choice
     return planned
 
 
@@ -176,7 +182,7 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
         n_in, n_out, width = int(row[N_IN]), int(row[N_OUT]), int(row[WIDTH])
         ok = (n_in >= 1 and 1 <= n_out <= width and row[W_OFF] == w_off and row[B_OFF] == b_off
               and row[U_OFF] == u_off and (l == 0 or n_in == layers[l - 1, N_OUT])
-              and row[ENGINE] in (PER_SAMPLE, GEMM, BLOCKED, COLUMNS)
+              and row[ENGINE] in (PER_SAMPLE, GEMM, BLOCKED, COLUMNS, ROWS)
               and (row[ENGINE] in (PER_SAMPLE, GEMM, BLOCKED) or l == 0))
         if not ok:
             raise ValueError(f"layers: row {l} {row.tolist()} is not a consistent layer table row")
@@ -221,7 +227,7 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
         needed = T * batch_size * int(layers[0, WIDTH])
         if not is_array(partial, 1, dtype) or partial.shape[0] < needed:
             fail("partial", f"a contiguous {dtype} array of at least {needed} values", partial)
-    elif layers[0, ENGINE] != PER_SAMPLE:
+    elif layers[0, ENGINE] not in (PER_SAMPLE, ROWS):
         if dense is None:
             raise ValueError("layers: a matrix engine on the first layer needs dense inputs")
         needed = batch_size * n_in

@@ -8,7 +8,8 @@ import fastnet
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(0)
-    X = (rng.random((240, 20)) * (rng.random((240, 20)) < 0.5)).astype(np.float32)
+    X = (rng.random((240, 20)) * (rng.random((240, 20)) < 0.3)).astype(np.float32)
+    assert fastnet.Dataset(X).layout == "sparse"  # the tests below say which layout they train
     return X, rng.integers(0, 3, 240)
 
 
@@ -103,3 +104,14 @@ def test_hogwild_takes_plain_sgd_only():
         with pytest.raises(ValueError, match="hogwild: plain SGD only"):
             net.fit(X, y, epochs=1, threads=2, hogwild=True, **options)
     net.fit(X, y, epochs=1, threads=1, hogwild=True, momentum=0.9)  # one thread: no Hogwild
+
+
+def test_hogwild_plans_whole_rows_and_no_blas():
+    """Hogwild! threads write the same rows of W: a sparse first layer reads
+    and writes them whole and in order (ROWS, never register tiles), and no
+    layer calls BLAS from a thread."""
+    from fastnet.kernels.layout import BLOCKED, ENGINE, GEMM, PER_SAMPLE, ROWS, plan
+    layers = fastnet.Network([20, 24, 16, 3])._layers
+    assert list(plan(layers, 32, False, hogwild=True)[:, ENGINE]) == [ROWS, BLOCKED, BLOCKED]
+    assert list(plan(layers, 32, True, hogwild=True)[:, ENGINE]) == [BLOCKED] * 3
+    assert list(plan(layers, 32, False)[:, ENGINE]) == [PER_SAMPLE, GEMM, GEMM]
