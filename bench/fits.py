@@ -59,6 +59,12 @@ FIT_WORKLOADS = (
     FitWorkload("1000x2-b32-noisy", (784, 1000, 1000, 10), 32, "relu", "noisy", 10_000, 0.05),
 )
 FIT_PEERS = ("fastnet", "numpy_matrix", "torch")
+# Whole-fit targets: fastnet's fit() per epoch at least ``factor`` times faster than ``peer``.
+FIT_TARGETS = (("30-b10", "numpy_matrix", 5.0), ("30-b10", "torch", 20.0),
+               ("100-b10", "numpy_matrix", 4.0), ("100-b100", "numpy_matrix", 3.0),
+               ("800-b32", "numpy_matrix", 2.0), ("100-b10-grey", "numpy_matrix", 2.0),
+               ("1000x2-b32-noisy", "numpy_matrix", 1.3), ("1000x2-b32-noisy", "torch", 1.0))
+COLD_START_SECONDS = 5.0  # import + first tiny fit with an empty Numba cache
 
 
 def flops_per_epoch(sizes, images) -> float:

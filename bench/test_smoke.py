@@ -14,6 +14,7 @@ import math
 import pytest
 
 from bench import compare, data
+from bench.fits import FIT_TARGETS
 from bench.peers import PEER_NAMES
 from bench.timing import time_epoch
 from bench.workloads import EPOCH_WORKLOADS, SEED, SPEED_TARGETS
@@ -42,11 +43,11 @@ def test_smoke_compare_quick(tmp_path, capsys):
     results = json.loads(path.read_text())
     assert len(results["epochs"]) == 3 * len(EPOCH_WORKLOADS)
     assert {r["peer"] for r in results["epochs"] if "median_seconds" in r} >= {"numpy_matrix", "book_loop"}
-    assert len(results["targets"]) == len(SPEED_TARGETS) + 3
+    assert len(results["targets"]) == len(SPEED_TARGETS) + 4 + len(FIT_TARGETS) + 1
     assert results["machine"]["cpu_model"] and results["machine"]["versions"]["numpy"]
     for workload in EPOCH_WORKLOADS:
         assert workload.label in out
-    assert "scaled from 500 images" in out and "targets (issue 4" in out
+    assert "scaled from 500 images" in out and "targets ('?'" in out
 
 
 def test_smoke_threads(capsys, mnist):
@@ -75,9 +76,26 @@ def test_targets_pass_and_fail():
     ]}
     verdicts = [t["verdict"] for t in compare.evaluate_targets(results)]
     # 6x numpy: pass; 18x torch: fail; 4.5x numpy: pass; batch-100 workload and extras not run
-    assert verdicts == ["PASS", "FAIL", "PASS", "n/a", "n/a", "n/a", "n/a"]
+    assert verdicts == ["PASS", "FAIL", "PASS"] + ["n/a"] * (5 + len(FIT_TARGETS) + 1)
     results["epochs"][1]["other_cores_busy"] = 1.0  # a neighbour's compile during the NumPy timing
     assert compare.evaluate_targets(results)[0]["verdict"] == "PASS?"
+
+
+def test_fit_and_cold_start_targets():
+    """Whole-fit ratios from the fits records, and the cold start from the JIT probe."""
+    fit = lambda peer, seconds: {"workload": "100-b100", "peer": peer,  # noqa: E731
+                                 "fit_seconds_per_epoch": seconds}
+    results = {"fits": {"records": [fit("fastnet", 0.1), fit("numpy_matrix", 0.35)]},
+               "jit": {"cold": {"overhead_seconds": 4.0}}}
+    verdicts = {t["target"]: t["verdict"] for t in compare.evaluate_targets(results)}
+    assert verdicts["fit() 100-b100: >= 3x numpy_matrix"] == "PASS"
+    assert verdicts["fit() 100-b10: >= 4x numpy_matrix"] == "n/a"
+    assert verdicts["cold start < 5 s"] == "PASS"
+    results["fits"]["records"][1]["fit_seconds_per_epoch"] = 0.25
+    results["jit"]["cold"]["overhead_seconds"] = 17.0
+    verdicts = {t["target"]: t["verdict"] for t in compare.evaluate_targets(results)}
+    assert verdicts["fit() 100-b100: >= 3x numpy_matrix"] == "FAIL"
+    assert verdicts["cold start < 5 s"] == "FAIL"
 
 
 def test_compare_rejects_bad_options():

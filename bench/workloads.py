@@ -57,3 +57,4 @@ SPEED_TARGETS = (
 TIME_TO_95_SECONDS = 1.0
 CH3_SECONDS = 15.0
 RSS_FACTOR = 2.0
+RSS_FACTOR_FIT = 1.3  # the tighter bound of the whole-fit round
