@@ -8,6 +8,7 @@ scikit-learn's ``coefs_``.  Both lists hold views into one flat parameter
 vector (whose rows are padded for the kernels): editing them in place edits
 the network.
 """
+import contextlib
 import inspect
 import time
 
@@ -18,6 +19,7 @@ from .checks import as_dtype, as_targets, choice, labels_of, positive_int
 from .checks import seed as check_seed
 from .costs import COSTS, DEFAULT_COST, OUTPUTS, check_pair, regularisation
 from .curvature import Curvature
+from .kernels import blas
 from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
 from .dataset import Dataset
@@ -291,8 +293,9 @@ class Network(Curvature):
         batch = min(sgd.batch_size, data.n)  # a batch larger than the data is all of it
         threads = self._threads_for(batch)
         hogwild = self.hogwild and threads > 1
+        thread_blas = threads > 1 and not hogwild and blas.CAN_PIN  # see kernels/threads.py
         layers = plan(self._layers, batch, data.dense, choice("engine", self.engine, ENGINES),
-                      1 if hogwild else threads, hogwild)
+                      1 if hogwild else threads, hogwild, thread_blas)
         keep = 1.0 - sgd.dropout
         state = State(self._theta, sgd.velocity, np.zeros_like(self._theta), np.ones(1))
         step = Step(batch, *(self._scalar(name, value) for name, value in
@@ -334,12 +337,13 @@ class Network(Curvature):
         bounds = [min(batch * (-(-data.n // batch) * k // steps), data.n)
                   for k in range(steps + 1)]
         seconds = 0.0
-        for start, stop in zip(bounds[:-1], bounds[1:]):
-            began = time.perf_counter()
-            run(order[start:stop], start)
-            seconds += time.perf_counter() - began
-            if progress is not None:
-                progress(stop, data.n)
+        with blas.one_thread() if thread_blas else contextlib.nullcontext():
+            for start, stop in zip(bounds[:-1], bounds[1:]):
+                began = time.perf_counter()
+                run(order[start:stop], start)
+                seconds += time.perf_counter() - began
+                if progress is not None:
+                    progress(stop, data.n)
         return seconds
 
     def _check(self, layers, data, **arrays):

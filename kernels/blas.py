@@ -18,6 +18,7 @@ binds them at import, so that cached machine code never holds an address:
   for NumPy builds without that library (e.g. Apple's Accelerate or conda's
   MKL); or set ``FASTNET_BLAS=scipy`` to choose it.
 """
+import contextlib
 import ctypes
 import glob
 import os
@@ -169,6 +170,50 @@ def bind(choice=None):
 
 
 BLAS = bind()
+
+
+def _thread_count_functions():
+    """(get, set) of the bound OpenBLAS's thread count through ctypes, or
+    None where the bound BLAS is not an OpenBLAS fastnet can find."""
+    package, pattern, suffix = {"numpy": (np, "*scipy_openblas64*", "64_"),
+                                "scipy": (None, "*scipy_openblas*", "")}[BLAS]
+    if package is None:
+        try:
+            import scipy as package
+        except ImportError:
+            return None
+    root = os.path.dirname(package.__file__)
+    folders = (os.path.join(root, os.pardir, f"{package.__name__}.libs"), os.path.join(root, ".dylibs"))
+    for path in sorted(p for folder in folders for p in glob.glob(os.path.join(folder, pattern))):
+        try:
+            library = ctypes.CDLL(path)
+            get = getattr(library, f"scipy_openblas_get_num_threads{suffix}")
+            set_ = getattr(library, f"scipy_openblas_set_num_threads{suffix}")
+        except (OSError, AttributeError):
+            continue
+        get.restype, get.argtypes = ctypes.c_int, []
+        set_.restype, set_.argtypes = None, [ctypes.c_int]
+        return get, set_
+    return None
+
+
+_THREAD_COUNT = _thread_count_functions()
+CAN_PIN = _THREAD_COUNT is not None  # fastnet's threads may call BLAS (pinned to one thread)
+
+
+@contextlib.contextmanager
+def one_thread():
+    """A context in which the bound BLAS runs every call on its caller's thread
+    (so that fastnet's threads can each call it); the count is restored after."""
+    if _THREAD_COUNT is None:
+        raise RuntimeError("one_thread: the bound BLAS's thread count cannot be set here")
+    get, set_ = _THREAD_COUNT
+    before = get()
+    set_(1)
+    try:
+        yield
+    finally:
+        set_(before)
 
 
 def describe():

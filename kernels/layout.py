@@ -72,28 +72,33 @@ def n_parameters(layers):
     return int(layers[-1, B_OFF] + layers[-1, WIDTH])
 
 
-def plan(layers, batch_size, dense_input, engine="auto", threads=1, hogwild=False):
+def plan(layers, batch_size, dense_input, engine="auto", threads=1, hogwild=False,
+         thread_blas=False):
     """A copy of ``layers`` with the ENGINE column set for batches of
     ``batch_size``.  "auto": GEMM from GEMM_MIN_BATCH samples on
-    (GEMM_MIN_BATCH_INPUT for the first layer), else BLOCKED; a sparse first
-    layer PER_SAMPLE.  "gemm", "blocked", "per_sample" force one engine
+    (GEMM_MIN_BATCH_INPUT for the first layer; counted per thread), else
+    BLOCKED; a sparse first layer PER_SAMPLE.  "gemm", "blocked",
+    "per_sample" force one engine
     ("gemm" and "blocked" leave a sparse first layer PER_SAMPLE).  With more
-    than one thread (``threads.py``) BLOCKED stands in for GEMM and a sparse
-    first layer is COLUMNS; for ``hogwild`` threads (``hogwild.py``, each on
-    its own samples: ``threads`` 1) BLOCKED stands in for GEMM too and a
-    sparse first layer is ROWS: threads calling BLAS would start BLAS's own
-    threads on top."""
+    than one thread (``threads.py``) a sparse first layer is COLUMNS, and
+    BLOCKED stands in for GEMM unless ``thread_blas`` (BLAS pinned to one
+    thread for the fit: ``blas.one_thread``), as for ``hogwild`` threads
+    (``hogwild.py``, each on its own samples: ``threads`` 1), whose sparse
+    first layer is ROWS: threads calling BLAS would start BLAS's own threads
+    on top."""
     planned = layers.copy()
+    no_gemm = hogwild or (threads > 1 and not thread_blas)
+    share = batch_size // threads  # the samples of one thread's products
     for l in range(len(layers)):
         if l == 0 and not dense_input:
             choice = COLUMNS if threads > 1 else ROWS if hogwild else PER_SAMPLE
         elif engine != "auto":
             choice = ENGINES[engine]
-        elif batch_size >= (GEMM_MIN_BATCH if l > 0 else GEMM_MIN_BATCH_INPUT):
+        elif share >= (GEMM_MIN_BATCH if l > 0 else GEMM_MIN_BATCH_INPUT):
             choice = GEMM
         else:
             choice = BLOCKED
-        planned[l, ENGINE] = BLOCKED if choice == GEMM and (threads > 1 or hogwild) else choice
+        planned[l, ENGINE] = BLOCKED if choice == GEMM and no_gemm else choice
     return planned
 
 

@@ -23,8 +23,10 @@ bulk of the parameters, never leave the core that updates them.  Each value
 is computed by one thread's kernels in one thread's order, except the first
 layer's sums of sparse inputs (grouped by row range, then added): equal to
 one thread within rounding (bit for bit with dense inputs), and
-bit-identical from run to run for a given T.  ``layout.plan`` puts fastnet's
-BLOCKED kernels where one thread would call BLAS (a BLAS call from every
+bit-identical from run to run for a given T.  Where one thread would call
+BLAS, every thread calls it on its share with BLAS pinned to one thread for
+the fit (``blas.one_thread``), or, where BLAS's thread count cannot be set,
+``layout.plan`` puts fastnet's BLOCKED kernels there (a BLAS call from every
 thread would start BLAS's own threads on top of them).
 
 Same records and conventions as ``train.train_epoch``.  A parallel loop takes
@@ -34,12 +36,13 @@ rebuild them.
 from numba import prange
 
 from .batch import activate, backward_batch, forward_batch, input_matrix, layer_input, prefetch_rows
+from .blas import gemm
 from .blocked import block_accumulate
 from .columns import add_partials, by_column, column_accumulate, column_partial
 from .dense import bias_accumulate, dense_accumulate
 from .dropout import stream_key
 from .jit import kernel
-from .layout import (B_OFF, ENGINE, N_IN, COLUMNS, WIDTH, biases_of, is_matrix,
+from .layout import (B_OFF, ENGINE, GEMM, N_IN, COLUMNS, WIDTH, biases_of, is_matrix,
                      n_units, rows_of, units_of, weights_of)
 from .train import MIN_WEIGHT_SCALE, Buffers, Inputs, end_call, step_kind
 from .update import scale as scale_by
@@ -122,8 +125,13 @@ def step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, sca
     U = n_units(layers)
     if is_matrix(layers, l):
         inputs, ld = input_matrix(work, layers, l, keep)
-        block_accumulate(TW[first * width:], width, inputs[first:], ld, rows_of(work.D, layers, l),
-                         U, rows.shape[0], last - first, alpha / scale)
+        if layers[l, ENGINE] == GEMM:  # BLAS pinned to one thread (layout.plan)
+            gemm(TW[first * width:], width, inputs[first:], ld, True, rows_of(work.D, layers, l),
+                 U, False, last - first, width, rows.shape[0], alpha / scale, 1.0)
+        else:
+            block_accumulate(TW[first * width:], width, inputs[first:], ld,
+                             rows_of(work.D, layers, l), U, rows.shape[0], last - first,
+                             alpha / scale)
     elif layers[l, ENGINE] == COLUMNS:
         column_accumulate(TW, width, work, first, last, U, alpha / scale)
     else:

@@ -26,8 +26,7 @@ OPTIONS = [{}, {"l2": 3.0}, {"l2": 2000.0}, {"momentum": 0.9, "nesterov": True},
 
 @pytest.mark.parametrize("options", OPTIONS)
 def test_threads_are_reproducible_and_agree_with_one_thread(data, options):
-    """threads > 1 put fastnet's BLOCKED kernels where one thread would call
-    BLAS: equal within rounding, and bit-identical from run to run."""
+    """Equal to one thread within rounding, and bit-identical from run to run."""
     one = train(data, 1, **options)
     for threads in (2, 3):
         first, again = train(data, threads, **options), train(data, threads, **options)
@@ -60,6 +59,27 @@ def test_threads_on_dense_inputs(data, engine):
     one = train(dense, 1, engine=engine, dropout=0.2)
     for threads in (2, 3):
         np.testing.assert_array_equal(train(dense, threads, engine=engine, dropout=0.2), one)
+
+
+def test_threads_call_blas_pinned_to_one_thread(data):
+    """Where one thread would call BLAS (dense first layer and hidden layers
+    from batch 16/8), every thread calls it on its share with BLAS pinned to
+    one thread for the fit: equal to one thread within rounding, bit-identical
+    run to run, and BLAS's own thread count restored afterwards."""
+    from fastnet.kernels import blas
+    from fastnet.kernels.layout import ENGINE, GEMM, plan
+    if not blas.CAN_PIN:
+        pytest.skip("this BLAS's thread count cannot be set: threads use BLOCKED instead")
+    layers = fastnet.Network([20, 24, 16, 3])._layers
+    assert list(plan(layers, 40, True, threads=2, thread_blas=True)[:, ENGINE]) == [GEMM] * 3
+    dense = (np.random.default_rng(5).random((240, 20)) + 0.1).astype(np.float32), data[1]
+    before = blas._THREAD_COUNT[0]()
+    one = train(dense, 1, dropout=0.2)
+    for threads in (2, 3):
+        first, again = train(dense, threads, dropout=0.2), train(dense, threads, dropout=0.2)
+        np.testing.assert_array_equal(first, again)
+        np.testing.assert_allclose(first, one, rtol=1e-4, atol=1e-5)
+    assert blas._THREAD_COUNT[0]() == before
 
 
 def test_default_threads_follow_the_batch_size_and_numba(monkeypatch):
