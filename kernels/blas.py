@@ -82,20 +82,31 @@ def gemm(typingctx, C, ldc, A, lda, trans_a, B, ldb, trans_b, m, n, k, alpha, be
 
 
 # ------------------------------------------------------------------ binding
-def numpy_cblas():
-    """{"s": address, "d": address} of cblas_sgemm/dgemm (64-bit integers) in
-    the OpenBLAS that NumPy ships, or None where this NumPy has none."""
-    root = os.path.dirname(np.__file__)
-    patterns = (os.path.join(root, os.pardir, "numpy.libs", "*scipy_openblas64*"),  # Linux, Windows
-                os.path.join(root, ".dylibs", "*scipy_openblas64*"))  # macOS
-    for path in sorted(p for pattern in patterns for p in glob.glob(pattern)):
+def _shipped_functions(package, pattern, names):
+    """ctypes functions ``names`` from the first shared library matching
+    ``pattern`` that ``package``'s wheel ships (``<package>.libs`` on Linux and
+    Windows, ``.dylibs`` on macOS) and that has them all; None if none has.
+    The library is already loaded by the package: ctypes gets the same handle."""
+    root = os.path.dirname(package.__file__)
+    folders = (os.path.join(root, os.pardir, f"{package.__name__}.libs"),
+               os.path.join(root, ".dylibs"))
+    for path in sorted(p for folder in folders for p in glob.glob(os.path.join(folder, pattern))):
         try:
-            library = ctypes.CDLL(path)  # already loaded by NumPy: the same handle
-            return {kind: ctypes.cast(getattr(library, f"scipy_cblas_{kind}gemm64_"),
-                                      ctypes.c_void_p).value for kind in "sd"}
+            library = ctypes.CDLL(path)
+            return [getattr(library, name) for name in names]
         except (OSError, AttributeError):
             continue
     return None
+
+
+def numpy_cblas():
+    """{"s": address, "d": address} of cblas_sgemm/dgemm (64-bit integers) in
+    the OpenBLAS that NumPy ships, or None where this NumPy has none."""
+    functions = _shipped_functions(np, "*scipy_openblas64*",
+                                   [f"scipy_cblas_{kind}gemm64_" for kind in "sd"])
+    if functions is None:
+        return None
+    return {kind: ctypes.cast(f, ctypes.c_void_p).value for kind, f in zip("sd", functions)}
 
 
 @intrinsic
@@ -175,26 +186,17 @@ BLAS = bind()
 def _thread_count_functions():
     """(get, set) of the bound OpenBLAS's thread count through ctypes, or
     None where the bound BLAS is not an OpenBLAS fastnet can find."""
+    import scipy
     package, pattern, suffix = {"numpy": (np, "*scipy_openblas64*", "64_"),
-                                "scipy": (None, "*scipy_openblas*", "")}[BLAS]
-    if package is None:
-        try:
-            import scipy as package
-        except ImportError:
-            return None
-    root = os.path.dirname(package.__file__)
-    folders = (os.path.join(root, os.pardir, f"{package.__name__}.libs"), os.path.join(root, ".dylibs"))
-    for path in sorted(p for folder in folders for p in glob.glob(os.path.join(folder, pattern))):
-        try:
-            library = ctypes.CDLL(path)
-            get = getattr(library, f"scipy_openblas_get_num_threads{suffix}")
-            set_ = getattr(library, f"scipy_openblas_set_num_threads{suffix}")
-        except (OSError, AttributeError):
-            continue
-        get.restype, get.argtypes = ctypes.c_int, []
-        set_.restype, set_.argtypes = None, [ctypes.c_int]
-        return get, set_
-    return None
+                                "scipy": (scipy, "*scipy_openblas*", "")}[BLAS]
+    functions = _shipped_functions(package, pattern, [f"scipy_openblas_{verb}_num_threads{suffix}"
+                                                      for verb in ("get", "set")])
+    if functions is None:
+        return None
+    get, set_ = functions
+    get.restype, get.argtypes = ctypes.c_int, []
+    set_.restype, set_.argtypes = None, [ctypes.c_int]
+    return get, set_
 
 
 _THREAD_COUNT = _thread_count_functions()
