@@ -17,7 +17,8 @@ non-zero values (``density``) unless the caller forces one:
 import numpy as np
 
 from .checks import as_dtype, as_inputs, choice
-from .kernels.train import dense_inputs, nonzero_counts, sparse_inputs, to_csr
+from .kernels.csr import nonzero_counts, to_csr
+from .kernels.train import dense_inputs, sparse_inputs
 
 LAYOUTS = ("auto", "sparse", "dense")
 # From this fraction of non-zero inputs on the dense layout is faster: whole

@@ -19,6 +19,8 @@ import copy
 
 import numpy as np
 
+from .kernels.csr import row_norms
+
 COST_FACTOR = 100.0  # also the factor for the weights
 WEIGHT_BOUND = 1e6
 LADDER = (10.0, 3.0, 1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
@@ -46,22 +48,17 @@ def starting_point(net, data):
 
 
 def heaviest_row(data):
-    """The index of the prepared ``data``'s row of largest L1 norm (in chunks of rows,
-    so no temporary array of the data's size; a sum that overflows is inf, which wins)."""
+    """The index of the prepared ``data``'s row of largest L1 norm (dense rows in
+    chunks, so no temporary array of the data's size; a sum that overflows is
+    inf, which wins)."""
     with np.errstate(over="ignore"):
         if data.dense:
             norms = np.concatenate([np.abs(data.X[start:start + CHUNK]).sum(axis=1)
                                     for start in range(0, data.n, CHUNK)])
         else:
             indptr, _, values = data.csr
-            norms = np.zeros(data.n, dtype=values.dtype)
-            for first in range(0, data.n, CHUNK):
-                last = min(first + CHUNK, data.n)
-                starts, stops = indptr[first:last], indptr[first + 1:last + 1]
-                filled = stops > starts
-                if filled.any():
-                    chunk = np.abs(values[starts[0]:stops[-1]])
-                    norms[first:last][filled] = np.add.reduceat(chunk, starts[filled] - starts[0])
+            norms = np.empty(data.n, dtype=values.dtype)
+            row_norms(indptr, values, norms)
     return int(np.argmax(norms))
 
 

@@ -27,7 +27,7 @@ from .kernels.layout import (B_OFF, N_IN, N_OUT, W_OFF, WIDTH, build, check_arra
                              check_columns, n_parameters, plan)
 from .kernels.hogwild import hogwild_buffers, hogwild_epoch
 from .kernels.threads import train_epoch_threads
-from .kernels.train import (EVAL_CHUNK, Buffers, State, Step, buffers, forward_all, forward_few,
+from .kernels.train import (EVAL_CHUNK, Buffers, State, Step, buffers, forward_all,
                             gradient_sum, train_epoch)
 from .kernels.update import all_finite
 from .optim import SGD, Optimizer
@@ -432,8 +432,8 @@ class Network(Curvature):
         layers = self._eval_layers(data)
         targets = {} if data.Y is None else {"Y": data.Y}  # output_costs reads Y
         self._check(layers, data, outputs=(("A", A), ("Z", Z)), **targets)
-        forward = forward_few if data.n <= PARALLEL_FROM else forward_all
-        forward(A, Z, self._theta, layers, data.record())
+        forward_all(A, Z, self._theta, layers, data.record(),
+                    threads=None if data.n > PARALLEL_FROM else 1)
         if check and not all_finite(Z.reshape(-1)):
             self._explain_overflow(data)
         return A, Z

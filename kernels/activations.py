@@ -14,7 +14,7 @@ from .jit import kernel
 SIGMOID, TANH, RELU, LINEAR, SOFTMAX = 0, 1, 2, 3, 4
 
 
-@kernel
+@kernel(inline=True)
 def sigmoid(z):
     """1 / (1 + exp(-z)) for a scalar, without overflow for any finite z."""
     e = math.exp(-abs(z))
@@ -27,7 +27,7 @@ def softplus(z):
     return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
 
 
-@kernel
+@kernel(inline=True)
 def softmax_forward(a, z):
     """a (n,) = softmax(z (n,)), overwritten; stable log-sum-exp form."""
     top = z[0]
@@ -65,7 +65,7 @@ def log_sum_exp(z):
     return top + math.log(total)
 
 
-@kernel
+@kernel(inline=True)
 def log_softmax(out, z):
     """out (n,) = log(softmax(z (n,))), overwritten."""
     lse = log_sum_exp(z)

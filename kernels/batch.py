@@ -33,7 +33,7 @@ from .layout import (ACT, ENGINE, GEMM, N_IN, N_OUT, PER_SAMPLE, ROWS, U_OFF, WI
                      is_matrix, n_units, rows_of, units_of, weights_of)
 
 
-@kernel
+@kernel(inline=True)
 def layer_input(A, Ad, layers, l, s, keep):
     """What layer l+1 reads for sample s: layer l's activations after dropout,
     (n_out,) without the padding."""
@@ -43,7 +43,7 @@ def layer_input(A, Ad, layers, l, s, keep):
     return units_of(A, layers, l, 0, s)[:n_out]
 
 
-@kernel
+@kernel(inline=True)
 def input_matrix(buffers, layers, l, keep):
     """Layer l's input for the whole batch as (matrix from its first element,
     row stride): the gathered rows X for l = 0, else layer l−1's activations."""
@@ -53,7 +53,7 @@ def input_matrix(buffers, layers, l, keep):
     return rows_of(source, layers, l - 1), n_units(layers)
 
 
-@kernel
+@kernel(inline=True)
 def gather_rows(X, data, layers, rows):
     """X (m·n_in,) = the dense input rows ``rows`` (m,) back to back, overwritten."""
     d = layers[0, N_IN]
@@ -62,7 +62,7 @@ def gather_rows(X, data, layers, rows):
         copy_into(X[s * d:(s + 1) * d], data.values[r * d:(r + 1) * d])
 
 
-@kernel
+@kernel(inline=True)
 def first_layer_forward(z, data, layers, r, W, b, scale):
     """z (width,) = scale·(x_r @ W) + b for input row r, sparse or dense."""
     if data.dense:
@@ -74,7 +74,7 @@ def first_layer_forward(z, data, layers, r, W, b, scale):
                        layers[0, ENGINE] != ROWS)
 
 
-@kernel
+@kernel(inline=True)
 def matrix_forward(buffers, theta, layers, l, m, keep, scale):
     """Z of layer l for the batch (m rows) = scale·(input @ W) + b, one product."""
     U = n_units(layers)
@@ -118,7 +118,7 @@ def forward_batch(buffers, theta, layers, data, rows, keep, key, position, scale
         activate(buffers, layers, l, m, keep, key, position)
 
 
-@kernel
+@kernel(inline=True)
 def activate(buffers, layers, l, m, keep, key, position):
     """A = f(Z) of layer l for the batch's m samples, then (hidden layers, keep
     < 1) the dropout masks M and the kept activations Ad."""
@@ -204,7 +204,7 @@ def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale):
                                   scale, layers[0, ENGINE] != ROWS)
 
 
-@kernel
+@kernel(inline=True)
 def prefetch_rows(data, layers, rows):
     """Start loading the input rows of the samples ``rows`` into the cache.
 

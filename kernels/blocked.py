@@ -40,7 +40,7 @@ def block_product(C, c_off, ldc, A, a_off, a_row, a_step, B, ldb, rows, width, c
         j += 2 * LANES if wide else LANES
 
 
-@kernel
+@kernel(inline=True)
 def block_forward(C, ldc, A, lda, B, width, m, k, alpha):
     """C (m, width) = alpha·A (m, k) @ B (k, width), overwritten; B's row stride is width."""
     block_product(C, 0, ldc, A, 0, lda, 1, B, width, m, width, k, alpha, False)
@@ -53,7 +53,7 @@ def block_accumulate(C, width, A, lda, D, ldd, m, k, alpha):
     block_product(C, 0, width, A, 0, 1, lda, D, ldd, k, width, m, alpha, True)
 
 
-@kernel
+@kernel(inline=True)
 def block_backward(C, ldc, D, ldd, B, width, m, n, alpha):
     """C (m, n) = alpha·D (m, width) @ Bᵀ (width, n), overwritten, B (n, width)
     with row stride width: each row of B is loaded once for a block of samples."""

@@ -13,7 +13,7 @@ from .jit import kernel
 QUADRATIC, CROSS_ENTROPY, LOG_LIKELIHOOD = 0, 1, 2
 
 
-@kernel
+@kernel(inline=True)
 def sample_cost(a, z, y, output, cost):
     """Cost of one sample: a, z, y (n_out,) -> float."""
     total = 0.0
@@ -34,7 +34,7 @@ def sample_cost(a, z, y, output, cost):
     return total
 
 
-@kernel
+@kernel(inline=True)
 def output_delta(delta, a, y, output, cost):
     """delta (n_out,) = dC/dz of the output layer, overwritten; a, y (n_out,)."""
     n = a.shape[0]

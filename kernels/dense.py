@@ -43,7 +43,7 @@ def dense_forward(z, a, W, b, scale=1.0):
     finish_sum(z, b, scale)
 
 
-@kernel
+@kernel(inline=True)
 def sparse_forward(z, indices, values, W, b, scale=1.0, tiled=True):
     """z (width,) = scale · (x @ W) + b for a sparse x given by indices, values
     (nnz,).
@@ -83,7 +83,7 @@ def sparse_forward(z, indices, values, W, b, scale=1.0, tiled=True):
     finish_sum(z, b, scale)
 
 
-@kernel
+@kernel(inline=True)
 def dense_backward(delta_in, W, delta, scale=1.0):
     """delta_in (n_in,) = scale · (W (n_in, width) @ delta (width,)), overwritten."""
     width = delta.shape[0]
@@ -95,7 +95,7 @@ def dense_backward(delta_in, W, delta, scale=1.0):
         delta_in[i] = total if scale == 1.0 else scale * total
 
 
-@kernel
+@kernel(inline=True)
 def start_sum(z, b, scale):
     """Start z = scale·Σ + b: with b when scale is 1 (the exact old sum), else 0."""
     if scale == 1.0:
@@ -104,7 +104,7 @@ def start_sum(z, b, scale):
         z[:] = 0.0
 
 
-@kernel
+@kernel(inline=True)
 def finish_sum(z, b, scale):
     """Finish z = scale·Σ + b after ``start_sum`` and the sum."""
     if scale != 1.0:
@@ -112,7 +112,7 @@ def finish_sum(z, b, scale):
             z[j] = b[j] + scale * z[j]
 
 
-@kernel
+@kernel(inline=True)
 def bias_accumulate(target_b, delta, alpha):
     """target_b (width,) += alpha·delta (width,)."""
     alpha = target_b.dtype.type(alpha)
@@ -120,7 +120,7 @@ def bias_accumulate(target_b, delta, alpha):
         lanes_axpy(target_b, j, delta, j, alpha)
 
 
-@kernel
+@kernel(inline=True)
 def dense_accumulate(target_W, a, delta, alpha, scale=1.0):
     """target_W (n_in, width) += alpha/scale·outer(a (n_in,), delta (width,)).
 
@@ -138,7 +138,7 @@ def dense_accumulate(target_W, a, delta, alpha, scale=1.0):
                 lanes_axpy(target_W, i * width + j, delta, j, weight_alpha * x)
 
 
-@kernel
+@kernel(inline=True)
 def sparse_accumulate(target_W, indices, values, delta, alpha, scale=1.0, tiled=True):
     """Like ``dense_accumulate`` for a sparse input row indices, values (nnz,):
     up to ``TILED_WIDTH`` units (and ``tiled``), tile by tile of delta, held

@@ -29,7 +29,7 @@ def stream_key(seed, epoch):
     return splitmix64(splitmix64(np.uint64(seed)) ^ np.uint64(epoch))
 
 
-@kernel
+@kernel(inline=True)
 def dropout_forward(dropped, mask, a, key, counter, keep):
     """dropped = a·mask, with mask (n,) = 1/keep for kept units, else 0.
 

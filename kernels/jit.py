@@ -10,11 +10,19 @@ import numba
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
 
-def kernel(function=None, *, parallel=False, exact=False):
+def kernel(function=None, *, parallel=False, exact=False, inline=False):
     """``numba.njit`` with fastnet's settings: cached, nogil, safe fastmath
-    (none with ``exact``: IEEE results, e.g. a true division)."""
+    (none with ``exact``: IEEE results, e.g. a true division).
+
+    ``inline``: a call from another kernel copies this one's body into the
+    caller before typing, instead of compiling it on its own and linking it
+    in.  Each compile costs ~0.1–0.3 s of a cold start however small the
+    function, and a linked one is optimised again inside every caller; so the
+    small helpers and those with one caller are inlined (a call from Python
+    compiles them as usual).
+    """
     options = dict(cache=True, nogil=True, fastmath=set() if exact else set(FASTMATH),
-                   error_model="numpy", parallel=parallel)
+                   error_model="numpy", parallel=parallel, inline="always" if inline else "never")
     if function is None:
         return numba.njit(**options)
     return numba.njit(**options)(function)

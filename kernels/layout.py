@@ -102,27 +102,27 @@ def plan(layers, batch_size, dense_input, engine="auto", threads=1, hogwild=Fals
     return planned
 
 
-@kernel
+@kernel(inline=True)
 def is_matrix(layers, l):
     """Whether layer l runs on a matrix engine (GEMM or BLOCKED) for the batch."""
     return layers[l, ENGINE] == GEMM or layers[l, ENGINE] == BLOCKED
 
 
-@kernel
+@kernel(inline=True)
 def weights_of(theta, layers, l):
     """Layer l's weights, flat (n_in*width,), row-major (n_in, width)."""
     off = layers[l, W_OFF]
     return theta[off:off + layers[l, N_IN] * layers[l, WIDTH]]
 
 
-@kernel
+@kernel(inline=True)
 def biases_of(theta, layers, l):
     """Layer l's biases, (width,)."""
     off = layers[l, B_OFF]
     return theta[off:off + layers[l, WIDTH]]
 
 
-@kernel
+@kernel(inline=True)
 def units_of(buffer, layers, l, m, s):
     """Sample s's units of layer l in a flat buffer for a batch of m, (width,).
 
@@ -132,14 +132,14 @@ def units_of(buffer, layers, l, m, s):
     return buffer[off:off + width]
 
 
-@kernel
+@kernel(inline=True)
 def rows_of(buffer, layers, l):
     """Layer l's units of a whole batch in a flat buffer, from sample 0 on: a
     matrix with rows ``n_units`` apart (the leading dimension for ``gemm``)."""
     return buffer[layers[l, U_OFF]:]
 
 
-@kernel
+@kernel(inline=True)
 def n_units(layers):
     """Padded units in all layers together (U)."""
     last = layers.shape[0] - 1

@@ -27,16 +27,14 @@ Nesterov and L1 go through the ``grad`` buffer and ``sgd_update``.
 from collections import namedtuple
 
 import numpy as np
-from numba import prange, types
-from numba.extending import overload
 
+from .bands import in_bands
 from .batch import accumulate_batch, backward_batch, forward_batch, prefetch_rows
 from .dropout import stream_key
 from .jit import kernel
-from .layout import (B_OFF, BLOCKED, COLUMNS, ENGINE, GEMM, N_IN, WIDTH, is_matrix,
-                     n_units, units_of)
+from .layout import (B_OFF, BLOCKED, COLUMNS, ENGINE, GEMM, N_IN, N_OUT, U_OFF, WIDTH, is_matrix,
+                     n_units)
 from .update import scale, sgd_update
-from .vectors import copy_into
 
 EVAL_CHUNK = 256
 MIN_LAZY_DECAY = 0.5     # a stronger decay per step is applied to the weights directly
@@ -82,7 +80,7 @@ def buffers(layers, batch_size, dtype, dropout=False, most_nonzeros=0, row_split
                    row_splits if split else np.zeros(0, dtype=np.int64))
 
 
-@kernel
+@kernel(inline=True)
 def step_kind(step):
     """(direct, decay, lazy) of an epoch's steps: ``direct`` — plain SGD adds
     −eta/m·gradient straight into theta (no momentum, no L1); ``decay`` = 1 −
@@ -93,7 +91,7 @@ def step_kind(step):
     return direct, decay, step.lazy and direct and step.l2_rate != 0.0 and decay >= MIN_LAZY_DECAY
 
 
-@kernel
+@kernel(inline=True)
 def end_call(state, n_weights, s, epoch_ends):
     """Store the lazy decay's scale s for the next call, folded into the
     weights first when this call ends the epoch."""
@@ -130,7 +128,8 @@ def train_epoch(state, buffers, layers, data, order, first, step):
         rows = order[start:min(start + batch_size, n)]
         m = rows.shape[0]
         prefetch_rows(data, layers, order[start + batch_size:start + 2 * batch_size])
-        forward_batch(buffers, theta, layers, data, rows, keep, key, first + start, s, 0)
+        forward_batch(buffers, theta, layers, data, rows, keep, key, first + start, s,
+                      np.int64(0))  # not a literal: one type with every caller
         backward_batch(buffers, theta, layers, data.Y, rows, step.output, step.cost, keep, s)
         if lazy:
             s *= decay
@@ -161,43 +160,30 @@ def chunk_buffers(layers, dtype_of):
                    np.zeros(0, dtype=np.int64), empty, empty, np.zeros(0, dtype=np.int64))
 
 
-@kernel
-def forward_chunk(A_out, Z_out, theta, layers, data, c):
-    """Last-layer outputs A_out, Z_out (n, n_out) of the samples in chunk c
-    (rows c·EVAL_CHUNK up to the next chunk)."""
-    n = A_out.shape[0]
-    last = layers.shape[0] - 1
-    rows = np.arange(c * EVAL_CHUNK, min((c + 1) * EVAL_CHUNK, n))
-    chunk = chunk_buffers(layers, theta)
-    forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), rows[0], 1.0, 0)
-    for s in range(rows.shape[0]):
-        copy_into(A_out[rows[s]], units_of(chunk.A, layers, last, 0, s))
-        copy_into(Z_out[rows[s]], units_of(chunk.Z, layers, last, 0, s))
+def forward_rows(A_out, Z_out, theta, layers, data, first, last):
+    """Last-layer outputs A_out, Z_out (n, n_out) of the samples [first, last),
+    a chunk of EVAL_CHUNK at a time, through the training epoch's own compiled
+    ``forward_batch`` (nothing more to compile); ``layers`` planned for
+    batches of EVAL_CHUNK."""
+    chunk = buffers(layers, EVAL_CHUNK, theta.dtype)
+    last_layer = layers.shape[0] - 1
+    units, start_unit = n_units(layers), layers[last_layer, U_OFF]
+    n_out = layers[last_layer, N_OUT]
+    for start in range(first, last, EVAL_CHUNK):
+        stop = min(start + EVAL_CHUNK, last)
+        forward_batch(chunk, theta, layers, data, np.arange(start, stop), 1.0, np.uint64(0),
+                      start, 1.0, 0)  # the argument types of train_epoch's call
+        for out, batch in ((A_out, chunk.A), (Z_out, chunk.Z)):
+            samples = batch[:(stop - start) * units].reshape(stop - start, units)
+            out[start:stop] = samples[:, start_unit:start_unit + n_out]
 
 
-def _forward_all(A_out, Z_out, theta, layers, data):
-    """Outputs of the last layer for every sample: A_out, Z_out (n, n_out),
-    overwritten; ``layers`` planned for batches of EVAL_CHUNK.
-
-    Samples are independent, so chunks may run in parallel and the result does
-    not depend on the thread count.
-    """
-    for c in prange((A_out.shape[0] + EVAL_CHUNK - 1) // EVAL_CHUNK):
-        forward_chunk(A_out, Z_out, theta, layers, data, np.int64(c))  # one type in both twins
-
-
-def _twin(function, name):
-    """A copy of ``function`` under another name, so that one body compiles
-    twice (serial and parallel) into two cache entries."""
-    import types
-    twin = types.FunctionType(function.__code__, function.__globals__, name,
-                              function.__defaults__, function.__closure__)
-    twin.__qualname__, twin.__doc__ = name, function.__doc__
-    return twin
-
-
-forward_all = kernel(_twin(_forward_all, "forward_all"), parallel=True)
-forward_few = kernel(_twin(_forward_all, "forward_few"))  # one thread: for a few samples
+def forward_all(A_out, Z_out, theta, layers, data, threads=None):
+    """Outputs A_out, Z_out (n, n_out) of every sample: one band of samples per
+    thread (``bands.py``; ``threads`` as there).  Samples are independent, so
+    the result does not depend on the thread count."""
+    in_bands(lambda first, last: forward_rows(A_out, Z_out, theta, layers, data, first, last),
+             A_out.shape[0], threads)
 
 
 @kernel
@@ -209,75 +195,7 @@ def gradient_sum(grad, theta, layers, data, output, cost):
     grad[:] = 0.0
     for start in range(0, n, EVAL_CHUNK):
         rows = np.arange(start, min(start + EVAL_CHUNK, n))
-        forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), start, 1.0, 0)
+        forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), start, 1.0,
+                      np.int64(0))
         backward_batch(chunk, theta, layers, data.Y, rows, output, cost, 1.0, 1.0)
         accumulate_batch(grad, 1.0 / n, chunk, layers, data, rows, 1.0, 1.0)
-
-
-@kernel
-def csr_counts(X, indptr):
-    """indptr (n+1,) = running count of the non-zeros of X (n, d) row by row."""
-    indptr[0] = 0
-    for r in range(X.shape[0]):
-        count = 0
-        for i in range(X.shape[1]):
-            count += X[r, i] != 0
-        indptr[r + 1] = indptr[r] + count
-
-
-def value_of(x, table):
-    """x's value in the CSR form: table[x] for a uint8 pixel, else x (compiled
-    per type by ``_value_of``)."""
-    return table[x] if isinstance(x, np.integer) else x
-
-
-@overload(value_of, jit_options=dict(cache=True))
-def _value_of(x, table):
-    if isinstance(x, types.Integer):
-        return lambda x, table: table[x]
-    return lambda x, table: x
-
-
-@kernel
-def csr_fill(X, table, indptr, indices, values):
-    """indices, values (nnz + 1,) = the columns and values of X's non-zeros, the
-    values looked up in ``table`` (uint8 X) or X's own (float X).
-
-    Branch-free: every value is written at the next free place, which only
-    moves on past a non-zero (a branch per value would be mispredicted at
-    MNIST's 19 % density: 10x slower); hence the one spare place at the end.
-    """
-    for r in range(X.shape[0]):
-        k = indptr[r]
-        for i in range(X.shape[1]):
-            x = X[r, i]
-            indices[k] = i
-            values[k] = value_of(x, table)
-            k += x != 0
-
-
-def nonzero_counts(X):
-    """indptr (n+1,) int64: the running count of X's (n, d) non-zeros, row by row."""
-    indptr = np.empty(X.shape[0] + 1, dtype=np.int64)
-    csr_counts(X, indptr)
-    return indptr
-
-
-def to_csr(X, dtype=None, divisor=1, indptr=None):
-    """The non-zeros of X (n, d) row by row: indptr (n+1,) int64, indices
-    (nnz,) int32, values (nnz,) of ``dtype`` (default X's) divided by
-    ``divisor`` — e.g. uint8 pixels straight to float32 in [0, 1] with
-    divisor 255, as NumPy's X.astype(dtype) / 255 gives them, without a
-    dense float copy.  ``indptr``: X's ``nonzero_counts`` where already made."""
-    dtype = X.dtype if dtype is None else np.dtype(dtype)
-    indptr = nonzero_counts(X) if indptr is None else indptr
-    nnz = indptr[-1]
-    indices = np.empty(nnz + 1, dtype=np.int32)
-    values = np.empty(nnz + 1, dtype=dtype)
-    if X.dtype == np.uint8:
-        table = np.arange(256).astype(dtype) / dtype.type(divisor)
-    else:
-        table = np.empty(0, dtype=dtype)
-        X = X if divisor == 1 else X / divisor
-    csr_fill(X, table, indptr, indices, values)
-    return indptr, indices[:nnz], values[:nnz]

@@ -15,7 +15,7 @@ import math
 from .jit import kernel
 
 
-@kernel
+@kernel(inline=True)
 def sgd_update(theta, velocity, grad, n_weights, eta, momentum, nesterov,
                l2_rate, l1_rate):
     """Update theta and velocity (p,) in place from grad (p,), and reset grad
@@ -31,7 +31,7 @@ def sgd_update(theta, velocity, grad, n_weights, eta, momentum, nesterov,
                    eta, momentum, nesterov, zero, zero)
 
 
-@kernel
+@kernel(inline=True)
 def _momentum_step(theta, velocity, grad, eta, momentum, nesterov, l2_rate,
                    l1_rate):
     """One momentum / Nesterov step on theta, velocity (p,), in place; grad (p,)

@@ -14,7 +14,7 @@ def copy_into(target, source):
         target[i] = source[i]
 
 
-@kernel
+@kernel(inline=True)
 def add_into(target, source):
     """target (n,) += source (n,)."""
     for i in range(target.shape[0]):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 import scipy.sparse
@@ -28,8 +29,9 @@ from fastnet.kernels.blocked import block_accumulate, block_backward, block_forw
 from fastnet.kernels.jit import kernel
 from fastnet.kernels.layout import plan
 from fastnet.kernels.threads import train_epoch_threads
+from fastnet.kernels.csr import PARALLEL_ROWS, to_csr
 from fastnet.kernels.train import (EVAL_CHUNK, State, Step, buffers, dense_inputs, forward_all,
-                                   forward_few, gradient_sum, sparse_inputs, to_csr, train_epoch)
+                                   gradient_sum, sparse_inputs, train_epoch)
 from fastnet.kernels.update import FINITE_CHUNK, all_finite, scale, sgd_update
 
 DTYPES = [np.float32, np.float64]
@@ -367,6 +369,30 @@ def test_to_csr_round_trip(dtype):
     assert len(empty[1]) == len(empty[2]) == 0
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("pixels", [False, True])
+def test_to_csr_in_bands_equals_scipy(threads, pixels):
+    """Bands of rows converted at once: rows with no non-zero around every band
+    boundary and at the end, so a band's last writes would reach the next one's."""
+    rng = np.random.default_rng(7)
+    n = 2 * PARALLEL_ROWS + 3
+    X = (rng.random((n, 300)) < 0.3) * rng.integers(1, 256, (n, 300))
+    X[n // 2 - 5:n // 2 + 5] = 0
+    X[n // 2 - 6, -4:] = 0
+    X[-3:] = 0
+    X = X.astype(np.uint8 if pixels else np.float32)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        indptr, indices, values = to_csr(X, np.float32, 255 if pixels else 1)
+    finally:
+        numba.set_num_threads(previous)
+    expected = scipy.sparse.csr_matrix(X.astype(np.float32) / np.float32(255 if pixels else 1))
+    np.testing.assert_array_equal(indptr, expected.indptr)
+    np.testing.assert_array_equal(indices, expected.indices)
+    np.testing.assert_array_equal(values, expected.data)
+
+
 class Problem:
     """A small network in kernel form: the flat parameters and layer table of
     a ``Network`` (padding included), and inputs in CSR form."""
@@ -416,8 +442,7 @@ def test_forward_all_and_gradient_sum_match_reference(dtype, layout, engine):
     layers = plan(p.layers, EVAL_CHUNK, layout == "dense", engine)
     A = np.full((600, 3), np.nan, dtype=dtype)
     Z = np.full_like(A, np.nan)
-    forward = forward_all if engine == "gemm" else forward_few
-    forward(A, Z, p.theta, layers, p.inputs(layout))
+    forward_all(A, Z, p.theta, layers, p.inputs(layout), threads=2 if engine == "gemm" else 1)
     Zs, As = ref.forward(*p.reference()[:4], p.X)
     close(Z, Zs[-1], dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
     close(A, As[-1], dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
@@ -427,6 +452,22 @@ def test_forward_all_and_gradient_sum_match_reference(dtype, layout, engine):
     close(p.unpadded(grad), expected, dtype, rtol=100 * RTOL[dtype],
           atol=100 * np.finfo(dtype).eps)
     p.assert_padding_zero(grad)
+
+
+@pytest.mark.parametrize("layout", ["sparse", "dense"])
+def test_forward_all_does_not_depend_on_the_bands(layout):
+    """Bands of samples, one per thread, chunks cut at every band's start: the
+    same outputs, bit for bit, for 1, 2 and 3 bands."""
+    p = Problem("float32", n=700)
+    layers = plan(p.layers, EVAL_CHUNK, layout == "dense", "auto")
+    outputs = []
+    for threads in (1, 2, 3):
+        A, Z = np.full((700, 3), np.nan, np.float32), np.full((700, 3), np.nan, np.float32)
+        forward_all(A, Z, p.theta, layers, p.inputs(layout), threads=threads)
+        outputs.append((A, Z))
+    for A, Z in outputs[1:]:
+        np.testing.assert_array_equal(A, outputs[0][0])
+        np.testing.assert_array_equal(Z, outputs[0][1])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -455,7 +455,7 @@ def test_heaviest_row_finds_the_largest_l1_norm_in_chunks(layout):
     from fastnet.divergence import CHUNK, heaviest_row
     rng = np.random.default_rng(0)
     for n in (1, 5, 2 * CHUNK + 7):
-        X = ((rng.random((n, 20)) < 0.2) * rng.random((n, 20))).astype(np.float32)
+        X = ((rng.random((n, 20)) < 0.2) * rng.uniform(-1, 1, (n, 20))).astype(np.float32)
         X[rng.random(n) < 0.3] = 0  # empty rows
         assert heaviest_row(fastnet.Dataset(X, layout=layout)) == int(np.argmax(np.abs(X).sum(1)))
     X = np.zeros((2 * CHUNK + 7, 20), np.float32)
