@@ -87,9 +87,10 @@ def user_cache(monkeypatch, tmp_path):
 def one_thread():
     """Run Numba's parallel kernels on one thread for the test.
 
-    On a busy two-core machine every parallel region of ``forward_all`` waits
-    ~10 ms for its worker thread; tests that evaluate tiny networks thousands
-    of times (finite differences) use this.  Results do not depend on it.
+    On a busy two-core machine every parallel region (the curvature kernels'),
+    and every evaluation of 2,048 samples or more in bands, waits ~10 ms for
+    its worker thread; tests that evaluate tiny networks thousands of times
+    (finite differences) use this.  Results do not depend on it.
     """
     before = numba.get_num_threads()
     numba.set_num_threads(1)
