@@ -97,11 +97,14 @@ def inputs_for(workload: FitWorkload, mnist) -> tuple[np.ndarray, np.ndarray]:
 
 def _fastnet_fit(workload, X, y, epochs):
     import fastnet
+    from fastnet.divergence import START_SAMPLES
 
     net = fastnet.Network(workload.sizes, activation=workload.activation, seed=SEED)
     warm = fastnet.Network(workload.sizes, activation=workload.activation, seed=SEED)
-    # Compile untimed (the bench's JIT probe measures that).
-    warm.fit(X[:200], y[:200], epochs=1, batch_size=workload.batch_size,
+    # Compile untimed (the bench's JIT probe measures that): more samples than
+    # the fit's starting cost samples, so that its every step has run.
+    warm_n = min(len(X), START_SAMPLES + 1)
+    warm.fit(X[:warm_n], y[:warm_n], epochs=1, batch_size=workload.batch_size,
              eta=workload.eta, monitor=False)
     start = time.perf_counter()
     history = net.fit(X, y, epochs=epochs, batch_size=workload.batch_size, eta=workload.eta,
