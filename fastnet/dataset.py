@@ -127,14 +127,6 @@ class Dataset:
     def values(self):
         return self._sparse()[2]
 
-    @property
-    def most_nonzeros(self):
-        """The most non-zero inputs in one sample (0 for dense data)."""
-        if self.csr is None:
-            return 0
-        indptr = self.csr[0]
-        return int(np.max(indptr[1:] - indptr[:-1], initial=0))
-
     def row_splits(self, threads):
         """(threads+1,) int64 input columns that cut the data's non-zeros into
         ``threads`` near-equal shares (thread t's rows of the first layer's

@@ -318,15 +318,11 @@ class Network(Curvature):
                 self._theta, sgd.velocity, grads, scales, units, X, layers, *record, order, start,
                 *step[:-1])
         else:
-            columns = threads > 1 and not data.dense
             work = buffers(layers, batch, self.dtype, keep < 1.0,
-                           data.most_nonzeros if columns else 0,
-                           data.row_splits(threads) if columns else None)
+                           data.row_splits(threads) if threads > 1 and not data.dense else None)
             self._check(layers, data, velocity=sgd.velocity, grad=state.grad, batch_size=batch,
                         buffers=tuple((name, getattr(work, name)) for name in names),
-                        gathered=work.X, Y=data.Y, order=order,
-                        columns=(work.column_start, work.column_rows, work.column_values),
-                        partial=work.partial, row_splits=work.row_splits)
+                        gathered=work.X, Y=data.Y, order=order, row_splits=work.row_splits)
             if threads == 1:
                 run = lambda order, start: train_epoch(  # noqa: E731
                     state, work, layers, record, order, start, step)

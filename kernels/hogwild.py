@@ -37,7 +37,7 @@ def hogwild_epoch(theta, velocity, grads, scales, units, X, layers, indptr, indi
         lo, hi = t * n // T, (t + 1) * n // T
         state = State(theta, velocity, grads[t], scales[t])
         work = Buffers(units[0, t], units[1, t], units[2, t], units[3, t], units[4, t], X[t],
-                       order[:0], order[:0], theta[:0], theta[:0], order[:0])
+                       order[:0])
         step = Step(batch_size, eta, momentum, nesterov, l2_rate, l1_rate, keep, seed, epoch,
                     output, cost, False)
         train_epoch(state, work, layers, Inputs(indptr, indices, values, dense, Y),

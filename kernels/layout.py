@@ -27,10 +27,8 @@ kernels compute the layer for a batch: ``PER_SAMPLE`` (fastnet's vector
 kernels, one sample at a time: the engine for sparse inputs), ``BLOCKED``
 (fastnet's register-blocked products over blocks of samples: each weight row
 loaded once per block) or ``GEMM`` (one BLAS product for the whole batch:
-best for wide layers and large batches); with several threads a sparse
-first layer runs ``COLUMNS`` (the batch's non-zeros regrouped by input
-column, each thread summing over its own rows of W: ``threads.py``), and
-with Hogwild! threads ``ROWS`` (``PER_SAMPLE`` reading and writing whole
+best for wide layers and large batches); with Hogwild! threads a sparse
+first layer runs ``ROWS`` (``PER_SAMPLE`` reading and writing whole
 rows of W in order, never in register tiles: tiles pass over the rows a
 vector at a time, and with another thread writing the same rows every pass
 waits for them to come back: 2.7-5x slower).  ``plan`` picks the engine per
@@ -44,7 +42,7 @@ from .lanes import padded
 
 N_IN, N_OUT, WIDTH, W_OFF, B_OFF, ACT, U_OFF, ENGINE = 0, 1, 2, 3, 4, 5, 6, 7
 N_COLUMNS = 8
-PER_SAMPLE, GEMM, BLOCKED, COLUMNS, ROWS = 0, 1, 2, 3, 4
+PER_SAMPLE, GEMM, BLOCKED, ROWS = 0, 1, 2, 3
 ENGINES = {"per_sample": PER_SAMPLE, "gemm": GEMM, "blocked": BLOCKED}
 # BLAS pays from these batch sizes on (hidden layers; a dense first layer);
 # below them the register-blocked products win.  Measured with
@@ -80,18 +78,17 @@ def plan(layers, batch_size, dense_input, engine="auto", threads=1, hogwild=Fals
     BLOCKED; a sparse first layer PER_SAMPLE.  "gemm", "blocked",
     "per_sample" force one engine
     ("gemm" and "blocked" leave a sparse first layer PER_SAMPLE).  With more
-    than one thread (``threads.py``) a sparse first layer is COLUMNS, and
-    BLOCKED stands in for GEMM unless ``thread_blas`` (BLAS pinned to one
-    thread for the fit: ``blas.one_thread``), as for ``hogwild`` threads
-    (``hogwild.py``, each on its own samples: ``threads`` 1), whose sparse
-    first layer is ROWS: threads calling BLAS would start BLAS's own threads
-    on top."""
+    than one thread (``threads.py``) BLOCKED stands in for GEMM unless
+    ``thread_blas`` (BLAS pinned to one thread for the fit:
+    ``blas.one_thread``), as for ``hogwild`` threads (``hogwild.py``, each on
+    its own samples: ``threads`` 1), whose sparse first layer is ROWS:
+    threads calling BLAS would start BLAS's own threads on top."""
     planned = layers.copy()
     no_gemm = hogwild or (threads > 1 and not thread_blas)
     share = batch_size // threads  # the samples of one thread's products
     for l in range(len(layers)):
         if l == 0 and not dense_input:
-            choice = COLUMNS if threads > 1 else ROWS if hogwild else PER_SAMPLE
+            choice = ROWS if hogwild else PER_SAMPLE
         elif engine != "auto":
             choice = ENGINES[engine]
         elif share >= (GEMM_MIN_BATCH if l > 0 else GEMM_MIN_BATCH_INPUT):
@@ -148,7 +145,7 @@ def n_units(layers):
 
 def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_size=1,
                  csr=None, dense=None, n_samples=None, Y=None, order=None, outputs=(),
-                 gathered=None, gradients=None, columns=None, partial=None, row_splits=None):
+                 gathered=None, gradients=None, row_splits=None):
     """Raise ValueError unless every array is what the layer table promises.
 
     Plain Python, called once per kernel call (never per batch), so that no
@@ -162,12 +159,10 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
     order (m,) int64 in [0, n); ``outputs`` pairs (name, array) of (n, n_out)
     arrays like theta; ``gathered`` the batch's dense input rows
     (batch_size·n_in,) where the first layer runs on a matrix engine;
-    ``gradients`` (T, p) per-thread gradient rows; ``columns`` = (start
-    (n_in+1,) int64, rows (c,) int64, values (c,) like theta), a batch's
-    inputs by column where the first layer is COLUMNS, c at least
-    batch_size × the most non-zeros in a row, with ``partial`` (≥
-    T·batch_size·width,) like theta and ``row_splits`` (T+1,) int64.  A
-    matrix engine on the first layer needs dense inputs, COLUMNS CSR inputs.
+    ``gradients`` (T, p) per-thread gradient rows; ``row_splits`` (T+1,)
+    int64 non-decreasing from 0 to n_in, or empty (the threads' rows of the
+    first layer's weights).  A matrix engine on the first layer needs dense
+    inputs.
     Checking that every CSR column index lies in [0, n_in) is
     ``check_columns``'s (once per data set).
     """
@@ -187,7 +182,7 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
         n_in, n_out, width = int(row[N_IN]), int(row[N_OUT]), int(row[WIDTH])
         ok = (n_in >= 1 and 1 <= n_out <= width and row[W_OFF] == w_off and row[B_OFF] == b_off
               and row[U_OFF] == u_off and (l == 0 or n_in == layers[l - 1, N_OUT])
-              and row[ENGINE] in (PER_SAMPLE, GEMM, BLOCKED, COLUMNS, ROWS)
+              and row[ENGINE] in (PER_SAMPLE, GEMM, BLOCKED, ROWS)
               and (row[ENGINE] in (PER_SAMPLE, GEMM, BLOCKED) or l == 0))
         if not ok:
             raise ValueError(f"layers: row {l} {row.tolist()} is not a consistent layer table row")
@@ -210,29 +205,13 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
     n_in, n_out = int(layers[0, N_IN]), int(layers[-1, N_OUT])
     if gradients is not None and (not is_array(gradients, 2, dtype) or gradients.shape[1] != p):
         fail("gradients", f"a contiguous (T, {p}) {dtype} array", gradients)
-    if layers[0, ENGINE] == COLUMNS:
-        if csr is None:
-            raise ValueError("layers: the columns engine on the first layer needs CSR inputs")
-        if columns is None or partial is None or row_splits is None:
-            raise ValueError("layers: the columns engine trains on threads only (it needs a "
-                             "batch's column view, partial and row_splits); plan evaluation "
-                             "with another engine")
-        start, rows, values = columns
-        most = int(np.max(np.diff(csr[0]), initial=0)) if isinstance(csr[0], np.ndarray) else 0
-        if not is_array(start, 1, np.int64) or start.shape[0] != n_in + 1:
-            fail("column_start", f"a contiguous ({n_in + 1},) int64 array", start)
-        for name, array, kind in (("column_rows", rows, np.int64), ("column_values", values, dtype)):
-            if not is_array(array, 1, kind) or array.shape[0] < batch_size * most:
-                fail(name, f"a contiguous {np.dtype(kind)} array of at least {batch_size * most} "
-                           f"values ({batch_size} samples x {most} non-zeros)", array)
-        T = row_splits.shape[0] - 1 if isinstance(row_splits, np.ndarray) else 0
-        if not is_array(row_splits, 1, np.int64) or T < 1 or row_splits[0] != 0 \
-                or row_splits[-1] != n_in or np.any(np.diff(row_splits) < 0):
-            fail("row_splits", f"a non-decreasing (T+1,) int64 array from 0 to {n_in}", row_splits)
-        needed = T * batch_size * int(layers[0, WIDTH])
-        if not is_array(partial, 1, dtype) or partial.shape[0] < needed:
-            fail("partial", f"a contiguous {dtype} array of at least {needed} values", partial)
-    elif layers[0, ENGINE] not in (PER_SAMPLE, ROWS):
+    if row_splits is not None and not (is_array(row_splits, 1, np.int64) and (
+            row_splits.shape[0] == 0 or (row_splits.shape[0] >= 2 and row_splits[0] == 0
+                                         and row_splits[-1] == n_in
+                                         and not np.any(np.diff(row_splits) < 0)))):
+        fail("row_splits", f"an empty or a non-decreasing (T+1,) int64 array from 0 to {n_in}",
+             row_splits)
+    if layers[0, ENGINE] not in (PER_SAMPLE, ROWS):
         if dense is None:
             raise ValueError("layers: a matrix engine on the first layer needs dense inputs")
         needed = batch_size * n_in

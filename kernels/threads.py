@@ -1,31 +1,28 @@
 """Several threads share every mini-batch: samples for the passes, rows for the step.
 
-A batch is three parallel loops over the T threads, whatever the depth
-(two for dense inputs):
+A batch is two parallel loops over the T threads, whatever the depth:
 
-1. ``first_layer_sums`` (sparse inputs, engine COLUMNS): thread t makes its
-   part of the batch's view by input column (``columns.py``) — the columns
-   [row_splits[t], row_splits[t+1]), which hold about 1/T of the data's
-   non-zeros — and sums the first layer over those rows of W for every
-   sample of the batch.
-2. ``passes``: thread t takes its share of the batch's samples, [t·m/T,
-   (t+1)·m/T) (``share``), adds the threads' first-layer sums for them in
-   thread order, and forwards and backpropagates them in its own rows of the
-   batch's buffers (sample s's units lie at s·U: a share is a contiguous block).
-3. ``step``: thread t adds the whole batch's gradient to its own rows of
+1. ``passes``: thread t takes its share of the batch's samples, [t·m/T,
+   (t+1)·m/T) (``share``), and forwards and backpropagates them in its own
+   rows of the batch's buffers (sample s's units lie at s·U: a share is a
+   contiguous block) — a sparse first layer sample by sample with the
+   register tiles of one thread (``dense.sparse_forward``).
+2. ``step``: thread t adds the whole batch's gradient to its own rows of
    every weight matrix (row i of layer l's weights holds the weights leaving
-   input unit i; ``row_split``; the first layer's rows are those of 1), and
-   thread 0 to the biases.
+   input unit i; ``row_split``), and thread 0 to the biases.  A sparse first
+   layer's rows are cut where they hold equal shares of the data's non-zeros
+   (``row_splits``): thread t adds, sample by sample in batch order, the
+   sample's non-zeros in its columns (found by binary search in the sample's
+   sorted CSR columns), with the tiles of ``dense.sparse_accumulate``.
 
 No value is written by two threads, every thread writes contiguous memory,
 no gradient is summed across threads, and the first layer's weights, the
-bulk of the parameters, never leave the core that updates them.  Each value
-is computed by one thread's kernels in one thread's order, except the first
-layer's sums of sparse inputs (grouped by row range, then added): equal to
-one thread within rounding (bit for bit with dense inputs), and
-bit-identical from run to run for a given T.  Where one thread would call
-BLAS, every thread calls it on its share with BLAS pinned to one thread for
-the fit (``blas.one_thread``), or, where BLAS's thread count cannot be set,
+bulk of the parameters, are each updated by one core.  Each value is
+computed by one thread's kernels in one thread's order — the same order as
+one thread's: equal to one thread within rounding, and bit-identical from
+run to run for a given T.  Where one thread would call BLAS, every thread
+calls it on its share with BLAS pinned to one thread for the fit
+(``blas.one_thread``), or, where BLAS's thread count cannot be set,
 ``layout.plan`` puts fastnet's BLOCKED kernels there (a BLAS call from every
 thread would start BLAS's own threads on top of them).
 
@@ -33,17 +30,17 @@ Same records and conventions as ``train.train_epoch``.  A parallel loop takes
 arrays and scalars, not records, so the loops take them unpacked and
 rebuild them.
 """
+import numpy as np
 from numba import prange
 
-from .batch import activate, backward_batch, forward_batch, input_matrix, layer_input, prefetch_rows
+from .batch import backward_batch, forward_batch, input_matrix, layer_input, prefetch_rows
 from .blas import gemm
 from .blocked import block_accumulate
-from .columns import add_partials, by_column, column_accumulate, column_partial
-from .dense import bias_accumulate, dense_accumulate
+from .dense import bias_accumulate, dense_accumulate, sparse_accumulate
 from .dropout import stream_key
 from .jit import kernel
-from .layout import (B_OFF, ENGINE, GEMM, N_IN, COLUMNS, WIDTH, biases_of, is_matrix,
-                     n_units, rows_of, units_of, weights_of)
+from .layout import (B_OFF, ENGINE, GEMM, N_IN, WIDTH, biases_of, is_matrix, n_units, rows_of,
+                     units_of, weights_of)
 from .train import MIN_WEIGHT_SCALE, Buffers, Inputs, end_call, step_kind
 from .update import scale as scale_by
 from .update import sgd_update
@@ -58,9 +55,9 @@ def share(m, t, T):
 @kernel
 def row_split(work, layers, l, t, T):
     """Thread t's rows [first, last) of layer l's weights: the first layer's
-    ``row_splits`` where it runs COLUMNS, else equal counts (multiples of 4
-    rows: the blocked products' tiles)."""
-    if l == 0 and layers[0, ENGINE] == COLUMNS:
+    ``row_splits`` where the buffers hold them (sparse inputs), else equal
+    counts (multiples of 4 rows: the blocked products' tiles)."""
+    if l == 0 and work.row_splits.shape[0] > 0:
         return work.row_splits[t], work.row_splits[t + 1]
     n = layers[l, N_IN]
     blocks = (n + 3) // 4
@@ -69,47 +66,26 @@ def row_split(work, layers, l, t, T):
 
 @kernel
 def share_buffers(work, layers, lo):
-    """``work`` seen from sample lo of the batch on (the column view whole)."""
+    """``work`` seen from sample lo of the batch on."""
     U, d = n_units(layers), layers[0, N_IN]
     dropout = work.Ad.shape[0] > 0
     gathered = work.X.shape[0] > 0
     return Buffers(work.Z[lo * U:], work.A[lo * U:], work.Ad[lo * U if dropout else 0:],
                    work.M[lo * U if dropout else 0:], work.D[lo * U:],
-                   work.X[lo * d if gathered else 0:], work.column_start, work.column_rows,
-                   work.column_values, work.partial, work.row_splits)
+                   work.X[lo * d if gathered else 0:], work.row_splits)
 
 
 @kernel(parallel=True)
-def first_layer_sums(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, theta, layers, indptr, indices,
-                     values, dense, Y, rows, T):
-    """Each thread's part of the batch's column view (its columns) and its
-    partial first-layer sums over its rows of W (COLUMNS)."""
-    m = rows.shape[0]
-    for t in prange(T):
-        work = Buffers(Z, A, Ad, M, D, X, CS, CR, CV, P, RS)
-        end = by_column(work, Inputs(indptr, indices, values, dense, Y), rows, RS[t], RS[t + 1])
-        size = P.shape[0] // T
-        column_partial(work, weights_of(theta, layers, 0), layers[0, WIDTH], RS[t], RS[t + 1],
-                       end, m, P[t * size:(t + 1) * size])
-
-
-@kernel(parallel=True)
-def passes(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, theta, layers, indptr, indices, values, dense, Y,
-           rows, keep, output, cost, key, position, scale, T):
+def passes(Z, A, Ad, M, D, X, RS, theta, layers, indptr, indices, values, dense, Y, rows, keep,
+           output, cost, key, position, scale, T):
     """Forward and backpropagate each thread's share of the batch ``rows``."""
     for t in prange(T):
         lo, hi = share(rows.shape[0], t, T)
         if hi > lo:
-            work = share_buffers(Buffers(Z, A, Ad, M, D, X, CS, CR, CV, P, RS), layers, lo)
+            work = share_buffers(Buffers(Z, A, Ad, M, D, X, RS), layers, lo)
             data = Inputs(indptr, indices, values, dense, Y)
-            start = 0
-            if layers[0, ENGINE] == COLUMNS:  # the first layer from the threads' sums
-                add_partials(work, biases_of(theta, layers, 0), lo, hi - lo, n_units(layers),
-                             scale)
-                activate(work, layers, 0, hi - lo, keep, key, position + lo)
-                start = 1
             forward_batch(work, theta, layers, data, rows[lo:hi], keep, key, position + lo, scale,
-                          start)
+                          np.int64(0))
             backward_batch(work, theta, layers, Y, rows[lo:hi], output, cost, keep, scale)
 
 
@@ -132,24 +108,30 @@ def step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, sca
             block_accumulate(TW[first * width:], width, inputs[first:], ld,
                              rows_of(work.D, layers, l), U, rows.shape[0], last - first,
                              alpha / scale)
-    elif layers[l, ENGINE] == COLUMNS:
-        column_accumulate(TW, width, work, first, last, U, alpha / scale)
     else:
         d = layers[0, N_IN]
         for s in range(rows.shape[0]):
+            delta = units_of(work.D, layers, l, 0, s)
+            if l == 0 and not data.dense:  # the sample's non-zeros in columns [first, last)
+                lo, hi = data.indptr[rows[s]], data.indptr[rows[s] + 1]
+                columns = data.indices[lo:hi]
+                a = lo + np.searchsorted(columns, first)
+                b = lo + np.searchsorted(columns, last)
+                sparse_accumulate(TW, data.indices[a:b], data.values[a:b], delta, alpha, scale)
+                continue
             if l > 0:
                 x = layer_input(work.A, work.Ad, layers, l - 1, s, keep)[first:last]
             else:  # a dense first layer on the per-sample engine
                 x = data.values[rows[s] * d + first:rows[s] * d + last]
-            dense_accumulate(TW[first * width:], x, units_of(work.D, layers, l, 0, s), alpha, scale)
+            dense_accumulate(TW[first * width:], x, delta, alpha, scale)
 
 
 @kernel(parallel=True)
-def step(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, target, layers, indptr, indices, values, dense, Y, rows,
-         keep, alpha, scale, decay, T):
+def step(Z, A, Ad, M, D, X, RS, target, layers, indptr, indices, values, dense, Y, rows, keep, alpha,
+         scale, decay, T):
     """Each thread's rows of every layer's weights, and (thread 0) the biases."""
     for t in prange(T):
-        work = Buffers(Z, A, Ad, M, D, X, CS, CR, CV, P, RS)
+        work = Buffers(Z, A, Ad, M, D, X, RS)
         data = Inputs(indptr, indices, values, dense, Y)
         for l in range(layers.shape[0]):
             first, last = row_split(work, layers, l, t, T)
@@ -174,29 +156,26 @@ def train_epoch_threads(state, work, layers, data, order, first, step_, T):
     direct, decay, lazy = step_kind(step_)
     s = state.weight_scale[0]
     key = stream_key(step_.seed, step_.epoch)
-    Z, A, Ad, M, D, X, CS, CR, CV, P, RS = work
+    Z, A, Ad, M, D, X, RS = work
     indptr, indices, values, dense, Y = data
     for start in range(0, n, batch_size):
         rows = order[start:min(start + batch_size, n)]
         m = rows.shape[0]
         prefetch_rows(data, layers, order[start + batch_size:start + 2 * batch_size])
-        if layers[0, ENGINE] == COLUMNS:
-            first_layer_sums(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, theta, layers, indptr, indices,
-                             values, dense, Y, rows, T)
-        passes(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, theta, layers, indptr, indices, values, dense, Y,
-               rows, keep, step_.output, step_.cost, key, first + start, s, T)
+        passes(Z, A, Ad, M, D, X, RS, theta, layers, indptr, indices, values, dense, Y, rows, keep,
+               step_.output, step_.cost, key, first + start, s, T)
         if lazy:
             s *= decay
-            step(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, theta, layers, indptr, indices, values, dense, Y,
+            step(Z, A, Ad, M, D, X, RS, theta, layers, indptr, indices, values, dense, Y,
                  rows, keep, -eta / m, s, 1.0, T)
             if s < MIN_WEIGHT_SCALE:
                 scale_by(theta[:n_weights], s)
                 s = 1.0
         elif direct:
-            step(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, theta, layers, indptr, indices, values, dense, Y,
+            step(Z, A, Ad, M, D, X, RS, theta, layers, indptr, indices, values, dense, Y,
                  rows, keep, -eta / m, 1.0, decay if step_.l2_rate != 0.0 else 1.0, T)
         else:
-            step(Z, A, Ad, M, D, X, CS, CR, CV, P, RS, state.grad, layers, indptr, indices, values,
+            step(Z, A, Ad, M, D, X, RS, state.grad, layers, indptr, indices, values,
                  dense, Y, rows, keep, 1.0 / m, 1.0, 1.0, T)
             sgd_update(theta, state.velocity, state.grad, n_weights, eta, step_.momentum,
                        step_.nesterov, step_.l2_rate, step_.l1_rate)

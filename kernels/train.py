@@ -8,9 +8,8 @@ A kernel here takes a few named records instead of dozens of arrays:
   empty ``indptr``/``indices``; ``Y`` (n, n_out) the targets (one-hot rows
   for class labels; (0, n_out) when only forwarding).  Make one with
   ``sparse_inputs`` / ``dense_inputs``.
-- ``Buffers(Z, A, Ad, M, D, X, column_start, column_rows, column_values,
-  partial, row_splits)``: the batch buffers of ``batch.py``, ``columns.py``
-  and ``threads.py``; make them with ``buffers``.
+- ``Buffers(Z, A, Ad, M, D, X, row_splits)``: the batch buffers of
+  ``batch.py`` and ``threads.py``; make them with ``buffers``.
 - ``State(theta, velocity, grad, weight_scale)``: parameters (p,), momentum
   velocity (p,), gradient buffer (p,) (zero between batches) and the lazy
   weight decay scale (1,) float64.
@@ -32,8 +31,7 @@ from .bands import in_bands
 from .batch import accumulate_batch, backward_batch, forward_batch, prefetch_rows
 from .dropout import stream_key
 from .jit import kernel
-from .layout import (B_OFF, BLOCKED, COLUMNS, ENGINE, GEMM, N_IN, N_OUT, U_OFF, WIDTH, is_matrix,
-                     n_units)
+from .layout import B_OFF, BLOCKED, ENGINE, GEMM, N_IN, N_OUT, U_OFF, is_matrix, n_units
 from .update import scale, sgd_update
 
 EVAL_CHUNK = 256
@@ -41,8 +39,7 @@ MIN_LAZY_DECAY = 0.5     # a stronger decay per step is applied to the weights d
 MIN_WEIGHT_SCALE = 1e-3  # fold the lazy decay into the weights below this
 
 Inputs = namedtuple("Inputs", ["indptr", "indices", "values", "dense", "Y"])
-Buffers = namedtuple("Buffers", ["Z", "A", "Ad", "M", "D", "X", "column_start", "column_rows",
-                                 "column_values", "partial", "row_splits"])
+Buffers = namedtuple("Buffers", ["Z", "A", "Ad", "M", "D", "X", "row_splits"])
 State = namedtuple("State", ["theta", "velocity", "grad", "weight_scale"])
 Step = namedtuple("Step", ["batch_size", "eta", "momentum", "nesterov", "l2_rate", "l1_rate",
                            "keep", "seed", "epoch", "output", "cost", "lazy"])
@@ -59,25 +56,17 @@ def dense_inputs(X, Y):
     return Inputs(empty, empty.astype(np.int32), X.reshape(-1), True, Y)
 
 
-def buffers(layers, batch_size, dtype, dropout=False, most_nonzeros=0, row_splits=None):
+def buffers(layers, batch_size, dtype, dropout=False, row_splits=None):
     """Zeroed ``Buffers`` for batches of up to ``batch_size`` samples of the
     planned table ``layers``: X only where the first layer runs on a matrix
-    engine; where it runs COLUMNS (threads), the column view (for rows of up
-    to ``most_nonzeros`` non-zeros) and each thread's partial first-layer
-    sums, its rows of W given by ``row_splits`` (T+1,) (kept, not copied)."""
+    engine; ``row_splits`` (T+1,) int64, the threads' rows of a sparse first
+    layer's weights (``threads.py``; kept, not copied), or none."""
     size = batch_size * n_units(layers)
     zeros = lambda k: np.zeros(k, dtype=dtype)  # noqa: E731
-    engine = layers[0, ENGINE]
-    gathered = batch_size * layers[0, N_IN] if engine in (GEMM, BLOCKED) else 0
-    split = engine == COLUMNS
-    entries = batch_size * most_nonzeros if split else 0
-    threads = len(row_splits) - 1 if split else 0
+    gathered = batch_size * layers[0, N_IN] if layers[0, ENGINE] in (GEMM, BLOCKED) else 0
     return Buffers(zeros(size), zeros(size), zeros(size if dropout else 0),
                    zeros(size if dropout else 0), zeros(size), zeros(gathered),
-                   np.zeros(layers[0, N_IN] + 1 if split else 0, dtype=np.int64),
-                   np.zeros(entries, dtype=np.int64), zeros(entries),
-                   zeros(threads * batch_size * layers[0, WIDTH]),
-                   row_splits if split else np.zeros(0, dtype=np.int64))
+                   np.zeros(0, dtype=np.int64) if row_splits is None else row_splits)
 
 
 @kernel(inline=True)
@@ -156,8 +145,7 @@ def chunk_buffers(layers, dtype_of):
     empty = np.zeros(0, dtype=dtype_of.dtype)
     return Buffers(np.zeros(size, dtype=dtype_of.dtype), np.zeros(size, dtype=dtype_of.dtype),
                    empty, empty, np.zeros(size, dtype=dtype_of.dtype),
-                   np.zeros(gathered, dtype=dtype_of.dtype), np.zeros(0, dtype=np.int64),
-                   np.zeros(0, dtype=np.int64), empty, empty, np.zeros(0, dtype=np.int64))
+                   np.zeros(gathered, dtype=dtype_of.dtype), np.zeros(0, dtype=np.int64))
 
 
 def forward_rows(A_out, Z_out, theta, layers, data, first, last):

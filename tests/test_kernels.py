@@ -497,8 +497,8 @@ def test_train_epoch_matches_reference_mini_batches(case, dtype, layout, engine,
                 as_dtype(options["l2"] / n), as_dtype(options["l1"] / n), 1.0, 0, 0,
                 OUTPUT[p.output], COST[p.cost], True)
     n_in = p.layers[0, 0]
-    work = buffers(layers, batch, dtype, most_nonzeros=int(np.diff(p.csr[0]).max()),
-                   row_splits=np.arange(threads + 1, dtype=np.int64) * n_in // threads)
+    splits = np.arange(threads + 1, dtype=np.int64) * n_in // threads  # the weights' rows
+    work = buffers(layers, batch, dtype, row_splits=splits if layout == "sparse" else None)
     if threads == 1:
         train_epoch(state, work, layers, p.inputs(layout), order, 0, step)
     else:

@@ -18,7 +18,7 @@ import fastnet
 from fastnet import Network
 from fastnet.cli import main
 from conftest import synthetic_digits
-from fastnet.kernels.layout import COLUMNS, ENGINE, ROWS, check_arrays, check_columns, plan
+from fastnet.kernels.layout import ENGINE, ROWS, check_arrays, check_columns, plan
 from fastnet.runs import RunFolder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,11 +95,16 @@ def test_kernel_bridge_refuses_foreign_arrays_even_past_the_optimizer_check():
         broken = layers.copy()
         broken[0, 3] = 5
         check_arrays(broken, theta)
-    for engine in (COLUMNS, ROWS):  # first-layer engines only
-        broken = layers.copy()
-        broken[-1, ENGINE] = engine
-        with pytest.raises(ValueError, match="not a consistent layer table row"):
-            check_arrays(broken, theta)
+    broken = layers.copy()
+    broken[-1, ENGINE] = ROWS  # a first-layer engine only
+    with pytest.raises(ValueError, match="not a consistent layer table row"):
+        check_arrays(broken, theta)
+    n_in = int(layers[0, 0])
+    check_arrays(layers, theta, row_splits=np.zeros(0, np.int64))
+    check_arrays(layers, theta, row_splits=np.array([0, 3, n_in], np.int64))
+    for splits in ([0, n_in - 1], [0, 5, 3, n_in], [1, n_in], [n_in]):
+        with pytest.raises(ValueError, match="row_splits"):
+            check_arrays(layers, theta, row_splits=np.array(splits, np.int64))
     with pytest.raises(ValueError, match="indices"):
         check_columns(np.array([0, 20], dtype=np.int32), 20)
     with pytest.raises(ValueError, match="matrix engine on the first layer needs dense inputs"):
