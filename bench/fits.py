@@ -42,11 +42,13 @@ class FitWorkload:
     inputs: str = "mnist"
     images: int = data.N_TRAIN
     eta: float = 0.1
+    threads: object = None  # fastnet's fit(threads=...); the peers use their defaults
 
     @property
     def label(self) -> str:
         extra = "" if self.inputs == "mnist" else f" {self.inputs}"
         extra += "" if self.images == data.N_TRAIN else f" {self.images // 1000}k"
+        extra += "" if self.threads is None else f" threads={self.threads}"
         return f"[{','.join(map(str, self.sizes))}] {self.activation} b{self.batch_size}{extra}"
 
 
@@ -57,6 +59,9 @@ FIT_WORKLOADS = (
     FitWorkload("800-b32", (784, 800, 10), 32, "relu", eta=0.05),
     FitWorkload("100-b10-grey", (784, 100, 10), 10, inputs="grey"),
     FitWorkload("1000x2-b32-noisy", (784, 1000, 1000, 10), 32, "relu", "noisy", 10_000, 0.05),
+    # fastnet on both cores where its threads pay (batch 32 and up; the default is one thread)
+    FitWorkload("100-b100-auto", (784, 100, 10), 100, threads="auto"),
+    FitWorkload("800-b32-auto", (784, 800, 10), 32, "relu", eta=0.05, threads="auto"),
 )
 FIT_PEERS = ("fastnet", "numpy_matrix", "torch")
 # Whole-fit targets: fastnet's fit() per epoch at least ``factor`` times faster than ``peer``.
@@ -105,10 +110,10 @@ def _fastnet_fit(workload, X, y, epochs):
     # the fit's starting cost samples, so that its every step has run.
     warm_n = min(len(X), START_SAMPLES + 1)
     warm.fit(X[:warm_n], y[:warm_n], epochs=1, batch_size=workload.batch_size,
-             eta=workload.eta, monitor=False)
+             eta=workload.eta, monitor=False, threads=workload.threads)
     start = time.perf_counter()
     history = net.fit(X, y, epochs=epochs, batch_size=workload.batch_size, eta=workload.eta,
-                      monitor=False)
+                      monitor=False, threads=workload.threads)
     wall = time.perf_counter() - start
     return wall, float(np.median(history["epoch_seconds"]))
 
