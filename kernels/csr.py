@@ -44,9 +44,9 @@ def csr_fill(X, table, indptr, indices, values, first, last):
     Branch-free: every value is written at the next free place, which only
     moves on past a non-zero (a branch per value would be mispredicted at
     MNIST's 19 % density: 10x slower).  The write after a row's last non-zero
-    lands on the next row's first place, or the spare one; a row with no
-    non-zero band row after it (its writes would reach the next band's places)
-    takes a branch per value instead.
+    lands on the next row's first place, or the spare one; a row followed
+    only by empty rows in its band (whose last write would land on the next
+    band's first place) takes a branch per value instead.
     """
     end = indptr[last]
     spare = last == X.shape[0]
