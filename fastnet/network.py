@@ -521,7 +521,7 @@ class Network(Curvature):
         layers = self._eval_layers(data)
         self._check(layers, data, grad=grad, Y=data.Y)
         gradient_sum(grad, self._theta, layers, data.record(), OUTPUTS[self.output],
-                     COSTS[self.cost_name])
+                     COSTS[self.cost_name], buffers(layers, EVAL_CHUNK, self.dtype))
 
 
 # fit's keyword defaults: the SGD settings that may not be mixed with ``optimizer=``.

@@ -31,7 +31,7 @@ from .bands import in_bands
 from .batch import accumulate_batch, backward_batch, forward_batch, prefetch_rows
 from .dropout import stream_key
 from .jit import kernel
-from .layout import B_OFF, BLOCKED, ENGINE, GEMM, N_IN, N_OUT, U_OFF, is_matrix, n_units
+from .layout import B_OFF, BLOCKED, ENGINE, GEMM, N_IN, N_OUT, U_OFF, n_units
 from .update import scale, sgd_update
 
 EVAL_CHUNK = 256
@@ -137,17 +137,6 @@ def train_epoch(state, buffers, layers, data, order, first, step):
     end_call(state, n_weights, s, first + n == data.Y.shape[0])
 
 
-@kernel
-def chunk_buffers(layers, dtype_of):
-    """Zeroed buffers for one evaluation chunk (no dropout), like ``buffers``."""
-    size = EVAL_CHUNK * n_units(layers)
-    gathered = EVAL_CHUNK * layers[0, N_IN] if is_matrix(layers, 0) else 0
-    empty = np.zeros(0, dtype=dtype_of.dtype)
-    return Buffers(np.zeros(size, dtype=dtype_of.dtype), np.zeros(size, dtype=dtype_of.dtype),
-                   empty, empty, np.zeros(size, dtype=dtype_of.dtype),
-                   np.zeros(gathered, dtype=dtype_of.dtype), np.zeros(0, dtype=np.int64))
-
-
 def forward_rows(A_out, Z_out, theta, layers, data, first, last):
     """Last-layer outputs A_out, Z_out (n, n_out) of the samples [first, last),
     a chunk of EVAL_CHUNK at a time, through the training epoch's own compiled
@@ -175,11 +164,10 @@ def forward_all(A_out, Z_out, theta, layers, data, threads=None):
 
 
 @kernel
-def gradient_sum(grad, theta, layers, data, output, cost):
+def gradient_sum(grad, theta, layers, data, output, cost, chunk):
     """grad (p,) = mean over all n samples of the unregularised cost gradient;
-    ``layers`` planned for batches of EVAL_CHUNK."""
+    ``layers`` planned for batches of EVAL_CHUNK, ``chunk`` their ``buffers``."""
     n = data.Y.shape[0]
-    chunk = chunk_buffers(layers, theta)
     grad[:] = 0.0
     for start in range(0, n, EVAL_CHUNK):
         rows = np.arange(start, min(start + EVAL_CHUNK, n))

@@ -447,7 +447,8 @@ def test_forward_all_and_gradient_sum_match_reference(dtype, layout, engine):
     close(Z, Zs[-1], dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
     close(A, As[-1], dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
     grad = np.full_like(p.theta, np.nan)
-    gradient_sum(grad, p.theta, layers, p.inputs(layout), OUTPUT[p.output], COST[p.cost])
+    gradient_sum(grad, p.theta, layers, p.inputs(layout), OUTPUT[p.output], COST[p.cost],
+                 buffers(layers, EVAL_CHUNK, dtype))
     expected = ref.flatten(*ref.gradient(*p.reference(), p.X, p.Y.astype(float)))[0]
     close(p.unpadded(grad), expected, dtype, rtol=100 * RTOL[dtype],
           atol=100 * np.finfo(dtype).eps)
