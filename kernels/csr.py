@@ -7,8 +7,11 @@ from numba.extending import overload
 
 from .bands import in_bands
 from .jit import kernel
+from .pack import PACK, available, pack_nonzeros, pack_table
 
 PARALLEL_ROWS = 4096  # fewer rows are converted by one thread
+PACKED = available()  # float32 rows are filled PACK values at a time
+ORDER = pack_table()
 
 
 @kernel
@@ -68,6 +71,29 @@ def csr_fill(X, table, indptr, indices, values, first, last):
 
 
 @kernel
+def csr_fill_packed(flat, d, order, indptr, indices, values, first, last):
+    """``csr_fill`` for float32 rows of d values back to back in ``flat``
+    (n·d,), PACK values at a time (``pack.py``, AVX2; ``order`` its
+    ``pack_table()``); indices, values (nnz + PACK,).  A block whose
+    whole-vector stores would reach past the band's places (into the next
+    band's, or beyond the PACK spare places after the last band), and the
+    last d mod PACK values of a row, go one at a time with a branch."""
+    limit = indptr[last] + (PACK if last * d == flat.shape[0] else 0)
+    for r in range(first, last):
+        k = indptr[r]
+        row = flat[r * d:(r + 1) * d]
+        i = 0
+        while i + PACK <= d and k + PACK <= limit:
+            k += pack_nonzeros(indices, values, k, flat, r * d + i, i, order)
+            i += PACK
+        for j in range(i, d):
+            if row[j] != 0:
+                indices[k] = j
+                values[k] = row[j]
+                k += 1
+
+
+@kernel
 def row_norms(indptr, values, norms):
     """norms (n,) = the L1 norm of every CSR row (inf where the sum overflows)."""
     for r in range(norms.shape[0]):
@@ -99,13 +125,19 @@ def to_csr(X, dtype=None, divisor=1, indptr=None):
     dtype = X.dtype if dtype is None else np.dtype(dtype)
     indptr = nonzero_counts(X) if indptr is None else indptr
     nnz = indptr[-1]
-    indices = np.empty(nnz + 1, dtype=np.int32)
-    values = np.empty(nnz + 1, dtype=dtype)
+    indices = np.empty(nnz + PACK, dtype=np.int32)  # spare places for the last writes
+    values = np.empty(nnz + PACK, dtype=dtype)
     if X.dtype == np.uint8:
         table = np.arange(256).astype(dtype) / dtype.type(divisor)
     else:
         table = np.empty(0, dtype=dtype)
         X = X if divisor == 1 else X / divisor
-    in_bands(lambda first, last: csr_fill(X, table, indptr, indices, values, first, last),
-             X.shape[0], _threads(X))
+    if PACKED and X.dtype == dtype == np.float32 and X.flags.c_contiguous:
+        flat, d = X.reshape(-1), X.shape[1]
+        fill = lambda first, last: csr_fill_packed(  # noqa: E731
+            flat, d, ORDER, indptr, indices, values, first, last)
+    else:
+        fill = lambda first, last: csr_fill(  # noqa: E731
+            X, table, indptr, indices, values, first, last)
+    in_bands(fill, X.shape[0], _threads(X))
     return indptr, indices[:nnz], values[:nnz]

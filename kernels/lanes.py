@@ -20,7 +20,7 @@ def lanes_for(features):
     """float32 lanes of the widest vector registers the CPU features name:
     16 with AVX-512, 8 with AVX/AVX2, else 4 (SSE, NEON and the like).
     ``features`` is an LLVM feature string such as "+avx2,-avx512f"."""
-    flags = {f[1:] for f in features.split(",") if f.startswith("+")}
+    flags = flags_of(features)
     if "avx512f" in flags:
         return 16
     if "avx" in flags or "avx2" in flags:
@@ -28,10 +28,24 @@ def lanes_for(features):
     return 4
 
 
-# Chosen once, from the features Numba compiles for (NUMBA_CPU_FEATURES, else
-# the host's): those are part of Numba's cache key, so a cached kernel always
-# matches this width.
-LANES = lanes_for(config.CPU_FEATURES or binding.get_host_cpu_features().flatten())
+def cpu_features():
+    """The LLVM feature string Numba compiles for: NUMBA_CPU_FEATURES, else the
+    host's.  It is part of Numba's cache key, so a cached kernel always
+    matches what is chosen from it."""
+    return config.CPU_FEATURES or binding.get_host_cpu_features().flatten()
+
+
+def flags_of(features):
+    """The set of features an LLVM feature string turns on, e.g. {"avx2", "fma"}."""
+    return {f[1:] for f in features.split(",") if f.startswith("+")}
+
+
+def cpu_flags():
+    """The features ``cpu_features`` turns on."""
+    return flags_of(cpu_features())
+
+
+LANES = lanes_for(cpu_features())  # chosen once
 _FLAGS = ("contract", "reassoc", "nsz", "arcp")
 
 

@@ -29,6 +29,7 @@ from fastnet.kernels.blocked import block_accumulate, block_backward, block_forw
 from fastnet.kernels.jit import kernel
 from fastnet.kernels.layout import plan
 from fastnet.kernels.threads import train_epoch_threads
+from fastnet.kernels import csr, pack
 from fastnet.kernels.csr import PARALLEL_ROWS, to_csr
 from fastnet.kernels.train import (EVAL_CHUNK, State, Step, buffers, dense_inputs, forward_all,
                                    gradient_sum, sparse_inputs, train_epoch)
@@ -369,20 +370,39 @@ def test_to_csr_round_trip(dtype):
     assert len(empty[1]) == len(empty[2]) == 0
 
 
-@pytest.mark.parametrize("threads", [1, 2])
+needs_avx2 = pytest.mark.skipif(not pack.available(), reason="the packed fill needs AVX2")
+FILLS = [pytest.param(True, marks=needs_avx2, id="packed"), pytest.param(False, id="scalar")]
+
+
+def last_band_first(call, n, threads=None):
+    """``bands.in_bands`` with three bands run one after the other, the last
+    first: a band's writes past its own places would stay in the result."""
+    bounds = [n * t // 3 for t in range(4)]
+    for t in (2, 1, 0):
+        call(bounds[t], bounds[t + 1])
+
+
+@pytest.mark.parametrize("packed", FILLS)
+@pytest.mark.parametrize("bands", ["one thread", "two threads", "last band first"])
 @pytest.mark.parametrize("pixels", [False, True])
-def test_to_csr_in_bands_equals_scipy(threads, pixels):
+def test_to_csr_in_bands_equals_scipy(bands, pixels, packed, monkeypatch):
     """Bands of rows converted at once: rows with no non-zero around every band
-    boundary and at the end, so a band's last writes would reach the next one's."""
+    boundary and at the end, so a band's last writes would reach the next one's;
+    300 columns, so each float32 row ends with 300 mod 8 values packed one by one."""
+    monkeypatch.setattr(csr, "PACKED", packed)
+    if bands == "last band first":
+        monkeypatch.setattr(csr, "in_bands", last_band_first)
     rng = np.random.default_rng(7)
-    n = 2 * PARALLEL_ROWS + 3
+    n = 3 * PARALLEL_ROWS + 3
     X = (rng.random((n, 300)) < 0.3) * rng.integers(1, 256, (n, 300))
-    X[n // 2 - 5:n // 2 + 5] = 0
-    X[n // 2 - 6, -4:] = 0
+    for boundary in (n // 3, n // 2, 2 * n // 3):
+        X[boundary - 5:boundary + 5] = 0
+        X[boundary - 6, -4:] = 0
     X[-3:] = 0
     X = X.astype(np.uint8 if pixels else np.float32)
     previous = numba.get_num_threads()
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(min(2 if bands == "two threads" else 1,
+                              numba.config.NUMBA_NUM_THREADS))
     try:
         indptr, indices, values = to_csr(X, np.float32, 255 if pixels else 1)
     finally:
@@ -391,6 +411,52 @@ def test_to_csr_in_bands_equals_scipy(threads, pixels):
     np.testing.assert_array_equal(indptr, expected.indptr)
     np.testing.assert_array_equal(indices, expected.indices)
     np.testing.assert_array_equal(values, expected.data)
+
+
+@needs_avx2
+def test_pack_nonzeros_every_mask():
+    """Each of the 256 patterns of zeros in a block: its non-zeros first, in order,
+    with their columns; NaN and infinities count as non-zeros, −0.0 as zero."""
+    order = pack.pack_table()
+
+    @kernel
+    def pack_all(blocks, indices, values, counts):
+        for m in range(counts.shape[0]):
+            counts[m] = pack.pack_nonzeros(indices, values, m * pack.PACK, blocks,
+                                           m * pack.PACK, 100 + m, order)
+
+    nonzero = np.array([[mask >> b & 1 for b in range(pack.PACK)] for mask in range(256)], bool)
+    specials = np.array([1.5, np.nan, np.inf, -np.inf, -2.0, 1e-45, 3.0, 7.0], np.float32)
+    blocks = np.where(nonzero, specials, np.float32(-0.0)).astype(np.float32)
+    indices = np.full(256 * pack.PACK + pack.PACK, -1, np.int32)
+    values = np.full(256 * pack.PACK + pack.PACK, 99, np.float32)
+    counts = np.zeros(256, np.int64)
+    pack_all(blocks.reshape(-1), indices, values, counts)
+    for mask in range(256):
+        where = np.flatnonzero(nonzero[mask])
+        got = slice(mask * pack.PACK, mask * pack.PACK + len(where))
+        assert counts[mask] == len(where)
+        np.testing.assert_array_equal(indices[got], 100 + mask + where)
+        np.testing.assert_array_equal(values[got], specials[where])
+
+
+@pytest.mark.parametrize("packed", FILLS)
+@pytest.mark.parametrize("width", [1, 7, 8, 9, 16, 23])
+def test_to_csr_any_width_and_special_values(width, packed, monkeypatch):
+    """Rows narrower than a block, whole blocks and tails; NaN, ±inf and
+    subnormals kept, −0.0 dropped (as scipy, which keeps what != 0)."""
+    monkeypatch.setattr(csr, "PACKED", packed)
+    rng = np.random.default_rng(width)
+    X = (rng.standard_normal((50, width)) * (rng.random((50, width)) < 0.4)).astype(np.float32)
+    for value in (np.nan, np.inf, -np.inf, 1e-45, -0.0):
+        X[rng.random((50, width)) < 0.03] = value
+    X[20:23] = 0.0
+    indptr, indices, values = to_csr(X)
+    expected = scipy.sparse.csr_matrix(np.where(np.isnan(X), np.float32(5), X))
+    np.testing.assert_array_equal(indptr, expected.indptr)
+    np.testing.assert_array_equal(indices, expected.indices)
+    np.testing.assert_array_equal(np.isnan(values), np.isnan(X[X != 0]))
+    np.testing.assert_array_equal(np.where(np.isnan(values), np.float32(5), values), expected.data)
 
 
 class Problem:
