@@ -17,7 +17,7 @@ non-zero values (``density``) unless the caller forces one:
 import numpy as np
 
 from .checks import as_dtype, as_inputs, choice
-from .kernels.csr import nonzero_counts, to_csr
+from .kernels.csr import nonzero_counts, row_norms, to_csr
 from .kernels.train import dense_inputs, sparse_inputs
 
 LAYOUTS = ("auto", "sparse", "dense")
@@ -28,6 +28,7 @@ SPLIT_STRIDE = 16  # row_splits counts every 16th non-zero
 # level with dense at [784,800,10] batch 32; on its noisy variant (51 %) dense
 # is 1.15-1.4x faster at those and 2.1-3x at [784,800,10] (docs/speed.md).
 DENSE_FROM = 0.4
+CHUNK = 4096  # dense rows summed at a time by heaviest_row
 
 
 class Dataset:
@@ -91,6 +92,7 @@ class Dataset:
         part = object.__new__(Dataset)
         part.__dict__.update(self.__dict__)
         part.__dict__.pop("_splits", None)
+        part.__dict__.pop("_heaviest", None)
         part.n = len(rows)
         if self.dense:
             part.X = np.ascontiguousarray(self.X[rows])
@@ -142,6 +144,23 @@ class Dataset:
             splits[0], splits[-1] = 0, self.n_in
             self._splits = threads, np.maximum.accumulate(splits)
         return self._splits[1]
+
+    def heaviest_row(self):
+        """The index of the row of largest L1 norm (a sum that overflows is
+        inf, which wins): the sample most likely to overflow a network, which
+        every ``fit`` checks first.  Found once per Dataset; dense rows in
+        chunks, so no temporary array of the data's size."""
+        if not hasattr(self, "_heaviest"):
+            with np.errstate(over="ignore"):
+                if self.dense:
+                    norms = np.concatenate([np.abs(self.X[start:start + CHUNK]).sum(axis=1)
+                                            for start in range(0, self.n, CHUNK)])
+                else:
+                    indptr, _, values = self.csr
+                    norms = np.empty(self.n, dtype=values.dtype)
+                    row_norms(indptr, values, norms)
+            self._heaviest = int(np.argmax(norms))
+        return self._heaviest
 
     def _sparse(self):
         if self.csr is None:

@@ -19,8 +19,6 @@ import copy
 
 import numpy as np
 
-from .kernels.csr import row_norms
-
 COST_FACTOR = 100.0  # also the factor for the weights
 WEIGHT_BOUND = 1e6
 LADDER = (10.0, 3.0, 1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
@@ -28,7 +26,6 @@ PROBE_SAMPLES = 1000
 
 
 START_SAMPLES = 1024  # the cost before a fit is estimated on this many samples
-CHUNK = 4096
 
 
 def starting_point(net, data):
@@ -42,24 +39,9 @@ def starting_point(net, data):
     """
     if data.n > START_SAMPLES:
         rows = np.unique(np.append(np.linspace(0, data.n - 1, START_SAMPLES).astype(np.int64),
-                                   heaviest_row(data)))
+                                   data.heaviest_row()))
         data = data.take(rows)
     return net._evaluate(data)[0], float(np.abs(net._theta).max(initial=0.0))
-
-
-def heaviest_row(data):
-    """The index of the prepared ``data``'s row of largest L1 norm (dense rows in
-    chunks, so no temporary array of the data's size; a sum that overflows is
-    inf, which wins)."""
-    with np.errstate(over="ignore"):
-        if data.dense:
-            norms = np.concatenate([np.abs(data.X[start:start + CHUNK]).sum(axis=1)
-                                    for start in range(0, data.n, CHUNK)])
-        else:
-            indptr, _, values = data.csr
-            norms = np.empty(data.n, dtype=values.dtype)
-            row_norms(indptr, values, norms)
-    return int(np.argmax(norms))
 
 
 def divergence(net, row, start):
