@@ -37,6 +37,7 @@ rounding only.
 """
 import numpy as np
 
+from .csr import index_dtype
 from .jit import kernel
 from .lanes import padded
 
@@ -154,7 +155,8 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
     length; velocity, grad (p,) like theta; ``buffers`` pairs (name, array)
     of per-sample unit buffers, each at least batch_size·U long (U =
     ``n_units``); csr = (indptr (n+1,) int64 non-decreasing from 0, indices
-    (nnz,) int32 with nnz = indptr[n], values (nnz,) like theta), or dense =
+    (nnz,) ``csr.index_dtype(n_in)`` with nnz = indptr[n], values (nnz,)
+    like theta), or dense =
     values (n·n_in,) like theta (the rows of X); Y (n, n_out) like theta;
     order (m,) int64 in [0, n); ``outputs`` pairs (name, array) of (n, n_out)
     arrays like theta; ``gathered`` the batch's dense input rows
@@ -233,8 +235,9 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
         if indptr[0] != 0 or (n > 0 and np.any(indptr[1:] < indptr[:-1])):
             raise ValueError("indptr: must start at 0 and never decrease")
         nnz = int(indptr[-1])
-        if not is_array(indices, 1, np.int32) or indices.shape[0] != nnz:
-            fail("indices", f"a contiguous ({nnz},) int32 array", indices)
+        columns = index_dtype(layers[0, N_IN])
+        if not is_array(indices, 1, columns) or indices.shape[0] != nnz:
+            fail("indices", f"a contiguous ({nnz},) {columns} array", indices)
         if not is_array(values, 1, dtype) or values.shape[0] != nnz:
             fail("values", f"a contiguous ({nnz},) {dtype} array", values)
         n_samples = n

@@ -49,13 +49,14 @@ def _pointer(context, builder, array_type, array, offset, offset_type, element):
 @intrinsic
 def pack_nonzeros(typingctx, indices, values, k, x, x_off, column, table):
     """Store the non-zeros of x[x_off : +PACK] (float32) at values[k:] and
-    their columns ``column`` + position at indices[k:] (int32), in order;
-    returns how many (int64).  Writes all of values[k : k+PACK] and
+    their columns ``column`` + position at indices[k:] (uint16 or int32), in
+    order; returns how many (int64).  Writes all of values[k : k+PACK] and
     indices[k : k+PACK]: the places past the non-zeros get whatever is left
     over, so the caller leaves room for them.  ``table`` is ``pack_table()``."""
-    if not (values.dtype == x.dtype == types.float32 and indices.dtype == types.int32
-            and table.dtype == types.int32):
-        raise TypeError("pack_nonzeros takes float32 values and int32 indices and table")
+    if not (values.dtype == x.dtype == types.float32 and table.dtype == types.int32
+            and indices.dtype in (types.uint16, types.int32)):
+        raise TypeError("pack_nonzeros takes float32 values, uint16 or int32 indices and an "
+                        "int32 table")
 
     def codegen(context, builder, sig, args):
         t = sig.args
@@ -77,7 +78,10 @@ def pack_nonzeros(typingctx, indices, values, k, x, x_off, column, table):
         first = builder.insert_element(ir.Constant(ints, ir.Undefined), column, i32(0))
         columns = builder.add(order, builder.shuffle_vector(
             first, ir.Constant(ints, ir.Undefined), ir.Constant(ints, [0] * PACK)))
-        builder.store(columns, _pointer(context, builder, t[0], args[0], args[2], t[2], ints),
+        narrow = ir.VectorType(ir.IntType(t[0].dtype.bitwidth), PACK)
+        if narrow != ints:
+            columns = builder.trunc(columns, narrow)
+        builder.store(columns, _pointer(context, builder, t[0], args[0], args[2], t[2], narrow),
                       align=1)
         count = builder.call(builder.module.declare_intrinsic("llvm.ctpop", [i32]), [mask])
         return context.cast(builder, count, types.int32, types.int64)

@@ -3,7 +3,8 @@
 A kernel here takes a few named records instead of dozens of arrays:
 
 - ``Inputs(indptr, indices, values, dense, Y)``: the inputs, either CSR
-  (``indptr`` (n+1,) int64, ``indices`` (nnz,) int32, ``values`` (nnz,)) or,
+  (``indptr`` (n+1,) int64, ``indices`` (nnz,) ``csr.index_dtype(n_in)``,
+  ``values`` (nnz,)) or,
   when ``dense``, the rows of X back to back in ``values`` (n·n_in,) with
   empty ``indptr``/``indices``; ``Y`` (n, n_out) the targets (one-hot rows
   for class labels; (0, n_out) when only forwarding).  Make one with
@@ -28,6 +29,7 @@ from collections import namedtuple
 import numpy as np
 
 from .bands import in_bands
+from .csr import index_dtype
 from .batch import accumulate_batch, backward_batch, forward_batch, prefetch_rows
 from .dropout import stream_key
 from .jit import kernel
@@ -51,9 +53,11 @@ def sparse_inputs(indptr, indices, values, Y):
 
 
 def dense_inputs(X, Y):
-    """An ``Inputs`` record for dense inputs X (n, n_in), C-contiguous (not copied)."""
+    """An ``Inputs`` record for dense inputs X (n, n_in), C-contiguous (not
+    copied); its empty ``indices`` have the dtype of CSR rows of n_in columns,
+    so that the record has the same type as sparse ones (one compile)."""
     empty = np.empty(0, dtype=np.int64)
-    return Inputs(empty, empty.astype(np.int32), X.reshape(-1), True, Y)
+    return Inputs(empty, empty.astype(index_dtype(X.shape[1])), X.reshape(-1), True, Y)
 
 
 def buffers(layers, batch_size, dtype, dropout=False, row_splits=None):

@@ -4,6 +4,7 @@ import pytest
 
 import fastnet
 from fastnet.dataset import DENSE_FROM
+from fastnet.kernels.csr import NARROW_COLUMNS
 
 
 def pixels(n=60, d=12, density=0.3, seed=0):
@@ -28,6 +29,30 @@ def test_float32_dense_inputs_are_used_in_place():
     X = np.random.default_rng(1).random((40, 12), dtype=np.float32) + 0.1
     data = fastnet.Dataset(X, layout="dense")
     assert np.shares_memory(data.X, X)
+
+
+def test_column_numbers_are_uint16_up_to_65536_inputs_then_int32():
+    """Past 65,536 columns the CSR rows hold int32 column numbers (the last
+    column among the non-zeros); a fit on them ends where the dense layout's
+    does (float64: the two layouts add in different orders)."""
+    assert fastnet.Dataset(pixels()[0]).indices.dtype == np.uint16
+    rng = np.random.default_rng(0)
+    n, n_in = 30, NARROW_COLUMNS + 100
+    X = np.zeros((n, n_in))
+    X[np.arange(n)[:, None], rng.integers(0, n_in, (n, 5))] = rng.random((n, 5))
+    X[::3, -1] = 0.5
+    y = rng.integers(0, 3, n)
+    sparse = fastnet.Dataset(X, y, dtype="float64", layout="sparse")
+    assert sparse.indices.dtype == np.int32 and sparse.indices.max() == n_in - 1
+    weights = []
+    for data in (sparse, fastnet.Dataset(X, y, dtype="float64", layout="dense")):
+        net = fastnet.Network([n_in, 4, 3], dtype="float64", seed=1)
+        net.fit(data, epochs=2, batch_size=5, eta=0.5, monitor=False)
+        weights.append(net.weights)
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert np.any(weights[0][0][-1] != fastnet.Network([n_in, 4, 3], dtype="float64",
+                                                        seed=1).weights[0][-1])
 
 
 def test_uint8_to_csr_equals_the_scaled_float_inputs():

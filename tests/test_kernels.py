@@ -219,14 +219,15 @@ SPARSE_WIDTHS = [5, 11, 40, 100, 300]
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_out", SPARSE_WIDTHS)
 @pytest.mark.parametrize("nonzero", [0, 1, 4, 7, 9])  # sparse_forward takes inputs 4 at a time
-def test_dense_and_sparse_forward(dtype, n_out, nonzero):
+@pytest.mark.parametrize("columns", [np.uint16, np.int32])  # csr.index_dtype's two
+def test_dense_and_sparse_forward(dtype, n_out, nonzero, columns):
     a, W, b = dense_case(dtype, np.random.default_rng(2), n_out, nonzero=nonzero)
     expected = (a.astype(float) @ W.astype(float) + b)[:n_out]
     z = np.full(len(b), np.nan, dtype=dtype)
     dense_forward(z, a, W.ravel(), b)
     close(z[:n_out], expected, dtype, rtol=10 * RTOL[dtype], atol=np.finfo(dtype).eps)
     assert_padding_zero(z, n_out)
-    indices = np.flatnonzero(a).astype(np.int32)
+    indices = np.flatnonzero(a).astype(columns)
     z = np.full(len(b), np.nan, dtype=dtype)
     sparse_forward(z, indices, a[indices], W.ravel(), b)
     close(z[:n_out], expected, dtype, rtol=10 * RTOL[dtype], atol=np.finfo(dtype).eps)
@@ -244,14 +245,15 @@ def test_dense_backward(dtype, n_out):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_out", SPARSE_WIDTHS)
-def test_dense_and_sparse_accumulate_add_the_outer_product(dtype, n_out):
+@pytest.mark.parametrize("columns", [np.uint16, np.int32])
+def test_dense_and_sparse_accumulate_add_the_outer_product(dtype, n_out, columns):
     rng = np.random.default_rng(4)
     a, W, delta = dense_case(dtype, rng, n_out)
     bias = dense_case(dtype, rng, n_out)[2]
     alpha = -0.3
     expected_W = W.astype(float) + alpha * np.outer(a, delta)
     expected_b = bias.astype(float) + alpha * delta
-    indices = np.flatnonzero(a).astype(np.int32)
+    indices = np.flatnonzero(a).astype(columns)
     for accumulate, inputs in ((dense_accumulate, (a,)),
                                (sparse_accumulate, (indices, a[indices]))):
         TW, Tb = W.ravel().copy(), bias.copy()
@@ -360,7 +362,7 @@ def test_to_csr_round_trip(dtype):
     X[4] = 1.0  # a full row
     X = (X * 10).astype(dtype)
     indptr, indices, values = to_csr(X)
-    assert indptr.dtype == np.int64 and indices.dtype == np.int32 and values.dtype == X.dtype
+    assert indptr.dtype == np.int64 and indices.dtype == np.uint16 and values.dtype == X.dtype
     assert indptr[-1] == np.count_nonzero(X) == len(values) == len(indices)
     back = scipy.sparse.csr_matrix((values, indices, indptr), shape=X.shape).toarray()
     np.testing.assert_array_equal(back, X)
@@ -414,21 +416,23 @@ def test_to_csr_in_bands_equals_scipy(bands, pixels, packed, monkeypatch):
 
 
 @needs_avx2
-def test_pack_nonzeros_every_mask():
+@pytest.mark.parametrize("columns", [np.uint16, np.int32])
+def test_pack_nonzeros_every_mask(columns):
     """Each of the 256 patterns of zeros in a block: its non-zeros first, in order,
     with their columns; NaN and infinities count as non-zeros, −0.0 as zero."""
     order = pack.pack_table()
+    base = 65000 if columns == np.uint16 else 70000  # the top of uint16; past it
 
     @kernel
     def pack_all(blocks, indices, values, counts):
         for m in range(counts.shape[0]):
             counts[m] = pack.pack_nonzeros(indices, values, m * pack.PACK, blocks,
-                                           m * pack.PACK, 100 + m, order)
+                                           m * pack.PACK, base + m, order)
 
     nonzero = np.array([[mask >> b & 1 for b in range(pack.PACK)] for mask in range(256)], bool)
     specials = np.array([1.5, np.nan, np.inf, -np.inf, -2.0, 1e-45, 3.0, 7.0], np.float32)
     blocks = np.where(nonzero, specials, np.float32(-0.0)).astype(np.float32)
-    indices = np.full(256 * pack.PACK + pack.PACK, -1, np.int32)
+    indices = np.full(256 * pack.PACK + pack.PACK, 7, columns)
     values = np.full(256 * pack.PACK + pack.PACK, 99, np.float32)
     counts = np.zeros(256, np.int64)
     pack_all(blocks.reshape(-1), indices, values, counts)
@@ -436,7 +440,7 @@ def test_pack_nonzeros_every_mask():
         where = np.flatnonzero(nonzero[mask])
         got = slice(mask * pack.PACK, mask * pack.PACK + len(where))
         assert counts[mask] == len(where)
-        np.testing.assert_array_equal(indices[got], 100 + mask + where)
+        np.testing.assert_array_equal(indices[got], base + mask + where)
         np.testing.assert_array_equal(values[got], specials[where])
 
 
