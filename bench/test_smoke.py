@@ -62,6 +62,21 @@ def test_smoke_threads(capsys, mnist):
 def test_smoke_rss_probe():
     (run,) = compare.measure_rss(["numpy_matrix"], [784, 30, 10], 100)
     assert run["peak_rss_bytes"] >= run["rss_before_training_bytes"] >= run["train_set_bytes"]
+    assert run["train_set_bytes"] <= compare.training_memory(run) < run["peak_rss_bytes"]
+
+
+def test_rss_targets_count_the_data_and_what_training_adds():
+    """The bound applies to the train set plus the growth while training; the
+    whole process's peak (interpreter and libraries included) is shown beside it."""
+    mib = 2**20
+    run = {"peer": "fastnet", "train_set_bytes": 150 * mib, "model_bytes": 0,
+           "rss_before_training_bytes": 350 * mib, "peak_rss_bytes": 390 * mib}
+    rss = [t for t in compare.evaluate_targets({"rss": [run]}) if "RSS" in t["target"]]
+    assert [t["verdict"] for t in rss] == ["PASS", "PASS"]  # 190 MiB < 1.3 x 150 < 2 x 150
+    assert rss[1]["measured"] == "190 MiB of 195 (whole process 390 MiB)"
+    run["peak_rss_bytes"] = 400 * mib
+    assert [t["verdict"] for t in compare.evaluate_targets({"rss": [run]})
+            if "RSS" in t["target"]] == ["PASS", "FAIL"]
 
 
 def _epoch(peer, workload, seconds):
