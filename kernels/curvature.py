@@ -36,6 +36,7 @@ from .jit import kernel
 from .lanes import LANES, lanes_axpy
 from .layout import (ACT, N_IN, N_OUT, biases_of, n_units, units_of,
                      weights_of)
+from .vectors import copy_into
 
 
 # ------------------------------------------------------------ dense algebra
@@ -167,7 +168,7 @@ def sample_forward(z, a, theta, layers, indices, values):
     for l in range(layers.shape[0]):
         n_out = layers[l, N_OUT]
         zl = units_of(z, layers, l, 1, 0)
-        zl[:] = biases_of(theta, layers, l)
+        copy_into(zl, biases_of(theta, layers, l))
         W = weights_of(theta, layers, l)
         if l == 0:
             sparse_in(zl, indices, values, W)
@@ -182,7 +183,7 @@ def sample_r_forward(rz, ra, a, theta, v, layers, indices, values):
     for l in range(layers.shape[0]):
         n_out, n_in = layers[l, N_OUT], layers[l, N_IN]
         rzl = units_of(rz, layers, l, 1, 0)
-        rzl[:] = biases_of(v, layers, l)
+        copy_into(rzl, biases_of(v, layers, l))
         if l == 0:
             sparse_in(rzl, indices, values, weights_of(v, layers, l))
         else:
@@ -260,7 +261,7 @@ def add_ra_terms(target, d, ra, layers, alpha):
 
 
 # ------------------------------------------------------------ blocks of samples
-@kernel
+@kernel(allocates=True)
 def block_gradient(grad, theta, layers, indptr, indices, values, Y, lo, hi,
                    output, cost, alpha):
     """grad (p,) += alpha · Σ gradients of samples lo..hi-1; returns Σ their costs."""
@@ -281,7 +282,7 @@ def block_gradient(grad, theta, layers, indptr, indices, values, Y, lo, hi,
     return total
 
 
-@kernel
+@kernel(allocates=True)
 def block_product(out, theta, v, layers, indptr, indices, values, Y, lo, hi,
                   output, cost, gauss_newton, alpha):
     """out (p,) += alpha · Σ over samples lo..hi-1 of H_s·v (or G_s·v).  Adds."""
@@ -303,7 +304,7 @@ def block_product(out, theta, v, layers, indptr, indices, values, Y, lo, hi,
 
 
 # ------------------------------------------------------------ whole data sets
-@kernel(parallel=True)
+@kernel(parallel=True, allocates=True)
 def cost_gradient(grad, theta, layers, indptr, indices, values, Y, output, cost, blocks):
     """grad (p,) = mean gradient of the unregularised cost over all n samples,
     overwritten; returns the mean cost (float64).  ``blocks`` (≥ 1) fixes how
@@ -320,7 +321,7 @@ def cost_gradient(grad, theta, layers, indptr, indices, values, Y, output, cost,
     return costs.sum() / n
 
 
-@kernel(parallel=True)
+@kernel(parallel=True, allocates=True)
 def curvature_product(out, theta, v, layers, indptr, indices, values, Y, output, cost,
                       gauss_newton, blocks):
     """out (p,) = H·v (or G·v with ``gauss_newton``) of the mean cost over all n
@@ -335,7 +336,7 @@ def curvature_product(out, theta, v, layers, indptr, indices, values, Y, output,
         out += partial[b]
 
 
-@kernel(parallel=True)
+@kernel(parallel=True, allocates=True)
 def curvature_products(out, theta, V, layers, indptr, indices, values, Y, output, cost,
                        gauss_newton):
     """out (k, p) = H·V[j] (or G·V[j]) for every row of V (k, p), overwritten:
@@ -347,7 +348,7 @@ def curvature_products(out, theta, V, layers, indptr, indices, values, Y, output
                       output, cost, gauss_newton, 1.0 / n)
 
 
-@kernel
+@kernel(allocates=True)
 def block_cost(theta, layers, indptr, indices, values, Y, lo, hi, output, cost):
     """Σ of the costs of samples lo..hi-1 (float64): forward passes only."""
     U = n_units(layers)
@@ -364,7 +365,7 @@ def block_cost(theta, layers, indptr, indices, values, Y, lo, hi, output, cost):
     return total
 
 
-@kernel(parallel=True)
+@kernel(parallel=True, allocates=True)
 def mean_cost(theta, layers, indptr, indices, values, Y, output, cost, blocks):
     """Mean unregularised cost over all n samples (float64); blocks as in
     ``cost_gradient``."""

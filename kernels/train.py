@@ -167,7 +167,7 @@ def forward_all(A_out, Z_out, theta, layers, data, threads=None):
              A_out.shape[0], threads)
 
 
-@kernel
+@kernel(allocates=True)
 def gradient_sum(grad, theta, layers, data, output, cost, chunk):
     """grad (p,) = mean over all n samples of the unregularised cost gradient;
     ``layers`` planned for batches of EVAL_CHUNK, ``chunk`` their ``buffers``."""
