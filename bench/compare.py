@@ -39,7 +39,7 @@ from bench import data  # noqa: E402
 from bench.fits import (COLD_START_SECONDS, FIT_PEERS, FIT_TARGETS, FIT_WORKLOADS,  # noqa: E402
                         format_fits, measure_fits)
 from bench.peers import PEER_NAMES, Peer, PeerUnavailable, load_peer  # noqa: E402
-from bench.timing import CpuMeter, time_epoch  # noqa: E402
+from bench.timing import CpuMeter, settle, time_epoch  # noqa: E402
 from bench.workloads import (  # noqa: E402
     CH3_SECONDS, EPOCH_WORKLOADS, ETA, RSS_FACTOR, RSS_FACTOR_FIT, SEED, SPEED_TARGETS, TIME_TO_95_SECONDS, Workload,
 )
@@ -147,6 +147,7 @@ def measure_epochs(peers, workloads, X, y, repeats: int) -> list[dict]:
             except PeerUnavailable as exc:
                 records.append({**record, "skipped": str(exc)})
                 continue
+            settle()
             meter = CpuMeter()
             timing = time_epoch(peer, prepared, order, repeats, data.N_TRAIN)
             other = meter.other_cores()

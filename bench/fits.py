@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench import data
+from bench.timing import settle
 from bench.workloads import SEED
 
 
@@ -145,6 +146,7 @@ def measure_fits(peers, workloads, mnist, epochs: int, log=print) -> dict:
             record = {"workload": workload.id, "label": workload.label, "peer": name,
                       "epochs": epochs, "roofline_seconds": roofline,
                       "density": float(np.count_nonzero(X) / X.size)}
+            settle()
             try:
                 if name == "fastnet":
                     wall, epoch_seconds = _fastnet_fit(workload, X, y, epochs)

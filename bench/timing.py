@@ -17,6 +17,18 @@ import numpy as np
 from bench.peers import Peer
 
 
+SETTLE_SECONDS = 1.0
+
+
+def settle() -> None:
+    """Wait ``SETTLE_SECONDS`` before timing another peer: BLAS and OpenMP
+    worker threads spin for a while after their last call (OpenBLAS's for
+    ~0.1 s) and would share the cores with the next peer's timed run (the
+    first fastnet row of the whole-fit table, measured right after the GEMM
+    rate on all cores, ran 40 % slower than the same fit a minute later)."""
+    time.sleep(SETTLE_SECONDS)
+
+
 @dataclass
 class EpochTiming:
     """Per-repetition wall seconds of one epoch, already scaled to ``n_images``."""
