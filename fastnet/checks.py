@@ -75,8 +75,10 @@ def real(name, value, low=0.0, high=np.inf, low_open=False, high_open=False):
     return value
 
 
-def as_inputs(name, X, n_in, dtype):
-    """X as a C-contiguous (n, n_in) array of ``dtype``, checked.
+def as_inputs(name, X, n_in, dtype, finite=True):
+    """X as a C-contiguous (n, n_in) array of ``dtype``, checked (for NaN and
+    infinities too unless ``finite`` is False: the caller checks them and
+    raises ``not_finite``).
 
     Float arrays of any precision are converted once; uint8 arrays are taken
     as pixel intensities and scaled to [0, 1].
@@ -102,10 +104,15 @@ def as_inputs(name, X, n_in, dtype):
         raise ValueError(f"{name}: is empty (0 samples); pass at least one sample")
     with np.errstate(over="ignore"):  # too large for dtype becomes inf, caught below
         X = np.ascontiguousarray(X, dtype=dtype)
-    if not all_finite(X.reshape(-1)):  # no temporary (n, n_in) array of booleans
-        raise ValueError(f"{name}: contains NaN or infinite values (or values too large for "
-                         f"{dtype.name}); clean or drop those samples first (e.g. np.nan_to_num)")
+    if finite and not all_finite(X.reshape(-1)):  # no temporary (n, n_in) array of booleans
+        raise not_finite(name, dtype)
     return X
+
+
+def not_finite(name, dtype):
+    """The error for inputs ``name`` with NaN or infinite values."""
+    return ValueError(f"{name}: contains NaN or infinite values (or values too large for "
+                      f"{dtype.name}); clean or drop those samples first (e.g. np.nan_to_num)")
 
 
 def as_targets(name, y, n, n_out, dtype, allow_real, probabilities=False,

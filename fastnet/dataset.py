@@ -16,8 +16,8 @@ non-zero values (``density``) unless the caller forces one:
 """
 import numpy as np
 
-from .checks import as_dtype, as_inputs, choice
-from .kernels.csr import nonzero_counts, row_norms, to_csr
+from .checks import as_dtype, as_inputs, choice, not_finite
+from .kernels.csr import counts_and_norms, row_norms, to_csr
 from .kernels.train import dense_inputs, sparse_inputs
 
 LAYOUTS = ("auto", "sparse", "dense")
@@ -28,7 +28,6 @@ SPLIT_STRIDE = 16  # row_splits counts every 16th non-zero
 # level with dense at [784,800,10] batch 32; on its noisy variant (51 %) dense
 # is 1.15-1.4x faster at those and 2.1-3x at [784,800,10] (docs/speed.md).
 DENSE_FROM = 0.4
-CHUNK = 4096  # dense rows summed at a time by heaviest_row
 
 
 class Dataset:
@@ -54,10 +53,13 @@ class Dataset:
         if pixels:
             as_inputs(name, X[:1], n_in, self.dtype)  # the shape checks, on one row
         else:
-            X = as_inputs(name, X, n_in, self.dtype)
+            X = as_inputs(name, X, n_in, self.dtype, finite=False)  # checked below
         X = np.ascontiguousarray(X)
         self.n, self.n_in = X.shape
-        counts = nonzero_counts(X)
+        counts, norms = counts_and_norms(X)  # one read of X for all three
+        if np.isnan(norms).any():
+            raise not_finite(name, self.dtype)
+        self._heaviest = int(np.argmax(norms))
         self.density = counts[-1] / max(X.size, 1)
         if layout == "auto":
             layout = "dense" if self.density >= DENSE_FROM else "sparse"
@@ -146,19 +148,17 @@ class Dataset:
         return self._splits[1]
 
     def heaviest_row(self):
-        """The index of the row of largest L1 norm (a sum that overflows is
-        inf, which wins): the sample most likely to overflow a network, which
-        every ``fit`` checks first.  Found once per Dataset; dense rows in
-        chunks, so no temporary array of the data's size."""
+        """The index of the row of largest L1 norm (summed in float64; a sum
+        that overflows even that is inf, which wins): the sample most likely
+        to overflow a network, which every ``fit`` checks first.  Found once
+        per Dataset, by the same pass that counts the non-zeros."""
         if not hasattr(self, "_heaviest"):
-            with np.errstate(over="ignore"):
-                if self.dense:
-                    norms = np.concatenate([np.abs(self.X[start:start + CHUNK]).sum(axis=1)
-                                            for start in range(0, self.n, CHUNK)])
-                else:
-                    indptr, _, values = self.csr
-                    norms = np.empty(self.n, dtype=values.dtype)
-                    row_norms(indptr, values, norms)
+            if self.dense:
+                norms = counts_and_norms(self.X)[1]
+            else:
+                indptr, _, values = self.csr
+                norms = np.empty(self.n)
+                row_norms(indptr, values, norms)
             self._heaviest = int(np.argmax(norms))
         return self._heaviest
 

@@ -456,8 +456,8 @@ def test_stall_is_said_in_the_cli_summary(synthetic_mnist, tmp_path):
 
 
 @pytest.mark.parametrize("layout", ["sparse", "dense"])
-def test_heaviest_row_finds_the_largest_l1_norm_in_chunks(layout):
-    from fastnet.dataset import CHUNK
+def test_heaviest_row_finds_the_largest_l1_norm_in_bands(layout):
+    from fastnet.kernels.csr import PARALLEL_ROWS as CHUNK  # one band per thread from here on
     rng = np.random.default_rng(0)
     for n in (1, 5, 2 * CHUNK + 7):
         X = ((rng.random((n, 20)) < 0.2) * rng.uniform(-1, 1, (n, 20))).astype(np.float32)
@@ -470,5 +470,26 @@ def test_heaviest_row_finds_the_largest_l1_norm_in_chunks(layout):
         part = data.take(np.flatnonzero(np.arange(n) != heaviest))  # found again for a part
         assert part.heaviest_row() == int(np.argmax(np.abs(np.delete(X, heaviest, 0)).sum(1)))
     X = np.zeros((2 * CHUNK + 7, 20), np.float32)
-    X[CHUNK + 3, 3:5] = 3e38  # its sum overflows float32: inf wins, without a warning
+    X[CHUNK + 3, 3:5] = 3e38  # its sum overflows float32, not the float64 norm
+    X[CHUNK + 9, 3] = 3.1e38
     assert fastnet.Dataset(X, layout=layout).heaviest_row() == CHUNK + 3
+    X = np.zeros((2 * CHUNK + 7, 20))
+    X[CHUNK + 3, 3:5] = 1e308  # its sum overflows float64: inf wins, without a warning
+    assert fastnet.Dataset(X, dtype="float64", layout=layout).heaviest_row() == CHUNK + 3
+
+
+@pytest.mark.parametrize("layout", ["sparse", "dense"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_dataset_finds_a_non_finite_value_in_any_band(layout, bad):
+    """The pass that counts the non-zeros (one band of rows per thread) also
+    finds NaN and infinities, wherever they are; huge finite rows pass."""
+    from fastnet.kernels.csr import PARALLEL_ROWS
+    n = 2 * PARALLEL_ROWS + 7
+    for row, column in ((0, 0), (n // 2 + 1, 7), (n - 1, 19)):
+        X = np.zeros((n, 20), np.float32)
+        X[:, ::3] = 3e38  # finite, though every row's float32 sum overflows
+        X[row, column] = bad
+        with pytest.raises(ValueError, match="X: contains NaN or infinite"):
+            fastnet.Dataset(X, layout=layout)
+    X[row, column] = 1.0
+    assert fastnet.Dataset(X, layout=layout).n == n
