@@ -22,7 +22,10 @@ def kernel(function=None, *, parallel=False, exact=False, inline=False, allocate
     they drew a fifth of the profile's samples, and without them the epoch
     ran 5–16 % faster (old and new code alternated).  A kernel that
     allocates without saying so fails to compile (no NumPy allocation is
-    typed without it).
+    typed without it).  Without the counting, an array returned to Python
+    would come back as the whole array it was cut from: the kernels that
+    return views (``layout.weights_of`` and the like) are called from other
+    kernels only.
 
     ``inline``: a call from another kernel copies this one's body into the
     caller before typing, instead of compiling it on its own and linking it
