@@ -137,11 +137,6 @@ def counts_and_norms(X):
     return indptr, norms
 
 
-def nonzero_counts(X):
-    """indptr (n+1,) int64: the running count of X's (n, d) non-zeros, row by row."""
-    return counts_and_norms(X)[0]
-
-
 def index_dtype(n_in):
     """The dtype of the column numbers of CSR rows of ``n_in`` columns: uint16
     up to ``NARROW_COLUMNS`` (a quarter less memory than int32 per non-zero),
@@ -154,9 +149,9 @@ def to_csr(X, dtype=None, divisor=1, indptr=None):
     (nnz,) ``index_dtype(d)``, values (nnz,) of ``dtype`` (default X's) divided by
     ``divisor`` — e.g. uint8 pixels straight to float32 in [0, 1] with
     divisor 255, as NumPy's X.astype(dtype) / 255 gives them, without a
-    dense float copy.  ``indptr``: X's ``nonzero_counts`` where already made."""
+    dense float copy.  ``indptr``: X's ``counts_and_norms`` where already made."""
     dtype = X.dtype if dtype is None else np.dtype(dtype)
-    indptr = nonzero_counts(X) if indptr is None else indptr
+    indptr = counts_and_norms(X)[0] if indptr is None else indptr
     nnz = indptr[-1]
     indices = np.empty(nnz + PACK, dtype=index_dtype(X.shape[1]))  # spare places at the end
     values = np.empty(nnz + PACK, dtype=dtype)

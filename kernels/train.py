@@ -29,8 +29,8 @@ from collections import namedtuple
 import numpy as np
 
 from .bands import in_bands
-from .csr import index_dtype
 from .batch import accumulate_batch, backward_batch, forward_batch, prefetch_rows
+from .csr import index_dtype
 from .dropout import stream_key
 from .jit import kernel
 from .layout import B_OFF, BLOCKED, ENGINE, GEMM, N_IN, N_OUT, U_OFF, n_units
