@@ -315,8 +315,8 @@ class Network(Curvature):
                                       for t in range(threads) if name in names),
                         gathered=X[0], Y=data.Y, order=order)
             run = lambda order, start: hogwild_epoch(  # noqa: E731
-                self._theta, sgd.velocity, grads, scales, units, X, layers, *record, order, start,
-                *step[:-1])
+                self._theta, sgd.velocity, grads, scales, units, X, layers, record, order, start,
+                step)
         else:
             work = buffers(layers, batch, self.dtype, keep < 1.0,
                            data.row_splits(threads) if threads > 1 and not data.dense else None)

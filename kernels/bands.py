@@ -1,10 +1,33 @@
-"""Rows cut into one band per thread, each run by a compiled kernel in its
-own Python thread: the kernels release the GIL, so the bands run at once
-without a parallel region to compile (each such region costs seconds of
-compile time on the first call in a fresh environment)."""
-from concurrent.futures import ThreadPoolExecutor
+"""Compiled kernels run at once in Python threads: the kernels release the
+GIL, so T calls in T threads run on T cores without a parallel region to
+compile (each such region costs seconds of compile time on the first call in
+a fresh environment)."""
+import threading
 
 import numba
+
+
+def at_once(call, threads):
+    """Call ``call(t)`` for t in [0, threads), each in a thread of its own,
+    all at the same time (t = 0 in the calling thread): calls that wait for
+    each other (``barrier.meet``) may.  Returns when all have returned, and
+    raises the first error any of them raised."""
+    errors = []
+
+    def run(t):
+        try:
+            call(t)
+        except BaseException as error:  # handed to the calling thread below
+            errors.append(error)
+    others = [threading.Thread(target=run, args=(t,), name=f"fastnet-{t}", daemon=True)
+              for t in range(1, threads)]
+    for thread in others:
+        thread.start()
+    run(0)
+    for thread in others:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 def in_bands(call, n, threads=None):
@@ -12,10 +35,5 @@ def in_bands(call, n, threads=None):
     ``threads`` bands (default Numba's thread count, ``NUMBA_NUM_THREADS`` or
     ``numba.set_num_threads``), fewer where n is smaller."""
     threads = max(1, min(numba.get_num_threads() if threads is None else threads, n))
-    if threads == 1:
-        call(0, n)
-        return
     bounds = [n * t // threads for t in range(threads + 1)]
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fastnet-band") as pool:
-        for done in [pool.submit(call, bounds[t], bounds[t + 1]) for t in range(threads)]:
-            done.result()
+    at_once(lambda t: call(bounds[t], bounds[t + 1]), threads)

@@ -5,8 +5,8 @@ parameters — a sparse first layer updates only the rows of the non-zero
 pixels — threads that step without any lock rarely overwrite each other's
 work, and SGD converges as if they took turns.  Thread t takes the samples
 order[t·n/T, (t+1)·n/T) of the epoch's permutation and runs
-``train.train_epoch`` over them in its own buffers, reading and writing the
-shared ``theta`` as it goes.
+``train.train_epoch`` over them in its own buffers and Python thread,
+reading and writing the shared ``theta`` as it goes.
 
 Not bit-reproducible: which thread's update lands first changes from run to
 run.  Plain SGD only (the caller refuses momentum and L1: threads sharing
@@ -15,33 +15,29 @@ one velocity would apply each other's steps); the lazy weight decay is off
 others), so an L2 decay multiplies the weights at every step.
 """
 import numpy as np
-from numba import prange
 
-from .jit import kernel
+from .bands import at_once
 from .layout import B_OFF, BLOCKED, ENGINE, GEMM, N_IN, WIDTH, n_units
-from .train import Buffers, Inputs, State, Step, train_epoch
+from .train import Buffers, State, train_epoch
 
 
-@kernel(parallel=True)
-def hogwild_epoch(theta, velocity, grads, scales, units, X, layers, indptr, indices, values,
-                  dense, Y, order, first, batch_size, eta, momentum, nesterov, l2_rate, l1_rate,
-                  keep, seed, epoch, output, cost):
+def hogwild_epoch(theta, velocity, grads, scales, units, X, layers, data, order, first, step):
     """One epoch (or a slice of one starting at position ``first``) of T =
-    grads.shape[0] Hogwild! threads.  grads (T, p) zero; scales (T, 1)
-    float64 ones; units (5, T, b·U) the threads' Z, A, Ad, M, D and X
-    (T, b·n_in or 0), zeroed (``hogwild_buffers``).  A parallel loop takes
-    arrays and scalars, not records: ``train.py``'s come in unpacked."""
-    T = grads.shape[0]
-    n = order.shape[0]
-    for t in prange(T):
+    grads.shape[0] Hogwild! threads, each ``train.train_epoch`` (compiled
+    once, for one thread) in a Python thread of its own.  grads (T, p) zero;
+    scales (T, 1) float64 ones; units (5, T, b·U) the threads' Z, A, Ad, M,
+    D and X (T, b·n_in or 0), zeroed (``hogwild_buffers``); ``data`` and
+    ``step`` the records of ``train.py`` (the lazy decay is turned off)."""
+    T, n = grads.shape[0], order.shape[0]
+    step = step._replace(lazy=False)
+
+    def thread(t):
         lo, hi = t * n // T, (t + 1) * n // T
-        state = State(theta, velocity, grads[t], scales[t])
         work = Buffers(units[0, t], units[1, t], units[2, t], units[3, t], units[4, t], X[t],
                        order[:0])
-        step = Step(batch_size, eta, momentum, nesterov, l2_rate, l1_rate, keep, seed, epoch,
-                    output, cost, False)
-        train_epoch(state, work, layers, Inputs(indptr, indices, values, dense, Y),
+        train_epoch(State(theta, velocity, grads[t], scales[t]), work, layers, data,
                     order[lo:hi], first + lo, step)
+    at_once(thread, T)
 
 
 def hogwild_buffers(layers, batch_size, threads, dtype):

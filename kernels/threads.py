@@ -1,19 +1,29 @@
 """Several threads share every mini-batch: samples for the passes, rows for the step.
 
-A batch is two parallel loops over the T threads, whatever the depth:
+Each of T threads runs the whole epoch in one compiled call
+(``epoch_share``), each in a Python thread of its own (the kernels release
+the GIL; ``bands.at_once``), and the threads meet at a spinning barrier
+(``barrier.meet``) twice per batch, whatever the depth:
 
-1. ``passes``: thread t takes its share of the batch's samples, [t·m/T,
+1. the passes (``pass_share``): thread t takes its share of the batch's samples, [t·m/T,
    (t+1)·m/T) (``share``), and forwards and backpropagates them in its own
    rows of the batch's buffers (sample s's units lie at s·U: a share is a
    contiguous block) — a sparse first layer sample by sample with the
    register tiles of one thread (``dense.sparse_forward``).
-2. ``step``: thread t adds the whole batch's gradient to its own rows of
+2. the step (``step_share``): thread t adds the whole batch's gradient to its own rows of
    every weight matrix (row i of layer l's weights holds the weights leaving
    input unit i; ``row_split``), and thread 0 to the biases.  A sparse first
    layer's rows are cut where they hold equal shares of the data's non-zeros
    (``row_splits``): thread t adds, sample by sample in batch order, the
    sample's non-zeros in its columns (found by binary search in the sample's
    sorted CSR columns), with the tiles of ``dense.sparse_accumulate``.
+   With momentum, Nesterov or L1 the step goes to the gradient buffer and
+   the thread then updates the same rows (``update_share``).
+
+One parallel region per epoch, not two per batch: a barrier costs about a
+tenth of a microsecond on two cores, and there are no parallel loops to
+compile (Numba compiles each ``prange`` loop with its own copy of every
+function it calls).
 
 No value is written by two threads, every thread writes contiguous memory,
 no gradient is summed across threads, and the first layer's weights, the
@@ -26,13 +36,12 @@ calls it on its share with BLAS pinned to one thread for the fit
 ``layout.plan`` puts fastnet's BLOCKED kernels there (a BLAS call from every
 thread would start BLAS's own threads on top of them).
 
-Same records and conventions as ``train.train_epoch``.  A parallel loop takes
-arrays and scalars, not records, so the loops take them unpacked and
-rebuild them.
+Same records and conventions as ``train.train_epoch``.
 """
 import numpy as np
-from numba import prange
 
+from .bands import at_once
+from .barrier import meet, new_sync
 from .batch import backward_batch, forward_batch, input_matrix, layer_input, prefetch_rows
 from .blas import gemm
 from .blocked import block_accumulate
@@ -41,7 +50,7 @@ from .dropout import stream_key
 from .jit import kernel
 from .layout import (B_OFF, ENGINE, GEMM, N_IN, WIDTH, biases_of, is_matrix, n_units, rows_of,
                      units_of, weights_of)
-from .train import MIN_WEIGHT_SCALE, Buffers, Inputs, end_call, step_kind
+from .train import MIN_WEIGHT_SCALE, Buffers, end_call, step_kind
 from .update import scale as scale_by
 from .update import sgd_update
 
@@ -75,18 +84,15 @@ def share_buffers(work, layers, lo):
                    work.X[lo * d if gathered else 0:], work.row_splits)
 
 
-@kernel(parallel=True)
-def passes(Z, A, Ad, M, D, X, RS, theta, layers, indptr, indices, values, dense, Y, rows, keep,
-           output, cost, key, position, scale, T):
-    """Forward and backpropagate each thread's share of the batch ``rows``."""
-    for t in prange(T):
-        lo, hi = share(rows.shape[0], t, T)
-        if hi > lo:
-            work = share_buffers(Buffers(Z, A, Ad, M, D, X, RS), layers, lo)
-            data = Inputs(indptr, indices, values, dense, Y)
-            forward_batch(work, theta, layers, data, rows[lo:hi], keep, key, position + lo, scale,
-                          np.int64(0))
-            backward_batch(work, theta, layers, Y, rows[lo:hi], output, cost, keep, scale)
+@kernel(inline=True)
+def pass_share(work, theta, layers, data, rows, t, T, keep, output, cost, key, position, scale):
+    """Forward and backpropagate thread t's share of the batch ``rows``."""
+    lo, hi = share(rows.shape[0], t, T)
+    if hi > lo:
+        mine = share_buffers(work, layers, lo)
+        forward_batch(mine, theta, layers, data, rows[lo:hi], keep, key, position + lo, scale,
+                      np.int64(0))
+        backward_batch(mine, theta, layers, data.Y, rows[lo:hi], output, cost, keep, scale)
 
 
 @kernel
@@ -126,57 +132,84 @@ def step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, sca
             dense_accumulate(TW[first * width:], x, delta, alpha, scale)
 
 
-@kernel(parallel=True)
-def step(Z, A, Ad, M, D, X, RS, target, layers, indptr, indices, values, dense, Y, rows, keep, alpha,
-         scale, decay, T):
-    """Each thread's rows of every layer's weights, and (thread 0) the biases."""
-    for t in prange(T):
-        work = Buffers(Z, A, Ad, M, D, X, RS)
-        data = Inputs(indptr, indices, values, dense, Y)
-        for l in range(layers.shape[0]):
-            first, last = row_split(work, layers, l, t, T)
-            if last > first:
-                step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, scale,
-                          decay)
-            if t == 0:
-                for s in range(rows.shape[0]):
-                    bias_accumulate(biases_of(target, layers, l), units_of(D, layers, l, 0, s),
-                                    alpha)
+@kernel(inline=True)
+def step_share(work, target, layers, data, rows, t, T, keep, alpha, scale, decay):
+    """Thread t's rows of every layer's weights, and (thread 0) the biases."""
+    for l in range(layers.shape[0]):
+        first, last = row_split(work, layers, l, t, T)
+        if last > first:
+            step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, scale, decay)
+        if t == 0:
+            for s in range(rows.shape[0]):
+                bias_accumulate(biases_of(target, layers, l), units_of(work.D, layers, l, 0, s),
+                                alpha)
+
+
+@kernel(inline=True)
+def update_share(state, work, layers, t, T, step_):
+    """The momentum step (``update.sgd_update``) on thread t's rows of every
+    layer's weights, and (thread 0) on the biases."""
+    for l in range(layers.shape[0]):
+        first, last = row_split(work, layers, l, t, T)
+        a, b = first * layers[l, WIDTH], last * layers[l, WIDTH]
+        sgd_update(weights_of(state.theta, layers, l)[a:b],
+                   weights_of(state.velocity, layers, l)[a:b],
+                   weights_of(state.grad, layers, l)[a:b], b - a, step_.eta, step_.momentum,
+                   step_.nesterov, step_.l2_rate, step_.l1_rate)
+    if t == 0:
+        n_weights = layers[0, B_OFF]
+        sgd_update(state.theta[n_weights:], state.velocity[n_weights:], state.grad[n_weights:], 0,
+                   step_.eta, step_.momentum, step_.nesterov, step_.l2_rate, step_.l1_rate)
+
+
+@kernel(inline=True)
+def fold_share(theta, work, layers, t, T, s):
+    """Thread t's rows of every layer's weights *= s (the lazy decay folded in)."""
+    for l in range(layers.shape[0]):
+        first, last = row_split(work, layers, l, t, T)
+        scale_by(weights_of(theta, layers, l)[first * layers[l, WIDTH]:last * layers[l, WIDTH]], s)
 
 
 @kernel
-def train_epoch_threads(state, work, layers, data, order, first, step_, T):
-    """``train.train_epoch`` with every batch shared by T threads (same
-    arguments and lazy weight decay); ``work`` holds buffers for a whole
-    batch (``train.buffers``), ``layers`` planned for T threads."""
+def epoch_share(state, work, layers, data, order, first, step_, t, T, sync):
+    """Thread t of T's part of ``train.train_epoch`` (same arguments and lazy
+    weight decay); the threads meet at ``sync`` after the passes and after
+    the step of every batch.  Every thread keeps the same lazy scale s."""
     theta = state.theta
     n = order.shape[0]
-    n_weights = layers[0, B_OFF]
     eta, keep, batch_size = step_.eta, step_.keep, step_.batch_size
     direct, decay, lazy = step_kind(step_)
     s = state.weight_scale[0]
     key = stream_key(step_.seed, step_.epoch)
-    Z, A, Ad, M, D, X, RS = work
-    indptr, indices, values, dense, Y = data
     for start in range(0, n, batch_size):
         rows = order[start:min(start + batch_size, n)]
         m = rows.shape[0]
-        prefetch_rows(data, layers, order[start + batch_size:start + 2 * batch_size])
-        passes(Z, A, Ad, M, D, X, RS, theta, layers, indptr, indices, values, dense, Y, rows, keep,
-               step_.output, step_.cost, key, first + start, s, T)
+        following = order[start + batch_size:start + 2 * batch_size]
+        lo, hi = share(following.shape[0], t, T)
+        prefetch_rows(data, layers, following[lo:hi])  # this thread's samples of the next batch
+        pass_share(work, theta, layers, data, rows, t, T, keep, step_.output, step_.cost, key,
+                   first + start, s)
+        meet(sync, T)
         if lazy:
             s *= decay
-            step(Z, A, Ad, M, D, X, RS, theta, layers, indptr, indices, values, dense, Y,
-                 rows, keep, -eta / m, s, 1.0, T)
+            step_share(work, theta, layers, data, rows, t, T, keep, -eta / m, s, 1.0)
             if s < MIN_WEIGHT_SCALE:
-                scale_by(theta[:n_weights], s)
+                fold_share(theta, work, layers, t, T, s)
                 s = 1.0
         elif direct:
-            step(Z, A, Ad, M, D, X, RS, theta, layers, indptr, indices, values, dense, Y,
-                 rows, keep, -eta / m, 1.0, decay if step_.l2_rate != 0.0 else 1.0, T)
+            step_share(work, theta, layers, data, rows, t, T, keep, -eta / m, 1.0,
+                       decay if step_.l2_rate != 0.0 else 1.0)
         else:
-            step(Z, A, Ad, M, D, X, RS, state.grad, layers, indptr, indices, values,
-                 dense, Y, rows, keep, 1.0 / m, 1.0, 1.0, T)
-            sgd_update(theta, state.velocity, state.grad, n_weights, eta, step_.momentum,
-                       step_.nesterov, step_.l2_rate, step_.l1_rate)
-    end_call(state, n_weights, s, first + n == data.Y.shape[0])
+            step_share(work, state.grad, layers, data, rows, t, T, keep, 1.0 / m, 1.0, 1.0)
+            update_share(state, work, layers, t, T, step_)
+        meet(sync, T)
+    if t == 0:
+        end_call(state, layers[0, B_OFF], s, first + n == data.Y.shape[0])
+
+
+def train_epoch_threads(state, work, layers, data, order, first, step_, T):
+    """``train.train_epoch`` with every batch shared by T threads (same
+    arguments and lazy weight decay); ``work`` holds buffers for a whole
+    batch (``train.buffers``), ``layers`` planned for T threads."""
+    sync = new_sync()
+    at_once(lambda t: epoch_share(state, work, layers, data, order, first, step_, t, T, sync), T)

@@ -133,3 +133,71 @@ def test_hogwild_plans_whole_rows_and_no_blas():
     assert list(plan(layers, 32, False, hogwild=True)[:, ENGINE]) == [ROWS, BLOCKED, BLOCKED]
     assert list(plan(layers, 32, True, hogwild=True)[:, ENGINE]) == [BLOCKED] * 3
     assert list(plan(layers, 32, False)[:, ENGINE]) == [PER_SAMPLE, GEMM, GEMM]
+
+
+# ------------------------------------------------------- kernels/barrier.py
+@pytest.fixture(scope="module")
+def barrier_kernels():
+    from fastnet.kernels.barrier import COUNT, atomic_add, meet
+    from fastnet.kernels.jit import kernel
+
+    @kernel
+    def rounds(seen, missed, sync, t, T, n):
+        """n rounds: write the round number, meet, count the threads whose
+        number is not there yet, meet."""
+        for i in range(n):
+            seen[t * 8] = i
+            meet(sync, T)
+            for u in range(T):
+                missed[t] += seen[u * 8] != i
+            meet(sync, T)
+
+    @kernel
+    def add_up(counter, n):
+        for _ in range(n):
+            atomic_add(counter, COUNT, 1)
+
+    return rounds, add_up
+
+
+@pytest.mark.parametrize("T", [1, 2, 3, 5])
+def test_barrier_lets_no_thread_past_before_all_arrive(barrier_kernels, T):
+    """T threads (5: more than this machine's cores, so waiting threads yield
+    their core) each write, meet and read every thread's write, 2,000 times:
+    no thread ever sees another's value of the round before."""
+    from fastnet.kernels.bands import at_once
+    from fastnet.kernels.barrier import new_sync
+    rounds, _ = barrier_kernels
+    seen, missed, sync = np.full(8 * T, -1), np.zeros(T, dtype=np.int64), new_sync()
+    at_once(lambda t: rounds(seen, missed, sync, t, T, 2000), T)
+    assert missed.tolist() == [0] * T
+    assert seen[::8].tolist() == [1999] * T
+
+
+def test_atomic_add_loses_no_addition(barrier_kernels):
+    from fastnet.kernels.bands import at_once
+    from fastnet.kernels.barrier import new_sync
+    _, add_up = barrier_kernels
+    counter = new_sync()
+    at_once(lambda t: add_up(counter, 100_000), 3)
+    assert counter[0] == 300_000
+
+
+def test_at_once_runs_every_call_in_its_own_thread_and_raises_their_errors():
+    import threading
+
+    from fastnet.kernels.bands import at_once
+    together, names = threading.Barrier(4, timeout=30), {}
+
+    def meet(t):  # fails (BrokenBarrierError) unless all four run at once
+        together.wait()
+        names[t] = threading.current_thread().name
+    at_once(meet, 4)
+    assert names == {0: threading.current_thread().name, 1: "fastnet-1", 2: "fastnet-2",
+                     3: "fastnet-3"}
+
+    def fail(t):
+        if t == 2:
+            raise ValueError("thread 2")
+    with pytest.raises(ValueError, match="thread 2"):
+        at_once(fail, 3)
