@@ -573,15 +573,28 @@ def connect(client=None, scheduler=None, workers=None):
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers: expected a positive number of worker processes, got {workers!r}")
     import dask
-    single = {f"distributed.nanny.pre-spawn-environ.{name}": "1"
-              for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")}
-    with dask.config.set(single), \
-            distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                     processes=True, host="127.0.0.1", dashboard_address=None,
-                                     scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # not 8787
-                                     silence_logs=logging.ERROR) as cluster, \
-            distributed.Client(cluster) as connected:
-        yield connected
+    names = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")
+    single = {f"distributed.nanny.pre-spawn-environ.{name}": "1" for name in names}
+    # The nannies set these in this process's environment to spawn the workers
+    # and leave them there; a Numba compile here afterwards would then refuse
+    # to run ("Cannot set NUMBA_NUM_THREADS ... once the threads have been
+    # launched"), so they are put back as they were.
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        with dask.config.set(single), \
+                distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1,
+                                         threads_per_worker=1, processes=True, host="127.0.0.1",
+                                         dashboard_address=None,
+                                         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                                         silence_logs=logging.ERROR) as cluster, \
+                distributed.Client(cluster) as connected:
+            yield connected
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def execute(client, tasks, store, echo=print):

@@ -349,3 +349,16 @@ def test_a_sweep_task_trains_on_a_table_as_train_would(tmp_path):
     assert row["status"] == "done", row["error"]
     assert fastnet.Network.load(Path(task["folder"]) / "model.npz").sizes == (5, 8, 2)
     assert row["test_accuracy"] > 0.7
+
+
+def test_a_local_cluster_leaves_this_process_environment_as_it_was(monkeypatch):
+    """The workers run one Numba and one OpenMP thread each, and this process's
+    environment is as it was afterwards: left at 1, NUMBA_NUM_THREADS would make
+    every later compile here fail once Numba's threads had started."""
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    with connect(workers=1) as connected:
+        seen = connected.run(lambda: (os.environ.get("NUMBA_NUM_THREADS"),
+                                      os.environ.get("OMP_NUM_THREADS")))
+        assert list(seen.values()) == [("1", "1")]
+    assert "NUMBA_NUM_THREADS" not in os.environ and "OMP_NUM_THREADS" not in os.environ
