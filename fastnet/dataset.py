@@ -95,6 +95,7 @@ class Dataset:
         part.__dict__.update(self.__dict__)
         part.__dict__.pop("_splits", None)
         part.__dict__.pop("_heaviest", None)
+        part.__dict__.pop("_longest", None)
         part.n = len(rows)
         if self.dense:
             part.X = np.ascontiguousarray(self.X[rows])
@@ -146,6 +147,14 @@ class Dataset:
             splits[0], splits[-1] = 0, self.n_in
             self._splits = threads, np.maximum.accumulate(splits)
         return self._splits[1]
+
+    def longest_row(self):
+        """The most non-zeros in one row of the CSR layout (0 for none): the
+        scratch a wide first layer's step needs per sample (``kernels/columns.py``)."""
+        if not hasattr(self, "_longest"):
+            indptr = self._sparse()[0]
+            self._longest = int(np.diff(indptr).max()) if self.n else 0
+        return self._longest
 
     def heaviest_row(self):
         """The index of the row of largest L1 norm (summed in float64; a sum

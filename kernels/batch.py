@@ -22,6 +22,7 @@ are scale·W.
 from .activations import activation_backward, activation_forward
 from .blas import gemm
 from .blocked import block_accumulate, block_backward, block_forward
+from .columns import column_accumulate
 from .costs import output_delta
 from .dense import (bias_accumulate, dense_accumulate, dense_backward, dense_forward,
                     sparse_accumulate, sparse_forward)
@@ -29,8 +30,8 @@ from .dropout import dropout_forward
 from .jit import kernel
 from .vectors import add_into, copy_into
 from .lanes import prefetch
-from .layout import (ACT, ENGINE, GEMM, N_IN, N_OUT, PER_SAMPLE, ROWS, U_OFF, WIDTH, biases_of,
-                     is_matrix, n_units, rows_of, units_of, weights_of)
+from .layout import (ACT, COLUMNS, ENGINE, GEMM, N_IN, N_OUT, PER_SAMPLE, ROWS, U_OFF, WIDTH,
+                     biases_of, is_matrix, n_units, rows_of, units_of, weights_of)
 
 
 @kernel(inline=True)
@@ -189,9 +190,16 @@ def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale):
             for s in range(m):
                 bias_accumulate(Tb, units_of(buffers.D, layers, l, 0, s), alpha)
             continue
+        by_column = l == 0 and not data.dense and layers[0, ENGINE] == COLUMNS
+        if by_column:
+            column_accumulate(TW, layers[0, WIDTH], buffers.D, layers[0, U_OFF], U, data, rows, 0,
+                              layers[0, N_IN], buffers.col_start, buffers.col_sample,
+                              buffers.col_value, alpha, scale)
         for s in range(m):
             delta = units_of(buffers.D, layers, l, 0, s)
             bias_accumulate(Tb, delta, alpha)
+            if by_column:
+                continue
             if l > 0:
                 dense_accumulate(TW, layer_input(buffers.A, buffers.Ad, layers, l - 1, s, keep),
                                  delta, alpha, scale)

@@ -20,6 +20,8 @@ from .bands import at_once
 from .layout import B_OFF, BLOCKED, ENGINE, GEMM, N_IN, WIDTH, n_units
 from .train import Buffers, State, train_epoch
 
+NO_SAMPLES = np.zeros(0, dtype=np.int32)  # Hogwild!'s first layer is never COLUMNS
+
 
 def hogwild_epoch(theta, velocity, grads, scales, units, X, layers, data, order, first, step):
     """One epoch (or a slice of one starting at position ``first``) of T =
@@ -34,7 +36,7 @@ def hogwild_epoch(theta, velocity, grads, scales, units, X, layers, data, order,
     def thread(t):
         lo, hi = t * n // T, (t + 1) * n // T
         work = Buffers(units[0, t], units[1, t], units[2, t], units[3, t], units[4, t], X[t],
-                       order[:0])
+                       order[:0], order[:0], NO_SAMPLES, X[t, :0])
         train_epoch(State(theta, velocity, grads[t], scales[t]), work, layers, data,
                     order[lo:hi], first + lo, step)
     at_once(thread, T)

@@ -38,12 +38,13 @@ rounding only.
 import numpy as np
 
 from .csr import index_dtype
+from .dense import TILED_WIDTH
 from .jit import kernel
 from .lanes import padded
 
 N_IN, N_OUT, WIDTH, W_OFF, B_OFF, ACT, U_OFF, ENGINE = 0, 1, 2, 3, 4, 5, 6, 7
 N_COLUMNS = 8
-PER_SAMPLE, GEMM, BLOCKED, ROWS = 0, 1, 2, 3
+PER_SAMPLE, GEMM, BLOCKED, ROWS, COLUMNS = 0, 1, 2, 3, 4
 ENGINES = {"per_sample": PER_SAMPLE, "gemm": GEMM, "blocked": BLOCKED}
 # BLAS pays from these batch sizes on (hidden layers; a dense first layer);
 # below them the register-blocked products win.  Measured with
@@ -76,9 +77,10 @@ def plan(layers, batch_size, dense_input, engine="auto", threads=1, hogwild=Fals
     """A copy of ``layers`` with the ENGINE column set for batches of
     ``batch_size``.  "auto": GEMM from GEMM_MIN_BATCH samples on
     (GEMM_MIN_BATCH_INPUT for the first layer; counted per thread), else
-    BLOCKED; a sparse first layer PER_SAMPLE.  "gemm", "blocked",
-    "per_sample" force one engine
-    ("gemm" and "blocked" leave a sparse first layer PER_SAMPLE).  With more
+    BLOCKED; a sparse first layer PER_SAMPLE, or COLUMNS for its step where
+    it is wider than ``dense.TILED_WIDTH`` (``columns.py``).  "gemm",
+    "blocked", "per_sample" force one engine ("gemm" and "blocked" leave a
+    sparse first layer as "auto" does, "per_sample" makes it PER_SAMPLE).  With more
     than one thread (``threads.py``) BLOCKED stands in for GEMM unless
     ``thread_blas`` (BLAS pinned to one thread for the fit:
     ``blas.one_thread``), as for ``hogwild`` threads (``hogwild.py``, each on
@@ -89,7 +91,8 @@ def plan(layers, batch_size, dense_input, engine="auto", threads=1, hogwild=Fals
     share = batch_size // threads  # the samples of one thread's products
     for l in range(len(layers)):
         if l == 0 and not dense_input:
-            choice = ROWS if hogwild else PER_SAMPLE
+            wide = layers[0, WIDTH] > TILED_WIDTH and engine != "per_sample"
+            choice = ROWS if hogwild else COLUMNS if wide else PER_SAMPLE
         elif engine != "auto":
             choice = ENGINES[engine]
         elif share >= (GEMM_MIN_BATCH if l > 0 else GEMM_MIN_BATCH_INPUT):
@@ -146,7 +149,7 @@ def n_units(layers):
 
 def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_size=1,
                  csr=None, dense=None, n_samples=None, Y=None, order=None, outputs=(),
-                 gathered=None, gradients=None, row_splits=None):
+                 gathered=None, gradients=None, row_splits=None, columns=None):
     """Raise ValueError unless every array is what the layer table promises.
 
     Plain Python, called once per kernel call (never per batch), so that no
@@ -163,8 +166,12 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
     (batch_size·n_in,) where the first layer runs on a matrix engine;
     ``gradients`` (T, p) per-thread gradient rows; ``row_splits`` (T+1,)
     int64 non-decreasing from 0 to n_in, or empty (the threads' rows of the
-    first layer's weights).  A matrix engine on the first layer needs dense
-    inputs.
+    first layer's weights); ``columns`` the scratch (start, sample, value)
+    of a COLUMNS first layer for T threads (``columns.py``): start
+    (T·(n_in+1),) int64, sample (T·cap,) int32 and value (T·cap,) like
+    theta, cap ≥ batch_size × the longest CSR row (needed by the step, not
+    by the forward pass).  A matrix engine on the
+    first layer needs dense inputs, COLUMNS sparse ones.
     Checking that every CSR column index lies in [0, n_in) is
     ``check_columns``'s (once per data set).
     """
@@ -184,7 +191,7 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
         n_in, n_out, width = int(row[N_IN]), int(row[N_OUT]), int(row[WIDTH])
         ok = (n_in >= 1 and 1 <= n_out <= width and row[W_OFF] == w_off and row[B_OFF] == b_off
               and row[U_OFF] == u_off and (l == 0 or n_in == layers[l - 1, N_OUT])
-              and row[ENGINE] in (PER_SAMPLE, GEMM, BLOCKED, ROWS)
+              and row[ENGINE] in (PER_SAMPLE, GEMM, BLOCKED, ROWS, COLUMNS)
               and (row[ENGINE] in (PER_SAMPLE, GEMM, BLOCKED) or l == 0))
         if not ok:
             raise ValueError(f"layers: row {l} {row.tolist()} is not a consistent layer table row")
@@ -213,7 +220,23 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
                                          and not np.any(np.diff(row_splits) < 0)))):
         fail("row_splits", f"an empty or a non-decreasing (T+1,) int64 array from 0 to {n_in}",
              row_splits)
-    if layers[0, ENGINE] not in (PER_SAMPLE, ROWS):
+    if layers[0, ENGINE] == COLUMNS and csr is not None and columns is not None:
+        start, sample, value = columns
+        T = start.shape[0] // (n_in + 1) if is_array(start, 1, np.int64) else 0
+        if T < 1 or start.shape[0] != T * (n_in + 1):
+            fail("col_start", f"a contiguous (T·{n_in + 1},) int64 array", start)
+        indptr = csr[0]
+        longest = int(np.diff(indptr).max()) if isinstance(indptr, np.ndarray) \
+            and indptr.ndim == 1 and indptr.shape[0] > 1 else 0
+        needed = T * batch_size * longest
+        if not is_array(sample, 1, np.int32) or sample.shape[0] < needed \
+                or sample.shape[0] % T:
+            fail("col_sample", f"a contiguous int32 array of T·cap >= {needed} values "
+                               f"(T = {T}, {batch_size} samples x the longest row {longest})",
+                 sample)
+        if not is_array(value, 1, dtype) or value.shape != sample.shape:
+            fail("col_value", f"a contiguous {dtype} array like col_sample", value)
+    if layers[0, ENGINE] not in (PER_SAMPLE, ROWS, COLUMNS):
         if dense is None:
             raise ValueError("layers: a matrix engine on the first layer needs dense inputs")
         needed = batch_size * n_in

@@ -45,11 +45,12 @@ from .barrier import meet, new_sync
 from .batch import backward_batch, forward_batch, input_matrix, layer_input, prefetch_rows
 from .blas import gemm
 from .blocked import block_accumulate
+from .columns import column_accumulate, row_part
 from .dense import bias_accumulate, dense_accumulate, sparse_accumulate
 from .dropout import stream_key
 from .jit import kernel
-from .layout import (B_OFF, ENGINE, GEMM, N_IN, WIDTH, biases_of, is_matrix, n_units, rows_of,
-                     units_of, weights_of)
+from .layout import (B_OFF, COLUMNS, ENGINE, GEMM, N_IN, U_OFF, WIDTH, biases_of, is_matrix,
+                     n_units, rows_of, units_of, weights_of)
 from .train import MIN_WEIGHT_SCALE, Buffers, end_call, step_kind
 from .update import scale as scale_by
 from .update import sgd_update
@@ -81,7 +82,8 @@ def share_buffers(work, layers, lo):
     gathered = work.X.shape[0] > 0
     return Buffers(work.Z[lo * U:], work.A[lo * U:], work.Ad[lo * U if dropout else 0:],
                    work.M[lo * U if dropout else 0:], work.D[lo * U:],
-                   work.X[lo * d if gathered else 0:], work.row_splits)
+                   work.X[lo * d if gathered else 0:], work.row_splits, work.col_start,
+                   work.col_sample, work.col_value)
 
 
 @kernel(inline=True)
@@ -96,10 +98,11 @@ def pass_share(work, theta, layers, data, rows, t, T, keep, output, cost, key, p
 
 
 @kernel
-def step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, scale, decay):
+def step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, scale, decay, t, T):
     """Rows [first, last) of layer l's weights in ``target`` (n_in, width) +=
     alpha/scale·(the batch's inputs to layer l)ᵀ @ (its deltas), after
-    ``decay`` ≠ 1 multiplies them (plain SGD with a strong L2)."""
+    ``decay`` ≠ 1 multiplies them (plain SGD with a strong L2); thread t of
+    T (its part of the COLUMNS scratch)."""
     width = layers[l, WIDTH]
     TW = weights_of(target, layers, l)
     if decay != 1.0:
@@ -114,15 +117,17 @@ def step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, sca
             block_accumulate(TW[first * width:], width, inputs[first:], ld,
                              rows_of(work.D, layers, l), U, rows.shape[0], last - first,
                              alpha / scale)
+    elif l == 0 and not data.dense and layers[0, ENGINE] == COLUMNS:
+        n_in, cap = layers[0, N_IN], work.col_sample.shape[0] // T
+        column_accumulate(TW, width, work.D, layers[0, U_OFF], U, data, rows, first, last,
+                          work.col_start[t * (n_in + 1):], work.col_sample[t * cap:],
+                          work.col_value[t * cap:], alpha, scale)
     else:
         d = layers[0, N_IN]
         for s in range(rows.shape[0]):
             delta = units_of(work.D, layers, l, 0, s)
             if l == 0 and not data.dense:  # the sample's non-zeros in columns [first, last)
-                lo, hi = data.indptr[rows[s]], data.indptr[rows[s] + 1]
-                columns = data.indices[lo:hi]
-                a = lo + np.searchsorted(columns, first)
-                b = lo + np.searchsorted(columns, last)
+                a, b = row_part(data, rows[s], first, last)
                 sparse_accumulate(TW, data.indices[a:b], data.values[a:b], delta, alpha, scale)
                 continue
             if l > 0:
@@ -138,7 +143,8 @@ def step_share(work, target, layers, data, rows, t, T, keep, alpha, scale, decay
     for l in range(layers.shape[0]):
         first, last = row_split(work, layers, l, t, T)
         if last > first:
-            step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, scale, decay)
+            step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, scale, decay,
+                      t, T)
         if t == 0:
             for s in range(rows.shape[0]):
                 bias_accumulate(biases_of(target, layers, l), units_of(work.D, layers, l, 0, s),

@@ -9,8 +9,10 @@ A kernel here takes a few named records instead of dozens of arrays:
   empty ``indptr``/``indices``; ``Y`` (n, n_out) the targets (one-hot rows
   for class labels; (0, n_out) when only forwarding).  Make one with
   ``sparse_inputs`` / ``dense_inputs``.
-- ``Buffers(Z, A, Ad, M, D, X, row_splits)``: the batch buffers of
-  ``batch.py`` and ``threads.py``; make them with ``buffers``.
+- ``Buffers(Z, A, Ad, M, D, X, row_splits, col_start, col_sample,
+  col_value)``: the batch buffers of ``batch.py`` and ``threads.py``, and
+  the scratch of a COLUMNS first layer (``columns.py``; one part per
+  thread); make them with ``buffers``.
 - ``State(theta, velocity, grad, weight_scale)``: parameters (p,), momentum
   velocity (p,), gradient buffer (p,) (zero between batches) and the lazy
   weight decay scale (1,) float64.
@@ -33,7 +35,7 @@ from .batch import accumulate_batch, backward_batch, forward_batch, prefetch_row
 from .csr import index_dtype
 from .dropout import stream_key
 from .jit import kernel
-from .layout import B_OFF, BLOCKED, ENGINE, GEMM, N_IN, N_OUT, U_OFF, n_units
+from .layout import B_OFF, BLOCKED, COLUMNS, ENGINE, GEMM, N_IN, N_OUT, U_OFF, n_units
 from .update import scale, sgd_update
 
 EVAL_CHUNK = 256
@@ -41,7 +43,8 @@ MIN_LAZY_DECAY = 0.5     # a stronger decay per step is applied to the weights d
 MIN_WEIGHT_SCALE = 1e-3  # fold the lazy decay into the weights below this
 
 Inputs = namedtuple("Inputs", ["indptr", "indices", "values", "dense", "Y"])
-Buffers = namedtuple("Buffers", ["Z", "A", "Ad", "M", "D", "X", "row_splits"])
+Buffers = namedtuple("Buffers", ["Z", "A", "Ad", "M", "D", "X", "row_splits", "col_start",
+                                 "col_sample", "col_value"])
 State = namedtuple("State", ["theta", "velocity", "grad", "weight_scale"])
 Step = namedtuple("Step", ["batch_size", "eta", "momentum", "nesterov", "l2_rate", "l1_rate",
                            "keep", "seed", "epoch", "output", "cost", "lazy"])
@@ -60,17 +63,24 @@ def dense_inputs(X, Y):
     return Inputs(empty, empty.astype(index_dtype(X.shape[1])), X.reshape(-1), True, Y)
 
 
-def buffers(layers, batch_size, dtype, dropout=False, row_splits=None):
+def buffers(layers, batch_size, dtype, dropout=False, row_splits=None, longest_row=0):
     """Zeroed ``Buffers`` for batches of up to ``batch_size`` samples of the
     planned table ``layers``: X only where the first layer runs on a matrix
     engine; ``row_splits`` (T+1,) int64, the threads' rows of a sparse first
-    layer's weights (``threads.py``; kept, not copied), or none."""
+    layer's weights (``threads.py``; kept, not copied), or none; the
+    COLUMNS scratch for T threads (1 without ``row_splits``) where the first
+    layer runs on it, for CSR rows of up to ``longest_row`` non-zeros."""
     size = batch_size * n_units(layers)
     zeros = lambda k: np.zeros(k, dtype=dtype)  # noqa: E731
     gathered = batch_size * layers[0, N_IN] if layers[0, ENGINE] in (GEMM, BLOCKED) else 0
+    T = 1 if row_splits is None else max(1, row_splits.shape[0] - 1)
+    by_column = layers[0, ENGINE] == COLUMNS
+    cap = T * batch_size * longest_row if by_column else 0
     return Buffers(zeros(size), zeros(size), zeros(size if dropout else 0),
                    zeros(size if dropout else 0), zeros(size), zeros(gathered),
-                   np.zeros(0, dtype=np.int64) if row_splits is None else row_splits)
+                   np.zeros(0, dtype=np.int64) if row_splits is None else row_splits,
+                   np.zeros(T * (layers[0, N_IN] + 1) if by_column else 0, dtype=np.int64),
+                   np.zeros(cap, dtype=np.int32), zeros(cap))
 
 
 @kernel(inline=True)

@@ -23,7 +23,7 @@ from fastnet.kernels import costs as kc
 from fastnet.kernels.dense import (bias_accumulate, dense_accumulate, dense_backward, dense_forward,
                                    sparse_accumulate, sparse_forward)
 from fastnet.kernels.dropout import dropout_forward, stream_key
-from fastnet.kernels.lanes import padded
+from fastnet.kernels.lanes import LANES, TILE, padded
 from fastnet.kernels.blas import gemm
 from fastnet.kernels.blocked import block_accumulate, block_backward, block_forward
 from fastnet.kernels.jit import kernel
@@ -681,3 +681,107 @@ def test_vector_width_follows_the_cpu_features():
     assert LANES == lanes_for(host)
     assert describe().startswith(f"{LANES} float32 lanes")
     assert fastnet.Network([3, 5, 2])._layers[0, 2] % LANES == 0
+
+
+# ------------------------------------------------------------------ columns.py
+def batch_csr(dtype, columns, m=9, n_in=70, seed=8):
+    """A CSR batch of m rows (one empty, one full) and its dense rows (m, n_in)."""
+    rng = np.random.default_rng(seed)
+    X = (rng.standard_normal((m, n_in)) * (rng.random((m, n_in)) < 0.3)).astype(dtype)
+    X[2] = 0.0
+    X[5] = rng.standard_normal(n_in).astype(dtype) + 5.0
+    indptr, indices, values = to_csr(X)
+    return sparse_inputs(indptr, indices.astype(columns), values, np.zeros((m, 1), dtype)), X
+
+
+@pytest.mark.parametrize("columns", [np.uint16, np.int32])
+@pytest.mark.parametrize("first,last", [(0, 70), (13, 52), (40, 41), (30, 30)])
+def test_group_by_column_is_the_batch_by_column_in_batch_order(columns, first, last):
+    from fastnet.kernels.columns import group_by_column
+
+    @kernel
+    def group(start, sample, value, data, rows, first, last):
+        group_by_column(start, sample, value, data, rows, first, last)
+
+    data, X = batch_csr(np.float32, columns)
+    rows = np.array([4, 2, 7, 5, 0, 8, 1], dtype=np.int64)
+    start = np.full(last - first + 1, -1, dtype=np.int64)
+    sample = np.full(rows.shape[0] * 70, -1, dtype=np.int32)
+    value = np.zeros(rows.shape[0] * 70, dtype=np.float32)
+    group(start, sample, value, data, rows, first, last)
+    k = 0
+    for c in range(first, last):
+        expected = [s for s in range(rows.shape[0]) if X[rows[s], c] != 0.0]
+        assert start[c - first] == k
+        assert sample[k:k + len(expected)].tolist() == expected
+        assert value[k:k + len(expected)].tolist() == [X[rows[s], c] for s in expected]
+        k += len(expected)
+    assert start[last - first] == k
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("width", [LANES, TILE * LANES, TILE * LANES + LANES, 4 * TILE * LANES + LANES])
+def test_column_accumulate_is_sample_by_sample_bit_for_bit(dtype, width):
+    """Rows [first, last) of W get alpha/scale·Σ_s x_s[i]·δ_s: the float64
+    outer products within rounding, the sample-by-sample kernel's result bit
+    for bit, and the other rows nothing."""
+    from fastnet.kernels.columns import column_accumulate
+    rng = np.random.default_rng(6)
+    data, X = batch_csr(dtype, np.uint16)
+    n_in, ld, d_off = X.shape[1], width + 2 * LANES, LANES
+    rows = np.array([4, 2, 7, 5, 0, 8, 1, 4], dtype=np.int64)
+    D = rng.standard_normal(rows.shape[0] * ld).astype(dtype)
+    W = rng.standard_normal(n_in * width).astype(dtype)
+    alpha, scale, first, last = -0.3, 0.7, 11, 64
+    by_column = W.copy()
+    cap = rows.shape[0] * n_in
+    column_accumulate(by_column, width, D, d_off, ld, data, rows, first, last,
+                      np.zeros(last - first + 1, np.int64), np.zeros(cap, np.int32),
+                      np.zeros(cap, dtype), alpha, scale)
+    deltas = D.reshape(-1, ld)[:, d_off:d_off + width]
+    inside = np.zeros(n_in, bool)
+    inside[first:last] = True
+    expected = W.reshape(n_in, width).astype(float) + alpha / scale * (
+        X[rows].astype(float) * inside).T @ deltas.astype(float)
+    close(by_column, expected.ravel(), dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+    by_sample = W.copy()
+    for s, r in enumerate(rows):
+        lo, hi = data.indptr[r], data.indptr[r + 1]
+        keep = (data.indices[lo:hi] >= first) & (data.indices[lo:hi] < last)
+        sparse_accumulate(by_sample, data.indices[lo:hi][keep], data.values[lo:hi][keep],
+                          deltas[s].copy(), alpha, scale)
+    np.testing.assert_array_equal(by_column, by_sample)
+
+
+def test_wide_sparse_first_layers_step_by_column():
+    from fastnet.kernels.dense import TILED_WIDTH
+    from fastnet.kernels.layout import COLUMNS, ENGINE, PER_SAMPLE, ROWS
+    wide = fastnet.Network([20, TILED_WIDTH + 1, 3])._layers
+    narrow = fastnet.Network([20, TILED_WIDTH, 3])._layers
+    assert plan(wide, 32, False)[0, ENGINE] == COLUMNS
+    assert plan(wide, 32, False, "blocked", threads=2)[0, ENGINE] == COLUMNS
+    assert plan(wide, 32, False, "per_sample")[0, ENGINE] == PER_SAMPLE
+    assert plan(wide, 32, False, hogwild=True)[0, ENGINE] == ROWS
+    assert plan(wide, 32, True)[0, ENGINE] != COLUMNS
+    assert plan(narrow, 32, False)[0, ENGINE] == PER_SAMPLE
+
+
+def test_columns_scratch_is_checked():
+    from fastnet.kernels.dense import TILED_WIDTH
+    from fastnet.kernels.layout import check_arrays
+    net = fastnet.Network([20, TILED_WIDTH + 1, 3])
+    layers = plan(net._layers, 4, False)
+    data, _ = batch_csr(net.dtype, np.uint16, m=6, n_in=20)
+    csr = (data.indptr, data.indices, data.values)
+    longest = int(np.diff(data.indptr).max())
+    work = buffers(layers, 4, net.dtype, longest_row=longest)
+    columns = (work.col_start, work.col_sample, work.col_value)
+    check_arrays(layers, net._theta, csr=csr, batch_size=4, columns=columns)
+    with pytest.raises(ValueError, match="col_sample: expected a contiguous int32 array"):
+        check_arrays(layers, net._theta, csr=csr, batch_size=5, columns=columns)
+    with pytest.raises(ValueError, match="col_start"):
+        check_arrays(layers, net._theta, csr=csr, batch_size=4,
+                     columns=(work.col_start[1:],) + columns[1:])
+    with pytest.raises(ValueError, match="col_value"):
+        check_arrays(layers, net._theta, csr=csr, batch_size=4,
+                     columns=columns[:2] + (work.col_value.astype(np.float64),))

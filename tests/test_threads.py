@@ -201,3 +201,25 @@ def test_at_once_runs_every_call_in_its_own_thread_and_raises_their_errors():
             raise ValueError("thread 2")
     with pytest.raises(ValueError, match="thread 2"):
         at_once(fail, 3)
+
+
+@pytest.mark.parametrize("options", OPTIONS)
+def test_wide_first_layer_steps_by_column_bit_for_bit(data, options, monkeypatch):
+    """A sparse first layer wider than the register tiles steps row by row of
+    W (COLUMNS): the same weights, bit for bit, as sample by sample, on one
+    thread and on 2 and 3."""
+    import fastnet.network
+    from fastnet.kernels import layout
+    from fastnet.kernels.dense import TILED_WIDTH
+    sizes = (20, TILED_WIDTH + 9, 3)
+
+    def sample_by_sample(*args, **kwargs):
+        planned = layout.plan(*args, **kwargs)
+        assert planned[0, layout.ENGINE] == layout.COLUMNS
+        planned[0, layout.ENGINE] = layout.PER_SAMPLE
+        return planned
+    for threads in (1, 2, 3):
+        by_column = train(data, threads, sizes, **options)
+        with monkeypatch.context() as patch:
+            patch.setattr(fastnet.network, "plan", sample_by_sample)
+            np.testing.assert_array_equal(by_column, train(data, threads, sizes, **options))

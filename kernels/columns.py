@@ -1,0 +1,85 @@
+"""A wide sparse first layer's step, row by row of W (the ``COLUMNS`` engine).
+
+The step adds, for every sample s of the batch and every non-zero pixel i of
+it, alpha·x_si·δ_s to row i of the first layer's weights W (n_in, width).
+Sample by sample (``dense.sparse_accumulate``) every such addition loads and
+stores its row of W; a row wider than the register tiles (``TILED_WIDTH``)
+is also too wide for W to stay in the cache, so the rows stream in and out
+once per sample.  Here the batch's non-zeros are first regrouped by pixel
+(``group_by_column``: a CSC view of the batch, samples in batch order), and
+then each row of W is loaded once, a tile of vectors at a time, gets all
+its additions in registers in batch order, and is stored once
+(``lanes.column_update``).  Each weight gets the same additions in the same
+order: the same result, bit for bit.  Measured on MNIST rows, one thread:
+width 800, batch 32: 484 against 246 µs per batch; width 136, batch 32: 86
+against 71 µs; but at width 104 and batch 100 (tiled) 163 against 200 µs,
+so narrower layers stay sample by sample.
+
+Scratch: ``start`` (last − first + 1,) int64, ``sample`` (cap,) int32 and
+``value`` (cap,) like W, cap ≥ the batch's non-zeros in the columns
+[first, last) (``buffers``: batch_size × the data's longest row).
+"""
+import numpy as np
+
+from .jit import kernel
+from .lanes import LANES, TILE, lanes_column_update1, lanes_column_update4
+
+
+@kernel(inline=True)
+def row_part(data, r, first, last):
+    """[a, b): the non-zeros of CSR row r in columns [first, last) (the
+    row's columns are sorted)."""
+    lo, hi = data.indptr[r], data.indptr[r + 1]
+    columns = data.indices[lo:hi]
+    return lo + np.searchsorted(columns, first), lo + np.searchsorted(columns, last)
+
+
+@kernel(inline=True)
+def group_by_column(start, sample, value, data, rows, first, last):
+    """The non-zeros of the CSR rows ``rows`` (m,) in columns [first, last),
+    grouped by column: column c's are entries start[c − first] to
+    start[c − first + 1] of sample (the row's place in ``rows``) and value,
+    in the order of ``rows``."""
+    n = last - first
+    for c in range(n + 1):
+        start[c] = 0
+    for s in range(rows.shape[0]):
+        a, b = row_part(data, rows[s], first, last)
+        for k in range(a, b):
+            start[data.indices[k] - first + 1] += 1
+    for c in range(n):
+        start[c + 1] += start[c]
+    for s in range(rows.shape[0]):  # start[c] walks to column c's end ...
+        a, b = row_part(data, rows[s], first, last)
+        for k in range(a, b):
+            c = data.indices[k] - first
+            place = start[c]
+            sample[place] = s
+            value[place] = data.values[k]
+            start[c] = place + 1
+    for c in range(n, 0, -1):  # ... and moves back to its beginning
+        start[c] = start[c - 1]
+    start[0] = 0
+
+
+@kernel
+def column_accumulate(W, width, D, d_off, ld, data, rows, first, last, start, sample, value,
+                      alpha, scale):
+    """Rows [first, last) of W (n_in·width,) += alpha/scale · Σ_s x_s[i] ·
+    D[s·ld + d_off : +width] over the batch ``rows`` (m,) of CSR inputs
+    ``data``, row by row of W, each row tile in registers."""
+    group_by_column(start, sample, value, data, rows, first, last)
+    weight_alpha = W.dtype.type(alpha / scale)
+    j = 0
+    while j < width:
+        tiled = j + TILE * LANES <= width
+        for c in range(last - first):
+            lo, hi = start[c], start[c + 1]
+            if hi > lo:
+                if tiled:
+                    lanes_column_update4(W, (first + c) * width + j, D, d_off + j, ld,
+                                         sample[lo:hi], value[lo:hi], weight_alpha)
+                else:
+                    lanes_column_update1(W, (first + c) * width + j, D, d_off + j, ld,
+                                         sample[lo:hi], value[lo:hi], weight_alpha)
+        j += TILE * LANES if tiled else LANES
