@@ -36,10 +36,16 @@ def new_sync():
     return np.zeros(2 * LINE, dtype=np.int64)
 
 
-def _slot(context, builder, array_type, array, index):
-    """A pointer to array[index] (int64)."""
-    data = context.make_array(array_type)(context, builder, array).data
+def _slot(context, builder, signature, args):
+    """A pointer to array[index] (int64) for the arguments (array, index, ...)."""
+    index = context.cast(builder, args[1], signature.args[1], types.intp)
+    data = context.make_array(signature.args[0])(context, builder, args[0]).data
     return builder.gep(data, [index])
+
+
+def _value(context, builder, signature, args):
+    """The argument ``value`` of (array, index, value) as int64."""
+    return context.cast(builder, args[2], signature.args[2], types.int64)
 
 
 @intrinsic
@@ -50,11 +56,8 @@ def atomic_add(typingctx, array, index, value):
         raise TypeError("atomic_add takes an int64 array")
 
     def codegen(context, builder, signature, args):
-        array, index, value = args
-        index = context.cast(builder, index, signature.args[1], types.intp)
-        value = context.cast(builder, value, signature.args[2], types.int64)
-        return builder.atomic_rmw("add", _slot(context, builder, signature.args[0], array, index),
-                                  value, "seq_cst")
+        return builder.atomic_rmw("add", _slot(context, builder, signature, args),
+                                  _value(context, builder, signature, args), "seq_cst")
     return types.int64(array, index, value), codegen
 
 
@@ -65,10 +68,7 @@ def atomic_read(typingctx, array, index):
         raise TypeError("atomic_read takes an int64 array")
 
     def codegen(context, builder, signature, args):
-        array, index = args
-        index = context.cast(builder, index, signature.args[1], types.intp)
-        return builder.load_atomic(_slot(context, builder, signature.args[0], array, index),
-                                   "acquire", 8)
+        return builder.load_atomic(_slot(context, builder, signature, args), "acquire", 8)
     return types.int64(array, index), codegen
 
 
@@ -80,42 +80,37 @@ def atomic_write(typingctx, array, index, value):
         raise TypeError("atomic_write takes an int64 array")
 
     def codegen(context, builder, signature, args):
-        array, index, value = args
-        index = context.cast(builder, index, signature.args[1], types.intp)
-        value = context.cast(builder, value, signature.args[2], types.int64)
-        builder.store_atomic(value, _slot(context, builder, signature.args[0], array, index),
-                             "seq_cst", 8)
+        builder.store_atomic(_value(context, builder, signature, args),
+                             _slot(context, builder, signature, args), "seq_cst", 8)
         return context.get_dummy_value()
     return types.none(array, index, value), codegen
 
 
-@intrinsic
-def pause(typingctx):
-    """The CPU's spin-wait hint (x86 ``pause``; nothing elsewhere)."""
-    def codegen(context, builder, signature, args):
-        if X86:
-            hint = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
-                                                  "llvm.x86.sse2.pause")
-            builder.call(hint, [])
-        return context.get_dummy_value()
-    return types.none(), codegen
+def _call(builder, name, result=None):
+    """Call the function ``name`` (no arguments; returning ``result``, default
+    void): an LLVM intrinsic or a C library's, which the JIT links by name."""
+    signature = ir.FunctionType(result or ir.VoidType(), [])
+    builder.call(cgutils.get_or_insert_function(builder.module, signature, name), [])
 
 
-@intrinsic
-def yield_core(typingctx):
-    """Give this thread's core to another runnable thread (``sched_yield``;
-    a pause where there is none)."""
-    def codegen(context, builder, signature, args):
-        if POSIX:
-            give = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []),
-                                                  "sched_yield")
-            builder.call(give, [])
-        elif X86:
-            hint = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
-                                                  "llvm.x86.sse2.pause")
-            builder.call(hint, [])
-        return context.get_dummy_value()
-    return types.none(), codegen
+def _hint_or_yield(give_core):
+    """An intrinsic that yields the core (``sched_yield``) where ``give_core``
+    and the system has it, else gives the x86 ``pause`` hint (nothing
+    elsewhere)."""
+    @intrinsic
+    def wait_a_little(typingctx):
+        def codegen(context, builder, signature, args):
+            if give_core and POSIX:
+                _call(builder, "sched_yield", ir.IntType(32))
+            elif X86:
+                _call(builder, "llvm.x86.sse2.pause")
+            return context.get_dummy_value()
+        return types.none(), codegen
+    return wait_a_little
+
+
+pause = _hint_or_yield(False)       # the CPU's spin-wait hint
+yield_core = _hint_or_yield(True)   # give this thread's core to another runnable thread
 
 
 @kernel(inline=True)
