@@ -80,8 +80,8 @@ def plan(layers, batch_size, dense_input, engine="auto", threads=1, hogwild=Fals
     BLOCKED; a sparse first layer PER_SAMPLE, or COLUMNS for its step where
     it is wider than ``dense.TILED_WIDTH`` (``columns.py``).  "gemm",
     "blocked", "per_sample" force one engine ("gemm" and "blocked" leave a
-    sparse first layer as "auto" does, "per_sample" makes it PER_SAMPLE).  With more
-    than one thread (``threads.py``) BLOCKED stands in for GEMM unless
+    sparse first layer as "auto" does, "per_sample" makes it PER_SAMPLE).
+    With more than one thread (``threads.py``) BLOCKED stands in for GEMM unless
     ``thread_blas`` (BLAS pinned to one thread for the fit:
     ``blas.one_thread``), as for ``hogwild`` threads (``hogwild.py``, each on
     its own samples: ``threads`` 1), whose sparse first layer is ROWS:
@@ -170,8 +170,8 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
     of a COLUMNS first layer for T threads (``columns.py``): start
     (T·(n_in+1),) int64, sample (T·cap,) int32 and value (T·cap,) like
     theta, cap ≥ batch_size × the longest CSR row (needed by the step, not
-    by the forward pass).  A matrix engine on the
-    first layer needs dense inputs, COLUMNS sparse ones.
+    by the forward pass).  A matrix engine on the first layer needs dense
+    inputs.
     Checking that every CSR column index lies in [0, n_in) is
     ``check_columns``'s (once per data set).
     """

@@ -5,18 +5,20 @@ Each of T threads runs the whole epoch in one compiled call
 the GIL; ``bands.at_once``), and the threads meet at a spinning barrier
 (``barrier.meet``) twice per batch, whatever the depth:
 
-1. the passes (``pass_share``): thread t takes its share of the batch's samples, [t·m/T,
-   (t+1)·m/T) (``share``), and forwards and backpropagates them in its own
-   rows of the batch's buffers (sample s's units lie at s·U: a share is a
-   contiguous block) — a sparse first layer sample by sample with the
-   register tiles of one thread (``dense.sparse_forward``).
-2. the step (``step_share``): thread t adds the whole batch's gradient to its own rows of
-   every weight matrix (row i of layer l's weights holds the weights leaving
-   input unit i; ``row_split``), and thread 0 to the biases.  A sparse first
-   layer's rows are cut where they hold equal shares of the data's non-zeros
-   (``row_splits``): thread t adds, sample by sample in batch order, the
-   sample's non-zeros in its columns (found by binary search in the sample's
-   sorted CSR columns), with the tiles of ``dense.sparse_accumulate``.
+1. the passes (``pass_share``): thread t takes its share of the batch's
+   samples, [t·m/T, (t+1)·m/T) (``share``), and forwards and backpropagates
+   them in its own rows of the batch's buffers (sample s's units lie at
+   s·U: a share is a contiguous block) — a sparse first layer sample by
+   sample with the register tiles of one thread (``dense.sparse_forward``).
+2. the step (``step_share``): thread t adds the whole batch's gradient to
+   its own rows of every weight matrix (row i of layer l's weights holds
+   the weights leaving input unit i; ``row_split``), and thread 0 to the
+   biases.  A sparse first layer's rows are cut where they hold equal
+   shares of the data's non-zeros (``row_splits``): thread t adds, sample by
+   sample in batch order, the sample's non-zeros in its columns (found by
+   binary search in the sample's sorted CSR columns), with the tiles of
+   ``dense.sparse_accumulate`` — or, on the COLUMNS engine, the batch's
+   non-zeros in its columns grouped by column (``columns.py``).
    With momentum, Nesterov or L1 the step goes to the gradient buffer and
    the thread then updates the same rows (``update_share``).
 
