@@ -223,3 +223,17 @@ def test_wide_first_layer_steps_by_column_bit_for_bit(data, options, monkeypatch
         with monkeypatch.context() as patch:
             patch.setattr(fastnet.network, "plan", sample_by_sample)
             np.testing.assert_array_equal(by_column, train(data, threads, sizes, **options))
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_threads_give_the_same_weights_when_progress_splits_the_epoch(data, threads):
+    """With a progress callback an epoch runs in several calls (its shares of
+    the batches, the lazy decay and the COLUMNS step carried across them):
+    the same weights, bit for bit, as in one call."""
+    from fastnet.kernels.dense import TILED_WIDTH
+    sizes, calls = (20, TILED_WIDTH + 9, 3), []
+    plain = train(data, threads, sizes, l2=3.0)
+    split = train(data, threads, sizes, l2=3.0,
+                  progress=lambda done, total: calls.append(done))
+    assert len(calls) > 2
+    np.testing.assert_array_equal(split, plain)
