@@ -23,6 +23,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .jit import kernel
+from .lanes import element_pointer
 
 LINE = 8            # int64 values per 64-byte cache line
 COUNT, GENERATION = 0, LINE
@@ -38,9 +39,8 @@ def new_sync():
 
 def _slot(context, builder, signature, args):
     """A pointer to array[index] (int64) for the arguments (array, index, ...)."""
-    index = context.cast(builder, args[1], signature.args[1], types.intp)
-    data = context.make_array(signature.args[0])(context, builder, args[0]).data
-    return builder.gep(data, [index])
+    return element_pointer(context, builder, signature.args[0], args[0], args[1],
+                           signature.args[1], ir.IntType(64))
 
 
 def _value(context, builder, signature, args):

@@ -54,12 +54,19 @@ def padded(n):
     return -(-n // LANES) * LANES
 
 
-def _lane_pointer(context, builder, array_type, array, offset, offset_type):
-    """Pointer to the vector array[offset : offset + LANES]."""
+def element_pointer(context, builder, array_type, array, offset, offset_type, element):
+    """A pointer to array[offset] as a pointer to the LLVM type ``element``
+    (a vector of the array's values, a byte, ...): what every intrinsic here
+    and in ``pack.py`` and ``barrier.py`` loads or stores through."""
     data = context.make_array(array_type)(context, builder, array).data
     offset = context.cast(builder, offset, offset_type, types.intp)
+    return builder.bitcast(builder.gep(data, [offset]), element.as_pointer())
+
+
+def _lane_pointer(context, builder, array_type, array, offset, offset_type):
+    """Pointer to the vector array[offset : offset + LANES]."""
     vector = ir.VectorType(context.get_value_type(array_type.dtype), LANES)
-    return builder.bitcast(builder.gep(data, [offset]), vector.as_pointer())
+    return element_pointer(context, builder, array_type, array, offset, offset_type, vector)
 
 
 def _splat(context, builder, x, x_type, dtype):
@@ -314,9 +321,8 @@ def prefetch(typingctx, array, index):
         raise TypeError("prefetch takes an array")
 
     def codegen(context, builder, sig, args):
-        data = context.make_array(sig.args[0])(context, builder, args[0]).data
-        offset = context.cast(builder, args[1], sig.args[1], types.intp)
-        pointer = builder.bitcast(builder.gep(data, [offset]), ir.IntType(8).as_pointer())
+        pointer = element_pointer(context, builder, sig.args[0], args[0], args[1], sig.args[1],
+                                  ir.IntType(8))
         i32 = ir.IntType(32)
         signature = ir.FunctionType(ir.VoidType(), [pointer.type, i32, i32, i32])
         function = builder.module.declare_intrinsic("llvm.prefetch", [pointer.type], signature)

@@ -19,7 +19,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .lanes import cpu_flags
+from .lanes import cpu_flags, element_pointer
 
 PACK = 8  # float32 values per AVX2 register
 
@@ -39,13 +39,6 @@ def pack_table():
     return table.reshape(-1)
 
 
-def _pointer(context, builder, array_type, array, offset, offset_type, element):
-    """array[offset:] as a pointer to ``element``."""
-    data = context.make_array(array_type)(context, builder, array).data
-    offset = context.cast(builder, offset, offset_type, types.intp)
-    return builder.bitcast(builder.gep(data, [offset]), element.as_pointer())
-
-
 @intrinsic
 def pack_nonzeros(typingctx, indices, values, k, x, x_off, column, table):
     """Store the non-zeros of x[x_off : +PACK] (float32) at values[k:] and
@@ -62,18 +55,20 @@ def pack_nonzeros(typingctx, indices, values, k, x, x_off, column, table):
         t = sig.args
         i32, f32 = ir.IntType(32), ir.FloatType()
         floats, ints = ir.VectorType(f32, PACK), ir.VectorType(i32, PACK)
-        block = builder.load(_pointer(context, builder, t[3], args[3], args[4], t[4], floats),
-                             align=1)
+
+        def at(where, offset, offset_type, element):  # argument ``where`` from ``offset`` on
+            return element_pointer(context, builder, t[where], args[where], offset, offset_type,
+                                   element)
+        block = builder.load(at(3, args[4], t[4], floats), align=1)
         nonzero = builder.fcmp_unordered("!=", block, ir.Constant(floats, None))
         mask = builder.zext(builder.bitcast(nonzero, ir.IntType(PACK)), i32)
         row = builder.mul(context.cast(builder, mask, types.int32, types.intp),
                           context.get_constant(types.intp, PACK))
-        order = builder.load(_pointer(context, builder, t[6], args[6], row, types.intp, ints),
-                             align=1)
+        order = builder.load(at(6, row, types.intp, ints), align=1)
         permute = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(floats, [floats, ints]), "llvm.x86.avx2.permps")
         builder.store(builder.call(permute, [block, order]),
-                      _pointer(context, builder, t[1], args[1], args[2], t[2], floats), align=1)
+                      at(1, args[2], t[2], floats), align=1)
         column = context.cast(builder, args[5], t[5], types.int32)
         first = builder.insert_element(ir.Constant(ints, ir.Undefined), column, i32(0))
         columns = builder.add(order, builder.shuffle_vector(
@@ -81,8 +76,7 @@ def pack_nonzeros(typingctx, indices, values, k, x, x_off, column, table):
         narrow = ir.VectorType(ir.IntType(t[0].dtype.bitwidth), PACK)
         if narrow != ints:
             columns = builder.trunc(columns, narrow)
-        builder.store(columns, _pointer(context, builder, t[0], args[0], args[2], t[2], narrow),
-                      align=1)
+        builder.store(columns, at(0, args[2], t[2], narrow), align=1)
         count = builder.call(builder.module.declare_intrinsic("llvm.ctpop", [i32]), [mask])
         return context.cast(builder, count, types.int32, types.int64)
 
