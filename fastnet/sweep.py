@@ -573,27 +573,35 @@ def connect(client=None, scheduler=None, workers=None):
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers: expected a positive number of worker processes, got {workers!r}")
     import dask
-    names = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")
-    single = {f"distributed.nanny.pre-spawn-environ.{name}": "1" for name in names}
-    # The nannies set these in this process's environment to spawn the workers
-    # and leave them there; a Numba compile here afterwards would then refuse
-    # to run ("Cannot set NUMBA_NUM_THREADS ... once the threads have been
-    # launched"), so they are put back as they were.
-    saved = {name: os.environ.get(name) for name in names}
+    single = {f"distributed.nanny.pre-spawn-environ.{name}": "1"
+              for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")}
+    with environment_kept(), dask.config.set(single), \
+            distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                     processes=True, host="127.0.0.1", dashboard_address=None,
+                                     scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # not 8787
+                                     silence_logs=logging.ERROR) as cluster, \
+            distributed.Client(cluster) as connected:
+        yield connected
+
+
+@contextlib.contextmanager
+def environment_kept():
+    """This process's environment variables as they were on entry, again on exit.
+
+    dask's nannies set their workers' variables (``pre-spawn-environ``: the
+    thread counts above, OMP/MKL/OpenBLAS, malloc's) in this process's
+    environment to spawn them, and leave them there; with NUMBA_NUM_THREADS
+    left at 1, every later Numba compile here would fail once Numba's threads
+    had started ("Cannot set NUMBA_NUM_THREADS ... once the threads have been
+    launched")."""
+    saved = dict(os.environ)
     try:
-        with dask.config.set(single), \
-                distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1,
-                                         threads_per_worker=1, processes=True, host="127.0.0.1",
-                                         dashboard_address=None,
-                                         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                                         silence_logs=logging.ERROR) as cluster, \
-                distributed.Client(cluster) as connected:
-            yield connected
+        yield
     finally:
+        for name in [name for name in os.environ if name not in saved]:
+            del os.environ[name]
         for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
+            if os.environ.get(name) != value:
                 os.environ[name] = value
 
 
