@@ -22,7 +22,8 @@ Scratch: ``start`` (last − first + 1,) int64, ``sample`` (cap,) int32 and
 import numpy as np
 
 from .jit import kernel
-from .lanes import LANES, TILE, lanes_column_update1, lanes_column_update4
+from .lanes import (COLUMN_TILE, LANES, TILE, lanes_column_update1, lanes_column_update4,
+                    lanes_column_update8)
 
 
 @kernel(inline=True)
@@ -67,19 +68,25 @@ def column_accumulate(W, width, D, d_off, ld, data, rows, first, last, start, sa
                       alpha, scale):
     """Rows [first, last) of W (n_in·width,) += alpha/scale · Σ_s x_s[i] ·
     D[s·ld + d_off : +width] over the batch ``rows`` (m,) of CSR inputs
-    ``data``, row by row of W, each row tile in registers."""
+    ``data``, row by row of W, each row tile in registers (``COLUMN_TILE``
+    vectors, then ``TILE``, then one at a time)."""
     group_by_column(start, sample, value, data, rows, first, last)
     weight_alpha = W.dtype.type(alpha / scale)
     j = 0
     while j < width:
-        tiled = j + TILE * LANES <= width
+        vectors = COLUMN_TILE if j + COLUMN_TILE * LANES <= width else (
+            TILE if j + TILE * LANES <= width else 1)
         for c in range(last - first):
             lo, hi = start[c], start[c + 1]
             if hi > lo:
-                if tiled:
-                    lanes_column_update4(W, (first + c) * width + j, D, d_off + j, ld,
-                                         sample[lo:hi], value[lo:hi], weight_alpha)
+                w_off = (first + c) * width + j
+                if vectors == COLUMN_TILE:
+                    lanes_column_update8(W, w_off, D, d_off + j, ld, sample[lo:hi], value[lo:hi],
+                                         weight_alpha)
+                elif vectors == TILE:
+                    lanes_column_update4(W, w_off, D, d_off + j, ld, sample[lo:hi], value[lo:hi],
+                                         weight_alpha)
                 else:
-                    lanes_column_update1(W, (first + c) * width + j, D, d_off + j, ld,
-                                         sample[lo:hi], value[lo:hi], weight_alpha)
-        j += TILE * LANES if tiled else LANES
+                    lanes_column_update1(W, w_off, D, d_off + j, ld, sample[lo:hi], value[lo:hi],
+                                         weight_alpha)
+        j += vectors * LANES

@@ -761,7 +761,8 @@ def test_group_by_column_is_the_batch_by_column_in_batch_order(columns, first, l
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("width", [LANES, TILE * LANES, TILE * LANES + LANES, 4 * TILE * LANES + LANES])
+@pytest.mark.parametrize("width", [LANES, TILE * LANES, TILE * LANES + LANES, 2 * TILE * LANES,
+                                   2 * TILE * LANES + TILE * LANES + LANES, 4 * TILE * LANES + LANES])
 def test_column_accumulate_is_sample_by_sample_bit_for_bit(dtype, width):
     """Rows [first, last) of W get alpha/scale·Σ_s x_s[i]·δ_s: the float64
     outer products within rounding, the sample-by-sample kernel's result bit
