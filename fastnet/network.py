@@ -24,7 +24,7 @@ from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
 from .dataset import Dataset
 from .kernels.layout import (B_OFF, N_IN, N_OUT, W_OFF, WIDTH, build, check_arrays,
-                             check_columns, n_parameters, plan)
+                             check_columns, line_aligned, line_aligned_zeros, n_parameters, plan)
 from .kernels.hogwild import hogwild_buffers, hogwild_epoch
 from .kernels.threads import train_epoch_threads
 from .kernels.train import (EVAL_CHUNK, Buffers, State, Step, buffers, forward_all,
@@ -109,11 +109,17 @@ class Network(Curvature):
         codes = [HIDDEN[a] for a in self.activations] + [OUTPUTS[self.output]]
         return build(self.sizes, codes)
 
+    def __setstate__(self, state):
+        """Unpickled and copied networks keep their parameters on a cache line
+        (``kernels/layout.py``: the kernels run 10–25 % faster there)."""
+        self.__dict__.update(state)
+        self._theta = line_aligned(self._theta)
+
     def _initial_parameters(self):
         """Weights N(0, 1/n_in) ("normalized") or N(0, 1) ("large"), biases
         N(0, 1), drawn layer by layer in the book's order; padding zero."""
         rng = np.random.default_rng(self.seed)
-        theta = np.zeros(n_parameters(self._layers), dtype=self.dtype)
+        theta = line_aligned_zeros(n_parameters(self._layers), self.dtype)
         weights, biases = self._split(theta)
         for W, b in zip(weights, biases):
             std = 1.0 / np.sqrt(W.shape[0]) if self.init == "normalized" else 1.0
@@ -166,8 +172,9 @@ class Network(Curvature):
     def join_parameters(self, weights, biases):
         """A new flat vector in this network's parameter layout (padding zero)
         from per-layer arrays shaped like ``weights`` and ``biases``; the
-        inverse of ``split_parameters``.  Values are cast to ``dtype``."""
-        flat = np.zeros_like(self._theta)
+        inverse of ``split_parameters``.  Values are cast to ``dtype``; the
+        vector starts on a cache line, like the parameters."""
+        flat = line_aligned_zeros(self._theta.shape[0], self.dtype)
         views = self._split(flat)
         for name, given, targets in zip(("weights", "biases"), (weights, biases), views):
             given = list(given)
@@ -297,7 +304,8 @@ class Network(Curvature):
         layers = plan(self._layers, batch, data.dense, choice("engine", self.engine, ENGINES),
                       1 if hogwild else threads, hogwild, thread_blas)
         keep = 1.0 - sgd.dropout
-        state = State(self._theta, sgd.velocity, np.zeros_like(self._theta), np.ones(1))
+        grad = line_aligned_zeros(self._theta.shape[0], self.dtype)
+        state = State(self._theta, sgd.velocity, grad, np.ones(1))
         step = Step(batch, *(self._scalar(name, value) for name, value in
                              (("eta", eta), ("momentum", sgd.momentum))),
                     bool(sgd.nesterov), self._scalar("l2/n", sgd.l2 / data.n),

@@ -22,6 +22,7 @@ l1/n·Σ|w|.  Biases are not regularised.  PyTorch's ``weight_decay=wd`` with
 import numpy as np
 
 from .checks import positive_int, real
+from .kernels.layout import line_aligned_zeros
 from .schedules import make_schedule
 
 HISTORY_KEYS = ("training_cost", "training_accuracy", "validation_cost",
@@ -160,7 +161,7 @@ class SGD(Optimizer):
         if for_run is not None:
             self.schedule = for_run(epochs)
         if self.velocity is None:
-            self.velocity = np.zeros_like(net._theta)
+            self.velocity = line_aligned_zeros(net._theta.shape[0], net._theta.dtype)
         self.check_state_shape(net)
 
     def next_eta(self):

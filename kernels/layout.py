@@ -21,6 +21,14 @@ held zeros still holds zeros.
 The kernels take 1-D slices only: slicing a 1-D array costs nothing, while a
 reshape inside a compiled loop costs tens of nanoseconds.
 
+``theta``, the momentum velocity, the gradient buffer and the batch buffers
+start on a cache line (``line_aligned_zeros``; NumPy's own arrays start 16
+bytes into one, or 32, or 48, as the allocator hands them out).  A register
+tile of 32 float32 weights then spans two cache lines instead of three
+wherever its row starts on a line: at [784, 100, 10] (rows of 416 bytes,
+every other one on a line) the epochs ran 20–25 % faster than from 16 or 48
+bytes in, and [784, 30, 10] and [784, 800, 10] 10 % faster.
+
 The table ``layers`` (n_layers, 8) int64 has one row per layer with the columns
 below; ``build`` makes it.  ``ENGINE`` says how the training and evaluation
 kernels compute the layer for a batch: ``PER_SAMPLE`` (fastnet's vector
@@ -51,6 +59,26 @@ ENGINES = {"per_sample": PER_SAMPLE, "gemm": GEMM, "blocked": BLOCKED}
 # bench/engines.py (AMD EPYC, AVX2, OpenBLAS; a busy machine: rough).
 GEMM_MIN_BATCH = 8
 GEMM_MIN_BATCH_INPUT = 16
+
+
+CACHE_LINE = 64  # bytes
+
+
+def line_aligned_zeros(n, dtype):
+    """Zeros (n,) of ``dtype`` whose first element starts a cache line."""
+    itemsize = np.dtype(dtype).itemsize
+    raw = np.zeros(n + CACHE_LINE // itemsize, dtype=dtype)
+    skip = (-raw.ctypes.data % CACHE_LINE) // itemsize
+    return raw[skip:skip + n]
+
+
+def line_aligned(array):
+    """``array`` (n,) itself if it starts a cache line, else a copy that does."""
+    if array.ctypes.data % CACHE_LINE == 0:
+        return array
+    copy = line_aligned_zeros(array.shape[0], array.dtype)
+    copy[:] = array
+    return copy
 
 
 def build(sizes, codes):

@@ -35,7 +35,8 @@ from .batch import accumulate_batch, backward_batch, forward_batch, prefetch_row
 from .csr import index_dtype
 from .dropout import stream_key
 from .jit import kernel
-from .layout import B_OFF, BLOCKED, COLUMNS, ENGINE, GEMM, N_IN, N_OUT, U_OFF, n_units
+from .layout import (B_OFF, BLOCKED, COLUMNS, ENGINE, GEMM, N_IN, N_OUT, U_OFF,
+                     line_aligned_zeros, n_units)
 from .update import scale, sgd_update
 
 EVAL_CHUNK = 256
@@ -71,7 +72,7 @@ def buffers(layers, batch_size, dtype, dropout=False, row_splits=None, longest_r
     COLUMNS scratch for T threads (1 without ``row_splits``) where the first
     layer runs on it, for CSR rows of up to ``longest_row`` non-zeros."""
     size = batch_size * n_units(layers)
-    zeros = lambda k: np.zeros(k, dtype=dtype)  # noqa: E731
+    zeros = lambda k: line_aligned_zeros(k, dtype)  # noqa: E731
     gathered = batch_size * layers[0, N_IN] if layers[0, ENGINE] in (GEMM, BLOCKED) else 0
     T = 1 if row_splits is None else max(1, row_splits.shape[0] - 1)
     by_column = layers[0, ENGINE] == COLUMNS

@@ -450,3 +450,38 @@ def test_eta_that_overflows_the_dtype_is_rejected_by_name():
     with pytest.raises(ValueError, match="l2/n: .* overflows"):
         net.fit(X, y, epochs=1, l2=1e300)
     np.testing.assert_array_equal(flat(net), before)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_parameters_and_training_arrays_start_on_a_cache_line(dtype, monkeypatch):
+    """theta, velocity, the gradient buffer and the batch buffers start on a
+    64-byte line (kernels/layout.py), also in copies, unpickled networks and
+    resumed optimizers; the alignment helper keeps the values."""
+    import copy
+    import pickle
+    from fastnet.kernels import layout, train
+
+    def on_a_line(array):
+        return array.ctypes.data % layout.CACHE_LINE == 0
+
+    for n in (1, 7, 100, 1001):
+        zeros = layout.line_aligned_zeros(n, dtype)
+        assert zeros.shape == (n,) and zeros.dtype == dtype and on_a_line(zeros) and not zeros.any()
+        shifted = np.arange(n + 4, dtype=dtype)[1:n + 1]  # starts 4 or 8 bytes past a line at best
+        moved = layout.line_aligned(shifted)
+        assert on_a_line(moved) and np.array_equal(moved, shifted)
+        assert layout.line_aligned(moved) is moved
+    net, X, y = problem(dtype, sizes=(5, 9, 3))
+    seen = []
+    epoch = train.train_epoch
+    monkeypatch.setattr(fastnet.network, "train_epoch",
+                        lambda state, work, *rest: (seen.append((state, work)),
+                                                    epoch(state, work, *rest))[1])
+    sgd = fastnet.SGD(eta=0.1, momentum=0.9, batch_size=4)
+    net.fit(X, y, epochs=1, optimizer=sgd, monitor=False)
+    state, work = seen[0]
+    assert all(on_a_line(a) for a in (state.theta, state.velocity, state.grad, work.Z, work.A,
+                                       work.D))
+    for other in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        assert on_a_line(other._theta) and np.array_equal(other._theta, net._theta)
+    assert on_a_line(net.join_parameters(net.weights, net.biases))
