@@ -132,8 +132,16 @@ def _peer_fit(name, workload, X, y, epochs):
     return time.perf_counter() - start, None
 
 
-def measure_fits(peers, workloads, mnist, epochs: int, log=print) -> dict:
-    """Whole-fit seconds per epoch for every (workload, peer), and the roofline."""
+def measure_fits(peers, workloads, mnist, epochs: int, log=print, rounds: int = 1) -> dict:
+    """Whole-fit seconds per epoch for every (workload, peer), and the roofline.
+
+    ``rounds`` rounds per workload, the peers in alternating order, so that a
+    slow phase of the machine falls on all of them alike.  Each record keeps
+    every round's figure and their median; a peer's record also has
+    ``speedup``, the median of fastnet's round-by-round speed-ups over it (the
+    figure the targets use: a ratio of two fits run minutes apart is noisier
+    than either fit).
+    """
     from bench.peers import PeerUnavailable
 
     rate = gemm_rate()
@@ -141,30 +149,51 @@ def measure_fits(peers, workloads, mnist, epochs: int, log=print) -> dict:
     records = []
     for workload in workloads:
         X, y = inputs_for(workload, mnist)
-        roofline = flops_per_epoch(workload.sizes, len(X)) / rate
+        walls, epoch_seconds, skipped = {name: [] for name in peers}, [], {}
+        for round_ in range(rounds):
+            for name in peers if round_ % 2 == 0 else peers[::-1]:
+                if name in skipped:
+                    continue
+                settle()
+                try:
+                    if name == "fastnet":
+                        wall, seconds = _fastnet_fit(workload, X, y, epochs)
+                        epoch_seconds.append(seconds)
+                    else:
+                        wall, _ = _peer_fit(name, workload, X, y, epochs)
+                except PeerUnavailable as exc:
+                    skipped[name] = str(exc)
+                    continue
+                walls[name].append(wall / epochs)
+                log(f"  fit {workload.label:<34} {name:<13} {wall / epochs:8.3f} s/epoch")
+        ours = walls.get("fastnet", [])
         for name in peers:
             record = {"workload": workload.id, "label": workload.label, "peer": name,
-                      "epochs": epochs, "roofline_seconds": roofline,
+                      "epochs": epochs, "rounds": rounds,
+                      "roofline_seconds": flops_per_epoch(workload.sizes, len(X)) / rate,
                       "density": float(np.count_nonzero(X) / X.size)}
-            settle()
-            try:
-                if name == "fastnet":
-                    wall, epoch_seconds = _fastnet_fit(workload, X, y, epochs)
-                else:
-                    wall, epoch_seconds = _peer_fit(name, workload, X, y, epochs)
-            except PeerUnavailable as exc:
-                records.append({**record, "skipped": str(exc)})
+            if name in skipped:
+                records.append({**record, "skipped": skipped[name]})
                 continue
-            records.append({**record, "fit_seconds_per_epoch": wall / epochs,
-                            "epoch_seconds": epoch_seconds})
-            log(f"  fit {workload.label:<34} {name:<13} {wall / epochs:8.3f} s/epoch")
+            record.update(fit_seconds_per_epoch=float(np.median(walls[name])),
+                          fit_seconds_per_round=walls[name],
+                          epoch_seconds=float(np.median(epoch_seconds))
+                          if name == "fastnet" else None)
+            if name != "fastnet" and len(ours) == len(walls[name]) > 0:
+                record["speedup"] = float(np.median(np.array(walls[name]) / np.array(ours)))
+            records.append(record)
     return {"gemm_flops_per_second": rate, "records": records}
 
 
 def format_fits(fits: dict) -> list[str]:
     """Table lines: whole fit per epoch, epoch_seconds, speed-ups, roofline."""
-    lines = ["", f"whole fit() per epoch ({fits['records'][0]['epochs'] if fits['records'] else '?'} "
-             f"epochs, monitor=False, preparation included); roofline = dense FLOPs per epoch / "
+    first = fits["records"][0] if fits["records"] else {}
+    rounds = first.get("rounds", 1)
+    lines = ["", f"whole fit() per epoch ({first.get('epochs', '?')} epochs, monitor=False, "
+             f"preparation included"
+             + (f"; median of {rounds} rounds, speed-ups the median of each round's" if rounds > 1
+                else "")
+             + f"); roofline = dense FLOPs per epoch / "
              f"{fits['gemm_flops_per_second'] / 1e9:.0f} GFLOP/s (BLAS sgemm here)",
              f"{'workload':<36} {'peer':<13} {'fit s/ep':>9} {'epoch_s':>8}  {'fastnet vs':>10}"
              f"  {'roofline':>8}"]
@@ -179,7 +208,7 @@ def format_fits(fits: dict) -> list[str]:
                 continue
             fit = r["fit_seconds_per_epoch"]
             epoch = f"{r['epoch_seconds']:8.3f}" if r["epoch_seconds"] is not None else f"{'-':>8}"
-            speed = "-" if r["peer"] == "fastnet" or not ours else f"{fit / ours:.2f}x"
+            speed = "-" if r["peer"] == "fastnet" or not ours else f"{r.get('speedup', fit / ours):.2f}x"
             roof = f"{r['roofline_seconds']:8.3f}" if i == 0 else ""
             lines.append(f"{head} {fit:9.3f} {epoch}  {speed:>10}  {roof}")
     return lines

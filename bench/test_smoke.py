@@ -113,11 +113,36 @@ def test_fit_and_cold_start_targets():
     assert verdicts["cold start < 5 s"] == "FAIL"
 
 
+def test_fit_rounds_alternate_the_peers_and_pair_the_speedups(mnist, monkeypatch):
+    """Rounds run the peers in alternating order; a peer's speed-up is the
+    median of the rounds' ratios, and the targets take it."""
+    from bench import fits
+    calls, walls = [], iter([1.0, 3.0, 4.0, 2.0, 1.0, 5.0])  # fastnet, numpy per call in order
+    fake = lambda name: lambda workload, X, y, epochs: (calls.append(name),  # noqa: E731
+                                                        (next(walls) * epochs, 0.5))[1]
+    monkeypatch.setattr(fits, "_fastnet_fit", fake("fastnet"))
+    monkeypatch.setattr(fits, "_peer_fit", lambda name, *rest: fake(name)(*rest))
+    monkeypatch.setattr(fits, "gemm_rate", lambda: 1e11)
+    workload = fits.FIT_WORKLOADS[0]
+    out = fits.measure_fits(("fastnet", "numpy_matrix"), [workload], mnist, 2, log=lambda _: None,
+                            rounds=3)
+    assert calls == ["fastnet", "numpy_matrix", "numpy_matrix", "fastnet", "fastnet",
+                     "numpy_matrix"]
+    ours, theirs = out["records"]
+    assert ours["fit_seconds_per_round"] == [1.0, 2.0, 1.0] and ours["fit_seconds_per_epoch"] == 1.0
+    assert theirs["fit_seconds_per_round"] == [3.0, 4.0, 5.0]
+    assert theirs["speedup"] == 3.0  # median of 3/1, 4/2, 5/1; the medians' ratio would be 4
+    verdicts = {t["target"]: t["verdict"] for t in compare._fit_targets({"fits": out})}
+    assert verdicts[f"fit() {workload.label}: >= 5x numpy_matrix"] == "FAIL"
+
+
 def test_compare_rejects_bad_options():
     with pytest.raises(SystemExit):
         compare.parse_args(["--skip", "everything"])
     with pytest.raises(SystemExit):
         compare.parse_args(["--peers", "numpy_matrix,keras"])
+    with pytest.raises(SystemExit):
+        compare.parse_args(["--rounds", "0"])
 
 
 def test_smoke_blas(capsys):
