@@ -378,7 +378,7 @@ def format_report(results: dict) -> str:
     if results.get("fits"):
         lines += format_fits(results["fits"])
     if not results.get("epochs"):
-        return "\n".join(lines)
+        return "\n".join(lines + _format_targets(results))
     lines += ["", f"{'workload':<24} {'peer':<13} {'s/epoch':>9}  fastnet speed-up"]
     records = results.get("epochs", [])
     for workload in dict.fromkeys(r["workload"] for r in records):
@@ -403,10 +403,16 @@ def format_report(results: dict) -> str:
             note = f"  ({'; '.join(notes)})" if notes else ""
             lines.append(f"{head} {r['median_seconds']:>9.3f}  {speed}{note}")
     lines += _format_extras(results)
-    lines += ["", "targets ('?': other processes were busy, re-measure; n/a: not measured):"]
+    return "\n".join(lines + _format_targets(results))
+
+
+def _format_targets(results: dict) -> list[str]:
+    if not results.get("targets"):
+        return []
+    lines = ["", "targets ('?': other processes were busy, re-measure; n/a: not measured):"]
     for t in results["targets"]:
         lines.append(f"  {t['verdict']:<5} {t['target']:<68} {t['measured'] or ''}")
-    return "\n".join(lines)
+    return lines
 
 
 def _format_extras(results: dict) -> list[str]:
