@@ -24,8 +24,9 @@ from numba.extending import intrinsic
 
 from .jit import kernel
 from .lanes import element_pointer
+from .layout import CACHE_LINE, line_aligned_zeros
 
-LINE = 8            # int64 values per 64-byte cache line
+LINE = CACHE_LINE // 8  # int64 values per cache line
 COUNT, GENERATION = 0, LINE
 SPINS = 4096        # pauses before a waiting thread starts yielding its core
 X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
@@ -33,8 +34,9 @@ POSIX = platform.system() != "Windows"
 
 
 def new_sync():
-    """A zeroed sync array for one group of threads: (2·LINE,) int64."""
-    return np.zeros(2 * LINE, dtype=np.int64)
+    """A zeroed sync array for one group of threads: (2·LINE,) int64, the
+    count and the generation each on a cache line of its own."""
+    return line_aligned_zeros(2 * LINE, np.int64)
 
 
 def _slot(context, builder, signature, args):
