@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from ._version import __version__
 from .checks import DTYPES
-from .cli_data import (add_label_column, add_predict, add_table_flags, evaluate_table, load_run_data,
+from .cli_data import (add_csv_flags, add_predict, add_table_flags, evaluate_table, load_run_data,
                        needs_table_evaluation)
 from .cli_export import add_export
 from .costs import COSTS, OUTPUTS
@@ -52,7 +52,7 @@ ACTIVATIONS = tuple(HIDDEN)
 RECIPE_FLAGS = ("sizes", "activation", "output", "cost", "init", "dtype", "epochs", "batch_size",
                 "eta", "momentum", "nesterov", "l2", "l1", "dropout", "schedule", "early_stopping",
                 "expand", "distort", "seed", "limit",
-                "hidden", "label_column", "split", "standardize")
+                "hidden", "label_column", "header", "split", "standardize")
 RESUME_FLAGS = ("epochs",)  # recipe flags that may change when resuming
 INTERRUPTED = 130
 BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a Unix tool cut off by `head`
@@ -100,7 +100,7 @@ def build_parser():
     evaluate.add_argument("--split", choices=("test", "validation", "training"), default="test",
                           help="which part of the book's split (default: test)")
     evaluate.set_defaults(run=evaluate_command)
-    add_label_column(evaluate)
+    add_csv_flags(evaluate)
     show = commands.add_parser(
         "show", help="a model's architecture; its first-layer weights as a PNG",
         description="Print a model's architecture and training state; with --png, draw "

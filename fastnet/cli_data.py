@@ -30,7 +30,7 @@ from .standardize import Standardize
 # ------------------------------------------------------------------ flags
 def add_table_flags(group):
     """The ``fastnet train`` flags for users' data, in the argparse ``group``."""
-    add_label_column(group)
+    add_csv_flags(group)
     group.add_argument("--hidden", type=_hidden, metavar="N,N,...",
                        help="hidden layer sizes, e.g. 100,50; the input and output layers come "
                             "from the data (default: the preset's hidden layers)")
@@ -42,11 +42,14 @@ def add_table_flags(group):
                             "part, saved in the model file")
 
 
-def add_label_column(parser):
-    """The ``--label-column`` flag of ``evaluate`` and ``predict``."""
+def add_csv_flags(parser):
+    """The flags of reading a CSV file: ``--label-column`` and ``--header``."""
     parser.add_argument("--label-column", metavar="NAME|INDEX",
                         help="CSV column holding the labels: a header name or a 0-based index "
                              "(default: the last column)")
+    parser.add_argument("--header", action=argparse.BooleanOptionalAction,
+                        help="whether the CSV file's first line is a header (default: detected, "
+                             "see docs/your-data.md)")
 
 
 def _hidden(text):
@@ -103,8 +106,11 @@ def load_run_data(recipe, data_path, given=()):
             raise ValueError("expand / distort: work on MNIST's 28 x 28 images only; leave them "
                              f"out for {data_path}")
         recipe = recipe.replace(expand=False, distort=False)  # a preset's, for MNIST only
-        table = read_table(data_path, recipe.label_column)
+        table = read_table(data_path, recipe.label_column, recipe.header)
         classes = table.classes().tolist()
+        if len(classes) < 2:
+            raise DataError(f"{data_path}: every label is {classes[0]!r}; training needs samples "
+                            "of at least two classes")
         parts = split_table(table, recipe.split, recipe.seed)
         if recipe.limit is not None:
             X, y = parts["training"]
@@ -116,8 +122,9 @@ def load_run_data(recipe, data_path, given=()):
         parts = tuple((X, encode_labels(labels, classes, data_path)) for X, labels in parts.values())
         where, n_out = str(data_path), len(classes)
     else:
-        if recipe.label_column is not None:
-            raise ValueError("label_column: applies to CSV files only; leave it out for MNIST")
+        for name in ("label_column", "header"):
+            if getattr(recipe, name) is not None:
+                raise ValueError(f"{name}: applies to CSV files only; leave it out for MNIST")
         located, origin = locate_mnist(data_path, argument="--data")
         parts, classes = recipe.load_data(located), None
         where, n_out = f"{located} ({origin})", 10
@@ -159,7 +166,7 @@ def evaluate_table(net, args):
     split) or MNIST, through the model's standardization and classes."""
     from .cli import _architecture, confusion_lines, score_line
     if args.data is not None and is_table(args.data):
-        table = read_table(args.data, args.label_column)
+        table = read_table(args.data, args.label_column, args.header)
         part = args.split if args.split in table.parts else "all" if "all" in table.parts else None
         if part is None:
             raise ValueError(f"split: {args.data} has no {args.split} part (it has "
@@ -207,7 +214,7 @@ def add_predict(commands):
     predict.add_argument("--data", metavar="FILE", required=True,
                          help="rows to predict: a .csv file (the model's features, optionally "
                               "with a label column, which is ignored) or an .npz holding X")
-    add_label_column(predict)
+    add_csv_flags(predict)
     predict.add_argument("--out", metavar="FILE.csv", help="write here (default: standard output)")
     predict.set_defaults(run=predict_command)
 
@@ -215,7 +222,7 @@ def add_predict(commands):
 def predict_command(args, parser):
     """``fastnet predict MODEL --data FILE [--out FILE.csv]``."""
     net = Network.load(args.model)
-    X = prepared_inputs(net, read_features(args.data, net.sizes[0], args.label_column))
+    X = prepared_inputs(net, read_features(args.data, net.sizes[0], args.label_column, args.header))
     outputs = net.predict_proba(X)
     classes = net.classes if net.classes is not None else list(range(net.sizes[-1]))
     text = io.StringIO(newline="")

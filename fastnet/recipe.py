@@ -57,6 +57,7 @@ class Recipe:
     # users' own data (fastnet.data.table): see docs/your-data.md
     hidden: tuple | None = None         # hidden layer sizes; None: the preset's
     label_column: str | None = None     # CSV label column, a name or an index; None: the last
+    header: bool | None = None          # whether a CSV's first line is a header; None: detected
     split: tuple = (0.8, 0.1, 0.1)      # training / validation / test fractions of one table
     standardize: bool = False           # (x - mean) / std, statistics of the training part
 
@@ -108,6 +109,8 @@ class Recipe:
         for name in ("nesterov", "expand", "distort", "standardize"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name}: expected true or false, got {getattr(self, name)!r}")
+        if self.header is not None and not isinstance(self.header, bool):
+            raise TypeError(f"header: expected true, false or null (detected), got {self.header!r}")
         self.network()
         self.optimizer()
 

@@ -371,12 +371,12 @@ def _text(value):
 
 # ------------------------------------------------------------------- task
 @functools.lru_cache(maxsize=2)
-def _data(data, dtype, limit, expand, label_column, split, standardize, seed):
+def _data(data, dtype, limit, expand, label_column, header, split, standardize, seed):
     """The run's data as ``fastnet train`` reads it (MNIST, or a table split by ``seed``),
     loaded once per worker process for each set of these arguments."""
     from .cli_data import load_run_data
     recipe = Recipe(dtype=dtype, limit=limit, expand=expand, label_column=label_column,
-                    split=split, standardize=standardize, seed=seed)
+                    header=header, split=split, standardize=standardize, seed=seed)
     return load_run_data(recipe, data)
 
 
@@ -386,7 +386,7 @@ def run_data(recipe, data):
     from .data.table import is_table
     table = data is not None and is_table(data)
     loaded = _data(data, recipe.dtype, recipe.limit, recipe.expand, recipe.label_column,
-                   tuple(recipe.split), recipe.standardize, recipe.seed if table else 0)
+                   recipe.header, tuple(recipe.split), recipe.standardize, recipe.seed if table else 0)
     sizes = loaded.recipe.sizes
     hidden = recipe.hidden if recipe.hidden is not None else recipe.sizes[1:-1]
     recipe = recipe.replace(sizes=(sizes[0], *hidden, sizes[-1]))

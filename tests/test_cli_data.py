@@ -1,5 +1,6 @@
 """fastnet train / evaluate / predict / export with users' own data (fastnet.cli_data)."""
 import csv
+import gzip
 import json
 
 import numpy as np
@@ -93,11 +94,57 @@ def test_bad_data_settings_are_refused_before_anything_is_written(blobs_csv, cap
     assert not (blobs_csv / "run").exists()
 
 
-def test_split_fractions_must_sum_to_one(blobs_csv, capsys):
+@pytest.mark.parametrize("split", ["0.5,0.1,0.1", "nan,0.1,0.1", "inf,-inf,0.5", "1.5,-0.25,-0.25"])
+def test_split_fractions_must_be_from_0_to_1_and_sum_to_1(blobs_csv, capsys, split):
     with pytest.raises(SystemExit) as exit_:
-        main([*TRAIN, "--split", "0.5,0.1,0.1", "--out", "run"])
+        main([*TRAIN, "--split", split, "--out", "run"])
     assert exit_.value.code == 2 and "split: expected three fractions" in capsys.readouterr().err
     assert not (blobs_csv / "run").exists()
+
+
+def test_a_table_of_one_class_is_refused(blobs_csv, capsys):
+    (blobs_csv / "one.csv").write_text("a,b,y\n" + "".join(f"{i},{i % 3},7.0\n" for i in range(30)))
+    assert main(["train", "--data", "one.csv", "--epochs", "1", "--out", "run"]) == 1
+    assert "one.csv: every label is 7; training needs samples of at least two classes" in \
+        capsys.readouterr().err
+    assert not (blobs_csv / "run").exists()
+
+
+def test_a_header_of_column_numbers_is_named_by_a_flag_and_kept_for_resume(blobs_csv, capsys):
+    rows = (blobs_csv / "blobs.csv").read_text().splitlines()
+    (blobs_csv / "numbered.csv").write_text("\n".join(["0,1,2,3", *rows[1:]]) + "\n")
+    train = ["train", "--data", "numbered.csv", "--label-column", "1", "--eta", "0.05", "--seed", "4",
+             "--hidden", "6", "--standardize", "--quiet"]
+    assert main([*train, "--out", "run"]) == 1
+    assert "numbered.csv (0,1,2,3) is the column numbers" in capsys.readouterr().err
+    assert not (blobs_csv / "run").exists()
+    assert main([*train, "--header", "--epochs", "2", "--out", "run"]) == 0
+    assert "numbered.csv: 192 training, 24 validation, 24 test samples" in capsys.readouterr().out
+    assert json.loads((blobs_csv / "run" / "recipe.json").read_text())["recipe"]["header"] is True
+    assert main(["train", "--resume", "run", "--epochs", "3", "--quiet"]) == 0
+    assert main(["evaluate", "run/model.npz", "--data", "numbered.csv", "--label-column", "1",
+                 "--header"]) == 0
+    assert "numbered.csv: 240 samples" in capsys.readouterr().out
+    assert main(["predict", "run/model.npz", "--data", "new.csv", "--no-header"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 4  # the line of names and the 3 rows
+
+
+def test_the_npz_layout_of_split_parts_and_a_gzipped_csv_train_as_tables(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(5)
+    y = np.arange(90) % 3
+    X = np.eye(3)[y] * 4 + rng.normal(0, 0.3, (90, 3))
+    np.savez("parts.npz", x_train=X[:60], y_train=y[:60], x_test=X[60:], y_test=y[60:])
+    assert main(["train", "--data", "parts.npz", "--hidden", "8", "--epochs", "2", "--quiet",
+                 "--out", "npz"]) == 0
+    assert "parts.npz: 54 training, 6 validation, 30 test samples, 3 features, 3 classes" in \
+        capsys.readouterr().out
+    text = "".join(f"{a:.4f},{b:.4f},{c:.4f},{label}\n" for (a, b, c), label in zip(X, y))
+    with gzip.open("rows.csv.gz", "wt") as handle:
+        handle.write(text)
+    assert main(["train", "--data", "rows.csv.gz", "--hidden", "8", "--epochs", "2", "--quiet",
+                 "--out", "gz"]) == 0
+    assert "rows.csv.gz: 72 training, 9 validation, 9 test samples" in capsys.readouterr().out
 
 
 def test_a_preset_keeps_its_hidden_layers_and_adapts_the_ends(blobs_csv):

@@ -1,14 +1,21 @@
 """Users' own data: a CSV table, an .npz of feature vectors, or a folder of IDX files of any shape.
 
-``read_table(path, label_column=None)`` returns a ``Table``: named parts
+``read_table(path, label_column=None, header=None)`` returns a ``Table``: named parts
 ("all", or "training" / "validation" / "test" when the source comes split),
 each (X (n, d) float64, labels (n,)), plus the feature names.
 
-* CSV (``.csv``): one sample per line, numeric features, the label in the
-  last column unless ``label_column`` names it (a header name, or a 0-based
-  index, negative from the end).  The first line is a header when any of its
-  feature fields is not a number.  The first bad value is reported with its
-  line and column.  Labels are integers if every label is one, else text.
+* CSV (``.csv``, or ``.csv.gz`` gzipped): one sample per line, numeric
+  features, the label in the last column unless ``label_column`` names it (a
+  header name, or a 0-based index, negative from the end).  Fields are
+  separated by semicolons if the first line holds one, else by tabs if it
+  holds one, else by commas.  The first line is a header if ``header`` is
+  True, a sample if it is False; by default a header when it names the label
+  column or holds a word where the other lines hold numbers, and refused as
+  ambiguous when it is the column numbers (0, 1, ... or 1, 2, ...).  Header
+  names must differ.
+  The first bad value or empty label is reported with its line and column.
+  Labels are integers if every label is one, else text; numbers are written
+  one way (``0.0`` is ``0``), so that equal numbers are one class.
 * ``.npz`` (opened without pickle): ``X`` and ``y`` for one table, or
   ``x_train``, ``y_train``, ``x_test``, ``y_test`` (and optionally both
   ``x_val`` and ``y_val``) for a split one.  X is (n, d) or (n, ...) images,
@@ -21,6 +28,8 @@ turns labels into output-unit indices.
 """
 import csv
 import gzip
+import io
+import math
 import os
 import struct
 import zipfile
@@ -31,9 +40,10 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
-from .gz import GZIP_MAGIC
+from .gz import GZIP_MAGIC, read_maybe_gzipped
 from .idx import read_idx
 from .mnist import _find_idx_files
+from ..npz_entries import NotAnArchive, read_entries
 
 PARTS = ("training", "validation", "test")
 SPLIT_KEYS = {"training": ("x_train", "y_train"), "validation": ("x_val", "y_val"),
@@ -59,20 +69,42 @@ class Table:
 
 def is_table(path):
     """Whether ``path`` names data for ``read_table`` rather than MNIST in one of its forms:
-    a .csv file, an .npz holding ``X`` and ``y``, or an IDX folder whose images are not
-    28 x 28 with labels 0..9."""
+    a .csv (.csv.gz) file, an .npz holding ``X`` and ``y``, or an .npz (``x_train`` ...) or
+    IDX folder whose images are not 28 x 28 with labels 0..9."""
     path = Path(path)
-    if path.suffix.lower() == ".csv":
+    if _is_csv(path):
         return True
     if path.is_file() and zipfile.is_zipfile(path):
-        with np.load(path, allow_pickle=False) as archive:
-            return "X" in archive.files
+        return _npz_is_table(path)
     found = _find_idx_files(path, str(path)) if path.is_dir() else None
     if found is not None:
-        labels = read_idx(found[1])
-        return _idx_shape(found[0])[1:] != (28, 28) or not (
-            labels.dtype.kind in "ui" and (len(labels) == 0 or labels.max() <= 9))
+        return _idx_shape(found[0])[1:] != (28, 28) or not _digits(read_idx(found[1]))
     return False
+
+
+def _is_csv(path):
+    return path.name.lower().endswith((".csv", ".csv.gz"))
+
+
+def _digits(labels):
+    """Whether ``labels`` are MNIST's: integers 0..9."""
+    return labels.dtype.kind in "ui" and (len(labels) == 0 or 0 <= labels.min() <= labels.max() <= 9)
+
+
+def _npz_is_table(path):
+    """An .npz with ``X``, or with ``x_train`` images that are not 28 x 28 (or 784) pixels
+    or ``y_train`` labels that are not 0..9; the images' shape is read from their header only."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = read_entries(archive)
+            if "X" in entries:
+                return True
+            if "x_train" not in entries or "y_train" not in entries:
+                return False  # MNIST's reader names the missing keys
+            shape = entries["x_train"].shape
+            return shape[1:] not in ((28, 28), (28 * 28,)) or not _digits(entries["y_train"].read())
+    except (NotAnArchive, OSError, ValueError, zipfile.BadZipFile, EOFError):
+        return False  # MNIST's reader says what is wrong with the file
 
 
 def _idx_shape(path):
@@ -92,38 +124,51 @@ def _idx_shape(path):
     return struct.unpack(f">{ndim}I", sizes)
 
 
-def read_table(path, label_column=None):
-    """The ``Table`` in the CSV file, .npz or IDX folder at ``path``; ``DataError`` if unreadable."""
+def read_table(path, label_column=None, header=None):
+    """The ``Table`` in the CSV file, .npz or IDX folder at ``path``; ``DataError`` if unreadable.
+    ``label_column`` and ``header`` (whether the first line is one; None: detected) are a CSV
+    file's."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: does not exist; pass a .csv file, an .npz or a folder of IDX files")
-    if path.suffix.lower() == ".csv":
-        return _read_csv(path, label_column)
-    if label_column is not None:
-        raise DataError(f"label_column: applies to CSV files only, but {path} is not a .csv; "
-                        "leave it out")
+        raise DataError(f"{path}: does not exist; pass a .csv (or .csv.gz) file, an .npz or a "
+                        "folder of IDX files")
+    if _is_csv(path):
+        return _read_csv(path, label_column, header)
+    for name, value in (("label_column", label_column), ("header", header)):
+        if value is not None:
+            raise DataError(f"{name}: applies to CSV files only, but {path} is not a .csv; "
+                            "leave it out")
     if path.is_dir():
         return _read_idx_folder(path)
     return _read_npz(path)
 
 
 # ---------------------------------------------------------------------- CSV
-def _read_csv(path, label_column, n_features=None):
+def _read_csv(path, label_column, header, n_features=None):
     """A one-part Table; with ``n_features``, a file of n_features columns has no labels
-    (they are then None) and one of n_features + 1 columns has them."""
-    rows, lines = _csv_rows(path)
+    and one of n_features + 1 columns has them, unread (the labels are then None)."""
+    rows, lines, separator = _csv_rows(path)
     width = len(rows[0])
     if n_features is not None and width not in (n_features, n_features + 1):
         raise DataError(f"{path}: has {width} columns; the model takes {n_features} features "
                         f"(pass {n_features} columns, or {n_features + 1} with a label column)")
     has_labels = n_features is None or width == n_features + 1
     if has_labels and width < 2:
-        raise DataError(f"{path}: line {lines[0]} has {width} column; expected features and a label")
+        raise DataError(f"{path}: line {lines[0]} has {width} column; expected features and a "
+                        "label, separated by commas (or by semicolons or tabs)")
     label = _label_index(path, rows[0], label_column, width) if has_labels else None
     features = [c for c in range(width) if c != label]
-    header = not all(_is_number(rows[0][c]) for c in features)
-    names = [rows[0][c].strip() for c in features] if header else [f"x{c}" for c in features]
+    header = _is_header(path, rows, features, label, label_column) if header is None else header
+    if not header and label is not None and label_column is not None and not _is_index(label_column):
+        raise DataError(f"label_column: {label_column!r} is a name, but the first line of {path} "
+                        "is a sample (header=False); pass the column's 0-based index")
+    names = [field.strip() for field in rows[0]] if header else [f"x{c}" for c in range(width)]
     if header:
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise DataError(f"{path}: the header (line {lines[0]}) names "
+                            f"{', '.join(map(repr, duplicates))} more than once; give every "
+                            "column its own name")
         rows, lines = rows[1:], lines[1:]
     if not rows:
         raise DataError(f"{path}: holds a header line but no samples")
@@ -133,16 +178,26 @@ def _read_csv(path, label_column, n_features=None):
     except ValueError:
         X = None
     if X is None or not np.isfinite(X).all():
-        _raise_first_bad(path, rows, lines, features, names)
-    return Table({"all": (X, _labels(cells[:, label]) if has_labels else None)}, names, str(path))
+        _raise_first_bad(path, rows, lines, features, names, separator)
+    labels = None if label is None or n_features is not None else \
+        _labels(path, cells[:, label], lines, f"column {label + 1} ({names[label]})")
+    return Table({"all": (X, labels)}, [names[c] for c in features], str(path))
 
 
 def _csv_rows(path):
-    """The non-empty rows of a CSV file, all of one width, and their 1-based line numbers."""
+    """The non-empty rows of a CSV file (gunzipped if it is gzip-compressed), all of one
+    width, their 1-based line numbers, and the field separator: a semicolon if the first
+    line holds one, else a tab if it holds one, else a comma."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = [row for row in csv.reader(handle)]
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        text = read_maybe_gzipped(path).decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: cannot be read as a CSV file ({error}); save it as UTF-8 "
+                        "text") from None
+    first = next((line for line in text.splitlines() if line), "")
+    separator = next((s for s in (";", "\t") if s in first), ",")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
+    except csv.Error as error:
         raise DataError(f"{path}: cannot be read as a CSV file ({error})") from None
     lines = [number for number, row in enumerate(rows, start=1) if row]
     rows = [row for row in rows if row]
@@ -152,18 +207,19 @@ def _csv_rows(path):
         if len(row) != len(rows[0]):
             raise DataError(f"{path}: line {number} has {len(row)} columns but line {lines[0]} has "
                             f"{len(rows[0])}; every line needs the same columns")
-    return rows, lines
+    return rows, lines, separator
 
 
-def read_features(path, n_features, label_column=None):
+def read_features(path, n_features, label_column=None, header=None):
     """Feature rows (n, n_features) float64 to predict from: a CSV file with n_features
     columns (or one more, the label column, which is dropped), or an .npz with ``X``."""
     path = Path(path)
-    if path.suffix.lower() == ".csv":
-        X = _read_csv(path, label_column, n_features).parts["all"][0]
+    if _is_csv(path):
+        X = _read_csv(path, label_column, header, n_features).parts["all"][0]
     else:
         if not path.is_file() or not zipfile.is_zipfile(path):
-            raise DataError(f"{path}: is not a .csv file or an .npz archive; pass one of those")
+            raise DataError(f"{path}: is not a .csv (.csv.gz) file or an .npz archive; pass one "
+                            "of those")
         with np.load(path, allow_pickle=False) as archive:
             if "X" not in archive.files:
                 raise DataError(f"{path}: has no X array (it holds "
@@ -192,6 +248,26 @@ def _label_index(path, first_row, label_column, width):
     return names.index(label_column)
 
 
+def _is_header(path, rows, features, label, label_column):
+    """Whether the first of ``rows`` names the columns: it holds the ``label_column`` name,
+    or a word in a feature column, or a word in the label column above numbers.  A line of
+    the column numbers (0, 1, ... or 1, 2, ..., as pandas writes a table without names)
+    could be either: ``DataError``."""
+    first = rows[0]
+    if label is not None and label_column is not None and not _is_index(label_column):
+        return True  # _label_index found the name on this line
+    if not all(_is_number(first[c]) for c in features):
+        return True
+    if label is not None and not _is_number(first[label]):
+        return bool(first[label].strip()) and all(_is_number(row[label]) for row in rows[1:])
+    numbers = [float(field) for field in first]
+    if numbers in (list(range(len(first))), list(range(1, len(first) + 1))):
+        raise DataError(f"header: the first line of {path} ({','.join(first)}) is the column "
+                        "numbers, a header or a sample; say which: pass --header or --no-header "
+                        "(header=True or False)")
+    return False
+
+
 def _is_index(text):
     try:
         int(text)
@@ -208,26 +284,52 @@ def _is_number(text):
     return True
 
 
-def _raise_first_bad(path, rows, lines, features, names):
+def _raise_first_bad(path, rows, lines, features, names, separator):
     for number, row in zip(lines, rows):
-        for column, name in zip(features, names):
+        for column in features:
             try:
                 value = float(row[column])
             except ValueError:
                 value = None
             if value is None or not np.isfinite(value):
-                raise DataError(f"{path}: line {number}, column {column + 1} ({name}): "
-                                f"{row[column]!r} is not a finite number; features must be numbers")
+                hint = " (with a decimal point, not a comma)" if "," in row[column] and \
+                    separator != "," else ""
+                raise DataError(f"{path}: line {number}, column {column + 1} ({names[column]}): "
+                                f"{row[column]!r} is not a finite number; features must be "
+                                f"numbers{hint}")
     raise DataError(f"{path}: holds features that are not finite numbers")  # pragma: no cover
 
 
-def _labels(values):
-    """Labels as int64 when every one is an integer, else as text."""
-    values = np.array([str(v).strip() for v in values])
+def _labels(path, values, lines, column):
+    """Labels as int64 when every one is an integer, else as text, each number written one
+    way (``_label_text``); ``DataError`` naming the line of the first empty label."""
+    texts = [str(value).strip() for value in values]
+    for number, text in zip(lines, texts):
+        if not text:
+            raise DataError(f"{path}: line {number}, {column}: the label is empty; give every "
+                            "sample a label, or leave the line out")
+    texts = np.array([_label_text(text) for text in texts])
     try:
-        return values.astype(np.int64)
+        return texts.astype(np.int64)
+    except (ValueError, OverflowError):
+        return texts
+
+
+def _label_text(text):
+    """A number as one text whatever its spelling (``0``, ``0.0``, ``-0``, ``0e3``: ``0``;
+    ``0.50``: ``0.5``), so that equal numbers make one class; other labels as they are."""
+    try:
+        value = float(text)
     except ValueError:
-        return values
+        return text
+    if not math.isfinite(value):
+        return text
+    if not value.is_integer():
+        return repr(value)
+    try:
+        return str(int(text))  # exact also beyond float's 2**53
+    except ValueError:
+        return str(int(value))
 
 
 # ---------------------------------------------------------------------- npz
@@ -300,10 +402,11 @@ def check_split(split):
         fractions = tuple(float(f) for f in split)
     except (TypeError, ValueError):
         fractions = ()
-    if len(fractions) != 3 or min(fractions, default=-1) < 0 or fractions[0] <= 0 \
+    if len(fractions) != 3 or not all(0 <= f <= 1 for f in fractions) or fractions[0] == 0 \
             or abs(sum(fractions) - 1) > 1e-9:
         raise ValueError(f"split: expected three fractions (training, validation, test) that are "
-                         f"not negative and sum to 1, e.g. 0.8,0.1,0.1; got {split!r}")
+                         f"numbers from 0 to 1 (training above 0) and sum to 1, e.g. 0.8,0.1,0.1; "
+                         f"got {split!r}")
     return fractions
 
 
