@@ -194,6 +194,10 @@ class RunFolder:
         save_checkpoint(net, optimizer, self / LAST)
         self.save_history(optimizer)
 
+    def saved_epoch(self):
+        """The epoch of the last checkpoint: where --resume goes on from."""
+        return load_checkpoint(self / LAST)[1].epoch
+
     def save_history(self, optimizer):
         """history.json and history.csv from an ``SGD``'s history."""
         history = optimizer.history
@@ -216,6 +220,13 @@ class RunFolder:
     def files(self):
         """Names of the run files present, in the order of ``FILES``."""
         return [name for name in FILES if (self / name).is_file()]
+
+
+def run_holding(path):
+    """The folder of the fastnet run whose own file ``path`` is (one of ``FILES`` beside
+    a recipe.json), else None."""
+    path = Path(path)
+    return path.parent if path.name in FILES and (path.parent / RECIPE).is_file() else None
 
 
 def _schedule_kind(schedule):

@@ -100,8 +100,7 @@ def read_table(path, label_column=None):
     if path.suffix.lower() == ".csv":
         return _read_csv(path, label_column)
     if label_column is not None:
-        raise DataError(f"label_column: applies to CSV files only, but {path} is not a .csv; "
-                        "leave it out")
+        raise _not_a_csv(path)
     if path.is_dir():
         return _read_idx_folder(path)
     return _read_npz(path)
@@ -160,8 +159,13 @@ def read_features(path, n_features, label_column=None):
     columns (or one more, the label column, which is dropped), or an .npz with ``X``."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
-        X = _read_csv(path, label_column, n_features).parts["all"][0]
+        X, labels = _read_csv(path, label_column, n_features).parts["all"]
+        if label_column is not None and labels is None:
+            raise DataError(f"label_column: {path} has {n_features} columns, the model's "
+                            f"{n_features} features, and so no label column; leave it out")
     else:
+        if label_column is not None:
+            raise _not_a_csv(path)
         if not path.is_file() or not zipfile.is_zipfile(path):
             raise DataError(f"{path}: is not a .csv file or an .npz archive; pass one of those")
         with np.load(path, allow_pickle=False) as archive:
@@ -174,6 +178,11 @@ def read_features(path, n_features, label_column=None):
     if X.shape[1] != n_features:
         raise DataError(f"{path}: rows have {X.shape[1]} features; the model takes {n_features}")
     return X
+
+
+def _not_a_csv(path):
+    return DataError(f"label_column: applies to CSV files only, but {path} is not a .csv; "
+                     "leave it out")
 
 
 def _label_index(path, first_row, label_column, width):
