@@ -97,7 +97,7 @@ def check_output(path, argument, kind, inputs=None, force=False):
     if path.is_dir():
         raise ValueError(f"{argument}: {path} is a folder; pass the name of the file to write")
     _check_not_an_input(path, argument, inputs)
-    from .runs import run_holding
+    from .runs import run_holding  # runs.py writes with atomic_write: imported here, not above
     run = run_holding(path)
     if run is not None:
         raise ValueError(f"{argument}: {path} is one of the files of the fastnet run in {run}, "
@@ -116,8 +116,8 @@ def check_output_folder(path, argument, own, inputs=None, force=False):
     if path.exists() and not path.is_dir():
         raise ValueError(f"{argument}: {path} is a file; pass a folder for the outputs")
     _check_not_an_input(path, argument, inputs)
-    from .runs import RECIPE
-    if (path / RECIPE).is_file():
+    from .runs import is_run_folder  # runs.py writes with atomic_write: imported here, not above
+    if is_run_folder(path):
         raise ValueError(f"{argument}: {path} is the folder of a fastnet run; pass another folder")
     foreign = sorted(name for name in (os.listdir(path) if path.is_dir() else ())
                      if name not in own and not name.startswith("."))

@@ -222,11 +222,15 @@ class RunFolder:
         return [name for name in FILES if (self / name).is_file()]
 
 
+def is_run_folder(folder):
+    """Whether ``folder`` holds a fastnet run (a recipe.json, checkpointed or not yet)."""
+    return (Path(folder) / RECIPE).is_file()
+
+
 def run_holding(path):
-    """The folder of the fastnet run whose own file ``path`` is (one of ``FILES`` beside
-    a recipe.json), else None."""
+    """The folder of the fastnet run whose own file ``path`` is (one of ``FILES``), else None."""
     path = Path(path)
-    return path.parent if path.name in FILES and (path.parent / RECIPE).is_file() else None
+    return path.parent if path.name in FILES and is_run_folder(path.parent) else None
 
 
 def _schedule_kind(schedule):
