@@ -36,16 +36,17 @@ from .costs import COSTS, OUTPUTS
 from .kernels.blas import describe as describe_blas
 from .kernels.lanes import describe as describe_lanes
 from .data import load_mnist, locate_mnist
+from .files import check_output
 from .model_io import read_model_file
 from .network import HIDDEN, INITS, Network
 from .optim import HISTORY_KEYS, format_epoch
 from .pictures import MatplotlibMissing, weight_tiles
-from .png import write_png
+from .png import PNG, write_png
 from .presets import DEFAULT_PRESET, PRESETS
 from .recipe import Recipe, parse_schedule
 from .runs import MODEL, RunFolder
 from . import cli_second_order
-from .cli_checks import (TERMINATED, Terminated, announce_compilation, check_data_fits,
+from .cli_checks import (TERMINATED, Terminated, add_force, announce_compilation, check_data_fits,
                            preset_line, terminate_as_interrupt)
 
 ACTIVATIONS = tuple(HIDDEN)
@@ -107,6 +108,7 @@ def build_parser():
                     "the first layer's weights, one tile per hidden unit.")
     show.add_argument("model", metavar="MODEL", help="model.npz or a checkpoint")
     show.add_argument("--png", metavar="FILE", help="write the first layer's weights here")
+    add_force(show, "a PNG image")
     show.set_defaults(run=show_command)
     add_predict(commands)
     add_export(commands)
@@ -275,10 +277,14 @@ def train_command(args, parser):
             net.fit(X, y, recipe.epochs, validation=validation, optimizer=optimizer,
                     augment=augment, callback=report.epoch_done, progress=report.progress,
                     threads=args.threads, hogwild=args.hogwild)
-    except KeyboardInterrupt as interrupt:
-        print(f"fastnet: {str(interrupt) or 'interrupted'} after epoch {optimizer.epoch}; continue "
-              f"with: fastnet train --resume {folder}", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:  # the epoch said is the one --resume goes on from
+        print(f"fastnet: {str(interrupt) or 'interrupted'} after epoch {folder.saved_epoch()}; "
+              f"continue with: fastnet train --resume {folder}", file=sys.stderr)
         return TERMINATED if isinstance(interrupt, Terminated) else INTERRUPTED
+    except OSError as error:  # e.g. a full disk: the epochs saved before it stay resumable
+        raise OSError(f"{error}. The run is intact up to epoch {folder.saved_epoch()}: free some "
+                      f"space (or fix the cause), then continue with: fastnet train --resume "
+                      f"{folder}") from error
     finally:
         report.close()
         if augment is not None:
@@ -460,6 +466,7 @@ def show_command(args, parser):
         parser.error(f"--png: {args.png!r} does not end in .png; fastnet writes PNG images "
                      "only, so pass a file name ending in .png")
     if args.png:
+        check_output(args.png, "--png", PNG, {"MODEL": args.model}, args.force)
         tiles = weight_tiles(net.weights[0])
         write_png(args.png, tiles)
         print(f"weights  of the {net.sizes[1]} units of layer 1 drawn in {args.png} "

@@ -2,7 +2,8 @@
 
 Data against the settings before anything is written; the preset line of the
 banner; the first run's kernel compilation, timed and announced; SIGTERM
-turned into an interruption that leaves a resumable run folder.
+turned into an interruption that leaves a resumable run folder; the
+``--force`` flag of the commands that write files (``files.check_output``).
 """
 import signal
 import time
@@ -35,6 +36,13 @@ def terminate_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def add_force(parser, kind):
+    """The ``--force`` flag of a command that writes ``kind``, e.g. "an ONNX model fastnet wrote"."""
+    parser.add_argument("--force", action="store_true",
+                        help=f"replace an existing file that is not {kind} (never one of the "
+                             "command's inputs or a file of a run folder)")
 
 
 def check_data_fits(net, train, validation, test):

@@ -22,9 +22,12 @@ import numpy as np
 from .data import locate_mnist
 from .data.errors import DataError
 from .data.table import encode_labels, is_table, read_features, read_table, split_table
-from .files import atomic_write
+from .cli_checks import add_force
+from .files import OutputKind, atomic_write, check_output
 from .network import Network
 from .standardize import Standardize
+
+PREDICTIONS = OutputKind("a table written by fastnet predict", rb"prediction[,\r\n]")
 
 
 # ------------------------------------------------------------------ flags
@@ -216,20 +219,19 @@ def add_predict(commands):
                               "with a label column, which is ignored) or an .npz holding X")
     add_csv_flags(predict)
     predict.add_argument("--out", metavar="FILE.csv", help="write here (default: standard output)")
+    add_force(predict, "a table written by fastnet predict")
     predict.set_defaults(run=predict_command)
 
 
 def predict_command(args, parser):
     """``fastnet predict MODEL --data FILE [--out FILE.csv]``."""
+    if args.out is not None:
+        check_output(args.out, "--out", PREDICTIONS, {"MODEL": args.model, "--data": args.data},
+                     args.force)
     net = Network.load(args.model)
     X = prepared_inputs(net, read_features(args.data, net.sizes[0], args.label_column, args.header))
-    outputs = net.predict_proba(X)
-    classes = net.classes if net.classes is not None else list(range(net.sizes[-1]))
     text = io.StringIO(newline="")
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["prediction", *[f"output_{label}" for label in classes]])
-    for label, row in zip(np.argmax(outputs, axis=1), outputs):
-        writer.writerow([classes[label], *[f"{value:.6g}" for value in row]])
+    csv.writer(text, lineterminator="\n").writerows(prediction_rows(net, X))
     if args.out is None:
         sys.stdout.write(text.getvalue())
     else:
@@ -237,3 +239,18 @@ def predict_command(args, parser):
             handle.write(text.getvalue())
         print(f"predictions for {len(X):,} rows written to {args.out}", file=sys.stderr)
     return 0
+
+
+def prediction_rows(net, X):
+    """The lines of ``fastnet predict``: a header, then per row of X what ``net.predict``
+    gives (a class; a regression's value) and, for a classifier, its outputs."""
+    predicted, outputs = net.predict(X), net.predict_proba(X)
+    if predicted.dtype.kind == "f":  # one linear output, a regression: the output is the value
+        return [["prediction"], *([f"{value:.6g}"] for value in predicted)]
+    if net.sizes[-1] == 1:  # one sigmoid output: class 1 where it exceeds 0.5
+        classes, units = [0, 1], [1]
+    else:
+        classes = units = net.classes if net.classes is not None else list(range(net.sizes[-1]))
+    return [["prediction", *[f"output_{label}" for label in units]],
+            *([classes[label], *[f"{value:.6g}" for value in row]]
+              for label, row in zip(predicted, outputs))]

@@ -1,7 +1,10 @@
 """``fastnet export MODEL OUT.onnx``: a model file as an ONNX model (see ``fastnet.onnx_export``)."""
 import sys
 
+from .cli_checks import add_force
+from .files import check_output
 from .network import Network
+from .onnx_export import DEFAULT_OPSET, ONNX, OPSETS
 
 
 def add_export(commands):
@@ -12,11 +15,15 @@ def add_export(commands):
                     "input standardization folded in, a symbolic batch dimension.")
     export.add_argument("model", metavar="MODEL", help="model.npz or a checkpoint")
     export.add_argument("out", metavar="OUT.onnx", help="the ONNX file to write")
-    export.add_argument("--opset", type=int, metavar="N", help="ONNX opset (default 17; 13 or later)")
+    export.add_argument("--opset", type=int, choices=OPSETS, metavar="N",
+                        help=f"ONNX opset, {OPSETS.start} to {OPSETS.stop - 1} (default "
+                             f"{DEFAULT_OPSET})")
+    add_force(export, "an ONNX model written by fastnet")
     export.set_defaults(run=export_command)
 
 
 def export_command(args, parser):
+    check_output(args.out, "OUT.onnx", ONNX, {"MODEL": args.model}, args.force)
     net = Network.load(args.model)
     try:
         net.to_onnx(args.out, opset=args.opset)

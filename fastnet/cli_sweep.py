@@ -14,9 +14,14 @@ import sys
 
 from . import cli
 from .cli_checks import TERMINATED, Terminated, terminate_as_interrupt
-from .sweep import DistributedMissing, parse_axis, parse_seeds, run_data
+from .files import check_output_folder
+from .sweep import RESULTS_CSV, RESULTS_JSON, DistributedMissing, parse_axis, parse_seeds, run_data
+from .sweep_report import PLOTS
+from .tune import BEST, LEADERBOARD
 
 INTERRUPTED = 130
+SWEEP_OUTPUTS = (RESULTS_JSON, RESULTS_CSV, "runs", PLOTS)  # what each writes in its --out
+TUNE_OUTPUTS = (RESULTS_JSON, RESULTS_CSV, "runs", LEADERBOARD, BEST)
 
 
 def add_commands(commands):
@@ -45,6 +50,7 @@ def add_commands(commands):
     group.add_argument("--resume", help=argparse.SUPPRESS)  # train's; refused below
     group.add_argument("--out", metavar="DIR", default="runs/sweep",
                        help="results.csv, results.json, runs/, plots/ (default runs/sweep)")
+    _add_force(group)
     group.add_argument("--retry-failed", action="store_true",
                        help="train again the runs that failed before (default: keep their rows)")
     group.add_argument("--report", metavar="DIR",
@@ -63,6 +69,7 @@ def add_commands(commands):
                       help="wall-clock minutes for everything, the final run included")
     tune.add_argument("--out", metavar="DIR", default="runs/tune",
                       help="results, leaderboard.csv and best/ (default runs/tune)")
+    _add_force(tune)
     tune.add_argument("--epochs", type=int, default=30, metavar="N",
                       help="epochs of the final run of the best configuration (default 30)")
     tune.add_argument("--limit", type=int, metavar="N", help="use the first N training images only")
@@ -70,6 +77,12 @@ def add_commands(commands):
                       help="seed of the search and of every run (default 0)")
     _add_cluster(tune)
     tune.set_defaults(run=tune_command)
+
+
+def _add_force(parser):
+    parser.add_argument("--force", action="store_true",
+                        help="write into an --out folder that holds other files too (never into "
+                             "a run folder or the data)")
 
 
 def _add_cluster(parser):
@@ -111,6 +124,7 @@ def sweep_command(args, parser):
                 if name != "seed" and getattr(args, name) is not None}
     seeds = args.seeds or [args.seed if args.seed is not None else 0]
     echo = (lambda line: None) if args.quiet else _print
+    check_output_folder(args.out, "--out", SWEEP_OUTPUTS, {"--data": args.data}, args.force)
 
     def run():
         try:
@@ -131,11 +145,12 @@ def tune_command(args, parser):
     """``fastnet tune``: returns the exit status."""
     from .network import Network
     from .recipe import Recipe
-    from .tune import BEST, tune
+    from .tune import tune
     if args.epochs < 1:
         parser.error(f"--epochs: expected a positive number of epochs, got {args.epochs}")
     if not args.budget > 0:
         parser.error(f"--budget: expected a positive number of minutes, got {args.budget:g}")
+    check_output_folder(args.out, "--out", TUNE_OUTPUTS, {"--data": args.data}, args.force)
 
     def run():
         try:

@@ -6,11 +6,18 @@
 fsynced so that the rename survives a crash.  If the block raises, the
 temporary file is removed and ``path`` keeps its old content.  Models,
 checkpoints, histories and pictures are all written this way, so an
-interrupted run never leaves a half-written file behind.
+interrupted run never leaves a half-written file behind.  An error while
+writing names ``path``, never the hidden temporary file.
+
+``check_output`` and ``check_output_folder`` are the rule of every command
+that writes: never onto one of its own inputs or a file of a fastnet run
+folder, and never over a file of another kind without ``--force``.
 """
 import os
+import re
 import secrets
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -41,8 +48,10 @@ def atomic_write(path, text=False):
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.errno and error.filename in (None, str(temporary)):
+            raise OSError(error.errno, error.strerror, str(path)) from error  # e.g. a full disk
         raise
     _fsync_folder(folder)
 
@@ -59,3 +68,75 @@ def _fsync_folder(folder):
         pass
     finally:
         os.close(descriptor)
+
+
+# ------------------------------------------------------------------ outputs
+@dataclass(frozen=True)
+class OutputKind:
+    """What a command writes: ``name`` for messages, ``start`` (a bytes regex) for how
+    such a file begins, so that a file of this kind may be replaced."""
+    name: str
+    start: bytes
+
+    def recognises(self, path):
+        """Whether the file at ``path`` begins as this kind of file does."""
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(256)
+        except OSError:
+            return False
+        return re.match(self.start, head) is not None
+
+
+def check_output(path, argument, kind, inputs=None, force=False):
+    """Raise ValueError (naming ``argument``) unless a command may write the file ``path``:
+    not a folder, not one of ``inputs`` ({argument: path} of what the command reads), not
+    a file of a fastnet run folder, and not an existing file of another kind than ``kind``
+    (an ``OutputKind``) unless ``force`` (the command's ``--force``)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{argument}: {path} is a folder; pass the name of the file to write")
+    _check_not_an_input(path, argument, inputs)
+    from .runs import run_holding  # runs.py writes with atomic_write: imported here, not above
+    run = run_holding(path)
+    if run is not None:
+        raise ValueError(f"{argument}: {path} is one of the files of the fastnet run in {run}, "
+                         "which must stay as the run wrote them; pass another file name")
+    if path.exists() and not force and not kind.recognises(path):
+        raise ValueError(f"{argument}: {path} already exists and is not {kind.name}; pass a "
+                         "new file name, or --force to replace it")
+
+
+def check_output_folder(path, argument, own, inputs=None, force=False):
+    """Raise ValueError (naming ``argument``) unless a command may write into the folder
+    ``path``: not a file, not one of ``inputs``, not a fastnet run folder, and (unless
+    ``force``) missing, empty or holding only names in ``own``, what the command itself
+    writes there (hidden entries, such as temporary files, aside)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{argument}: {path} is a file; pass a folder for the outputs")
+    _check_not_an_input(path, argument, inputs)
+    from .runs import is_run_folder  # runs.py writes with atomic_write: imported here, not above
+    if is_run_folder(path):
+        raise ValueError(f"{argument}: {path} is the folder of a fastnet run; pass another folder")
+    foreign = sorted(name for name in (os.listdir(path) if path.is_dir() else ())
+                     if name not in own and not name.startswith("."))
+    if foreign and not force:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise ValueError(f"{argument}: {path} holds {shown}, which this command does not write; "
+                         "pass a new or empty folder, or --force to write beside them")
+
+
+def _check_not_an_input(path, argument, inputs):
+    for name, given in (inputs or {}).items():
+        if given is not None and _same_file(path, given):
+            noun = "folder" if path.is_dir() else "file"
+            raise ValueError(f"{argument}: {path} is the {noun} given as {name}, which this "
+                             "command reads; pass another name, so that it is not overwritten")
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return False

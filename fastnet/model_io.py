@@ -142,11 +142,23 @@ def _header(kind, net):
 
 def _checked_classes(net):
     classes = [value.item() if isinstance(value, np.generic) else value for value in net.classes]
-    if len(classes) != net.sizes[-1] or not all(
-            isinstance(c, str) or (isinstance(c, int) and not isinstance(c, bool)) for c in classes):
-        raise ValueError(f"net.classes: expected None or {net.sizes[-1]} labels (integers or "
-                         f"strings), one per output unit, got {net.classes!r}")
+    problem = _classes_problem(classes, net.sizes[-1])
+    if problem:
+        raise ValueError(f"net.classes: {problem}, got {net.classes!r}; pass such a list or None")
     return classes
+
+
+def _classes_problem(classes, n_out):
+    """Why ``classes`` cannot label ``n_out`` output units (a phrase), or None."""
+    if len(classes) != n_out or not all(
+            isinstance(c, str) or (isinstance(c, int) and not isinstance(c, bool)) for c in classes):
+        return f"expected {n_out} labels (integers or strings), one per output unit"
+    texts = [str(c) for c in classes]
+    repeated = sorted({text for text in texts if texts.count(text) > 1})
+    if repeated:
+        return (f"expected {n_out} different labels, one per output unit, but "
+                f"{', '.join(map(repr, repeated))} is there more than once")
+    return None
 
 
 def _standardize_arrays(net):
@@ -385,11 +397,9 @@ def _classes(reader, n_out):
     if "classes" not in reader.header:
         return None
     classes = reader.get(reader.header, "classes", "list", "header")
-    if len(classes) != n_out or not all(isinstance(c, str) or (isinstance(c, int) and
-                                                               not isinstance(c, bool))
-                                        for c in classes):
-        raise reader.error(f"the header's classes is {classes!r}; expected {n_out} labels "
-                           "(integers or strings), one per output unit")
+    problem = _classes_problem(classes, n_out)
+    if problem:
+        raise reader.error(f"the header's classes is {classes!r}; {problem}")
     return classes
 
 

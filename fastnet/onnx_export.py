@@ -11,7 +11,8 @@ layer (W' = W / std per row, b' = b − (mean / std)·W), so the ONNX model
 takes raw features.
 
 Default opset: 17 (``DEFAULT_OPSET``), IR version 8, which every current
-ONNX runtime reads.  The model passes ``onnx.checker.check_model`` before it
+ONNX runtime reads; ``OPSETS`` (13 to 19) are the opsets accepted, each
+checked with onnxruntime by the tests.  The model passes ``onnx.checker.check_model`` before it
 is written, atomically.  The ``onnx`` package is an optional dependency:
 ``pip install "fastnet[onnx]"``.
 """
@@ -19,14 +20,17 @@ import numpy as np
 
 from . import __version__
 from .checks import integer
-from .files import atomic_write, checked_path
+from .files import OutputKind, atomic_write, checked_path
 
 DEFAULT_OPSET = 17
 IR_VERSION = 8
-MIN_OPSET = 13  # Softmax's per-axis definition
+# 13: Softmax's per-axis definition; 19: the newest that onnx>=1.14 and onnxruntime>=1.16 know
+OPSETS = range(13, 20)
 PROTOBUF_LIMIT = 2**31 - 1  # bytes: a single ONNX file cannot be larger
 HIDDEN_OPS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
 OUTPUT_OPS = {"sigmoid": "Sigmoid", "softmax": "Softmax", "linear": None}
+# how the files of ``to_onnx`` begin: ir_version (field 1), then producer_name (field 2) "fastnet"
+ONNX = OutputKind("an ONNX model written by fastnet", rb"\x08[\x01-\x7f]\x12\x07fastnet")
 
 
 def _onnx():
@@ -55,7 +59,10 @@ def build_model(net, opset=None):
     """The ``onnx.ModelProto`` of ``net`` (checked); see the module docstring."""
     onnx = _onnx()
     from onnx import TensorProto, helper, numpy_helper
-    opset = DEFAULT_OPSET if opset is None else integer("opset", opset, MIN_OPSET)
+    opset = DEFAULT_OPSET if opset is None else integer("opset", opset, OPSETS.start)
+    if opset not in OPSETS:
+        raise ValueError(f"opset: {opset} is not one fastnet tests its ONNX files with; pass one "
+                         f"of {OPSETS.start}..{OPSETS.stop - 1} (default {DEFAULT_OPSET})")
     size = sum(W.nbytes + b.nbytes for W, b in zip(net.weights, net.biases))
     if size >= PROTOBUF_LIMIT:
         raise ValueError(f"net: its parameters take {size:,} bytes, more than the 2 GiB that "

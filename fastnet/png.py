@@ -5,14 +5,16 @@ needs one exact pixel per weight, not a plotting library: a PNG is a
 signature, an IHDR chunk, zlib-compressed scanlines (each prefixed by filter
 type 0) in an IDAT chunk and an IEND chunk, each chunk with its CRC-32.
 """
+import re
 import struct
 import zlib
 
 import numpy as np
 
-from .files import atomic_write
+from .files import OutputKind, atomic_write
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG = OutputKind("a PNG image", re.escape(SIGNATURE))
 GRAY, RGB = 0, 2  # PNG colour types
 
 

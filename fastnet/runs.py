@@ -194,6 +194,10 @@ class RunFolder:
         save_checkpoint(net, optimizer, self / LAST)
         self.save_history(optimizer)
 
+    def saved_epoch(self):
+        """The epoch of the last checkpoint: where --resume goes on from."""
+        return load_checkpoint(self / LAST)[1].epoch
+
     def save_history(self, optimizer):
         """history.json and history.csv from an ``SGD``'s history."""
         history = optimizer.history
@@ -216,6 +220,17 @@ class RunFolder:
     def files(self):
         """Names of the run files present, in the order of ``FILES``."""
         return [name for name in FILES if (self / name).is_file()]
+
+
+def is_run_folder(folder):
+    """Whether ``folder`` holds a fastnet run (a recipe.json, checkpointed or not yet)."""
+    return (Path(folder) / RECIPE).is_file()
+
+
+def run_holding(path):
+    """The folder of the fastnet run whose own file ``path`` is (one of ``FILES``), else None."""
+    path = Path(path)
+    return path.parent if path.name in FILES and is_run_folder(path.parent) else None
 
 
 def _schedule_kind(schedule):

@@ -8,7 +8,8 @@ onnx = pytest.importorskip("onnx")  # guard only: CI installs the onnx and test 
 ort = pytest.importorskip("onnxruntime")
 
 from fastnet import Network  # noqa: E402
-from fastnet.onnx_export import DEFAULT_OPSET, build_model  # noqa: E402
+from fastnet.cli import main  # noqa: E402
+from fastnet.onnx_export import DEFAULT_OPSET, OPSETS, build_model  # noqa: E402
 from fastnet.standardize import Standardize  # noqa: E402
 
 
@@ -37,6 +38,27 @@ def test_graph_is_one_gemm_and_activation_per_layer_with_the_stated_opset():
     assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
     onnx.checker.check_model(model)
     assert [n.op_type for n in build_model(Network([5, 3], output="linear", seed=0)).graph.node] == ["Gemm"]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+def test_every_accepted_opset_runs_in_onnxruntime(tmp_path, opset):
+    net = Network([5, 8, 3], activation="tanh", output="softmax", seed=1)
+    X = np.random.default_rng(4).standard_normal((9, 5)).astype(np.float32)
+    net.to_onnx(tmp_path / "net.onnx", opset=opset)
+    assert onnx.load(tmp_path / "net.onnx").opset_import[0].version == opset
+    np.testing.assert_allclose(run(tmp_path / "net.onnx", X), net.predict_proba(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("opset", [12, OPSETS.stop, 999])
+def test_an_untested_opset_is_refused_before_writing(tmp_path, capsys, opset):
+    net = Network([4, 3], seed=0)
+    with pytest.raises(ValueError, match="opset"):
+        net.to_onnx(tmp_path / "net.onnx", opset=opset)
+    net.save(tmp_path / "m.npz")
+    with pytest.raises(SystemExit) as usage:
+        main(["export", str(tmp_path / "m.npz"), str(tmp_path / "net.onnx"), "--opset", str(opset)])
+    assert usage.value.code == 2 and "--opset: invalid choice" in capsys.readouterr().err
+    assert not (tmp_path / "net.onnx").exists()
 
 
 def test_standardization_is_folded_into_the_first_layer(tmp_path):

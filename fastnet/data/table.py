@@ -134,10 +134,7 @@ def read_table(path, label_column=None, header=None):
                         "folder of IDX files")
     if _is_csv(path):
         return _read_csv(path, label_column, header)
-    for name, value in (("label_column", label_column), ("header", header)):
-        if value is not None:
-            raise DataError(f"{name}: applies to CSV files only, but {path} is not a .csv; "
-                            "leave it out")
+    _refuse_csv_flags(path, label_column, header)
     if path.is_dir():
         return _read_idx_folder(path)
     return _read_npz(path)
@@ -153,6 +150,9 @@ def _read_csv(path, label_column, header, n_features=None):
         raise DataError(f"{path}: has {width} columns; the model takes {n_features} features "
                         f"(pass {n_features} columns, or {n_features + 1} with a label column)")
     has_labels = n_features is None or width == n_features + 1
+    if not has_labels and label_column is not None:
+        raise DataError(f"label_column: {path} has {width} columns, the model's {n_features} "
+                        "features, and so no label column; leave it out")
     if has_labels and width < 2:
         raise DataError(f"{path}: line {lines[0]} has {width} column; expected features and a "
                         "label, separated by commas (or by semicolons or tabs)")
@@ -217,6 +217,7 @@ def read_features(path, n_features, label_column=None, header=None):
     if _is_csv(path):
         X = _read_csv(path, label_column, header, n_features).parts["all"][0]
     else:
+        _refuse_csv_flags(path, label_column, header)
         if not path.is_file() or not zipfile.is_zipfile(path):
             raise DataError(f"{path}: is not a .csv (.csv.gz) file or an .npz archive; pass one "
                             "of those")
@@ -230,6 +231,14 @@ def read_features(path, n_features, label_column=None, header=None):
     if X.shape[1] != n_features:
         raise DataError(f"{path}: rows have {X.shape[1]} features; the model takes {n_features}")
     return X
+
+
+def _refuse_csv_flags(path, label_column, header):
+    """DataError if a CSV file's flag is given for ``path``, which is not a CSV file."""
+    for name, value in (("label_column", label_column), ("header", header)):
+        if value is not None:
+            raise DataError(f"{name}: applies to CSV files only, but {path} is not a .csv; "
+                            "leave it out")
 
 
 def _label_index(path, first_row, label_column, width):
