@@ -96,7 +96,7 @@ def _seeds(text):
 
 def sweep_command(args, parser):
     """``fastnet sweep``: returns the exit status."""
-    from .sweep import sweep
+    from .sweep import base_recipe, plan, run_tasks
     from .sweep_report import report
     if args.report:
         return _guarded(lambda: _report(report, args.report))
@@ -113,16 +113,17 @@ def sweep_command(args, parser):
     echo = (lambda line: None) if args.quiet else _print
 
     def run():
+        tasks = plan(base_recipe(args.preset, **settings), args.grid, seeds, args.random, args.data,
+                     args.out)
         try:
             with terminate_as_interrupt():
-                sweep(args.preset, grid=args.grid, seeds=seeds, samples=args.random, out=args.out,
-                      data=args.data, scheduler=args.scheduler, workers=args.workers,
-                      retry_failed=args.retry_failed, echo=echo, **settings)
+                rows = run_tasks(tasks, args.out, scheduler=args.scheduler, workers=args.workers,
+                                 retry_failed=args.retry_failed, echo=echo)
         except KeyboardInterrupt as interrupt:
             print(f"fastnet: {str(interrupt) or 'interrupted'}; the finished runs are in "
                   f"{args.out}/results.csv and the same command goes on from there", file=sys.stderr)
             return TERMINATED if isinstance(interrupt, Terminated) else INTERRUPTED
-        report(args.out)
+        report(args.out, rows)  # this sweep's runs; --report shows every run in the folder
         return 0
     return _guarded(run)
 
