@@ -55,7 +55,7 @@ def add_commands(commands):
     tune = commands.add_parser(
         "tune", help="search settings for a data set by successive halving, within a time budget",
         description="Search a default space (depth, width, activation, eta, momentum, L2, dropout, "
-                    "batch size, distortions) by asynchronous successive halving on "
+                    "batch size, distortions of MNIST's images) by asynchronous successive halving on "
                     "dask.distributed, then train the best configuration to completion.")
     tune.add_argument("--data", metavar="PATH", help="the data set: a folder of IDX files, an .npz "
                       "or a pickle as for fastnet train (default: $FASTNET_DATA, the cache, MNIST)")

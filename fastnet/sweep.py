@@ -608,8 +608,8 @@ def connect(client=None, scheduler=None, workers=None, timeout=None):
 
     A scheduler is asked who it is first (``check_scheduler``): an address where
     nothing or something else answers raises ``SchedulerUnreachable`` within
-    about twice ``timeout`` seconds (default dask's
-    ``distributed.comm.timeouts.connect``, 30 s)."""
+    twice ``timeout`` seconds (default dask's ``distributed.comm.timeouts.connect``,
+    30 s)."""
     distributed = require_distributed()
     if client is not None:
         yield client
@@ -638,9 +638,9 @@ def check_scheduler(address, timeout=None):
     """Ask ``address`` for its identity in dask's protocol; return the timeout in seconds
     if a dask scheduler answers, else raise ``SchedulerUnreachable`` naming the address
     and what answered there (nothing, a silent peer, one that speaks another protocol,
-    a dask worker).  Connecting and the answer get ``timeout`` seconds each (default
-    dask's ``distributed.comm.timeouts.connect``); an address that is not one raises
-    ValueError."""
+    a dask worker).  Connecting may take ``timeout`` seconds (default dask's
+    ``distributed.comm.timeouts.connect``), the whole check twice that; an address
+    that is not one raises ValueError."""
     require_distributed()
     import dask
     from dask.utils import parse_timedelta
@@ -659,10 +659,11 @@ def check_scheduler(address, timeout=None):
     instead = "pass the address of a running `dask scheduler`, such as tcp://HOST:8786"
     with concurrent.futures.ThreadPoolExecutor(1) as thread:  # an event loop of its own
         try:
-            reply = thread.submit(asyncio.run, _identity(address, timeout)).result()
-        except TimeoutError:  # the connection was made (connecting has its own timeout)
-            raise SchedulerUnreachable(f"scheduler: {address} accepted the connection but sent no "
-                                       f"dask handshake within {timeout:g} s, so it is not a dask "
+            answer = asyncio.wait_for(_identity(address, timeout), 2 * timeout)
+            reply = thread.submit(asyncio.run, answer).result()
+        except TimeoutError:  # connected (a failed connect ends in OSError after ``timeout``)
+            raise SchedulerUnreachable(f"scheduler: {address} accepted the connection but gave no "
+                                       f"dask answer within {timeout:g} s, so it is not a dask "
                                        f"scheduler; {instead}") from None
         except CommClosedError:
             raise SchedulerUnreachable(f"scheduler: {address} closed the connection without a dask "
@@ -683,13 +684,12 @@ def check_scheduler(address, timeout=None):
 
 
 async def _identity(address, timeout):
-    """The peer's answer to dask's ``identity`` request: ``timeout`` seconds to connect,
-    then as long again for the handshake and the answer (TimeoutError)."""
+    """The peer's answer to dask's ``identity`` request (``timeout`` seconds to connect)."""
     from distributed.comm import connect as open_comm
-    comm = await asyncio.wait_for(open_comm(address, timeout=timeout), 2 * timeout)
+    comm = await open_comm(address, timeout=timeout)
     try:
         await comm.write({"op": "identity", "reply": True})
-        return await asyncio.wait_for(comm.read(), timeout)
+        return await comm.read()
     finally:
         comm.abort()
 

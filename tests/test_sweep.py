@@ -397,7 +397,7 @@ def loopback_peer(reply):
 
 
 @pytest.mark.parametrize("reply, message", [
-    (None, "accepted the connection but sent no dask handshake within 1 s, so it is not a dask "
+    (None, "accepted the connection but gave no dask answer within 1 s, so it is not a dask "
            "scheduler"),
     (HTTP_REPLY, OTHER_PROTOCOL),
     (bytes(range(256)) * 4, OTHER_PROTOCOL),
