@@ -61,7 +61,7 @@ def add_commands(commands):
     tune = commands.add_parser(
         "tune", help="search settings for a data set by successive halving, within a time budget",
         description="Search a default space (depth, width, activation, eta, momentum, L2, dropout, "
-                    "batch size, distortions) by asynchronous successive halving on "
+                    "batch size, distortions of MNIST's images) by asynchronous successive halving on "
                     "dask.distributed, then train the best configuration to completion.")
     tune.add_argument("--data", metavar="PATH", help="the data set: a folder of IDX files, an .npz "
                       "or a pickle as for fastnet train (default: $FASTNET_DATA, the cache, MNIST)")
@@ -109,7 +109,7 @@ def _seeds(text):
 
 def sweep_command(args, parser):
     """``fastnet sweep``: returns the exit status."""
-    from .sweep import sweep
+    from .sweep import base_recipe, plan, run_tasks
     from .sweep_report import report
     if args.report:
         return _guarded(lambda: _report(report, args.report))
@@ -127,16 +127,17 @@ def sweep_command(args, parser):
     check_output_folder(args.out, "--out", SWEEP_OUTPUTS, {"--data": args.data}, args.force)
 
     def run():
+        tasks = plan(base_recipe(args.preset, **settings), args.grid, seeds, args.random, args.data,
+                     args.out)
         try:
             with terminate_as_interrupt():
-                sweep(args.preset, grid=args.grid, seeds=seeds, samples=args.random, out=args.out,
-                      data=args.data, scheduler=args.scheduler, workers=args.workers,
-                      retry_failed=args.retry_failed, echo=echo, **settings)
+                rows = run_tasks(tasks, args.out, scheduler=args.scheduler, workers=args.workers,
+                                 retry_failed=args.retry_failed, echo=echo)
         except KeyboardInterrupt as interrupt:
             print(f"fastnet: {str(interrupt) or 'interrupted'}; the finished runs are in "
                   f"{args.out}/results.csv and the same command goes on from there", file=sys.stderr)
             return TERMINATED if isinstance(interrupt, Terminated) else INTERRUPTED
-        report(args.out)
+        report(args.out, rows)  # this sweep's runs; --report shows every run in the folder
         return 0
     return _guarded(run)
 

@@ -28,6 +28,8 @@ Settings are named as ``fastnet train``'s flags (``batch_size`` or
 ``int:LOW:HIGH`` (uniform integer, both ends included).
 """
 import argparse
+import asyncio
+import concurrent.futures
 import contextlib
 import csv
 import dataclasses
@@ -38,12 +40,19 @@ import json
 import logging
 import math
 import os
+import re
 import time
 from pathlib import Path
 
 import numpy as np
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; the results files are not guarded there
+    fcntl = None
+
 from .files import atomic_write
+from .data.table import is_table
 from .presets import DEFAULT_PRESET, PRESETS
 from .recipe import Recipe
 from .runs import LAST, MODEL, RECIPE, RunFolder
@@ -341,9 +350,17 @@ def plan(recipe, grid=None, seeds=(0,), samples=None, data=None, out="runs/sweep
     """One task per point and seed: dicts with key, label, settings, recipe, data, folder.
 
     Every recipe is checked before anything runs, so a bad value stops the
-    sweep before it starts."""
-    tasks, keys = [], set()
-    for point in points(grid, samples):
+    sweep before it starts.  On a table (data that is not MNIST) every run has
+    MNIST's augmentations ``expand`` and ``distort`` off, and a grid that varies
+    them is refused."""
+    tasks, keys, grid_points = [], set(), points(grid, samples)
+    if data is not None and is_table(data):
+        varied = [name for name in ("expand", "distort") if any(name in point for point in grid_points)]
+        if varied:
+            raise ValueError(f"{' / '.join(varied)}: work on MNIST's 28 x 28 images only; leave "
+                             f"{'it' if len(varied) == 1 else 'them'} out of the grid for {data}")
+        recipe = recipe.replace(expand=False, distort=False)  # a preset's, for MNIST only
+    for point in grid_points:
         for seed in parse_seeds(seeds):
             task = make_task(apply(recipe, {**point, "seed": seed}), {**point, "seed": seed}, data, out)
             if task["key"] not in keys:
@@ -383,7 +400,6 @@ def _data(data, dtype, limit, expand, label_column, header, split, standardize, 
 def run_data(recipe, data):
     """``(recipe fitted to the data, RunData)``: the sizes' ends from the data, the hidden
     layers from ``hidden`` or ``sizes``, MNIST's augmentations off for a table."""
-    from .data.table import is_table
     table = data is not None and is_table(data)
     loaded = _data(data, recipe.dtype, recipe.limit, recipe.expand, recipe.label_column,
                    recipe.header, tuple(recipe.split), recipe.standardize, recipe.seed if table else 0)
@@ -508,19 +524,25 @@ def _write_json(path, record):
 # ---------------------------------------------------------------- results
 class Results:
     """``OUT/results.json`` and ``OUT/results.csv``: one row per run key, rewritten
-    atomically whenever a row is added (the JSON rows also hold each run's history)."""
+    atomically whenever a row is added (the JSON rows also hold each run's history).
+
+    Sweeps may share ``OUT``, even at the same time: each added row is merged, under
+    a lock on the folder, with the rows the files hold by then."""
 
     def __init__(self, out):
         self.out = Path(out)
-        self.rows = {}
+        self.rows = self._read()
+
+    def _read(self):
+        """The rows of results.json by key ({} when there is none)."""
         path = self.out / RESULTS_JSON
-        if path.is_file():
-            try:
-                rows = json.loads(path.read_text(encoding="utf-8"))["rows"]
-                self.rows = {row["key"]: row for row in rows}
-            except (ValueError, KeyError, TypeError) as error:
-                raise ValueError(f"{path}: not a readable sweep result file ({error}); pass "
-                                 "another out folder or move the file away") from None
+        if not path.is_file():
+            return {}
+        try:
+            return {row["key"]: row for row in json.loads(path.read_text(encoding="utf-8"))["rows"]}
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{path}: not a readable sweep result file ({error}); pass "
+                             "another out folder or move the file away") from None
 
     def finished(self, key, retry_failed=False):
         """Whether the run ``key`` needs no training (done; or failed, unless retrying)."""
@@ -528,13 +550,16 @@ class Results:
         return row is not None and (row["status"] == "done" or not retry_failed)
 
     def add(self, row, task):
-        """Record a run's row (with its settings) and rewrite both files."""
-        self.rows[row["key"]] = {**row, "settings": task["settings"], "recipe": task["recipe"],
-                                 "folder": task["folder"]}
-        self.write()
+        """Record a run's row (with its settings) and rewrite both files with it, and with
+        the rows that another sweep into this folder has written meanwhile."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        with _locked(self.out):
+            self.rows = {**self.rows, **self._read(),
+                         row["key"]: {**row, "settings": task["settings"], "recipe": task["recipe"],
+                                      "folder": task["folder"]}}
+            self.write()
 
     def write(self):
-        self.out.mkdir(parents=True, exist_ok=True)
         _write_json(self.out / RESULTS_JSON, {"rows": list(self.rows.values())})
         table = io.StringIO()
         rows = [flat(row) for row in self.rows.values()]
@@ -546,6 +571,21 @@ class Results:
             handle.write(table.getvalue())
 
 
+@contextlib.contextmanager
+def _locked(folder):
+    """Hold an exclusive lock on ``folder`` during the block, waiting while another
+    process (or thread) holds it; no lock file is written (a no-op without fcntl)."""
+    if fcntl is None:
+        yield
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
+
+
 def flat(row):
     """A stored row as one flat record: key, status, every setting, then the outcome."""
     recipe = {name: ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
@@ -555,19 +595,29 @@ def flat(row):
 
 
 # ------------------------------------------------------------------ client
+class SchedulerUnreachable(ConnectionError):
+    """No dask scheduler answers at the address given (``scheduler``, ``--scheduler``)."""
+
+
 @contextlib.contextmanager
-def connect(client=None, scheduler=None, workers=None):
+def connect(client=None, scheduler=None, workers=None, timeout=None):
     """A dask client: ``client`` itself, one for ``scheduler`` (an address such as
     tcp://host:8786, default $FASTNET_SCHEDULER), or an embedded LocalCluster of
     ``workers`` processes (default: one per core), one thread and one Numba
-    thread each, on 127.0.0.1 without a dashboard."""
+    thread each, on 127.0.0.1 without a dashboard.
+
+    A scheduler is asked who it is first (``check_scheduler``): an address where
+    nothing or something else answers raises ``SchedulerUnreachable`` within
+    twice ``timeout`` seconds (default dask's ``distributed.comm.timeouts.connect``,
+    30 s)."""
     distributed = require_distributed()
     if client is not None:
         yield client
         return
     scheduler = scheduler or os.environ.get("FASTNET_SCHEDULER")
     if scheduler:
-        with distributed.Client(scheduler) as connected:
+        seconds = check_scheduler(scheduler, timeout)
+        with distributed.Client(scheduler, timeout=seconds) as connected:
             yield connected
         return
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
@@ -582,6 +632,66 @@ def connect(client=None, scheduler=None, workers=None):
                                      silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster) as connected:
         yield connected
+
+
+def check_scheduler(address, timeout=None):
+    """Ask ``address`` for its identity in dask's protocol; return the timeout in seconds
+    if a dask scheduler answers, else raise ``SchedulerUnreachable`` naming the address
+    and what answered there (nothing, a silent peer, one that speaks another protocol,
+    a dask worker).  Connecting may take ``timeout`` seconds (default dask's
+    ``distributed.comm.timeouts.connect``), the whole check twice that; an address
+    that is not one raises ValueError."""
+    require_distributed()
+    import dask
+    from dask.utils import parse_timedelta
+    from distributed.comm import CommClosedError, get_address_host_port
+    if timeout is None:
+        timeout = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="seconds")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"timeout: expected a positive number of seconds, got {timeout!r}")
+    if not isinstance(address, str):
+        raise TypeError(f"scheduler: expected an address such as tcp://HOST:8786, got {address!r}")
+    try:
+        get_address_host_port(address)
+    except ValueError as error:
+        raise ValueError(f"scheduler: {address!r} is not a scheduler address ({error}); pass one "
+                         "such as tcp://HOST:8786") from None
+    instead = "pass the address of a running `dask scheduler`, such as tcp://HOST:8786"
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:  # an event loop of its own
+        try:
+            answer = asyncio.wait_for(_identity(address, timeout), 2 * timeout)
+            reply = thread.submit(asyncio.run, answer).result()
+        except TimeoutError:  # connected (a failed connect ends in OSError after ``timeout``)
+            raise SchedulerUnreachable(f"scheduler: {address} accepted the connection but gave no "
+                                       f"dask answer within {timeout:g} s, so it is not a dask "
+                                       f"scheduler; {instead}") from None
+        except CommClosedError:
+            raise SchedulerUnreachable(f"scheduler: {address} closed the connection without a dask "
+                                       f"handshake, so it is not a dask scheduler; {instead}") from None
+        except OSError as error:  # dask's "Timed out trying to connect", caused by the real reason
+            reason = re.sub(r"^in <[^>]*>: ", "", str(error.__cause__ or error))
+            raise SchedulerUnreachable(f"scheduler: cannot connect to {address} within {timeout:g} s "
+                                       f"({reason}); {instead}") from None
+        except Exception:  # bytes that are not dask's: a huge frame size, undecodable data, ...
+            raise SchedulerUnreachable(f"scheduler: {address} answered, but not in dask's protocol, "
+                                       f"so it is not a dask scheduler (an HTTP server, such as "
+                                       f"dask's dashboard, answers so); {instead}") from None
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    if kind != "Scheduler":
+        what = f"a dask {kind}" if isinstance(kind, str) else "a dask peer"
+        raise SchedulerUnreachable(f"scheduler: {address} is {what}, not a scheduler; {instead}")
+    return timeout
+
+
+async def _identity(address, timeout):
+    """The peer's answer to dask's ``identity`` request (``timeout`` seconds to connect)."""
+    from distributed.comm import connect as open_comm
+    comm = await open_comm(address, timeout=timeout)
+    try:
+        await comm.write({"op": "identity", "reply": True})
+        return await comm.read()
+    finally:
+        comm.abort()
 
 
 @contextlib.contextmanager
@@ -672,6 +782,12 @@ def sweep(recipe=None, grid=None, seeds=(0,), samples=None, out="runs/sweep", da
     dicts): the settings, seed, scores, seconds, worker, run folder.
     """
     tasks = plan(base_recipe(recipe, **settings), grid, seeds, samples, data, out)
+    return table(run_tasks(tasks, out, client, scheduler, workers, retry_failed, echo))
+
+
+def run_tasks(tasks, out, client=None, scheduler=None, workers=None, retry_failed=False, echo=print):
+    """Train the ``tasks`` of ``plan`` that ``out`` does not hold finished, recording each
+    row in ``out``'s results files; return the stored rows of ``tasks`` (``sweep``'s arguments)."""
     store = Results(out)
     for task in tasks:  # rows that a previous client did not live to record
         row = read_result(task["folder"])
@@ -683,7 +799,7 @@ def sweep(recipe=None, grid=None, seeds=(0,), samples=None, out="runs/sweep", da
     if todo:
         with connect(client, scheduler, workers) as connected:
             execute(connected, todo, store, echo)
-    return table([store.rows[task["key"]] for task in tasks])
+    return [store.rows[task["key"]] for task in tasks]
 
 
 def table(rows):

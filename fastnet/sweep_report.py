@@ -158,15 +158,19 @@ def _save(figure, path):
     return path
 
 
-def report(out, echo=print):
-    """Print the table of ``out``'s sweep and redraw its plots (when matplotlib is there)."""
-    rows = load_rows(out)
+def report(out, rows=None, echo=print):
+    """Print the table of ``rows`` (stored rows; default every run in ``out``) and redraw
+    ``out``'s plots from every run it holds (when matplotlib is there)."""
+    stored = load_rows(out)
+    rows = stored if rows is None else rows
     done = sum(row["status"] == "done" for row in rows)
-    echo(f"sweep {out}: {len(rows)} runs, {done} done, {len(rows) - done} failed")
+    others = len({row["key"] for row in stored} - {row["key"] for row in rows})
+    more = f" ({others} more runs of other sweeps in the folder)" if others else ""
+    echo(f"sweep {out}: {len(rows)} runs, {done} done, {len(rows) - done} failed{more}")
     for line in table_lines(rows):
         echo(line)
     try:
-        paths = plot(rows, out)
+        paths = plot(stored, out)
     except MatplotlibMissing as missing:
         echo(f"plots    skipped: {missing}")
         return rows

@@ -24,7 +24,7 @@ The default space is meant for data sets not seen before, not tuned to MNIST
                         log-uniform in [1e-6, 1e-3]
     dropout             0, 0.1 or 0.2
     batch size          16, 32, 64 or 128
-    distort             on or off, where the inputs are square images
+    distort             on or off for MNIST's 28 x 28 images; off for a table
     schedule            cosine over each run's epochs
 """
 import csv
@@ -47,21 +47,22 @@ REDUCTION = 3             # the top 1/REDUCTION of a rung goes on to the next
 LEADERBOARD, BEST = "leaderboard.csv", "best"
 
 
-def draw(rng, n_in, n_out, n_train):
-    """One configuration from the default space (see the module docstring): recipe settings."""
+def draw(rng, n_in, n_out, n_train, images):
+    """One configuration from the default space (see the module docstring): recipe settings.
+
+    ``images``: whether the inputs are MNIST's images, which ``distort`` can distort."""
     depth = int(rng.integers(1, 4))
     width = int(16 * round(math.exp(rng.uniform(math.log(64), math.log(1024))) / 16))
     momentum = float(rng.choice([0.0, 0.9]))
     step = math.exp(rng.uniform(math.log(0.03), math.log(1.0)))
     decay = 0.0 if rng.random() < 1 / 3 else math.exp(rng.uniform(math.log(1e-6), math.log(1e-3)))
-    square = math.isqrt(n_in) ** 2 == n_in
     return {"sizes": (n_in,) + (width,) * depth + (n_out,),
             "activation": (str(rng.choice(["relu", "tanh"])),), "output": "softmax",
             "cost": "log_likelihood", "init": "normalized", "momentum": momentum,
             "eta": float(f"{step * (1 - momentum):.3g}"), "l2": float(f"{decay * n_train:.3g}"),
             "dropout": float(rng.choice([0.0, 0.1, 0.2])),
             "batch_size": int(rng.choice([16, 32, 64, 128])),
-            "distort": bool(square and rng.random() < 0.5), "schedule": "cosine"}
+            "distort": bool(images and rng.random() < 0.5), "schedule": "cosine"}
 
 
 class Trial:
@@ -95,14 +96,19 @@ def tune(data=None, budget=600.0, out="runs/tune", epochs=30, seed=0, limit=None
     began = time.monotonic()
     deadline = began + _positive("budget", budget)
     require_distributed()
-    located = data if data is not None and is_table(data) else locate_mnist(data)[0]
+    images = data is None or not is_table(data)  # MNIST; distortions apply to its images only
+    located = locate_mnist(data)[0] if images else data
     base = Recipe(limit=limit, seed=seed)
     fitted, loaded = run_data(base, located)
     n_in, n_out, n_train = fitted.sizes[0], fitted.sizes[-1], len(loaded.parts[0][1])
     rng = np.random.default_rng(seed)
     store, trials = Results(out), []
-    echo(f"tune: {n_train:,} training images of {n_in} inputs, {n_out} classes; rungs of "
-         f"{', '.join(map(str, rungs))} epochs; budget {budget:.0f} s; results in {out}")
+    echo(f"tune: {n_train:,} training {'images' if images else 'samples'} of {n_in} inputs, "
+         f"{n_out} classes; rungs of {', '.join(map(str, rungs))} epochs; budget {budget:.0f} s; "
+         f"results in {out}")
+    if not images:
+        echo(f"tune: distort stays off: it distorts MNIST's 28 x 28 images, and {located} is a "
+             "table of features")
 
     def task(trial, epochs_):
         recipe = base.replace(**trial.settings, epochs=epochs_)
@@ -122,7 +128,7 @@ def tune(data=None, budget=600.0, out="runs/tune", epochs=30, seed=0, limit=None
             while True:
                 search_ends = deadline - min(reserve(), (1 - search_share) * budget)
                 while len(running) < slots:
-                    trial, rung = _next_job(trials, rungs, rng, n_in, n_out, n_train)
+                    trial, rung = _next_job(trials, rungs, rng, n_in, n_out, n_train, images)
                     if time.monotonic() + _estimate(trials, trial, rung, rungs) > search_ends:
                         if rung == 0 and trial is trials[-1] and not trial.scores:
                             trials.pop()  # drawn but never started
@@ -173,7 +179,7 @@ def _positive(name, value):
     return float(value)
 
 
-def _next_job(trials, rungs, rng, n_in, n_out, n_train):
+def _next_job(trials, rungs, rng, n_in, n_out, n_train, images):
     """ASHA's choice: promote the best not-yet-promoted trial of the highest rung that has
     one in its top 1/REDUCTION; otherwise draw a new trial for rung 0."""
     for rung in reversed(range(len(rungs) - 1)):
@@ -183,7 +189,7 @@ def _next_job(trials, rungs, rng, n_in, n_out, n_train):
             if rung not in trial.promoted:
                 trial.promoted.add(rung)
                 return trial, rung + 1
-    trials.append(Trial(len(trials) + 1, draw(rng, n_in, n_out, n_train)))
+    trials.append(Trial(len(trials) + 1, draw(rng, n_in, n_out, n_train, images)))
     return trials[-1], 0
 
 

@@ -6,10 +6,13 @@ on a 2-worker LocalCluster shared by the module, on a real ``dask scheduler``
 with two ``dask worker`` processes on 127.0.0.1 (one of them killed
 mid-sweep), and through the command line.
 """
+import contextlib
+import csv
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -22,9 +25,9 @@ import pytest
 import fastnet
 from fastnet.cli import main
 from fastnet.recipe import Recipe
-from fastnet.sweep import (DistributedMissing, Range, Results, apply, base_recipe, connect, parse_axis,
-                           parse_seeds, plan, points, read_result, require_distributed, run_key,
-                           run_task)
+from fastnet.sweep import (DistributedMissing, Range, Results, SchedulerUnreachable, apply,
+                           base_recipe, check_scheduler, connect, parse_axis, parse_seeds, plan,
+                           points, read_result, require_distributed, run_key, run_task)
 from fastnet.sweep_report import load_rows, swept, table_lines
 from fastnet.tune import REDUCTION, Trial, _next_job, draw
 
@@ -223,6 +226,66 @@ def test_sweep_on_a_local_cluster_resumes_and_grows_without_retraining(mnist_tin
 
 
 @pytest.mark.mnist
+def test_two_sweeps_into_one_folder_at_once_keep_both_sets_of_rows(mnist_tiny, tmp_path, client):
+    """Each sweep used to rewrite the results files with its own rows only: the files
+    ended up with one sweep's rows.  Both read the (empty) files before either trains."""
+    out, failures, returned = tmp_path / "shared", [], {}
+    both_read = threading.Barrier(2, timeout=120)
+
+    def run(name, grid):
+        def echo(line):
+            if line.startswith("sweep: "):  # the results files are read: go on together
+                both_read.wait()
+        try:
+            rows = fastnet.sweep("ch3", grid=grid, seeds=[1], out=out, data=mnist_tiny,
+                                 client=client, echo=echo, **dict(TINY, epochs=1))
+            returned[name] = set(rows["key"] if hasattr(rows, "columns") else
+                                 [row["key"] for row in rows])
+        except BaseException as error:  # reported by the main thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=run, args=("eta", {"eta": [1.0, 3.0]})),
+               threading.Thread(target=run, args=("l2", {"l2": [0.0, 1.0]}))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not failures, failures
+    assert len(returned["eta"]) == len(returned["l2"]) == 2
+    keys = returned["eta"] | returned["l2"]
+    stored = load_rows(out)
+    assert len(stored) == 4 and {row["key"] for row in stored} == keys
+    assert all(row["status"] == "done" for row in stored)
+    with open(out / "results.csv", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert len(table) == 4 and {row["key"] for row in table} == keys
+    assert {(float(row["eta"]), float(row["l2"])) for row in table} == {
+        (1.0, 5.0), (3.0, 5.0), (0.5, 0.0), (0.5, 1.0)}
+    assert not [path.name for path in out.iterdir() if path.name.endswith(".tmp")]
+
+
+@pytest.mark.mnist
+def test_fastnet_sweep_prints_the_table_of_its_own_runs(mnist_tiny, tmp_path, client, capsys):
+    """In a folder shared with another sweep, the command prints its own runs (it printed
+    every row of the files: another sweep's table); --report shows them all."""
+    out = tmp_path / "shared"
+    fastnet.sweep("ch3", grid={"eta": [1.0, 3.0]}, seeds=[1], out=out, data=mnist_tiny,
+                  client=client, echo=lambda line: None, **dict(TINY, epochs=1))
+    assert main(["sweep", "--preset", "ch3", "--sizes", "784,10,10", "--epochs", "1",
+                 "--batch-size", "20", "--grid", "l2=0,1", "--seeds", "1", "--data", str(mnist_tiny),
+                 "--out", str(out), "--scheduler", client.scheduler.address, "--quiet"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == f"sweep {out}: 2 runs, 2 done, 0 failed (2 more runs of other sweeps " \
+                         "in the folder)"
+    assert re.match(r"rank +l2 +seed +val acc", printed[1])
+    assert [line.split()[:3] for line in printed[2:4]] in ([["1", "0", "1"], ["2", "1", "1"]],
+                                                           [["1", "1", "1"], ["2", "0", "1"]])
+    assert not printed[4].strip()[:1].isdigit()  # the plots line, no third run
+    assert main(["sweep", "--report", str(out)]) == 0
+    assert f"sweep {out}: 4 runs, 4 done, 0 failed" in capsys.readouterr().out
+
+
+@pytest.mark.mnist
 def test_tune_promotes_the_best_and_trains_it_into_best(mnist_tiny, tmp_path, client):
     lines = []
     row = fastnet.tune(mnist_tiny, budget=12, out=tmp_path, epochs=2, rungs=(1, 2),
@@ -240,17 +303,149 @@ def test_successive_halving_promotes_the_top_third_once():
     trials = [Trial(n, {}) for n in range(1, 7)]
     for trial, score in zip(trials, (0.5, 0.9, 0.7, 0.1, 0.8, 0.2)):
         trial.scores[0] = score
-    promoted = [_next_job(trials, (1, 3, 9), None, 784, 10, 100) for _ in range(6 // REDUCTION)]
+    promoted = [_next_job(trials, (1, 3, 9), None, 784, 10, 100, True) for _ in range(6 // REDUCTION)]
     assert [(trial.number, rung) for trial, rung in promoted] == [(2, 1), (5, 1)]
     rng = np.random.default_rng(0)
-    trial, rung = _next_job(trials, (1, 3, 9), rng, 784, 10, 100)  # nothing left to promote
+    trial, rung = _next_job(trials, (1, 3, 9), rng, 784, 10, 100, True)  # nothing left to promote
     assert rung == 0 and trial.number == 7 and len(trials) == 7
     for _ in range(50):
-        settings = draw(rng, 784, 10, 50_000)
+        settings = draw(rng, 784, 10, 50_000, images=True)
         assert settings["sizes"][0] == 784 and 2 <= len(settings["sizes"]) - 1 <= 4
         assert all(64 <= width <= 1024 and width % 16 == 0 for width in settings["sizes"][1:-1])
         assert settings["momentum"] in (0.0, 0.9) and settings["batch_size"] in (16, 32, 64, 128)
-    assert not any(draw(rng, 30, 3, 100)["distort"] for _ in range(20))  # 30 inputs: no image
+    assert any(draw(rng, 784, 10, 100, images=True)["distort"] for _ in range(20))
+    assert not any(draw(rng, 4, 3, 100, images=False)["distort"] for _ in range(20))  # a table
+
+
+def four_feature_table(path, n=300):
+    """A CSV of ``n`` samples of 4 features (a square number, but no image) and a 0/1 label."""
+    X = np.random.default_rng(0).normal(size=(n, 4))
+    rows = [",".join(f"{v:.4f}" for v in row) + f",{int(row[0] + row[1] > 0)}" for row in X]
+    path.write_text("a,b,c,d,label\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_tune_on_a_table_distorts_nothing_and_says_so(tmp_path, client):
+    """4 features are no image: no trial is drawn with distort, and the leaderboard, the
+    results and the progress lines say so, instead of distort=True for runs not distorted."""
+    table, lines = four_feature_table(tmp_path / "t.csv"), []
+    row = fastnet.tune(table, budget=8, out=tmp_path / "out", epochs=1, rungs=(1, 2), client=client,
+                       echo=lines.append)
+    with open(tmp_path / "out" / "leaderboard.csv", newline="") as handle:
+        board = list(csv.DictReader(handle))
+    assert len(board) >= 2 and {entry["distort"] for entry in board} == {"False"}
+    assert not any(stored["recipe"]["distort"] for stored in load_rows(tmp_path / "out"))
+    assert not Recipe.from_dict(row["recipe"]).distort
+    assert lines[0].startswith("tune: 240 training samples of 4 inputs, 2 classes")
+    assert lines[1] == (f"tune: distort stays off: it distorts MNIST's 28 x 28 images, and {table} "
+                        "is a table of features")
+    assert not any(line.endswith(", distort]") for line in lines)
+
+
+def test_a_sweep_on_a_table_leaves_distortion_off_and_refuses_to_vary_it(tmp_path):
+    table = four_feature_table(tmp_path / "t.csv")
+    with pytest.raises(ValueError, match=r"distort: work on MNIST's 28 x 28 images only; leave it "
+                                         r"out of the grid for .*t\.csv"):
+        plan(base_recipe("ch3"), {"distort": [True, False]}, data=table)
+    with pytest.raises(ValueError, match="expand / distort: work on MNIST's"):
+        plan(base_recipe("ch3"), ["expand=on", "distort=on,off"], data=table)
+    best_fc = base_recipe("best-fc")
+    assert best_fc.distort  # the preset distorts MNIST; its runs on a table record what they do
+    tasks = plan(best_fc, {"eta": [0.1, 0.2]}, data=table, out=tmp_path / "out")
+    assert [task["recipe"]["distort"] for task in tasks] == [False, False]
+    assert plan(best_fc, {"eta": [0.1]})[0]["recipe"]["distort"]  # MNIST: distorted as before
+
+
+# ----------------------------------------------- a scheduler address that is not one
+HTTP_REPLY = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+OTHER_PROTOCOL = ("answered, but not in dask's protocol, so it is not a dask scheduler (an HTTP "
+                  "server, such as dask's dashboard, answers so)")
+
+
+@contextlib.contextmanager
+def loopback_peer(reply):
+    """A server on 127.0.0.1 for the block: it accepts every connection and answers ``reply``
+    (bytes, after reading the request; None: never says anything).  Yields its address;
+    its thread stops by itself within a second of the block's end."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop, accepted = threading.Event(), []
+
+    def serve():
+        while not stop.is_set():
+            try:
+                peer, _ = server.accept()
+            except OSError:  # the accept timeout: look at ``stop`` again
+                continue
+            accepted.append(peer)
+            if reply is not None:
+                peer.settimeout(1.0)
+                with contextlib.suppress(OSError):
+                    peer.recv(65536)
+                    peer.sendall(reply)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for peer in accepted:
+            peer.close()
+        server.close()
+
+
+@pytest.mark.parametrize("reply, message", [
+    (None, "accepted the connection but gave no dask answer within 1 s, so it is not a dask "
+           "scheduler"),
+    (HTTP_REPLY, OTHER_PROTOCOL),
+    (bytes(range(256)) * 4, OTHER_PROTOCOL),
+], ids=["silent", "http", "garbage"])
+def test_a_peer_that_is_not_a_dask_scheduler_is_named_within_the_timeout(reply, message):
+    """Something that accepts connections but is no dask scheduler: connecting hung forever
+    (a silent peer) or failed deep in dask (an HTTP answer read as a 3.07 EiB frame)."""
+    with loopback_peer(reply) as address:
+        began = time.monotonic()
+        with pytest.raises(SchedulerUnreachable) as raised:
+            with connect(scheduler=address, timeout=1):
+                pass
+        assert time.monotonic() - began < 10
+    assert str(raised.value) == (f"scheduler: {address} {message}; pass the address of a running "
+                                 "`dask scheduler`, such as tcp://HOST:8786")
+
+
+def test_a_scheduler_address_where_nothing_listens_or_that_is_no_address():
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    with pytest.raises(SchedulerUnreachable, match=re.escape(
+            f"scheduler: cannot connect to {address} within 1 s (ConnectionRefusedError")):
+        check_scheduler(address, timeout=1)
+    for bad in ("localhost", "http://127.0.0.1:8787"):
+        with pytest.raises(ValueError, match=f"scheduler: '{bad}' is not a scheduler address"):
+            check_scheduler(bad, timeout=1)
+    with pytest.raises(ValueError, match="timeout: expected a positive number of seconds"):
+        check_scheduler("tcp://127.0.0.1:8786", timeout=0)
+
+
+def test_a_dask_worker_is_not_taken_for_the_scheduler(client):
+    assert check_scheduler(client.scheduler.address, timeout=5) == 5
+    worker = next(iter(client.nthreads()))
+    with pytest.raises(SchedulerUnreachable, match=f"scheduler: {worker} is a dask Worker, not a "
+                                                   "scheduler"):
+        check_scheduler(worker, timeout=5)
+
+
+def test_fastnet_sweep_names_a_scheduler_that_is_not_one_in_one_line(tmp_path, capsys):
+    import dask
+    with loopback_peer(HTTP_REPLY) as address, \
+            dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        status = main(["sweep", "--grid", "eta=1,2", "--epochs", "1", "--scheduler", address,
+                       "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 1 and err.splitlines() == [
+        f"fastnet: error: scheduler: {address} {OTHER_PROTOCOL}; pass the address of a running "
+        "`dask scheduler`, such as tcp://HOST:8786"]
 
 
 # ----------------------------------------------------- a real dask cluster
