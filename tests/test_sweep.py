@@ -126,6 +126,8 @@ def test_the_key_covers_the_whole_recipe_and_the_data_but_not_the_preset_name():
     assert run_key(apply(ch3, {"l2": 5}), None) == run_key(ch3, None)  # 5 and 5.0 are one value
     assert run_key(apply(ch3, {"eta": 0.25}), None) != run_key(ch3, None)
     assert run_key(ch3, "/data/a") != run_key(ch3, None)
+    assert run_key(ch3, None) == "99078302b88d7331"  # 0.2's key of this recipe: new settings left at None keep it
+    assert run_key(ch3.replace(header=True), None) != run_key(ch3, None)
     assert apply(ch3, {"hidden": 100}).hidden == (100,)  # a draw from int:LOW:HIGH
     assert parse_axis("hidden=100/30,30") == ("hidden", [(100,), (30, 30)])
     assert apply(ch3, {"early_stopping": 0}).early_stopping is None
