@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import positive_int
+from .checks import fits_in_memory, positive_int
 from .checks import seed as check_seed
 from .data import Distort, expand, load_mnist
 from .data.table import check_split
@@ -108,6 +108,7 @@ class Recipe:
         for name in ("nesterov", "expand", "distort", "standardize"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name}: expected true or false, got {getattr(self, name)!r}")
+        fits_in_memory("sizes" if self.hidden is None else "hidden", self.sizes, self.dtype)
         self.network()
         self.optimizer()
 
