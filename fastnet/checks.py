@@ -74,9 +74,9 @@ def cores():
 def threads(name, value):
     """A training thread count: None (one thread), "auto", or from 1 to ``cores()``.
 
-    More threads than cores are refused, not capped: the threads meet twice
-    per batch, so each one without a core of its own makes every batch wait
-    for it (--threads 1000 on two cores: 130 times slower than one thread),
+    More threads than cores are refused, not capped: the threads meet at
+    every batch, so each one without a core of its own makes every batch wait
+    for it (fit(threads=1000) on two cores: 130 times slower than one thread),
     and a silent cap would change the weights (they depend on the count)."""
     if value is None or isinstance(value, str) and value == "auto":
         return value

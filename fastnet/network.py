@@ -543,4 +543,3 @@ class Network(Curvature):
         self._check(layers, data, grad=grad, Y=data.Y)
         gradient_sum(grad, self._theta, layers, data.record(), OUTPUTS[self.output],
                      COSTS[self.cost_name], buffers(layers, EVAL_CHUNK, self.dtype))
-
