@@ -4,6 +4,7 @@ Every failure raises ``ValueError`` or ``TypeError`` with a message that names
 the argument, says what was wrong and what to pass instead.
 """
 import numbers
+import os
 
 import numpy as np
 
@@ -36,13 +37,15 @@ def choice(name, value, options):
     return value
 
 
-def integer(name, value, minimum=0):
-    """value as an int, which must be >= minimum."""
+def integer(name, value, minimum=0, maximum=None):
+    """value as an int, which must be >= minimum (and <= maximum, if given)."""
     kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected {kind}, got {value!r}")
     if value < minimum:
         raise ValueError(f"{name}: must be {kind}, got {value}; pass {minimum} or more")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name}: {value} is too large; pass an integer from {minimum} to {maximum}")
     return int(value)
 
 
@@ -60,6 +63,33 @@ def positive_int(name, value):
     return integer(name, value, minimum=1)
 
 
+def cores():
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity outside Linux: every core
+        return os.cpu_count() or 1
+
+
+def threads(name, value):
+    """A training thread count: None (one thread), "auto", or from 1 to ``cores()``.
+
+    More threads than cores are refused, not capped: the threads meet at
+    every batch, so each one without a core of its own makes every batch wait
+    for it,
+    and a silent cap would change the weights (they depend on the count)."""
+    if value is None or isinstance(value, str) and value == "auto":
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected a positive integer or 'auto', got {value!r}")
+    value, available = positive_int(name, value), cores()
+    if value > available:
+        raise ValueError(f"{name}: {value} threads, but this process may run on {available} "
+                         f"cores; pass at most {available} (or 'auto'): threads beyond the cores "
+                         "wait for each other at every batch")
+    return value
+
+
 def real(name, value, low=0.0, high=np.inf, low_open=False, high_open=False):
     """value as a finite float within [low, high] (open ends as asked)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -73,6 +103,37 @@ def real(name, value, low=0.0, high=np.inf, low_open=False, high_open=False):
         raise ValueError(f"{name}: {value!r} is out of range; pass a finite number "
                          f"in {left}{low:g}, {high:g}{right}")
     return value
+
+
+def memory():
+    """This machine's physical memory in bytes (None where unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def fits_in_memory(name, sizes, dtype):
+    """Refuse layer ``sizes`` whose parameters alone, in ``dtype``, need more
+    than this machine's memory, before anything is allocated."""
+    sizes, dtype, limit = [positive_int(f"{name}[]", size) for size in sizes], as_dtype(dtype), memory()
+    if limit is not None and n_parameters(sizes) * dtype.itemsize > limit:
+        raise too_large(name, sizes, dtype, f"than this machine's {limit / 2**30:,.1f} GiB of memory")
+
+
+def n_parameters(sizes):
+    """Weights and biases of a fully-connected network of layer ``sizes``."""
+    return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes, sizes[1:]))
+
+
+def too_large(name, sizes, dtype, limit):
+    """The error for layer ``sizes`` whose parameters in ``dtype`` need more
+    memory ``limit`` (a phrase: "than ...")."""
+    count = n_parameters(sizes)
+    return ValueError(f"{name}: a network of layers {list(sizes)} has {count:,} weights and "
+                      f"biases, {count * np.dtype(dtype).itemsize / 2**30:,.1f} GiB of "
+                      f"{np.dtype(dtype).name} for its parameters alone (training needs a few "
+                      f"times that), more {limit}; pass fewer units in {name}")
 
 
 def as_inputs(name, X, n_in, dtype, finite=True):

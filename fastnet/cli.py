@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from ._version import __version__
 from .checks import DTYPES
+from .checks import threads as check_threads
 from .cli_data import (add_csv_flags, add_predict, add_table_flags, evaluate_table, load_run_data,
                        needs_table_evaluation)
 from .cli_export import add_export
@@ -238,6 +239,10 @@ def train_command(args, parser):
     Settings, the output folder and the data are all checked before anything
     is written, so a bad flag or missing data leaves no run folder behind.
     """
+    try:
+        check_threads("--threads", args.threads)  # no more than the cores
+    except ValueError as error:
+        parser.error(str(error))
     if args.resume:
         folder, recipe, data_path, net, optimizer = _resumed_run(args, parser)
     else:

@@ -64,20 +64,20 @@ def divergence(net, row, start):
     return None
 
 
-def suggest_eta(net, optimizer, train, start):
+def suggest_eta(net, optimizer, data, start):
     """The largest eta of ``LADDER`` below the optimizer's that trains ``net`` (as it
-    is now, before the fit) for one epoch on a sample of ``train`` = (X, y)
-    without diverging and lowers the cost there; None if none does, or if the
-    optimizer has no eta.  ``net`` and ``optimizer`` are left untouched."""
+    is now, before the fit) for one epoch on the first ``PROBE_SAMPLES`` of the
+    prepared training ``data`` without diverging and lowers the cost there; None
+    if none does, or if the optimizer has no eta.  ``net`` and ``optimizer`` are
+    left untouched."""
     settings = optimizer.hyperparameters()
     if "eta" not in settings:
         return None
-    X, y = train[0][:PROBE_SAMPLES], train[1][:PROBE_SAMPLES]
+    data = data.take(slice(PROBE_SAMPLES))
     for eta in (e for e in LADDER if e < settings["eta"]):
         probe = copy.deepcopy(net)
         trial = type(optimizer)(**{**settings, "eta": eta, "schedule": None,
                                    "early_stopping": None})
-        data = probe._prepare(X, y)
         before = probe._evaluate(data, check=False)[0]
         trial.start(probe, data, 1)
         row = trial.train_epoch(probe, data)
@@ -87,14 +87,15 @@ def suggest_eta(net, optimizer, train, start):
     return None
 
 
-def advice(eta, suggestion):
-    """The sentence that ends a DivergenceError's message."""
+def advice(eta, suggestion, name="eta"):
+    """The sentence that ends a DivergenceError's message; ``name``: the learning
+    rate's name where the user set it (e.g. scikit-learn's learning_rate_init)."""
     if suggestion is not None:
-        return (f"; try a smaller eta: eta={suggestion:g} trains without blowing up on a "
+        return (f"; try a smaller {name}: {name}={suggestion:g} trains without blowing up on a "
                 f"sample of the data (the largest of {', '.join(f'{e:g}' for e in LADDER)} "
                 "that does)")
     if eta is not None:
-        return (f"; no smaller eta from {LADDER[0]:g} down to {LADDER[-1]:g} helped on a "
+        return (f"; no smaller {name} from {LADDER[0]:g} down to {LADDER[-1]:g} helped on a "
                 "sample: check that the inputs are scaled (e.g. to [0, 1]) and that the "
                 "targets fit the cost")
     return ""

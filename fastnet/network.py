@@ -9,14 +9,16 @@ vector (whose rows are padded for the kernels): editing them in place edits
 the network.
 """
 import contextlib
-import inspect
 import time
 
 import numba
 import numpy as np
 
-from .checks import as_dtype, as_targets, choice, labels_of, positive_int
+from .checks import (as_dtype, as_targets, choice, fits_in_memory, labels_of, positive_int,
+                     too_large)
+from .checks import n_parameters as count_parameters
 from .checks import seed as check_seed
+from .checks import threads as check_threads
 from .costs import COSTS, DEFAULT_COST, OUTPUTS, check_pair, regularisation
 from .curvature import Curvature
 from .kernels import blas
@@ -86,11 +88,16 @@ class Network(Curvature):
         self.standardize = None  # a fastnet.standardize.Standardize kept with the model, or None
         self.classes = None      # the label of each output unit, kept with the model (None: its index)
         self._regularised_by = (0.0, 0.0, 0)
+        fits_in_memory("sizes", self.sizes, self.dtype)
         self._layers = self._layout()
         self.engine = "auto"  # how layers are computed: "auto" or one of kernels.layout.ENGINES
         self.threads = None   # training threads: None (1), N or "auto"; see _threads_for
         self.hogwild = False  # threads step without locks (kernels/hogwild.py)
-        self._theta = self._initial_parameters()
+        try:
+            self._theta = self._initial_parameters()
+        except MemoryError:
+            raise too_large("sizes", self.sizes, self.dtype,
+                            "than this process can allocate now") from None
 
     # ----------------------------------------------------------------- layout
     @staticmethod
@@ -130,7 +137,7 @@ class Network(Curvature):
     @property
     def n_parameters(self):
         """Number of weights and biases."""
-        return int(sum(n_in * n_out + n_out for n_in, n_out in zip(self.sizes, self.sizes[1:])))
+        return count_parameters(self.sizes)
 
     @property
     def _n_padded_weights(self):
@@ -222,8 +229,8 @@ class Network(Curvature):
                 f"dtype={self.dtype.name!r}, seed={self.seed})")
 
     # ---------------------------------------------------------------- training
-    def fit(self, X, y=None, epochs=30, batch_size=10, eta=0.5, momentum=0.0, nesterov=False,
-            l2=0.0, l1=0.0, dropout=0.0, validation=None, schedule=None,
+    def fit(self, X, y=None, epochs=30, batch_size=None, eta=None, momentum=None, nesterov=None,
+            l2=None, l1=None, dropout=None, validation=None, schedule=None,
             early_stopping=None, restore_best=False, augment=None, monitor=True,
             verbose=False, callback=None, progress=None, optimizer=None, threads=None,
             hogwild=None):
@@ -238,16 +245,19 @@ class Network(Curvature):
         weights of the best validation epoch.  ``augment(X, y, epoch)`` returns
         the (X, y) to train on in that epoch.  ``callback(net, optimizer)`` runs
         after each epoch; ``progress(done, n)`` a few times within each.
+        The SGD keywords (batch_size, eta, momentum, nesterov, l2, l1, dropout,
+        schedule, early_stopping) left None take ``fastnet.SGD``'s defaults
+        (batch_size 10, eta 0.5, the rest off).
         Pass ``optimizer`` (an ``SGD`` or another ``fastnet.optim.Optimizer``,
         e.g. from a checkpoint) to continue its run up to ``epochs`` epochs in
-        total; it carries its own hyperparameters, so the SGD keywords (eta,
-        batch_size, momentum, nesterov, l2, l1, dropout, schedule,
-        early_stopping) cannot be given with it.  The loop itself is
-        ``fastnet.training.Trainer``.
+        total; it carries its own hyperparameters, so the SGD keywords cannot
+        be given with it.  The loop itself is ``fastnet.training.Trainer``.
 
-        X may be a prepared ``fastnet.Dataset`` (y None: its own targets).
-        ``threads`` shares every batch among that many threads (bit-identical
-        weights for a given count; equal to one thread within rounding);
+        X may be a prepared ``fastnet.Dataset`` (y None: its own targets; a
+        Dataset made with targets takes no y beside them).
+        ``threads`` shares every batch among that many threads, at most the
+        cores this process may run on (bit-identical weights for a given
+        count; equal to one thread within rounding);
         "auto": Numba's thread count (``NUMBA_NUM_THREADS``) from batch size 32
         on.  Default 1: each batch synchronises the threads three times, which
         costs milliseconds instead of microseconds when other processes share
@@ -263,8 +273,7 @@ class Network(Curvature):
                                        ("progress", progress, "progress(done, n)")):
             if value is not None and not callable(value):
                 raise TypeError(f"{name}: expected None or a function {signature}, got {value!r}")
-        if threads is not None:
-            self.threads = threads if threads == "auto" else positive_int("threads", threads)
+        self.threads = check_threads("threads", self.threads if threads is None else threads)
         if hogwild is not None:
             if not isinstance(hogwild, (bool, np.bool_)):
                 raise TypeError(f"hogwild: expected True or False, got {hogwild!r}")
@@ -272,18 +281,16 @@ class Network(Curvature):
         settings = dict(eta=eta, batch_size=batch_size, momentum=momentum, nesterov=nesterov,
                         l2=l2, l1=l1, dropout=dropout, schedule=schedule,
                         early_stopping=early_stopping)
+        given = [name for name, value in settings.items() if value is not None]
         if optimizer is None:
-            optimizer = SGD(**settings)
+            optimizer = SGD(**{name: settings[name] for name in given})
         elif not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer: expected None or a fastnet optimizer such as fastnet.SGD, "
                             f"got {optimizer!r}")
-        else:
-            given = [name for name, value in settings.items() if value is not FIT_DEFAULTS[name]
-                     and value != FIT_DEFAULTS[name]]
-            if given:
-                raise TypeError(f"optimizer: an optimizer carries its own hyperparameters, so "
-                                f"{', '.join(given)} cannot be given with it; pass them to the "
-                                f"optimizer's constructor instead (e.g. fastnet.SGD({given[0]}=...))")
+        elif given:
+            raise TypeError(f"optimizer: an optimizer carries its own hyperparameters, so "
+                            f"{', '.join(given)} cannot be given with it; pass them to the "
+                            f"optimizer's constructor instead (e.g. fastnet.SGD({given[0]}=...))")
         self.optimizer = optimizer
         if validation is not None and (not isinstance(validation, (tuple, list))
                                        or len(validation) != 2):
@@ -408,6 +415,10 @@ class Network(Curvature):
         ``Dataset`` already (y None: its own targets)."""
         data = self._dataset(X, name)
         label = "y" if name == "X" else f"{name}[1]" if name == "validation" else name + "'s y"
+        if y is not None and isinstance(X, Dataset) and X.y is not None:
+            raise ValueError(f"{label}: {name} is a Dataset made with its own targets, so it takes "
+                             f"no labels beside them; pass {label} None, or a Dataset made "
+                             "without y")
         if y is None:
             y = data.y
         if y is None:
@@ -532,8 +543,3 @@ class Network(Curvature):
         self._check(layers, data, grad=grad, Y=data.Y)
         gradient_sum(grad, self._theta, layers, data.record(), OUTPUTS[self.output],
                      COSTS[self.cost_name], buffers(layers, EVAL_CHUNK, self.dtype))
-
-
-# fit's keyword defaults: the SGD settings that may not be mixed with ``optimizer=``.
-FIT_DEFAULTS = {name: parameter.default for name, parameter
-                in inspect.signature(Network.fit).parameters.items()}

@@ -50,6 +50,7 @@ class Optimizer:
     """
     name = None
     history_keys = HISTORY_KEYS
+    eta_name = "eta"  # the learning rate's name in messages (a wrapper may use its own)
     registry = {}
 
     def __init_subclass__(cls, **kwargs):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import positive_int
+from .checks import fits_in_memory, positive_int
 from .checks import seed as check_seed
 from .data import Distort, expand, load_mnist
 from .data.table import check_split
@@ -111,6 +111,7 @@ class Recipe:
                 raise TypeError(f"{name}: expected true or false, got {getattr(self, name)!r}")
         if self.header is not None and not isinstance(self.header, bool):
             raise TypeError(f"header: expected true, false or null (detected), got {self.header!r}")
+        fits_in_memory("sizes" if self.hidden is None else "hidden", self.sizes, self.dtype)
         self.network()
         self.optimizer()
 

@@ -35,6 +35,9 @@ from scipy.optimize import minimize
 from .checks import integer, positive_int, real
 from .optim import HISTORY_KEYS, Optimizer
 
+MAX_MEMORY = 100  # L-BFGS pairs: 3 to 20 is usual; SciPy's work arrays grow as memory × parameters
+MAX_DAMPING = 1e6  # a first step of about gradient/λ: beyond this, too small to move the weights
+
 try:  # optional: keeps BLAS on one thread for vectors of a few 10^4 numbers
     from threadpoolctl import threadpool_limits
 except ImportError:  # pragma: no cover
@@ -94,7 +97,7 @@ class LBFGS(Optimizer):
     """Full-batch L-BFGS through ``scipy.optimize.minimize(method="L-BFGS-B")``.
 
     l2: the book's L2 coefficient (adds l2/(2n)·Σw² to the cost).
-    memory: curvature pairs kept (SciPy's ``maxcor``).
+    memory: curvature pairs kept (SciPy's ``maxcor``), 1 to ``MAX_MEMORY``.
     iterations: L-BFGS iterations per epoch (the memory is rebuilt each epoch).
     gtol, ftol: SciPy's tolerances; reaching either ends the run
         (``stop_reason`` then holds SciPy's message).
@@ -107,7 +110,7 @@ class LBFGS(Optimizer):
                  early_stopping=None):
         super().__init__(early_stopping)
         self.l2 = real("l2", l2)
-        self.memory = positive_int("memory", memory)
+        self.memory = integer("memory", memory, 1, MAX_MEMORY)
         self.iterations = positive_int("iterations", iterations)
         self.gtol = real("gtol", gtol)
         self.ftol = real("ftol", ftol)
@@ -119,6 +122,16 @@ class LBFGS(Optimizer):
 
     def regularisation(self):
         return self.l2, 0.0
+
+    def start(self, net, data, epochs):
+        """Refuse a network other than the one this run trained (its last
+        result has another number of parameters)."""
+        if self.result is not None and len(self.result.x) != net.n_parameters:
+            raise ValueError(
+                f"optimizer: this LBFGS trained a network of {len(self.result.x)} parameters, but "
+                f"this network has {net.n_parameters}; it belongs to another network: pass a "
+                "fresh optimizer, e.g. fastnet.LBFGS(**optimizer.hyperparameters())")
+        self.check_state_shape(net)
 
     def stop_reason_before_epoch(self):
         """SciPy's message once it converged or failed (None while it only ran
@@ -163,7 +176,8 @@ class HessianFree(Optimizer):
     """Hessian-free Newton (Martens 2010): damped Gauss-Newton steps by CG.
 
     l2: the book's L2 coefficient (adds l2/(2n)·Σw² to the cost).
-    damping: the initial Levenberg-Marquardt λ (then adapted every step).
+    damping: the initial Levenberg-Marquardt λ (then adapted every step), in
+        (0, ``MAX_DAMPING``].
     iterations: Newton-CG steps per epoch.
     curvature_batch: samples for the G·v products of one step (all if fewer).
     max_cg: CG iterations per step at most.
@@ -179,7 +193,7 @@ class HessianFree(Optimizer):
                  cg_tolerance=5e-4, warm_start=0.95, early_stopping=None):
         super().__init__(early_stopping)
         self.l2 = real("l2", l2)
-        self.damping = real("damping", damping, 0.0, low_open=True)
+        self.damping = real("damping", damping, 0.0, MAX_DAMPING, low_open=True)
         self.iterations = positive_int("iterations", iterations)
         self.curvature_batch = positive_int("curvature_batch", curvature_batch)
         self.max_cg = positive_int("max_cg", max_cg)

@@ -45,9 +45,9 @@ except ImportError as missing:  # pragma: no cover - exercised without the extra
     raise ImportError("fastnet.sklearn needs scikit-learn 1.6 or later, which is not installed; "
                       "install it with: pip install \"fastnet[sklearn]\"") from missing
 
-import numba
-
-from .checks import as_dtype, positive_int, real
+from .checks import as_dtype, fits_in_memory, positive_int, real
+from .checks import threads as check_threads
+from .costs import DEFAULT_COST
 from .network import Network
 from .optim import SGD
 
@@ -62,6 +62,7 @@ class _StoppableSGD(SGD):
     registered optimizer: checkpoints keep plain SGDs."""
 
     name = None
+    eta_name = "learning_rate_init"
     stop_request = None
 
     def stop_reason_before_epoch(self):
@@ -105,7 +106,9 @@ class _FastNetEstimator(BaseEstimator):
         """Train on (X, y) for up to ``max_iter`` epochs; returns self.
 
         With ``warm_start`` and a fitted estimator, training continues from the
-        current weights (and momentum) instead of starting afresh.
+        current weights (and momentum) instead of starting afresh, unless
+        ``hidden_layer_sizes``, ``activation``, ``output``, ``cost`` or ``dtype``
+        changed since: then a new network starts.
         """
         return self._fit(X, y, incremental=False)
 
@@ -124,7 +127,13 @@ class _FastNetEstimator(BaseEstimator):
     # -------------------------------------------------------------- training
     def _fit(self, X, y, incremental, classes=None):
         settings = self._checked_settings()
-        fresh = not hasattr(self, "network_") or not (incremental or self.warm_start)
+        changed = self._changed(settings) if hasattr(self, "network_") else None
+        if incremental and changed:
+            raise ValueError(f"{', '.join(changed)}: changed since network_ was built "
+                             f"({self.network_!r}); partial_fit continues that network: set "
+                             f"{'them' if len(changed) > 1 else 'it'} back, or call fit to "
+                             "start a new one")
+        fresh = changed is None or bool(changed) or not (incremental or self.warm_start)
         X, y = validate_data(self, X, y, reset=fresh, dtype=(np.float64, np.float32),
                              multi_output=self._multi_output, y_numeric=self._multi_output)
         targets = self._encode_targets(y, fresh, classes)
@@ -132,16 +141,10 @@ class _FastNetEstimator(BaseEstimator):
             self._start(X.shape[1], settings)
         X = X.astype(self.network_.dtype, copy=False)
         self.optimizer_ = self._optimizer(X.shape[0], self.optimizer_)
-        threads = numba.get_num_threads()
-        if self.threads is not None:
-            numba.set_num_threads(positive_int("threads", self.threads))
-        try:
-            if incremental:
-                self._epochs(X, targets, None, 1, stop_rules=False)
-            else:
-                self._fit_epochs(X, targets)
-        finally:
-            numba.set_num_threads(threads)
+        if incremental:
+            self._epochs(X, targets, None, 1, stop_rules=False)
+        else:
+            self._fit_epochs(X, targets)
         return self
 
     def _checked_settings(self):
@@ -166,15 +169,29 @@ class _FastNetEstimator(BaseEstimator):
         positive_int("n_iter_no_change", self.n_iter_no_change)
         real("tol", self.tol)
         real("validation_fraction", self.validation_fraction, 0.0, 1.0, low_open=True, high_open=True)
+        check_threads("threads", self.threads)
         return {"hidden": hidden, "activation": ACTIVATION_NAMES[self.activation],
-                "output": output, "dtype": as_dtype(self.dtype)}
+                "output": output, "cost": DEFAULT_COST[output] if self.cost is None else self.cost,
+                "dtype": as_dtype(self.dtype)}
+
+    def _changed(self, settings):
+        """The parameters that describe another network than ``network_`` (changed
+        by ``set_params`` since it was built)."""
+        net = self.network_
+        built = {"hidden_layer_sizes": list(net.sizes[1:-1]) == settings["hidden"],
+                 "activation": set(net.activations) <= {settings["activation"]},
+                 "output": net.output == settings["output"],
+                 "cost": net.cost_name == settings["cost"],
+                 "dtype": net.dtype == settings["dtype"]}
+        return [name for name, same in built.items() if not same]
 
     def _start(self, n_features, settings):
         """A fresh network, no optimizer yet, and empty fitted attributes."""
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self.network_ = Network([n_features, *settings["hidden"], self._n_network_outputs()],
-                                activation=settings["activation"], output=settings["output"],
-                                cost=self.cost, dtype=settings["dtype"], seed=seed)
+        sizes = [n_features, *settings["hidden"], self._n_network_outputs()]
+        fits_in_memory("hidden_layer_sizes", sizes, settings["dtype"])
+        self.network_ = Network(sizes, activation=settings["activation"], output=settings["output"],
+                                cost=settings["cost"], dtype=settings["dtype"], seed=seed)
         self.optimizer_ = None
         self.n_iter_ = 0
         self.t_ = 0
@@ -190,10 +207,13 @@ class _FastNetEstimator(BaseEstimator):
         (epoch count, history, momentum), so that ``set_params`` between warm-started
         fits or ``partial_fit`` calls takes effect."""
         batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
-        optimizer = _StoppableSGD(eta=real("learning_rate_init", self.learning_rate_init, 0.0, low_open=True),
+        largest = float(np.finfo(self.network_.dtype).max)  # beyond, they overflow the network
+        optimizer = _StoppableSGD(eta=real("learning_rate_init", self.learning_rate_init, 0.0, largest,
+                                           low_open=True),
                                   batch_size=min(batch, n_samples),
                                   momentum=real("momentum", self.momentum, 0.0, 1.0, high_open=True),
-                                  nesterov=bool(self.nesterovs_momentum), l2=real("alpha", self.alpha),
+                                  nesterov=bool(self.nesterovs_momentum),
+                                  l2=real("alpha", self.alpha, 0.0, largest),
                                   dropout=real("dropout", self.dropout, 0.0, 1.0, high_open=True))
         if previous is not None:
             optimizer.epoch, optimizer.history = previous.epoch, previous.history
@@ -259,7 +279,7 @@ class _FastNetEstimator(BaseEstimator):
         optimizer = self.optimizer_
         optimizer.stop_request = None
         self.network_.fit(X, targets, epochs=optimizer.epoch + epochs, optimizer=optimizer,
-                          callback=after_epoch)
+                          callback=after_epoch, threads=1 if self.threads is None else self.threads)
         stopped, optimizer.stop_request = optimizer.stop_request, None
         if stopped and self.verbose:
             print(stopped[0].upper() + stopped[1:] + ". Stopping.", flush=True)
@@ -306,14 +326,17 @@ class FastNetClassifier(ClassifierMixin, _FastNetEstimator):
 
     def _encode_targets(self, y, fresh, classes):
         y = column_or_1d(y, warn=True)
+        labels = _sorted_labels("y", y)
         check_classification_targets(y)
+        if classes is not None:
+            classes = _sorted_labels("classes", np.asarray(classes))
         if fresh:
-            self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+            self.classes_ = labels if classes is None else classes
             if len(self.classes_) < 2:
                 raise ValueError(f"y: has only one class ({self.classes_[0]!r}); a classifier "
                                  "needs samples of at least 2 classes")
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes: {np.unique(classes).tolist()} differs from the classes "
+        elif classes is not None and not np.array_equal(classes, self.classes_):
+            raise ValueError(f"classes: {classes.tolist()} differs from the classes "
                              f"of the first call, {self.classes_.tolist()}; pass the same classes")
         index = np.searchsorted(self.classes_, y)
         index = np.minimum(index, len(self.classes_) - 1)
@@ -346,6 +369,17 @@ class FastNetClassifier(ClassifierMixin, _FastNetEstimator):
         """The most probable class of each sample, (n_samples,), from ``classes_``."""
         P = self.predict_proba(X)
         return self.classes_[np.argmax(P, axis=1)]
+
+
+def _sorted_labels(name, labels):
+    """``np.unique(labels)``; TypeError naming ``name`` for labels of types that
+    do not sort together (e.g. strings and integers)."""
+    try:
+        return np.unique(labels)
+    except TypeError:
+        kinds = sorted({type(label).__name__ for label in labels})
+        raise TypeError(f"{name}: labels of mixed types ({', '.join(kinds)}) cannot be sorted "
+                        f"into classes; pass labels of one type, e.g. {name}.astype(str)") from None
 
 
 class FastNetRegressor(RegressorMixin, _FastNetEstimator):

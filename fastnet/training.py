@@ -45,7 +45,7 @@ class Trainer:
         if (optimizer.early_stopping or self.restore_best) and self.validation is None:
             raise ValueError("early_stopping / restore_best: need validation data; pass "
                              "validation=(X_val, y_val)")
-        data = net._prepare(*self.train, name="X")
+        data = self.data = net._prepare(*self.train, name="X")
         valid = None if self.validation is None else net._prepare(*self.validation, name="validation")
         # a ValueError naming X if its scale overflows the dtype (not eta's fault)
         self.start = starting_point(net, data)
@@ -149,12 +149,12 @@ class Trainer:
             return
         failed = self.optimizer.epoch
         self._roll_back(before)
-        eta = row.get("eta")
-        hint = f" (eta={eta:g})" if eta is not None else ""
-        suggestion = suggest_eta(self.net, self.optimizer, self.train, self.start)
+        eta, name = row.get("eta"), self.optimizer.eta_name
+        hint = f" ({name}={eta:g})" if eta is not None else ""
+        suggestion = suggest_eta(self.net, self.optimizer, self.data, self.start)
         raise DivergenceError(
             f"training diverged in epoch {failed}{hint}: {reason}. The network and the "
-            f"optimizer are back to what they were before fit{advice(eta, suggestion)}",
+            f"optimizer are back to what they were before fit{advice(eta, suggestion, name)}",
             suggestion)
 
     def _roll_back(self, before):

@@ -196,6 +196,41 @@ def test_bad_validation_data_is_named_and_rejected_before_training(net, data):
     np.testing.assert_array_equal(net._theta, before)
 
 
+def test_labels_beside_a_dataset_with_its_own_targets_are_refused(net, data):
+    """A Dataset made with y carries its targets: a second set beside it is
+    refused, not trained on in their place."""
+    X, y = data
+    prepared, before = fastnet.Dataset(X, y), net._theta.copy()
+    with pytest.raises(ValueError, match="y: X is a Dataset made with its own targets, so it "
+                                         "takes no labels beside them"):
+        net.fit(prepared, y[::-1], epochs=1)
+    np.testing.assert_array_equal(net._theta, before)
+    with pytest.raises(ValueError, match=r"validation\[1\]: validation is a Dataset made with"):
+        net.fit(X, y, epochs=1, validation=(prepared, y))
+    for method in (net.accuracy, net.cost, net.evaluate, net.gradient):
+        with pytest.raises(ValueError, match="y: X is a Dataset made with its own targets"):
+            method(prepared, y)
+    assert net.cost(prepared) == net.cost(X, y) == net.cost(fastnet.Dataset(X), y)
+
+
+def test_a_network_too_large_for_memory_is_named_before_allocating(monkeypatch):
+    """The size, the memory it needs and the argument to change, instead of a
+    MemoryError; also when the allocation itself fails."""
+    with pytest.raises(ValueError, match=r"sizes: a network of layers \[784, 1000000000, 10\] "
+                                         r"has 795,000,000,010 weights and biases, 2,961.6 GiB of "
+                                         r"float32 .* more than this machine's [\d,.]+ GiB of "
+                                         r"memory; pass fewer units in sizes"):
+        fastnet.Network([784, 10**9, 10])
+
+    def fails(*args):
+        raise MemoryError
+
+    monkeypatch.setattr("fastnet.network.line_aligned_zeros", fails)
+    with pytest.raises(ValueError, match=r"sizes: a network of layers \[4, 5, 3\] has 43 weights "
+                                         r"and biases, 0.0 GiB .*than this process can allocate"):
+        fastnet.Network([4, 5, 3], dtype="float64")
+
+
 def test_real_targets_only_for_sigmoid_and_linear_outputs(data):
     X, _ = data
     targets = np.random.default_rng(1).random((6, 3))

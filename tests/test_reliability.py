@@ -37,6 +37,18 @@ def blobs(n=200, n_in=20, n_out=10, seed=0):
 
 
 # ------------------------------------------------- 1: foreign optimizer state
+def test_cli_names_a_network_too_large_for_memory(synthetic_mnist, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FASTNET_DEBUG", raising=False)
+    assert main(["train", "--data", str(synthetic_mnist), "--hidden", "1000000000",
+                 "--out", "run"]) == 1
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("fastnet: error: hidden: a network of layers [784, 1000000000, 10] "
+                             "has 795,000,000,010 weights and biases, 2,961.6 GiB")
+    assert stderr.strip().endswith("pass fewer units in hidden") and "Traceback" not in stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_optimizer_of_another_network_is_refused_not_a_crash():
     result = run_python("""
         import numpy as np
@@ -379,6 +391,17 @@ def test_finite_blow_up_raises_restores_and_suggests_a_sensible_eta(eta, output)
     assert "e+2" not in message.split("try a smaller eta")[1]
     history = Network([784, 30, 10], output=output, seed=0).fit(X, y, epochs=2, eta=suggested)
     assert history["training_cost"][-1] < history["training_cost"][0] * 10
+
+
+def test_a_prepared_dataset_diverges_with_the_same_suggestion_as_arrays():
+    X, y = digits()
+    errors = []
+    for data in ((X, y), (fastnet.Dataset(X, y),)):
+        with pytest.raises(fastnet.DivergenceError) as caught:
+            Network([784, 30, 10], seed=0).fit(*data, epochs=3, eta=1e4)
+        errors.append(caught.value)
+    assert errors[1].suggested_eta is not None
+    assert str(errors[1]) == str(errors[0])
 
 
 def test_divergence_is_found_from_the_weights_without_monitoring():

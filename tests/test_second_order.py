@@ -139,7 +139,11 @@ def test_subset_is_the_prepared_rows():
 @pytest.mark.parametrize("make,message", [
     (lambda: fastnet.LBFGS(memory=0), "memory: must be a positive integer"),
     (lambda: fastnet.LBFGS(l2=-1), "l2: -1.0 is out of range"),
+    (lambda: fastnet.LBFGS(memory=10**9), "memory: 1000000000 is too large; pass an integer "
+                                          "from 1 to 100"),
     (lambda: fastnet.HessianFree(damping=0.0), "damping: 0.0 is out of range"),
+    (lambda: fastnet.HessianFree(damping=1e308), r"damping: 1e\+308 is out of range; pass a "
+                                                r"finite number in \(0, 1e\+06\]"),
     (lambda: fastnet.HessianFree(warm_start=2), "warm_start: 2.0 is out of range"),
 ])
 def test_bad_settings_are_refused(make, message):
@@ -148,9 +152,25 @@ def test_bad_settings_are_refused(make, message):
 
 
 def test_sgd_keywords_are_refused_next_to_a_second_order_optimizer():
+    """Any SGD keyword given, even at SGD's default value, is refused."""
     X, y = blobs(n=30)
-    with pytest.raises(TypeError, match="eta"):
-        fastnet.Network([5, 3], seed=0).fit(X, y, epochs=1, eta=0.1, optimizer=fastnet.LBFGS())
+    for given in (dict(eta=0.1), dict(batch_size=10), dict(eta=0.5, momentum=0.0)):
+        with pytest.raises(TypeError, match=f"{', '.join(given)} cannot be given with it"):
+            fastnet.Network([5, 3], seed=0).fit(X, y, epochs=1, optimizer=fastnet.LBFGS(), **given)
+
+
+def test_lbfgs_belongs_to_one_network():
+    """An LBFGS that trained one network refuses another instead of training it
+    for 0 epochs and handing back the first one's history."""
+    X, y = blobs(n=30)
+    optimizer = fastnet.LBFGS(iterations=2)
+    fastnet.Network([5, 3], seed=0).fit(X, y, epochs=1, optimizer=optimizer)
+    other = fastnet.Network([5, 4, 3], seed=0)
+    before = other._theta.copy()
+    with pytest.raises(ValueError, match="this LBFGS trained a network of 18 parameters, but "
+                                         "this network has 39"):
+        other.fit(X, y, epochs=1, optimizer=optimizer)
+    np.testing.assert_array_equal(other._theta, before)
 
 
 def test_hessian_free_state_belongs_to_one_network():

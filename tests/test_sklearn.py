@@ -210,7 +210,7 @@ def test_a_missing_scikit_learn_is_named_with_the_extra(monkeypatch):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_threads_apply_during_fit_only_and_verbose_prints_each_epoch(capsys):
+def test_threads_leave_numbas_setting_alone_and_verbose_prints_each_epoch(capsys):
     import numba
     X, y = blobs()
     before = numba.get_num_threads()
@@ -218,6 +218,80 @@ def test_threads_apply_during_fit_only_and_verbose_prints_each_epoch(capsys):
     assert numba.get_num_threads() == before
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(",")[0] for line in lines] == ["Iteration 1", "Iteration 2", "Iteration 3"]
+
+
+def test_threads_train_the_network_on_that_many_threads(monkeypatch):
+    """threads=2 reaches the network's fit: every batch is shared by two threads
+    (kernels/threads.py), and the weights are those of Network.fit(threads=2)."""
+    import fastnet.network
+    shared, counts = fastnet.network.train_epoch_threads, []
+    monkeypatch.setattr(fastnet.network, "train_epoch_threads",
+                        lambda *args: counts.append(args[-1]) or shared(*args))
+    X, y = blobs()
+    model = small_classifier(threads=2, max_iter=3, n_iter_no_change=3)
+    with pytest.warns(ConvergenceWarning):
+        model.fit(X, y)
+    assert counts == [2, 2, 2] and model.network_.threads == 2
+    net = Network([4, 8, 3], activation="relu", seed=model.network_.seed)
+    net.fit(X.astype(np.float32), y, epochs=3, batch_size=16, eta=0.05, momentum=0.9,
+            nesterov=True, l2=1e-4, threads=2)
+    assert len(counts) == 6
+    np.testing.assert_array_equal(model.network_._theta, net._theta)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("change", [dict(hidden_layer_sizes=(5,)), dict(activation="tanh"),
+                                    dict(dtype="float64"), dict(output="sigmoid"),
+                                    dict(hidden_layer_sizes=(8, 4))])
+def test_warm_start_with_another_network_starts_a_new_one(change):
+    """As scikit-learn's MLP: parameters that describe another network start it
+    afresh, so that get_params() and network_ agree; partial_fit, which only
+    continues, refuses them instead."""
+    X, y = blobs()
+    model = small_classifier(max_iter=3, warm_start=True).fit(X, y)
+    first = model.network_
+    model.set_params(**change).fit(X, y)
+    fresh = clone(model).set_params(warm_start=False).fit(X, y)
+    assert model.network_ is not first and model.n_iter_ == 3
+    assert repr(model.network_) == repr(fresh.network_)
+    np.testing.assert_array_equal(model.network_._theta, fresh.network_._theta)
+    pieces = small_classifier().partial_fit(X, y, classes=[0, 1, 2])
+    name = next(iter(change))
+    with pytest.raises(ValueError, match=f"{name}(, cost)?: changed since network_ was built"):
+        pieces.set_params(**change).partial_fit(X, y)
+    assert pieces.n_iter_ == 1
+
+
+def test_messages_use_scikit_learns_names():
+    """learning_rate_init and alpha, not eta and l2/n; labels that do not sort
+    together are named as such."""
+    import re
+
+    import fastnet
+    X, y = blobs()
+    for settings, name in ((dict(learning_rate_init=1e300), "learning_rate_init"),
+                           (dict(alpha=1e300), "alpha")):
+        with pytest.raises(ValueError, match=f"^{name}: 1e\\+300 is out of range"):
+            small_classifier(**settings).fit(X, y)
+    with pytest.raises(fastnet.DivergenceError) as caught:
+        small_classifier(learning_rate_init=1e4).fit(X, y)
+    message = str(caught.value)
+    assert "(learning_rate_init=10000)" in message and "smaller learning_rate_init" in message
+    assert not re.search(r"\beta\b", message), message
+    mixed = np.array(["cat", 1, "emu"], dtype=object)[y]
+    for call in (lambda: small_classifier().fit(X, mixed),
+                 lambda: small_classifier().partial_fit(X, mixed, classes=["cat", 1, "emu"])):
+        with pytest.raises(TypeError, match=r"y: labels of mixed types \(int, str\)"):
+            call()
+    with pytest.raises(TypeError, match=r"classes: labels of mixed types \(int, str\)"):
+        small_classifier().partial_fit(X, y, classes=np.array([0, 1, "2"], dtype=object))
+
+
+def test_a_network_too_large_for_memory_is_named_before_allocating():
+    X, y = blobs()
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes: a network of layers "
+                                         r"\[4, 1000000000, 3\] has 8,000,000,003 weights.*GiB"):
+        small_classifier(hidden_layer_sizes=(10**9,)).fit(X, y)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

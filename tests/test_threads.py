@@ -5,6 +5,13 @@ import pytest
 import fastnet
 
 
+@pytest.fixture(autouse=True)
+def cores(monkeypatch):
+    """These tests check how a batch is shared, not this machine: allow up to 8
+    threads whatever its cores (fit refuses more threads than cores)."""
+    monkeypatch.setattr(fastnet.checks, "cores", lambda: 8)
+
+
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(0)
@@ -91,6 +98,37 @@ def test_default_threads_follow_the_batch_size_and_numba(monkeypatch):
     assert net._threads_for(10) == 3
     with pytest.raises(ValueError, match="threads: must be a positive integer"):
         net.fit(np.zeros((4, 4), np.float32), np.zeros(4, int), epochs=1, threads=0)
+
+
+def test_more_threads_than_cores_are_refused_everywhere(monkeypatch, tmp_path, capsys):
+    """fit(threads=N), a network's own threads setting, fastnet train --threads and
+    the estimators refuse more threads than the cores this process may run on:
+    they would wait for each other at every batch (--threads 1000: 36 s for a
+    run of seconds), and capping them would change the weights unannounced."""
+    from fastnet.cli import main
+    from fastnet.sklearn import FastNetClassifier
+    monkeypatch.setattr(fastnet.checks, "cores", lambda: 2)
+    X, y = np.zeros((8, 4), np.float32), np.arange(8) % 2
+    net = fastnet.Network([4, 3, 2], seed=0)
+    before = net._theta.copy()
+    message = "threads: 3 threads, but this process may run on 2 cores; pass at most 2"
+    with pytest.raises(ValueError, match=message):
+        net.fit(X, y, epochs=1, threads=3)
+    net.threads = 3
+    with pytest.raises(ValueError, match=message):
+        net.fit(X, y, epochs=1)
+    with pytest.raises(TypeError, match="threads: expected a positive integer or 'auto'"):
+        net.fit(X, y, epochs=1, threads="all")
+    np.testing.assert_array_equal(net._theta, before)
+    net.fit(X, y, epochs=1, threads=2)
+    net.fit(X, y, epochs=1, threads="auto")
+    with pytest.raises(ValueError, match=message):
+        FastNetClassifier(hidden_layer_sizes=(3,), threads=3).fit(X, y)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--threads", "3", "--out", "run"])
+    assert exit_.value.code == 2 and "--" + message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("options", [{}, {"l2": 3.0}, {"l2": 3000.0}, {"dropout": 0.3}])
