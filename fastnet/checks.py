@@ -76,8 +76,7 @@ def threads(name, value):
 
     More threads than cores are refused, not capped: the threads meet at
     every batch, so each one without a core of its own makes every batch wait
-    for it,
-    and a silent cap would change the weights (they depend on the count)."""
+    for it, and a silent cap would change the weights (they depend on the count)."""
     if value is None or isinstance(value, str) and value == "auto":
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
