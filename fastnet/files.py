@@ -92,7 +92,8 @@ class OutputKind:
 @dataclass(frozen=True)
 class FolderKind:
     """A folder a command writes: ``name`` for messages; a folder of this kind holds every
-    name in ``needs`` and, unless ``holds`` is None, nothing but names in ``holds``."""
+    name in ``needs`` and, unless ``holds`` is None, nothing but names in ``holds`` (hidden
+    entries aside)."""
     name: str
     holds: frozenset | None = None
     needs: frozenset = frozenset()
@@ -101,7 +102,7 @@ class FolderKind:
         """Whether ``path`` is a folder of this kind."""
         if not os.path.isdir(path):
             return False
-        present = set(os.listdir(path))
+        present = {name for name in os.listdir(path) if not name.startswith(".")}
         return self.needs <= present and (self.holds is None or present <= self.holds)
 
 

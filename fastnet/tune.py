@@ -276,7 +276,8 @@ def _publish(source, target):
                 shutil.rmtree(leftover, ignore_errors=True)
             fresh.mkdir()
             for file in sorted(source.iterdir()):
-                shutil.copy2(file, fresh / file.name)
+                if not file.name.startswith("."):  # e.g. the temporary file of a lost worker
+                    shutil.copy2(file, fresh / file.name)
             if target.exists():
                 target.rename(old)
             fresh.rename(target)
@@ -285,4 +286,4 @@ def _publish(source, target):
             if old.exists() and not target.exists():
                 old.rename(target)  # the earlier copy back in its place
             raise OSError(error.errno, error.strerror or type(error).__name__, str(target)) from error
-    shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)

@@ -304,8 +304,11 @@ def test_duplicate_classes_are_refused_on_save_and_on_load(tmp_path):
 def test_tune_replaces_best_only_where_it_is_a_copy_tune_made(tmp_path):
     source = published(tmp_path / "out" / "runs" / "0123456789abcdef")
     target = published(tmp_path / "out" / "best")  # an earlier tune's
+    for folder in (source, target):  # the temporary file of a worker lost mid-write
+        (folder / ".model.npz.7.ab12cd34.tmp").write_bytes(b"")
     _publish(source, target)
-    assert contents(target) == contents(source)
+    assert contents(target) == {name: digest for name, digest in contents(source).items()
+                                if not name.startswith(".")}
     shutil.rmtree(target)
     target.mkdir()  # made by the user while tune ran
     (target / "thesis.tex").write_text("mine\n")
