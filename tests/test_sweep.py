@@ -380,6 +380,16 @@ def test_two_tunes_into_one_folder_at_once_rank_both_sets_of_configurations(tmp_
         os.listdir(returned[best.seed]["folder"]))
 
 
+def test_tune_from_python_refuses_a_best_it_did_not_make_before_training(tmp_path):
+    table, best = four_feature_table(tmp_path / "t.csv"), tmp_path / "out" / "best"
+    best.mkdir(parents=True)
+    (best / "notes.txt").write_text("mine\n")
+    with pytest.raises(ValueError, match=r"out: .*best exists and is not a run folder copied there "
+                                         r"by fastnet tune"):
+        fastnet.tune(table, budget=5, out=tmp_path / "out", scheduler="tcp://127.0.0.1:9")
+    assert os.listdir(tmp_path / "out") == ["best"] and os.listdir(best) == ["notes.txt"]
+
+
 def numbered_table(path, n=240):
     """A CSV whose header is the column numbers (refused as ambiguous unless --header says
     what it is) and whose label, 0 or 1, comes first."""
