@@ -37,6 +37,7 @@ from .costs import COSTS, OUTPUTS
 from .kernels.blas import describe as describe_blas
 from .kernels.lanes import describe as describe_lanes
 from .data import load_mnist, locate_mnist
+from .data.table import is_table, refuse_csv_flags
 from .files import check_output
 from .model_io import read_model_file
 from .network import HIDDEN, INITS, Network
@@ -421,6 +422,8 @@ def score_line(part, net, X, y):
 # ---------------------------------------------------------------- evaluate
 def evaluate_command(args, parser):
     """``fastnet evaluate MODEL``: accuracy, cost and confusion matrix."""
+    if args.data is None or not is_table(args.data):  # MNIST
+        refuse_csv_flags(args.data, args.label_column, args.header)
     net = Network.load(args.model)
     if needs_table_evaluation(net, args.data):
         return evaluate_table(net, args)

@@ -21,7 +21,8 @@ import numpy as np
 
 from .data import locate_mnist
 from .data.errors import DataError
-from .data.table import encode_labels, is_table, read_features, read_table, split_table
+from .data.table import (encode_labels, is_table, read_features, read_table,
+                         refuse_csv_flags, split_table)
 from .cli_checks import add_force
 from .files import OutputKind, atomic_write, check_output
 from .network import Network
@@ -125,9 +126,7 @@ def load_run_data(recipe, data_path, given=()):
         parts = tuple((X, encode_labels(labels, classes, data_path)) for X, labels in parts.values())
         where, n_out = str(data_path), len(classes)
     else:
-        for name in ("label_column", "header"):
-            if getattr(recipe, name) is not None:
-                raise ValueError(f"{name}: applies to CSV files only; leave it out for MNIST")
+        refuse_csv_flags(data_path, recipe.label_column, recipe.header)
         located, origin = locate_mnist(data_path, argument="--data")
         parts, classes = recipe.load_data(located), None
         where, n_out = f"{located} ({origin})", 10

@@ -4,6 +4,7 @@
                   [--seeds 1,2,3] [--out DIR] [--workers N | --scheduler ADDRESS]
     fastnet sweep --report DIR
     fastnet tune --data PATH --budget MINUTES [--out DIR] [--epochs N]
+                 [--label-column NAME|INDEX] [--header | --no-header]
 
 Every ``fastnet train`` flag sets the recipe that the grid varies.  Exit
 status as for ``train``; 130 when interrupted (finished runs are kept, and
@@ -14,14 +15,14 @@ import sys
 
 from . import cli
 from .cli_checks import TERMINATED, Terminated, terminate_as_interrupt
-from .files import check_output_folder
-from .sweep import RESULTS_CSV, RESULTS_JSON, DistributedMissing, parse_axis, parse_seeds, run_data
+from .cli_data import add_csv_flags
+from .files import FOLDER, check_output_folder
+from .sweep import OUTPUTS, DistributedMissing, parse_axis, parse_seeds, run_data
 from .sweep_report import PLOTS
-from .tune import BEST, LEADERBOARD
+from .tune import BEST, OUTPUTS as TUNE_OUTPUTS
 
 INTERRUPTED = 130
-SWEEP_OUTPUTS = (RESULTS_JSON, RESULTS_CSV, "runs", PLOTS)  # what each writes in its --out
-TUNE_OUTPUTS = (RESULTS_JSON, RESULTS_CSV, "runs", LEADERBOARD, BEST)
+SWEEP_OUTPUTS = {**OUTPUTS, PLOTS: FOLDER}  # what each writes in its --out, and of which kind
 
 
 def add_commands(commands):
@@ -63,8 +64,10 @@ def add_commands(commands):
         description="Search a default space (depth, width, activation, eta, momentum, L2, dropout, "
                     "batch size, distortions of MNIST's images) by asynchronous successive halving on "
                     "dask.distributed, then train the best configuration to completion.")
-    tune.add_argument("--data", metavar="PATH", help="the data set: a folder of IDX files, an .npz "
-                      "or a pickle as for fastnet train (default: $FASTNET_DATA, the cache, MNIST)")
+    tune.add_argument("--data", metavar="PATH", help="the data set: a folder of IDX files, an .npz, "
+                      "a pickle or a CSV file as for fastnet train (default: $FASTNET_DATA, the "
+                      "cache, MNIST)")
+    add_csv_flags(tune)
     tune.add_argument("--budget", type=float, required=True, metavar="MINUTES",
                       help="wall-clock minutes for everything, the final run included")
     tune.add_argument("--out", metavar="DIR", default="runs/tune",
@@ -82,7 +85,8 @@ def add_commands(commands):
 def _add_force(parser):
     parser.add_argument("--force", action="store_true",
                         help="write into an --out folder that holds other files too (never into "
-                             "a run folder or the data)")
+                             "a run folder or the data, nor over a file or folder of an output's "
+                             "name that it did not write)")
 
 
 def _add_cluster(parser):
@@ -158,7 +162,8 @@ def tune_command(args, parser):
             with terminate_as_interrupt():
                 row = tune(args.data, budget=60 * args.budget, out=args.out, epochs=args.epochs,
                            seed=args.seed, limit=args.limit, scheduler=args.scheduler,
-                           workers=args.workers, echo=_print)
+                           workers=args.workers, echo=_print, label_column=args.label_column,
+                           header=args.header)
         except KeyboardInterrupt as interrupt:
             print(f"fastnet: {str(interrupt) or 'interrupted'}; the finished runs are in "
                   f"{args.out}/results.csv", file=sys.stderr)

@@ -11,7 +11,8 @@ writing names ``path``, never the hidden temporary file.
 
 ``check_output`` and ``check_output_folder`` are the rule of every command
 that writes: never onto one of its own inputs or a file of a fastnet run
-folder, and never over a file of another kind without ``--force``.
+folder, never over a file of another kind without ``--force``, and never over
+a file or folder of another kind in an output folder at all.
 """
 import os
 import re
@@ -88,6 +89,26 @@ class OutputKind:
         return re.match(self.start, head) is not None
 
 
+@dataclass(frozen=True)
+class FolderKind:
+    """A folder a command writes: ``name`` for messages; a folder of this kind holds every
+    name in ``needs`` and, unless ``holds`` is None, nothing but names in ``holds`` (hidden
+    entries aside)."""
+    name: str
+    holds: frozenset | None = None
+    needs: frozenset = frozenset()
+
+    def recognises(self, path):
+        """Whether ``path`` is a folder of this kind."""
+        if not os.path.isdir(path):
+            return False
+        present = {name for name in os.listdir(path) if not name.startswith(".")}
+        return self.needs <= present and (self.holds is None or present <= self.holds)
+
+
+FOLDER = FolderKind("a folder")  # one a command writes into, beside what it holds
+
+
 def check_output(path, argument, kind, inputs=None, force=False):
     """Raise ValueError (naming ``argument``) unless a command may write the file ``path``:
     not a folder, not one of ``inputs`` ({argument: path} of what the command reads), not
@@ -109,9 +130,10 @@ def check_output(path, argument, kind, inputs=None, force=False):
 
 def check_output_folder(path, argument, own, inputs=None, force=False):
     """Raise ValueError (naming ``argument``) unless a command may write into the folder
-    ``path``: not a file, not one of ``inputs``, not a fastnet run folder, and (unless
-    ``force``) missing, empty or holding only names in ``own``, what the command itself
-    writes there (hidden entries, such as temporary files, aside)."""
+    ``path``: not a file, not one of ``inputs``, not a fastnet run folder, (unless
+    ``force``) missing, empty or holding only names in ``own``, and every entry of ``path``
+    named in ``own`` of its kind there.  ``own``: {name: ``OutputKind`` or ``FolderKind``}
+    of what the command writes in ``path``; hidden entries, such as temporary files, aside."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"{argument}: {path} is a file; pass a folder for the outputs")
@@ -119,12 +141,24 @@ def check_output_folder(path, argument, own, inputs=None, force=False):
     from .runs import is_run_folder  # runs.py writes with atomic_write: imported here, not above
     if is_run_folder(path):
         raise ValueError(f"{argument}: {path} is the folder of a fastnet run; pass another folder")
-    foreign = sorted(name for name in (os.listdir(path) if path.is_dir() else ())
-                     if name not in own and not name.startswith("."))
+    present = sorted(name for name in (os.listdir(path) if path.is_dir() else ())
+                     if not name.startswith("."))
+    foreign = [name for name in present if name not in own]
     if foreign and not force:
         shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
         raise ValueError(f"{argument}: {path} holds {shown}, which this command does not write; "
                          "pass a new or empty folder, or --force to write beside them")
+    for name in present:
+        if name in own:
+            check_own(path / name, argument, own[name])
+
+
+def check_own(path, argument, kind):
+    """Raise ValueError (naming ``argument``) if ``path`` exists and is not of ``kind``:
+    a command replaces (or writes into) only what it wrote itself, --force or not."""
+    if os.path.lexists(path) and not kind.recognises(path):
+        raise ValueError(f"{argument}: {path} exists and is not {kind.name}, which this command "
+                         "writes there; move it away, or pass another folder")
 
 
 def _check_not_an_input(path, argument, inputs):

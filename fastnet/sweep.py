@@ -51,14 +51,18 @@ try:
 except ImportError:  # Windows: no advisory locks; the results files are not guarded there
     fcntl = None
 
-from .files import atomic_write
+from .files import FOLDER, OutputKind, atomic_write
 from .data.table import is_table
 from .presets import DEFAULT_PRESET, PRESETS
 from .recipe import Recipe
 from .runs import LAST, MODEL, RECIPE, RunFolder
 
 RESULT = "result.json"                    # a finished task's row, in its run folder
-RESULTS_JSON, RESULTS_CSV = "results.json", "results.csv"
+RESULTS_JSON, RESULTS_CSV, RUNS = "results.json", "results.csv", "runs"
+OUTPUTS = {  # what a sweep writes in its out folder, each of the kind it writes (files.check_own)
+    RESULTS_JSON: OutputKind("the results of a fastnet sweep", rb'\{\s*"rows"\s*:'),
+    RESULTS_CSV: OutputKind("the results table of a fastnet sweep", rb"key,status[,\r\n]"),
+    RUNS: FOLDER}
 RANGE_KINDS = ("log", "float", "int")
 OUTCOME = ("best_validation_accuracy", "best_epoch", "test_accuracy", "final_training_cost",
            "epochs_run", "stop_reason", "seconds", "worker", "error")
@@ -383,7 +387,7 @@ def make_task(recipe, settings, data, out):
     key = run_key(recipe, data)
     label = " ".join(f"{name}={_text(value)}" for name, value in settings.items())
     return {"key": key, "label": label, "settings": settings, "recipe": recipe.to_dict(),
-            "data": data, "folder": str(Path(out).resolve() / "runs" / key)}
+            "data": data, "folder": str(Path(out).resolve() / RUNS / key)}
 
 
 def _text(value):
@@ -559,7 +563,7 @@ class Results:
         """Record a run's row (with its settings) and rewrite both files with it, and with
         the rows that another sweep into this folder has written meanwhile."""
         self.out.mkdir(parents=True, exist_ok=True)
-        with _locked(self.out):
+        with locked(self.out):
             self.rows = {**self.rows, **self._read(),
                          row["key"]: {**row, "settings": task["settings"], "recipe": task["recipe"],
                                       "folder": task["folder"]}}
@@ -578,7 +582,7 @@ class Results:
 
 
 @contextlib.contextmanager
-def _locked(folder):
+def locked(folder):
     """Hold an exclusive lock on ``folder`` during the block, waiting while another
     process (or thread) holds it; no lock file is written (a no-op without fcntl)."""
     if fcntl is None:

@@ -10,6 +10,9 @@ run folder under ``OUT/runs/``, recorded in ``OUT/results.json`` and
 configuration (highest rung first, then validation accuracy) is trained for
 ``epochs`` epochs (fewer if the rest of the budget cannot hold them) and
 copied to ``OUT/best/``; ``OUT/leaderboard.csv`` ranks every configuration.
+Tunes may share ``OUT``, even at the same time: the leaderboard is rewritten
+with the results files, under their lock, from every tune's rows there; and
+``best/`` is replaced only where it is a copy that a tune made.
 
 The default space is meant for data sets not seen before, not tuned to MNIST
 (n: training-set size; every draw independent):
@@ -29,6 +32,7 @@ The default space is meant for data sets not seen before, not tuned to MNIST
 """
 import csv
 import io
+import json
 import math
 import shutil
 import time
@@ -37,14 +41,20 @@ from pathlib import Path
 import numpy as np
 
 from .data import locate_mnist
-from .files import atomic_write
+from .files import FolderKind, OutputKind, atomic_write, check_output_folder, check_own
 from .recipe import Recipe
-from .data.table import is_table
-from .sweep import Results, connect, make_task, outcome, require_distributed, run_data, submit
+from .data.table import is_table, refuse_csv_flags
+from .runs import FILES, RECIPE
+from .sweep import (OUTPUTS as SWEEP_OUTPUTS, RESULT, Results, connect, locked, make_task, outcome,
+                    require_distributed, run_data, submit)
 
 RUNGS = (1, 3, 9)         # epochs of the successive-halving rungs
 REDUCTION = 3             # the top 1/REDUCTION of a rung goes on to the next
 LEADERBOARD, BEST = "leaderboard.csv", "best"
+PUBLISHED = FolderKind("a run folder copied there by fastnet tune",  # a sweep run's files
+                       holds=frozenset(FILES + (RESULT,)), needs=frozenset((RECIPE, RESULT)))
+OUTPUTS = {**SWEEP_OUTPUTS, BEST: PUBLISHED,  # what tune writes in OUT (files.check_output_folder)
+           LEADERBOARD: OutputKind("a leaderboard written by fastnet tune", rb"rank,trial,")}
 
 
 def draw(rng, n_in, n_out, n_train, images):
@@ -85,24 +95,29 @@ class Trial:
 
 
 def tune(data=None, budget=600.0, out="runs/tune", epochs=30, seed=0, limit=None, rungs=RUNGS,
-         search_share=0.5, client=None, scheduler=None, workers=None, echo=print):
+         search_share=0.5, client=None, scheduler=None, workers=None, echo=print,
+         label_column=None, header=None):
     """Search the default space with ASHA for ``budget`` seconds in all; return the best run's row.
 
     ``search_share`` of the budget (more if the final run is estimated to
     need less) goes to the search, the rest to training the best
     configuration for ``epochs`` epochs into ``OUT/best/``.  ``limit`` trains
-    on the first ``limit`` images only.  Cluster arguments as for ``sweep``.
+    on the first ``limit`` images only; ``label_column`` and ``header`` read
+    a CSV file as ``fastnet train`` does.  Cluster arguments as for ``sweep``.
     """
     began = time.monotonic()
     deadline = began + _positive("budget", budget)
     require_distributed()
     images = data is None or not is_table(data)  # MNIST; distortions apply to its images only
+    if images:
+        refuse_csv_flags(data, label_column, header)
     located = locate_mnist(data)[0] if images else data
-    base = Recipe(limit=limit, seed=seed)
+    check_output_folder(out, "out", OUTPUTS, {"data": located}, force=True)
+    base = Recipe(limit=limit, seed=seed, label_column=label_column, header=header)
     fitted, loaded = run_data(base, located)
     n_in, n_out, n_train = fitted.sizes[0], fitted.sizes[-1], len(loaded.parts[0][1])
     rng = np.random.default_rng(seed)
-    store, trials = Results(out), []
+    store, trials = _Results(out), []
     echo(f"tune: {n_train:,} training {'images' if images else 'samples'} of {n_in} inputs, "
          f"{n_out} classes; rungs of {', '.join(map(str, rungs))} epochs; budget {budget:.0f} s; "
          f"results in {out}")
@@ -146,7 +161,6 @@ def tune(data=None, budget=600.0, out="runs/tune", epochs=30, seed=0, limit=None
                     row = outcome(future, job)
                     store.add(row, job)
                     _record(trial, rung, row, rungs, echo)
-                _write_leaderboard(trials, rungs, Path(out) / LEADERBOARD)
         except BaseException:
             connected.cancel(list(running))
             raise
@@ -166,7 +180,6 @@ def tune(data=None, budget=600.0, out="runs/tune", epochs=30, seed=0, limit=None
             store.add(row, job)
     if row["status"] != "done":
         raise ArithmeticError(f"tune: the final run of trial {best.number} failed: {row['error']}")
-    _write_leaderboard(trials, rungs, Path(out) / LEADERBOARD)
     _publish(Path(job["folder"]), Path(out) / BEST)
     echo(f"tune: {len(trials)} configurations, {sum(len(t.scores) for t in trials)} runs, "
          f"{time.monotonic() - began:.0f} s of the {budget:.0f} s budget")
@@ -213,34 +226,64 @@ def _record(trial, rung, row, rungs, echo):
          f"{row['seconds'] or 0:.1f} s  [{trial.describe()}]")
 
 
-def _write_leaderboard(trials, rungs, path):
-    """leaderboard.csv: every trial, highest rung then validation accuracy first."""
-    ranked = sorted(trials, key=Trial.top, reverse=True)
+class _Results(Results):
+    """The results files and leaderboard.csv, rewritten together under the folder's lock."""
+
+    def write(self):
+        super().write()
+        _write_leaderboard(self.rows.values(), self.out / LEADERBOARD)
+
+
+def _write_leaderboard(rows, path):
+    """leaderboard.csv: every configuration that tune ran, as stored ``rows`` of the results
+    (a sweep's aside), at its longest run; most epochs first, then validation accuracy."""
+    longest = {}
+    for row in rows:
+        if "trial" not in row["settings"]:
+            continue  # a sweep's run in the same folder
+        configuration = json.dumps({**row["recipe"], "epochs": None}, sort_keys=True)
+        kept = longest.get(configuration)
+        if kept is None or row["settings"]["epochs"] > kept["settings"]["epochs"]:
+            longest[configuration] = row
+
+    def rank(row):
+        done = row["status"] == "done"
+        return row["settings"]["epochs"], row["best_validation_accuracy"] if done else -math.inf
+
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")
     writer.writerow(["rank", "trial", "epochs", "validation_accuracy", "sizes", "activation", "eta",
-                     "momentum", "l2", "dropout", "batch_size", "distort"])
-    for rank, trial in enumerate(ranked, 1):
-        rung, score = trial.top()
-        if rung < 0:
-            continue
-        s = trial.settings
-        writer.writerow([rank, trial.number, rungs[rung], "" if score == -math.inf else score,
-                         ",".join(map(str, s["sizes"])), s["activation"][0], s["eta"], s["momentum"],
-                         s["l2"], s["dropout"], s["batch_size"], s["distort"]])
-    path.parent.mkdir(parents=True, exist_ok=True)
+                     "momentum", "l2", "dropout", "batch_size", "distort", "seed"])
+    for number, row in enumerate(sorted(longest.values(), key=rank, reverse=True), 1):
+        epochs, score = rank(row)
+        r = row["recipe"]
+        writer.writerow([number, row["settings"]["trial"], epochs, "" if score == -math.inf else score,
+                         ",".join(map(str, r["sizes"])), r["activation"][0], r["eta"], r["momentum"],
+                         r["l2"], r["dropout"], r["batch_size"], r["distort"], r["seed"]])
     with atomic_write(path, text=True) as handle:
         handle.write(table.getvalue())
 
 
 def _publish(source, target):
-    """Copy the run folder ``source`` to ``target``, replacing what was there, so that
-    ``target`` is at every moment either the old copy or the whole new one."""
+    """Copy the run folder ``source`` to ``target``, replacing the copy a tune made before
+    (and nothing else), so that ``target`` is at every moment either the old copy or the whole
+    new one.  Tunes sharing the folder take turns; an error names ``target``."""
     fresh, old = target.with_name(f".{target.name}.new"), target.with_name(f".{target.name}.old")
-    for leftover in (fresh, old):
-        shutil.rmtree(leftover, ignore_errors=True)
-    shutil.copytree(source, fresh)
-    if target.exists():
-        target.rename(old)
-    fresh.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    with locked(target.parent):
+        check_own(target, "out", PUBLISHED)
+        try:
+            for leftover in (fresh, old):  # of a tune killed here
+                shutil.rmtree(leftover, ignore_errors=True)
+            fresh.mkdir()
+            for file in sorted(source.iterdir()):
+                if not file.name.startswith("."):  # e.g. the temporary file of a lost worker
+                    shutil.copy2(file, fresh / file.name)
+            if target.exists():
+                target.rename(old)
+            fresh.rename(target)
+        except OSError as error:
+            shutil.rmtree(fresh, ignore_errors=True)
+            if old.exists() and not target.exists():
+                old.rename(target)  # the earlier copy back in its place
+            raise OSError(error.errno, error.strerror or type(error).__name__, str(target)) from error
+        shutil.rmtree(old, ignore_errors=True)

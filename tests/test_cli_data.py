@@ -174,3 +174,36 @@ def test_an_idx_folder_of_other_images_trains_unchanged(tmp_path, monkeypatch, c
     assert "rows: 88 training, 12 validation, 20 test samples, 36 features, 4 classes" in out
     assert "test accuracy 100.00% (20/20)" in out
     assert Network.load("run/model.npz").classes == [1, 2, 3, 4]
+
+
+@pytest.fixture(scope="module")
+def digits_folder(synthetic_mnist, tmp_path_factory):
+    """The synthetic digits as a folder of MNIST's four IDX files, 10,010 training images
+    (the book's split holds out 10,000 of them)."""
+    folder = tmp_path_factory.mktemp("idx") / "digits"
+    with np.load(synthetic_mnist) as archive:
+        train = tuple(np.resize(archive[key], (10_010, *archive[key].shape[1:]))
+                      for key in ("x_train", "y_train"))
+        write_mnist_folder(folder, train, (archive["x_test"], archive["y_test"]), compress=False)
+    return folder
+
+
+@pytest.mark.parametrize("where", ["npz", "idx", "default"])
+@pytest.mark.parametrize("flag", [["--label-column", "0"], ["--no-header"]])
+@pytest.mark.parametrize("classes", [None, list(range(10))])
+def test_evaluate_on_mnist_refuses_the_csv_flags(synthetic_mnist, digits_folder, tmp_path, monkeypatch,
+                                                 capsys, where, flag, classes):
+    """evaluate used to ignore --label-column and --header on MNIST (and score it anyway)."""
+    monkeypatch.chdir(tmp_path)
+    net = Network([784, 10, 10], seed=0)
+    net.classes = classes  # a model with classes is evaluated the way tables are
+    net.save("m.npz")
+    monkeypatch.setenv("FASTNET_DATA", str(synthetic_mnist))
+    data = {"npz": ["--data", str(synthetic_mnist)], "idx": ["--data", str(digits_folder)],
+            "default": []}[where]
+    assert main(["evaluate", "m.npz", *data, *flag]) == 1
+    named = data[1] if data else "MNIST"
+    name = "label_column" if flag[0] == "--label-column" else "header"
+    assert f"{name}: applies to CSV files only, but {named} is not a .csv; leave it out" in \
+        capsys.readouterr().err
+    assert main(["evaluate", "m.npz", *data]) == 0  # the same without the flag

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import fastnet
 from fastnet import DataError, load_mnist, read_idx
 from fastnet.data import MNIST_FILES
 from conftest import synthetic_digits
@@ -201,6 +202,33 @@ def test_bad_npz_is_named(npz_arrays, tmp_path, change, message):
     with pytest.raises(DataError, match=message) as caught:
         load_mnist(path)
     assert str(path) in str(caught.value)
+
+
+def _tables(folder):
+    """A table of 4 features in each form load_mnist might be given: the .npz layouts
+    (split parts, or X and y), a CSV file, a folder of IDX files of 2 x 2 images."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((30, 4)), np.arange(30) % 3
+    np.savez(folder / "parts.npz", x_train=X[:20], y_train=y[:20], x_test=X[20:], y_test=y[20:])
+    np.savez(folder / "whole.npz", X=X, y=y)
+    (folder / "rows.csv").write_text("".join(",".join(map(str, [*r, c])) + "\n" for r, c in zip(X, y)))
+    pixels = (X * 255).astype(np.uint8).reshape(30, 2, 2)
+    write_mnist_folder(folder / "idx", (pixels[:20], y[:20].astype(np.uint8)),
+                       (pixels[20:], y[20:].astype(np.uint8)))
+    return [folder / name for name in ("parts.npz", "whole.npz", "rows.csv", "idx")]
+
+
+def test_a_table_given_to_load_mnist_is_pointed_to_read_table(tmp_path):
+    """It was refused as images not of shape (n, 784), a missing key or a bad pickle, with no
+    word about reading it as the table it is."""
+    for path in _tables(tmp_path):
+        with pytest.raises(DataError, match=rf"{path} is a table of features, not MNIST: read it "
+                                            r"with fastnet\.data\.read_table\(path\)"):
+            load_mnist(path)
+        assert fastnet.data.read_table(path).n_features == 4  # as the message says
+    with pytest.raises(DataError) as caught:  # not a table: no such advice
+        load_mnist(write_bytes(tmp_path / "notes.txt", b"not MNIST"))
+    assert "read_table" not in str(caught.value)
 
 
 def test_file_that_is_neither_npz_nor_pickle(tmp_path):

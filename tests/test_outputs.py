@@ -17,9 +17,11 @@ import fastnet.files
 from fastnet import Network
 from fastnet.cli import main
 from fastnet.cli_checks import Terminated
+from fastnet.cli_sweep import SWEEP_OUTPUTS
 from fastnet.files import atomic_write, check_output_folder
 from fastnet.model_io import ModelFileError
 from fastnet.runs import RunFolder
+from fastnet.tune import OUTPUTS as TUNE_OUTPUTS, _publish
 
 
 def write_rows(path, n=90, seed=0):
@@ -128,20 +130,81 @@ def test_a_file_of_another_kind_is_replaced_only_with_force(work, capsys, argv, 
 def test_sweep_and_tune_take_only_a_new_empty_or_own_folder(tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.tex").write_text("x")
-    own = ("results.json", "results.csv", "runs", "plots")
     with pytest.raises(ValueError, match=r"--out: .*mine holds thesis.tex, which this command "
                                          r"does not write; pass a new or empty folder, or --force"):
-        check_output_folder(tmp_path / "mine", "--out", own)
-    check_output_folder(tmp_path / "mine", "--out", own, force=True)
+        check_output_folder(tmp_path / "mine", "--out", SWEEP_OUTPUTS)
+    check_output_folder(tmp_path / "mine", "--out", SWEEP_OUTPUTS, force=True)
     (tmp_path / "sweep" / "runs").mkdir(parents=True)
     (tmp_path / "sweep" / "results.csv").write_text("key,status\n")
     (tmp_path / "sweep" / ".results.csv.1.ab.tmp").write_text("")
     for folder in ("sweep", "new", "sweep/runs"):
-        check_output_folder(tmp_path / folder, "--out", own)
+        check_output_folder(tmp_path / folder, "--out", SWEEP_OUTPUTS)
     with pytest.raises(ValueError, match="is the folder given as --data"):
-        check_output_folder(tmp_path / "mine", "--out", own, {"--data": tmp_path / "mine"}, True)
+        check_output_folder(tmp_path / "mine", "--out", SWEEP_OUTPUTS, {"--data": tmp_path / "mine"},
+                            True)
     with pytest.raises(ValueError, match="thesis.tex is a file; pass a folder"):
-        check_output_folder(tmp_path / "mine" / "thesis.tex", "--out", own)
+        check_output_folder(tmp_path / "mine" / "thesis.tex", "--out", SWEEP_OUTPUTS)
+
+
+def published(folder, source=None):
+    """``folder`` as tune leaves its best/: a copy of a sweep's run folder (``source``'s files,
+    else small stand-ins), which holds the task's result.json."""
+    folder.mkdir(parents=True)
+    if source is not None:
+        shutil.copytree(source, folder, dirs_exist_ok=True)
+    for name in ("recipe.json", "model.npz", "history.json"):
+        if not (folder / name).exists():
+            (folder / name).write_text(f"{name} of {folder.name}\n")
+    (folder / "result.json").write_text('{"key": "0123456789abcdef", "status": "done"}\n')
+    return folder
+
+
+def tune_folder(root, trained, entry, mine):
+    """A --out folder of an earlier tune, but with ``entry`` the user's (``mine``: "file",
+    "folder", or "run": a fastnet train run folder of the user's, which tune did not copy)."""
+    root.mkdir()
+    for name, text in (("results.json", '{\n "rows": []}\n'), ("results.csv", "key,status\n"),
+                       ("leaderboard.csv", "rank,trial,epochs\n")):
+        (root / name).write_text(text)
+    (root / "runs").mkdir()
+    published(root / "best")
+    target = root / entry
+    shutil.rmtree(target) if target.is_dir() else target.unlink()
+    if mine == "file":
+        target.write_text("mine\n")
+    elif mine == "folder":
+        target.mkdir()
+        (target / "thesis.tex").write_text("mine\n")
+    else:
+        shutil.copytree(trained / "run", target)
+    return root
+
+
+@pytest.mark.parametrize("entry, mine", [("best", "folder"), ("best", "run"), ("best", "file"),
+                                         ("results.csv", "file"), ("results.json", "file"),
+                                         ("leaderboard.csv", "file"), ("runs", "file"),
+                                         ("results.csv", "folder")])
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_tune_never_replaces_an_output_of_its_names_that_it_did_not_write(work, capsys, trained,
+                                                                         entry, mine, force):
+    """best/ used to be removed with rmtree, and the results files replaced, whatever they were."""
+    out = tune_folder(work / "tuned", trained, entry, mine)
+    before = contents(work)
+    assert main(["tune", "--data", "rows.csv", "--budget", "1", "--out", "tuned", *force,
+                 "--scheduler", "tcp://127.0.0.1:9"]) == 1  # no cluster: refused before any
+    err = capsys.readouterr().err
+    assert f"--out: {Path('tuned') / entry} exists and is not " in err
+    assert "which this command writes there; move it away, or pass another folder" in err
+    assert contents(work) == before
+    with pytest.raises(ValueError, match=f"{entry} exists and is not"):
+        check_output_folder(out, "--out", TUNE_OUTPUTS, force=True)
+
+
+def test_tune_takes_the_folder_of_an_earlier_tune(work, trained):
+    out = tune_folder(work / "tuned", trained, "best", "folder")
+    shutil.rmtree(out / "best")
+    published(out / "best", trained / "run")  # with every file of a run, the plot included
+    check_output_folder(out, "--out", TUNE_OUTPUTS)
 
 
 def test_sweep_refuses_a_folder_of_the_users_files_before_training(work, capsys):
@@ -235,6 +298,57 @@ def test_duplicate_classes_are_refused_on_save_and_on_load(tmp_path):
         np.savez(tmp_path / "m.npz", **arrays)
         with pytest.raises(ModelFileError, match="is there more than once"):
             Network.load(tmp_path / "m.npz")
+
+
+# ------------------------------------------------------------------ tune's best/
+def test_tune_replaces_best_only_where_it_is_a_copy_tune_made(tmp_path):
+    source = published(tmp_path / "out" / "runs" / "0123456789abcdef")
+    target = published(tmp_path / "out" / "best")  # an earlier tune's
+    for folder in (source, target):  # the temporary file of a worker lost mid-write
+        (folder / ".model.npz.7.ab12cd34.tmp").write_bytes(b"")
+    _publish(source, target)
+    assert contents(target) == {name: digest for name, digest in contents(source).items()
+                                if not name.startswith(".")}
+    shutil.rmtree(target)
+    target.mkdir()  # made by the user while tune ran
+    (target / "thesis.tex").write_text("mine\n")
+    with pytest.raises(ValueError, match=r"out: .*best exists and is not a run folder copied there "
+                                         r"by fastnet tune, which this command writes there"):
+        _publish(source, target)
+    assert contents(target) == {"thesis.tex": hashlib.sha256(b"mine\n").hexdigest()}
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["best", "runs"]
+
+
+def _failing(step, target):
+    """A stand-in for shutil.copy2 ("copy") or os.rename ("rename": the first rename onto
+    ``target``, the new copy's) that fails as the operating system does, naming its paths."""
+    def copy(source, destination, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(destination))
+    rename, failed = os.rename, []
+
+    def moved(source, destination, **kwargs):
+        if Path(destination) == target and not failed:
+            failed.append(source)
+            raise OSError(errno.EIO, os.strerror(errno.EIO), os.fspath(source), None,
+                          os.fspath(destination))
+        rename(source, destination, **kwargs)
+    return copy if step == "copy" else moved
+
+
+@pytest.mark.parametrize("step", ["copy", "rename"])
+def test_a_failure_to_replace_best_names_it_and_keeps_the_earlier_copy(tmp_path, monkeypatch, step):
+    """The error named the hidden .best.new / .best.old folders; a failed last rename left no
+    best/ at all."""
+    source = published(tmp_path / "out" / "runs" / "0123456789abcdef")
+    target = published(tmp_path / "out" / "best")
+    before = contents(target)
+    monkeypatch.setattr(*(shutil, "copy2") if step == "copy" else (os, "rename"),
+                        _failing(step, target))
+    with pytest.raises(OSError) as error:
+        _publish(source, target)
+    assert error.value.filename == str(target) and ".best" not in str(error.value)
+    assert contents(target) == before
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["best", "runs"]
 
 
 # ----------------------------------------------- failed writes, interrupted runs

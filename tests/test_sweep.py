@@ -344,6 +344,84 @@ def test_tune_on_a_table_distorts_nothing_and_says_so(tmp_path, client):
     assert not any(line.endswith(", distort]") for line in lines)
 
 
+def read_leaderboard(out):
+    with open(Path(out) / "leaderboard.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_two_tunes_into_one_folder_at_once_rank_both_sets_of_configurations(tmp_path, client):
+    """Each tune used to rewrite leaderboard.csv with its own trials only: the file ended up
+    with one tune's. Now it is rewritten with the results files, under their lock."""
+    table, out, failures, returned = four_feature_table(tmp_path / "t.csv"), tmp_path / "shared", [], {}
+
+    def run(seed):
+        try:
+            returned[seed] = fastnet.tune(table, budget=6, out=out, epochs=1, seed=seed, rungs=(1, 2),
+                                          client=client, echo=lambda line: None)
+        except BaseException as error:  # reported by the main thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=run, args=(seed,)) for seed in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not failures, failures
+    board = read_leaderboard(out)
+    assert {int(entry["seed"]) for entry in board} == {1, 2}
+    assert len(board) == returned[1]["trials"] + returned[2]["trials"]
+    tried = {(row["recipe"]["seed"], row["settings"]["trial"]) for row in load_rows(out)}
+    assert {(int(entry["seed"]), int(entry["trial"])) for entry in board} == tried
+    ranks = [(int(entry["epochs"]), float(entry["validation_accuracy"] or "-inf")) for entry in board]
+    assert ranks == sorted(ranks, reverse=True) and [int(e["rank"]) for e in board] == list(
+        range(1, len(board) + 1))
+    best = Recipe.from_dict(json.loads((out / "best" / "recipe.json").read_text())["recipe"])
+    assert best.seed in (1, 2) and sorted(os.listdir(out / "best")) == sorted(
+        os.listdir(returned[best.seed]["folder"]))
+
+
+def test_tune_from_python_refuses_a_best_it_did_not_make_before_training(tmp_path):
+    table, best = four_feature_table(tmp_path / "t.csv"), tmp_path / "out" / "best"
+    best.mkdir(parents=True)
+    (best / "notes.txt").write_text("mine\n")
+    with pytest.raises(ValueError, match=r"out: .*best exists and is not a run folder copied there "
+                                         r"by fastnet tune"):
+        fastnet.tune(table, budget=5, out=tmp_path / "out", scheduler="tcp://127.0.0.1:9")
+    assert os.listdir(tmp_path / "out") == ["best"] and os.listdir(best) == ["notes.txt"]
+
+
+def numbered_table(path, n=240):
+    """A CSV whose header is the column numbers (refused as ambiguous unless --header says
+    what it is) and whose label, 0 or 1, comes first."""
+    X = np.random.default_rng(1).normal(size=(n, 4))
+    rows = [f"{int(row[0] - row[2] > 0)}," + ",".join(f"{v:.4f}" for v in row) for row in X]
+    path.write_text("0,1,2,3,4\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_fastnet_tune_reads_a_csv_with_the_flags_of_train(tmp_path, client, capsys):
+    """tune had neither --label-column nor --header, while its CSV errors said to pass --header."""
+    table, out = numbered_table(tmp_path / "numbered.csv"), tmp_path / "out"
+    argv = ["tune", "--data", str(table), "--budget", "0.1", "--epochs", "1", "--out", str(out),
+            "--scheduler", client.scheduler.address]
+    assert main(argv) == 1
+    assert "pass --header" in capsys.readouterr().err and not out.exists()
+    assert main([*argv, "--header", "--label-column", "0"]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    rows = load_rows(out)
+    assert rows and all(row["recipe"]["header"] is True and row["recipe"]["label_column"] == "0"
+                        for row in rows)
+    assert {row["recipe"]["sizes"][0] for row in rows} == {4}  # the label is no feature
+    assert fastnet.Network.load(out / "best" / "model.npz").sizes[-1] == 2
+
+
+@pytest.mark.parametrize("flag", [["--label-column", "0"], ["--header"], ["--no-header"]])
+def test_fastnet_tune_refuses_the_csv_flags_for_mnist(tmp_path, capsys, flag):
+    assert main(["tune", "--budget", "1", "--out", str(tmp_path / "out"), *flag]) == 1
+    assert "applies to CSV files only, but MNIST is not a .csv; leave it out" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_sweep_on_a_table_leaves_distortion_off_and_refuses_to_vary_it(tmp_path):
     table = four_feature_table(tmp_path / "t.csv")
     with pytest.raises(ValueError, match=r"distort: work on MNIST's 28 x 28 images only; leave it "

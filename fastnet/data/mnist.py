@@ -58,7 +58,15 @@ def load_mnist(path=None, split="book", dtype="float32", *, download=True,
     located, origin = locate_mnist(path, download=download, mirrors=mirrors,
                                    cache_dir=cache_dir)
     where = f"{located} (from {origin})"
-    return _split_and_convert(_read_source(located, where), split, dtype, where)
+    try:
+        return _split_and_convert(_read_source(located, where), split, dtype, where)
+    except DataError as error:
+        from .table import is_table  # table.py imports this module
+        if not is_table(located):
+            raise
+        raise DataError(f"{error}. {located} is a table of features, not MNIST: read it with "
+                        "fastnet.data.read_table(path), which returns its parts as (X, labels)") \
+            from None
 
 
 def locate_mnist(path=None, *, download=True, mirrors=None, cache_dir=None, argument="path"):

@@ -134,7 +134,7 @@ def read_table(path, label_column=None, header=None):
                         "folder of IDX files")
     if _is_csv(path):
         return _read_csv(path, label_column, header)
-    _refuse_csv_flags(path, label_column, header)
+    refuse_csv_flags(path, label_column, header)
     if path.is_dir():
         return _read_idx_folder(path)
     return _read_npz(path)
@@ -217,7 +217,7 @@ def read_features(path, n_features, label_column=None, header=None):
     if _is_csv(path):
         X = _read_csv(path, label_column, header, n_features).parts["all"][0]
     else:
-        _refuse_csv_flags(path, label_column, header)
+        refuse_csv_flags(path, label_column, header)
         if not path.is_file() or not zipfile.is_zipfile(path):
             raise DataError(f"{path}: is not a .csv (.csv.gz) file or an .npz archive; pass one "
                             "of those")
@@ -233,12 +233,13 @@ def read_features(path, n_features, label_column=None, header=None):
     return X
 
 
-def _refuse_csv_flags(path, label_column, header):
-    """DataError if a CSV file's flag is given for ``path``, which is not a CSV file."""
+def refuse_csv_flags(path, label_column, header):
+    """DataError if a CSV file's flag is given for ``path``, which is not a CSV file
+    (None: MNIST, found where ``load_mnist`` looks)."""
     for name, value in (("label_column", label_column), ("header", header)):
         if value is not None:
-            raise DataError(f"{name}: applies to CSV files only, but {path} is not a .csv; "
-                            "leave it out")
+            raise DataError(f"{name}: applies to CSV files only, but "
+                            f"{'MNIST' if path is None else path} is not a .csv; leave it out")
 
 
 def _label_index(path, first_row, label_column, width):
