@@ -41,6 +41,7 @@ import logging
 import math
 import os
 import re
+import socket
 import time
 from pathlib import Path
 
@@ -667,6 +668,15 @@ def check_scheduler(address, timeout=None):
         raise ValueError(f"scheduler: {address!r} is not a scheduler address ({error}); pass one "
                          "such as tcp://HOST:8786") from None
     instead = "pass the address of a running `dask scheduler`, such as tcp://HOST:8786"
+    if address.startswith("tcp://"):  # a closed port fails at once, not after dask's retries
+        host, port = get_address_host_port(address)
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+        except ConnectionRefusedError:
+            raise SchedulerUnreachable(f"scheduler: nothing listens at {address} (connection "
+                                       f"refused); {instead}") from None
+        except OSError:
+            pass  # unreachable or slow: dask's connect below says which, within ``timeout``
     with concurrent.futures.ThreadPoolExecutor(1) as thread:  # an event loop of its own
         try:
             answer = asyncio.wait_for(_identity(address, timeout), 2 * timeout)

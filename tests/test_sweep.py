@@ -498,9 +498,11 @@ def test_a_peer_that_is_not_a_dask_scheduler_is_named_within_the_timeout(reply, 
 def test_a_scheduler_address_where_nothing_listens_or_that_is_no_address():
     with socket.create_server(("127.0.0.1", 0)) as server:
         address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    started = time.monotonic()
     with pytest.raises(SchedulerUnreachable, match=re.escape(
-            f"scheduler: cannot connect to {address} within 1 s (ConnectionRefusedError")):
-        check_scheduler(address, timeout=1)
+            f"scheduler: nothing listens at {address} (connection refused)")):
+        check_scheduler(address, timeout=30)
+    assert time.monotonic() - started < 5  # at once, not after dask's retries for 30 s
     for bad in ("localhost", "http://127.0.0.1:8787"):
         with pytest.raises(ValueError, match=f"scheduler: '{bad}' is not a scheduler address"):
             check_scheduler(bad, timeout=1)
