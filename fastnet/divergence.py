@@ -3,8 +3,8 @@
 A run has diverged after an epoch when (any of):
 
 - a weight or the cost is NaN or infinite;
-- the cost exceeds ``COST_FACTOR`` times its value before the fit (at least
-  ``COST_FACTOR`` times 1.0, so that a run starting from an almost perfect
+- the cost exceeds ``COST_FACTOR`` times its value before the fit (both with
+  the fit's regularisation term; at least ``COST_FACTOR`` times 1.0, so that a run starting from an almost perfect
   network may still get somewhat worse): per sample, a cost 100 times the
   untrained one is far beyond any run that is learning;
 - a weight exceeds ``WEIGHT_BOUND`` in magnitude (or ``COST_FACTOR`` times

@@ -24,7 +24,7 @@ starts from it and flags override single settings.  The book's runs
   2 cores.
 
 The book's lambda is fastnet's ``l2``: both add lambda/(2n)·Σw² to the cost,
-n the training-set size.  Measured results per preset: docs/README-cli.md.
+n the training-set size.  Measured results per preset: docs/cli.md.
 """
 from dataclasses import dataclass
 

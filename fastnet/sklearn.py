@@ -31,6 +31,7 @@ estimators without sample weights).
 scikit-learn is an optional dependency: ``pip install "fastnet[sklearn]"``.
 """
 import warnings
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -150,6 +151,9 @@ class _FastNetEstimator(BaseEstimator):
     def _checked_settings(self):
         """The hyperparameters checked, with fastnet's names and values."""
         sizes = self.hidden_layer_sizes
+        if isinstance(sizes, str) or not isinstance(sizes, (int, np.integer, Iterable)):
+            raise TypeError(f"hidden_layer_sizes: expected a positive integer or a sequence of them, "
+                            f"such as (100,) or (64, 32); got {sizes!r}")
         sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
         hidden = [positive_int("hidden_layer_sizes[]", size) for size in sizes]
         if not isinstance(self.activation, str) or self.activation not in ACTIVATION_NAMES:

@@ -47,11 +47,14 @@ class Trainer:
                              "validation=(X_val, y_val)")
         data = self.data = net._prepare(*self.train, name="X")
         valid = None if self.validation is None else net._prepare(*self.validation, name="validation")
-        # a ValueError naming X if its scale overflows the dtype (not eta's fault)
-        self.start = starting_point(net, data)
         optimizer.start(net, data, epochs)
         before = self._snapshot()
         net._regularised_by = (*optimizer.regularisation(), data.n)
+        try:  # the cost before the fit, with this fit's regularisation term as every epoch's has
+            self.start = starting_point(net, data)
+        except ValueError:  # X's scale overflows the dtype (not eta's fault)
+            self._roll_back(before)
+            raise
         optimizer.stop_reason = None
         while optimizer.epoch < epochs:
             optimizer.stop_reason = optimizer.stop_reason_before_epoch() or self._patience_ran_out()

@@ -63,16 +63,21 @@ def synthetic_digits(n, seed=0, n_classes=10):
     return np.clip(images, 0, 255).astype(np.uint8), labels
 
 
+def write_synthetic_mnist(path, train=3000, val=1000, test=1000):
+    """Write an MNIST-shaped .npz of synthetic digits with that many training,
+    validation and test images (``fastnet --data`` and ``load_mnist`` read it); returns ``path``."""
+    parts = {name: synthetic_digits(n, seed) for name, n, seed in
+             (("train", train, 1), ("val", val, 2), ("test", test, 3))}
+    np.savez(path, **{f"{axis}_{name}": array for name, pair in parts.items()
+                      for axis, array in zip("xy", pair)})
+    return path
+
+
 @pytest.fixture(scope="session")
 def synthetic_mnist(tmp_path_factory):
     """An MNIST-shaped .npz of synthetic digits: 3,000 training, 1,000
     validation, 1,000 test images (``fastnet --data`` and ``load_mnist`` read it)."""
-    path = tmp_path_factory.mktemp("synthetic") / "digits.npz"
-    parts = {name: synthetic_digits(n, seed) for name, n, seed in
-             (("train", 3000, 1), ("val", 1000, 2), ("test", 1000, 3))}
-    np.savez(path, **{f"{axis}_{name}": array for name, pair in parts.items()
-                      for axis, array in zip("xy", pair)})
-    return path
+    return write_synthetic_mnist(tmp_path_factory.mktemp("synthetic") / "digits.npz")
 
 
 @pytest.fixture

@@ -420,6 +420,17 @@ def test_healthy_runs_are_not_called_divergent():
         Network([784, 30, 10], seed=0, **settings).fit(X, y, epochs=5, eta=eta, **rest)
 
 
+def test_a_large_regularisation_term_is_not_divergence():
+    """On a small data set the book's L2 term l2/(2n)·Σw² alone can be 100 times the
+    cost before the fit; the cost before the fit counts it too, as every epoch's does."""
+    X, y = digits(10)
+    net = Network([784, 30, 10], init="large", seed=0)
+    unregularised = net.cost(X, y)
+    history = net.fit(X, y, epochs=2, eta=0.01, l2=5.0)
+    assert history["training_cost"][0] > 100 * max(unregularised, 1.0)
+    assert history["training_cost"][-1] < history["training_cost"][0]
+
+
 # --------------------------------------------------------- 12: stalled runs
 def stalled_network():
     """A chapter-1 network whose output unit 4 is saturated near 0 for every input."""

@@ -193,6 +193,13 @@ def test_bad_settings_are_named():
             small_classifier(**settings).fit(X, y)
 
 
+@pytest.mark.parametrize("sizes", [None, "64", 2.5])
+def test_hidden_layer_sizes_that_are_no_sizes_are_named(sizes):
+    X, y = blobs()
+    with pytest.raises(TypeError, match=r"hidden_layer_sizes: expected a positive integer or a sequence"):
+        small_classifier(hidden_layer_sizes=sizes).fit(X, y)
+
+
 def test_fit_has_no_sample_weight():
     X, y = blobs()
     with pytest.raises(TypeError, match="sample_weight"):
