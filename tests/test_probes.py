@@ -166,6 +166,14 @@ def npz_tables(draw):
 TRAIN = ["train", "--hidden", "4", "--epochs", "1", "--quiet", "--out", "run"]
 
 
+def as_number(label):
+    """A label cell as the number it writes (``1.0`` and ``1`` are one class), else as it is."""
+    try:
+        return float(label)
+    except ValueError:
+        return label
+
+
 def assert_trained(folder, n_features, labels=None):
     """A successful run left a model of ``n_features`` inputs and at least two real classes,
     each one of ``labels`` (the data's label cells, when known)."""
@@ -173,7 +181,8 @@ def assert_trained(folder, n_features, labels=None):
     assert net.sizes[0] == n_features, net.sizes
     classes = [str(c).strip() for c in net.classes]
     assert len(classes) >= 2 and "" not in classes, classes
-    assert labels is None or set(classes) <= labels, f"classes {classes} from the data's labels {labels}"
+    assert labels is None or {as_number(c) for c in classes} <= {as_number(c) for c in labels}, \
+        f"classes {classes} from the data's labels {labels}"
     numbers = [float(c) for c in classes if re.fullmatch(r"-?\d+(\.\d*)?", c)]
     assert len(set(classes)) == len(classes) and len(set(numbers)) == len(numbers), f"one label, two classes: {classes}"
 
