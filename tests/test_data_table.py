@@ -162,6 +162,20 @@ def test_npz_tables_whole_or_split(tmp_path):
         read_table(tmp_path / "bad.npz")
 
 
+@pytest.mark.parametrize("arrays, message", [
+    (dict(X=np.ones((4, 2)), y=np.arange(3)), r": the labels are int64 of shape \(3,\)"),
+    (dict(X=np.ones(4), y=np.arange(4)), r": the features are float64 of shape \(4,\)"),
+    (dict(X=np.full((4, 2), np.nan), y=np.arange(4)), ": the features hold NaN"),
+    (dict(x_train=np.ones((4, 2)), y_train=np.arange(3), x_test=np.ones((2, 2)), y_test=np.arange(2)),
+     ": the training labels are int64"),
+])
+def test_bad_npz_parts_are_named_in_plain_words(tmp_path, arrays, message):
+    """A one-part table's arrays are "the features" / "the labels"; a split one names its part."""
+    np.savez(tmp_path / "t.npz", **arrays)
+    with pytest.raises(DataError, match=message):
+        read_table(tmp_path / "t.npz")
+
+
 def test_idx_folders_of_any_image_shape(tmp_path):
     rng = np.random.default_rng(1)
     train = rng.integers(0, 256, (30, 8, 8), dtype=np.uint8), (np.arange(30) % 4 + 1).astype(np.uint8)

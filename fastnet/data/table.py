@@ -372,16 +372,17 @@ def _read_npz(path):
 def _checked_part(source, name, X, y):
     """(X as (n, d) float64, y as (n,) labels), with uint8 pixels scaled to [0, 1]."""
     X, y = np.asarray(X), np.asarray(y)
+    the = "the" if name == "all" else f"the {name}"  # a one-part table: "the features"
     if X.dtype.kind not in "uif" or X.ndim < 2 or len(X) == 0:
-        raise DataError(f"{source}: the {name} features are {X.dtype} of shape {X.shape}; "
+        raise DataError(f"{source}: {the} features are {X.dtype} of shape {X.shape}; "
                         "expected numbers of shape (n, d) or (n, ...) with n > 0")
     if y.ndim != 1 or len(y) != len(X) or y.dtype.kind not in "uiU":
-        raise DataError(f"{source}: the {name} labels are {y.dtype} of shape {y.shape}; expected "
+        raise DataError(f"{source}: {the} labels are {y.dtype} of shape {y.shape}; expected "
                         f"({len(X)},) integers or text, one per sample")
     flat = X.reshape(len(X), -1)
     flat = flat / 255.0 if X.dtype == np.uint8 else flat.astype(np.float64)
     if not np.isfinite(flat).all():
-        raise DataError(f"{source}: the {name} features hold NaN or infinite values")
+        raise DataError(f"{source}: {the} features hold NaN or infinite values")
     return flat, y.astype(np.int64) if y.dtype.kind in "ui" else y
 
 
