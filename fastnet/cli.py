@@ -66,11 +66,11 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     if argv[:1] == ["bench"]:  # every argument after it belongs to bench.compare
-        args = argparse.Namespace(run=bench_command, arguments=argv[1:])
+        args = argparse.Namespace(run=bench_command, arguments=argv[1:], parser=parser)
     else:
         args = parser.parse_args(argv)
     try:
-        return args.run(args, parser)
+        return args.run(args, args.parser)  # the subcommand's parser: its usage line
     except BrokenPipeError:  # e.g. `fastnet evaluate m.npz | head -1`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return BROKEN_PIPE
@@ -121,6 +121,8 @@ def build_parser():
     bench.set_defaults(run=bench_command)
     from .cli_sweep import add_commands  # fastnet sweep, fastnet tune
     add_commands(commands)
+    for command in commands.choices.values():  # usage errors found after parsing name it
+        command.set_defaults(parser=command)
     return parser
 
 

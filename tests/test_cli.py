@@ -277,6 +277,24 @@ def test_usage_errors_exit_2_with_usage(argv, message, capsys, tmp_path, monkeyp
     assert not (tmp_path / "runs").exists()  # nothing written
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--activation", "tanh,relu", "--hidden", "4"], "2 names for 1 hidden layers"),
+    (["train", "--eta", "-1"], "eta: -1.0 is out of range"),
+    (["train", "--early-stopping", "-1"], "--early-stopping: expected 0"),
+    (["sweep", "--random", "0"], "--random: expected a positive number"),
+])
+def test_usage_errors_found_after_parsing_show_the_subcommands_usage(argv, message, capsys,
+                                                                      tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    usage, *_, error = capsys.readouterr().err.splitlines()
+    assert usage.startswith(f"usage: fastnet {argv[0]} [-h]")
+    assert error.startswith(f"fastnet {argv[0]}: error: ") and message in error
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
 def test_usage_error_in_a_subprocess_has_no_traceback(fastnet_cli):
     run = fastnet_cli("train", "--eta", "fast")
     assert run.returncode == 2
