@@ -636,12 +636,13 @@ def connect(client=None, scheduler=None, workers=None, timeout=None):
     import dask
     single = {f"distributed.nanny.pre-spawn-environ.{name}": "1"
               for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")}
-    with environment_kept(), dask.config.set(single), \
+    with environment_kept() as restore, dask.config.set(single), \
             distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                      processes=True, host="127.0.0.1", dashboard_address=None,
                                      scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # not 8787
                                      silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster) as connected:
+        restore()  # the workers have started with theirs; Numba compiles here need this one's
         yield connected
 
 
@@ -716,7 +717,8 @@ async def _identity(address, timeout):
 
 @contextlib.contextmanager
 def environment_kept():
-    """This process's environment variables as they were on entry, again on exit.
+    """Yields ``restore``, which sets this process's environment variables back to
+    what they were on entry; called again on exit.
 
     dask's nannies set their workers' variables (``pre-spawn-environ``: the
     thread counts above, OMP/MKL/OpenBLAS, malloc's) in this process's
@@ -725,14 +727,17 @@ def environment_kept():
     had started ("Cannot set NUMBA_NUM_THREADS ... once the threads have been
     launched")."""
     saved = dict(os.environ)
-    try:
-        yield
-    finally:
+
+    def restore():
         for name in [name for name in os.environ if name not in saved]:
             del os.environ[name]
         for name, value in saved.items():
             if os.environ.get(name) != value:
                 os.environ[name] = value
+    try:
+        yield restore
+    finally:
+        restore()
 
 
 def execute(client, tasks, store, echo=print):

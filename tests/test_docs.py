@@ -144,13 +144,7 @@ def scheduler(data):
     """The address of a 2-worker dask cluster (started with $FASTNET_DATA set) for the sweeps."""
     pytest.importorskip("distributed")
     from fastnet.sweep import connect
-    before = dict(os.environ)
     with connect(workers=2) as client, pytest.MonkeyPatch.context() as patch:
-        # dask left its workers' NUMBA_NUM_THREADS=1 (and more) here; Numba would refuse to compile
-        for name in set(os.environ) - set(before):
-            patch.delenv(name)
-        for name, value in before.items():
-            patch.setenv(name, value)
         patch.setenv("FASTNET_SCHEDULER", client.scheduler.address)
         yield client.scheduler.address
 

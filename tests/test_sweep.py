@@ -639,3 +639,14 @@ def test_a_local_cluster_leaves_this_process_environment_as_it_was(monkeypatch):
                                       os.environ.get("OMP_NUM_THREADS")))
         assert list(seen.values()) == [("1", "1")]
     assert "NUMBA_NUM_THREADS" not in os.environ and "OMP_NUM_THREADS" not in os.environ
+
+
+def test_numba_compiles_in_this_process_while_a_local_cluster_runs():
+    """The workers' variables are taken back as soon as they have started: with
+    NUMBA_NUM_THREADS=1 left here, a compile after Numba's threads were launched fails."""
+    import numba
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)  # launches Numba's threads, as a fit does
+    before = dict(os.environ)
+    with connect(workers=1):
+        assert dict(os.environ) == before
+        assert numba.njit(lambda x: 2 * x)(21) == 42
