@@ -112,6 +112,16 @@ class Dataset:
                 setattr(part, name, np.asarray(value)[rows])
         return part
 
+    def toarray(self):
+        """The inputs as an (n, n_in) array of ``dtype``, uint8 pixels scaled to
+        [0, 1]: the dense layout's own array, or a new one made from the CSR rows."""
+        if self.dense:
+            return self.X
+        indptr, indices, values = self.csr
+        X = np.zeros((self.n, self.n_in), self.dtype)
+        X[np.repeat(np.arange(self.n), np.diff(indptr)), indices] = values
+        return X
+
     def record(self):
         """The kernels' ``Inputs`` record (``kernels/train.py``)."""
         Y = self.Y if self.Y is not None else np.empty((0, 0), self.dtype)

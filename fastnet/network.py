@@ -254,7 +254,8 @@ class Network(Curvature):
         be given with it.  The loop itself is ``fastnet.training.Trainer``.
 
         X may be a prepared ``fastnet.Dataset`` (y None: its own targets; a
-        Dataset made with targets takes no y beside them).
+        Dataset made with targets takes no y beside them; ``augment`` then gets
+        its inputs as an array, ``X.toarray()``, and the targets).
         ``threads`` shares every batch among that many threads, at most the
         cores this process may run on (bit-identical weights for a given
         count; equal to one thread within rounding);

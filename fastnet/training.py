@@ -15,6 +15,7 @@ kernel bridge the optimizer calls).
 import numpy as np
 
 from .checks import positive_int
+from .dataset import Dataset
 from .divergence import advice, divergence, starting_point, suggest_eta
 from .optim import DivergenceError, format_epoch
 from .stall import STALL_AFTER, find_stall
@@ -25,10 +26,11 @@ class Trainer:
 
     ``validation`` is None or (X_val, y_val), evaluated after every epoch;
     ``monitor`` evaluates the training data too.  ``augment(X, y, epoch)``
-    returns the (X, y) of an epoch; ``callback(net, optimizer)`` runs after
-    every epoch; ``progress(done, n)`` a few times within one; ``verbose``
-    prints a line per epoch; ``restore_best`` ends with the weights of the
-    best validation epoch.
+    returns the (X, y) of an epoch (given a ``Dataset``, its ``toarray()`` and
+    targets); ``callback(net, optimizer)`` runs after every epoch;
+    ``progress(done, n)`` a few times within one; ``verbose`` prints a line
+    per epoch; ``restore_best`` ends with the weights of the best validation
+    epoch.
     """
 
     def __init__(self, net, optimizer, train, validation=None, augment=None, monitor=True,
@@ -46,6 +48,9 @@ class Trainer:
             raise ValueError("early_stopping / restore_best: need validation data; pass "
                              "validation=(X_val, y_val)")
         data = self.data = net._prepare(*self.train, name="X")
+        source = self.train
+        if self.augment is not None and isinstance(source[0], Dataset):  # augment takes arrays
+            source = data.toarray(), data.y if source[1] is None else source[1]
         valid = None if self.validation is None else net._prepare(*self.validation, name="validation")
         optimizer.start(net, data, epochs)
         before = self._snapshot()
@@ -61,7 +66,7 @@ class Trainer:
             if optimizer.stop_reason:
                 break
             if self.augment is not None:
-                X, y = self.augment(self.train[0], self.train[1], optimizer.epoch)
+                X, y = self.augment(*source, optimizer.epoch)
                 data = net._prepare(X, y, name="augment(X)")
             row = optimizer.train_epoch(net, data, self.progress)
             optimizer.epoch += 1

@@ -98,6 +98,33 @@ def test_a_prepared_dataset_trains_bit_identically_on_every_layout_and_engine_ch
         np.testing.assert_allclose(runs[engine][0], runs["auto"][0], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("layout", ["sparse", "dense"])
+@pytest.mark.parametrize("targets", ["in the Dataset", "beside it"])
+def test_augment_gets_a_datasets_inputs_as_an_array_and_its_targets(layout, targets):
+    """fit(Dataset, augment=f) calls f with the inputs as the kernels see them and
+    the targets, and trains as fit(those arrays, augment=f) does."""
+    X, y = pixels(n=40, d=16, density=0.5)  # 4 x 4 images
+    floats = X.astype(np.float32) / np.float32(255)
+    data = fastnet.Dataset(X, y, layout=layout) if targets == "in the Dataset" else \
+        fastnet.Dataset(X, layout=layout)
+    seen, weights = [], []
+    distort = fastnet.Distort(seed=0, rotation=20.0)
+
+    def augment(X, y, epoch):
+        seen.append((X, y))
+        return distort(X, y, epoch)
+    for inputs, labels in ((floats, y), (data, None if targets == "in the Dataset" else y)):
+        net = fastnet.Network([16, 6, 3], seed=3)
+        net.fit(inputs, labels, epochs=2, batch_size=8, eta=0.3, augment=augment, monitor=False)
+        weights.append(net._theta)
+    for X_seen, y_seen in seen[2:]:
+        assert isinstance(X_seen, np.ndarray) and X_seen.dtype == np.float32
+        np.testing.assert_array_equal(X_seen, floats)
+        np.testing.assert_array_equal(y_seen, y)
+    np.testing.assert_array_equal(*weights)
+    assert np.array_equal(data.toarray(), floats)
+
+
 def test_bad_datasets_are_refused_with_the_fix():
     X, y = pixels()
     net = fastnet.Network([12, 4, 3])
