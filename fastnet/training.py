@@ -52,6 +52,8 @@ class Trainer:
         if self.augment is not None and isinstance(source[0], Dataset):  # augment takes arrays
             source = data.toarray(), data.y if source[1] is None else source[1]
         valid = None if self.validation is None else net._prepare(*self.validation, name="validation")
+        for name, value in zip(("l2/n", "l1/n"), optimizer.regularisation()):
+            net._scalar(name, value / data.n)  # ValueError if it overflows the network's dtype
         optimizer.start(net, data, epochs)
         before = self._snapshot()
         net._regularised_by = (*optimizer.regularisation(), data.n)

@@ -151,6 +151,19 @@ def test_bad_settings_are_refused(make, message):
         make()
 
 
+@pytest.mark.parametrize("optimizer", [fastnet.LBFGS, fastnet.HessianFree, fastnet.SGD])
+def test_an_l2_whose_l2_over_n_overflows_the_dtype_is_refused_by_name(optimizer):
+    """As SGD's: a bad l2, refused before training, not a cost that blew up."""
+    X, y = blobs(n=30)
+    net = fastnet.Network([5, 4, 3], seed=0)
+    before = net._theta.copy()
+    with pytest.raises(ValueError, match=r"l2/n: 3\.3+e\+306 overflows this float32 network; "
+                                         r"pass a value below 3\.4"):
+        net.fit(X, y, epochs=1, optimizer=optimizer(l2=1e308))
+    np.testing.assert_array_equal(net._theta, before)
+    assert net.epochs_trained == 0
+
+
 def test_sgd_keywords_are_refused_next_to_a_second_order_optimizer():
     """Any SGD keyword given, even at SGD's default value, is refused."""
     X, y = blobs(n=30)
