@@ -1,4 +1,9 @@
 """fit(threads=N): every batch shared by N threads (samples for the passes, weight rows for the step)."""
+import ast
+import inspect
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -196,6 +201,28 @@ def barrier_kernels():
             atomic_add(counter, COUNT, 1)
 
     return rounds, add_up
+
+
+def test_the_docs_count_the_barriers_of_a_batch_as_the_epoch_loop_meets():
+    """Network.fit's docstring, kernels/threads.py and docs/speed.md say how often the
+    threads meet per batch: as often as ``epoch_share``'s batch loop calls ``meet``."""
+    from fastnet.kernels import threads
+
+    def meets(tree):
+        return sum(isinstance(node, ast.Call) and getattr(node.func, "id", None) == "meet"
+                   for node in ast.walk(tree))
+    module = ast.parse(inspect.getsource(threads))
+    epoch_share = next(node for node in module.body
+                       if isinstance(node, ast.FunctionDef) and node.name == "epoch_share")
+    batch_loop = next(node for node in epoch_share.body if isinstance(node, ast.For))
+    assert meets(batch_loop) == meets(module)  # the threads meet nowhere else
+    times = {1: "once", 2: "twice"}.get(meets(module), f"{meets(module)} times")
+    speed = Path(__file__).resolve().parents[1] / "docs" / "speed.md"
+    for where, text, said in (
+            ("Network.fit", fastnet.Network.fit.__doc__, f"synchronises the threads {times}"),
+            ("kernels/threads.py", threads.__doc__, f"{times} per batch"),
+            ("docs/speed.md", speed.read_text(), f"barrier {times} per batch")):
+        assert said in re.sub(r"\s+", " ", text), f"{where} does not say {said!r}"
 
 
 @pytest.mark.parametrize("T", [1, 2, 3, 5])
