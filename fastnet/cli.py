@@ -68,7 +68,9 @@ def main(argv=None):
     if argv[:1] == ["bench"]:  # every argument after it belongs to bench.compare
         args = argparse.Namespace(run=bench_command, arguments=argv[1:], parser=parser)
     else:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # named by the subcommand, with its usage line (argparse: the top level's)
+            args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return args.run(args, args.parser)  # the subcommand's parser: its usage line
     except BrokenPipeError:  # e.g. `fastnet evaluate m.npz | head -1`: stop quietly

@@ -295,6 +295,15 @@ def test_usage_errors_found_after_parsing_show_the_subcommands_usage(argv, messa
     assert not list(tmp_path.iterdir())  # nothing written
 
 
+def test_an_unknown_flag_is_named_with_the_subcommands_usage(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--bogus", "1"])
+    assert exit_.value.code == 2
+    usage, *_, error = capsys.readouterr().err.splitlines()
+    assert usage.startswith("usage: fastnet train [-h]")
+    assert error == "fastnet train: error: unrecognized arguments: --bogus 1"
+
+
 def test_usage_error_in_a_subprocess_has_no_traceback(fastnet_cli):
     run = fastnet_cli("train", "--eta", "fast")
     assert run.returncode == 2
