@@ -151,6 +151,10 @@ def test_command_line_usage_errors(capsys, tmp_path):
                           (["sweep", "--grid", "eta=x"], "'x' is not a valid value"),
                           (["sweep", "--grid", "eta=1", "--resume", "x"], "--resume: a sweep"),
                           (["sweep", "--grid", "eta=1", "--random", "0"], "--random: expected"),
+                          (["sweep", "--grid", "eta=1", "--optimizer", "lbfgs", "--iterations",
+                            "3"], "--optimizer, --iterations: a sweep trains every run with SGD"),
+                          (["sweep", "--grid", "eta=1", "--threads", "1", "--hogwild"],
+                           "--threads, --hogwild: a sweep trains every run with SGD on one thread"),
                           (["tune", "--budget", "0"], "--budget: expected a positive")):
         with pytest.raises(SystemExit) as exit_:
             main(argv)
