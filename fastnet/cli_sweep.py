@@ -92,7 +92,7 @@ def _add_force(parser):
 
 def _add_cluster(parser):
     parser.add_argument("--workers", type=int, metavar="N",
-                        help="worker processes of the embedded cluster (default: one per core)")
+                        help="worker processes of the embedded cluster (default and most: one per core)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="use the dask cluster of this scheduler, e.g. tcp://10.0.0.5:8786 "
                              "(default: $FASTNET_SCHEDULER, else an embedded cluster)")

@@ -499,6 +499,21 @@ def test_a_peer_that_is_not_a_dask_scheduler_is_named_within_the_timeout(reply, 
                                  "`dask scheduler`, such as tcp://HOST:8786")
 
 
+def test_more_workers_than_cores_are_refused_before_any_starts(tmp_path, capsys):
+    """--workers 1000 started 1000 worker processes on a 2-core machine (minutes, then
+    leaked semaphores), where --threads above the cores is refused."""
+    too_many = fastnet.checks.cores() + 1
+    with pytest.raises(ValueError, match=f"workers: {too_many} worker processes, but this "
+                                         f"process may run on {too_many - 1} cores"):
+        with connect(workers=too_many):
+            pass
+    argv = ["sweep", "--grid", "eta=1,2", "--epochs", "1", "--out", str(tmp_path / "out"),
+            "--workers", str(too_many)]
+    assert main(argv) == 1
+    assert f"pass at most {too_many - 1}" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_scheduler_address_where_nothing_listens_or_that_is_no_address():
     with socket.create_server(("127.0.0.1", 0)) as server:
         address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
