@@ -688,7 +688,7 @@ def check_scheduler(address, timeout=None):
             reply = thread.submit(asyncio.run, answer).result()
         except TimeoutError:  # connected (a failed connect ends in OSError after ``timeout``)
             raise SchedulerUnreachable(f"scheduler: {address} accepted the connection but gave no "
-                                       f"dask answer within {timeout:g} s, so it is not a dask "
+                                       f"dask answer within {2 * timeout:g} s, so it is not a dask "
                                        f"scheduler; {instead}") from None
         except CommClosedError:
             raise SchedulerUnreachable(f"scheduler: {address} closed the connection without a dask "

@@ -481,7 +481,7 @@ def loopback_peer(reply):
 
 
 @pytest.mark.parametrize("reply, message", [
-    (None, "accepted the connection but gave no dask answer within 1 s, so it is not a dask "
+    (None, "accepted the connection but gave no dask answer within 2 s, so it is not a dask "
            "scheduler"),
     (HTTP_REPLY, OTHER_PROTOCOL),
     (bytes(range(256)) * 4, OTHER_PROTOCOL),
@@ -494,7 +494,8 @@ def test_a_peer_that_is_not_a_dask_scheduler_is_named_within_the_timeout(reply, 
         with pytest.raises(SchedulerUnreachable) as raised:
             with connect(scheduler=address, timeout=1):
                 pass
-        assert time.monotonic() - began < 10
+        waited = time.monotonic() - began
+    assert waited < 10 and (reply is not None or waited > 1.9)  # the silent peer: as said
     assert str(raised.value) == (f"scheduler: {address} {message}; pass the address of a running "
                                  "`dask scheduler`, such as tcp://HOST:8786")
 
