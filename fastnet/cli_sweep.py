@@ -34,7 +34,8 @@ def add_commands(commands):
         help="train every combination of a grid of settings, as tasks on dask.distributed",
         description="Train one run per grid point and seed, in parallel on dask.distributed "
                     "(an embedded cluster of one worker per core, or --scheduler). Every train "
-                    "flag sets the recipe that the grid varies. Finished runs are kept: the "
+                    "flag but --threads, --hogwild and the second-order ones sets the recipe "
+                    "that the grid varies. Finished runs are kept: the "
                     "same command again trains only what is missing.",
         epilog="example: fastnet sweep --preset ch3 --grid eta=0.025,0.25,2.5 --grid l2=0,5 "
                "--seeds 1,2,3 --out runs/ch3-eta")
@@ -91,7 +92,7 @@ def _add_force(parser):
 
 def _add_cluster(parser):
     parser.add_argument("--workers", type=int, metavar="N",
-                        help="worker processes of the embedded cluster (default: one per core)")
+                        help="worker processes of the embedded cluster (default and most: one per core)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="use the dask cluster of this scheduler, e.g. tcp://10.0.0.5:8786 "
                              "(default: $FASTNET_SCHEDULER, else an embedded cluster)")
@@ -119,6 +120,12 @@ def sweep_command(args, parser):
         return _guarded(lambda: _report(report, args.report))
     if args.resume:
         parser.error("--resume: a sweep continues by running the same command again")
+    unused = ["--threads"] * (args.threads is not None) + ["--hogwild"] * args.hogwild + \
+        ["--" + name.replace("_", "-") for name in cli.cli_second_order.given(args)]
+    if unused:
+        parser.error(f"{', '.join(unused)}: a sweep trains every run with SGD on one thread of "
+                     "its worker, so this train flag would be ignored; drop it (--workers sets "
+                     "how many runs train at once)")
     if not args.grid and args.random is None:
         parser.error("--grid: give at least one NAME=VALUES to sweep (e.g. --grid eta=0.1,1), "
                      "or --random N")

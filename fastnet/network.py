@@ -289,9 +289,12 @@ class Network(Curvature):
             raise TypeError(f"optimizer: expected None or a fastnet optimizer such as fastnet.SGD, "
                             f"got {optimizer!r}")
         elif given:
+            kind, own = type(optimizer).__name__, optimizer.hyperparameters()
+            foreign = [name for name in given if name not in own]
+            instead = (f"{kind} has no {', '.join(foreign)}: drop it" if foreign else
+                       f"pass them to its constructor instead ({kind}({given[0]}=...))")
             raise TypeError(f"optimizer: an optimizer carries its own hyperparameters, so "
-                            f"{', '.join(given)} cannot be given with it; pass them to the "
-                            f"optimizer's constructor instead (e.g. fastnet.SGD({given[0]}=...))")
+                            f"{', '.join(given)} cannot be given with it; {instead}")
         self.optimizer = optimizer
         if validation is not None and (not isinstance(validation, (tuple, list))
                                        or len(validation) != 2):

@@ -52,6 +52,7 @@ try:
 except ImportError:  # Windows: no advisory locks; the results files are not guarded there
     fcntl = None
 
+from .checks import cores
 from .files import FOLDER, OutputKind, atomic_write
 from .data.table import is_table
 from .presets import DEFAULT_PRESET, PRESETS
@@ -614,7 +615,7 @@ class SchedulerUnreachable(ConnectionError):
 def connect(client=None, scheduler=None, workers=None, timeout=None):
     """A dask client: ``client`` itself, one for ``scheduler`` (an address such as
     tcp://host:8786, default $FASTNET_SCHEDULER), or an embedded LocalCluster of
-    ``workers`` processes (default: one per core), one thread and one Numba
+    ``workers`` processes (default and most: one per core), one thread and one Numba
     thread each, on 127.0.0.1 without a dashboard.
 
     A scheduler is asked who it is first (``check_scheduler``): an address where
@@ -633,11 +634,15 @@ def connect(client=None, scheduler=None, workers=None, timeout=None):
         return
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers: expected a positive number of worker processes, got {workers!r}")
+    if workers is not None and workers > cores():
+        raise ValueError(f"workers: {workers} worker processes, but this process may run on "
+                         f"{cores()} cores; pass at most {cores()}: each worker trains on a core "
+                         "of its own, and more only wait for the cores (and use their memory)")
     import dask
     single = {f"distributed.nanny.pre-spawn-environ.{name}": "1"
               for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")}
     with environment_kept() as restore, dask.config.set(single), \
-            distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+            distributed.LocalCluster(n_workers=workers or cores(), threads_per_worker=1,
                                      processes=True, host="127.0.0.1", dashboard_address=None,
                                      scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # not 8787
                                      silence_logs=logging.ERROR) as cluster, \
@@ -684,7 +689,7 @@ def check_scheduler(address, timeout=None):
             reply = thread.submit(asyncio.run, answer).result()
         except TimeoutError:  # connected (a failed connect ends in OSError after ``timeout``)
             raise SchedulerUnreachable(f"scheduler: {address} accepted the connection but gave no "
-                                       f"dask answer within {timeout:g} s, so it is not a dask "
+                                       f"dask answer within {2 * timeout:g} s, so it is not a dask "
                                        f"scheduler; {instead}") from None
         except CommClosedError:
             raise SchedulerUnreachable(f"scheduler: {address} closed the connection without a dask "

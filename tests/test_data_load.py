@@ -233,5 +233,6 @@ def test_a_table_given_to_load_mnist_is_pointed_to_read_table(tmp_path):
 
 def test_file_that_is_neither_npz_nor_pickle(tmp_path):
     path = write_bytes(tmp_path / "notes.txt", b"hello, this is not MNIST")
-    with pytest.raises(DataError, match="not a readable MNIST pickle"):
+    with pytest.raises(DataError, match="not a readable MNIST pickle.* or a table of your own as "
+                                        r"a \.csv file$"):  # a .tsv or .txt table: name it .csv
         load_mnist(path)

@@ -170,6 +170,13 @@ def test_sgd_keywords_are_refused_next_to_a_second_order_optimizer():
     for given in (dict(eta=0.1), dict(batch_size=10), dict(eta=0.5, momentum=0.0)):
         with pytest.raises(TypeError, match=f"{', '.join(given)} cannot be given with it"):
             fastnet.Network([5, 3], seed=0).fit(X, y, epochs=1, optimizer=fastnet.LBFGS(), **given)
+    # the way out named is the optimizer's own: LBFGS trains on the whole set, with no batch
+    with pytest.raises(TypeError, match=r"batch_size cannot be given with it; LBFGS has no "
+                                        r"batch_size: drop it$"):
+        fastnet.Network([5, 3], seed=0).fit(X, y, epochs=1, batch_size=10, optimizer=fastnet.LBFGS())
+    with pytest.raises(TypeError, match=r"l2 cannot be given with it; pass them to its "
+                                        r"constructor instead \(HessianFree\(l2=...\)\)$"):
+        fastnet.Network([5, 3], seed=0).fit(X, y, epochs=1, l2=1.0, optimizer=fastnet.HessianFree())
 
 
 def test_lbfgs_belongs_to_one_network():

@@ -108,7 +108,8 @@ def read_mnist_pickle(path):
     except Exception as exc:
         raise DataError(
             f"{source}: not a readable MNIST pickle ({type(exc).__name__}: {exc}); "
-            "pass Nielsen's mnist.pkl.gz, a .npz file, or a folder of IDX files"
+            "pass Nielsen's mnist.pkl.gz, a .npz file, a folder of IDX files, or a table "
+            "of your own as a .csv file"
         ) from exc
     _check_structure(obj, source)
     return tuple((images, labels) for images, labels in obj)
