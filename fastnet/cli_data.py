@@ -182,18 +182,45 @@ def evaluate_table(net, args):
         parts = dict(zip(("training", "validation", "test"), load_mnist(located, dtype=net.dtype)))
         X, labels = parts[args.split]
         where, name = f"{located} ({origin}), {args.split} set", args.split
-    classes = net.classes if net.classes is not None else list(range(net.sizes[-1]))
-    y = encode_labels(labels, classes, args.data)
+    if net._is_regression:
+        y, classes = regression_targets(labels, args.data), None
+    else:
+        classes = model_classes(net)
+        y = encode_labels(labels, classes, args.data)
     X = prepared_inputs(net, X)
     print(f"model    {args.model}: {_architecture(net)}")
     print(f"data     {where}: {len(y):,} samples")
     print(score_line(name, net, X, y))
+    if classes is None:  # a regression: its cost is its score
+        return 0
     print("confusion matrix (rows: true class, columns: predicted class)")
     if net.classes is not None:
         print("classes  " + ", ".join(f"{i}={label}" for i, label in enumerate(net.classes)))
-    for line in confusion_lines(y, net.predict(X), net.sizes[-1]):
+    for line in confusion_lines(y, net.predict(X), len(classes)):
         print(line)
     return 0
+
+
+def model_classes(net):
+    """The labels ``net.predict`` gives indices into: a binary model's (one sigmoid output)
+    0 and 1, else the model's classes or its output units' indices."""
+    if net.sizes[-1] == 1:
+        return [0, 1]
+    return net.classes if net.classes is not None else list(range(net.sizes[-1]))
+
+
+def regression_targets(labels, source):
+    """A regression's labels as float64 values; ``DataError`` naming the first that is no number."""
+    values = np.asarray(labels)
+    if values.dtype.kind in "uif":
+        return values.astype(np.float64)
+    for label in values.tolist():
+        try:
+            float(label)
+        except ValueError:
+            raise DataError(f"{source}: label {label!r} is not a number; the model is a "
+                            "regression (one linear output), which takes numeric targets") from None
+    return values.astype(np.float64)
 
 
 def prepared_inputs(net, X):
@@ -246,10 +273,8 @@ def prediction_rows(net, X):
     predicted, outputs = net.predict(X), net.predict_proba(X)
     if predicted.dtype.kind == "f":  # one linear output, a regression: the output is the value
         return [["prediction"], *([f"{value:.6g}"] for value in predicted)]
-    if net.sizes[-1] == 1:  # one sigmoid output: class 1 where it exceeds 0.5
-        classes, units = [0, 1], [1]
-    else:
-        classes = units = net.classes if net.classes is not None else list(range(net.sizes[-1]))
+    classes = model_classes(net)
+    units = [1] if net.sizes[-1] == 1 else classes  # one sigmoid output: class 1 above 0.5
     return [["prediction", *[f"output_{label}" for label in units]],
             *([classes[label], *[f"{value:.6g}" for value in row]]
               for label, row in zip(predicted, outputs))]

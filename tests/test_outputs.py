@@ -255,6 +255,51 @@ def test_predict_on_a_regression_model_gives_its_values(tmp_path, monkeypatch):
     assert values.std() > 1  # values, not classes
 
 
+# ------------------------------------------------------ evaluate: the model's own kind
+def _table(X, y, name):
+    with open(name, "w", newline="") as handle:
+        csv.writer(handle).writerows([*[f"{v:.6f}" for v in row], label] for row, label in zip(X, y))
+
+
+def test_evaluate_on_a_binary_model_scores_its_0_1_labels(tmp_path, monkeypatch, capsys):
+    """evaluate used to match the labels against the one output unit's index, class [0]."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 3)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    net = Network([3, 6, 1], output="sigmoid", seed=0)
+    net.fit(X, y, 10, eta=1.0)
+    net.save("binary.npz")
+    _table(X, y, "binary.csv")
+    assert main(["evaluate", "binary.npz", "--data", "binary.csv"]) == 0
+    out = capsys.readouterr().out
+    correct = int((net.predict(X) == y).sum())
+    assert f"data accuracy {100 * correct / 200:.2f}% ({correct}/200)" in out
+    matrix = out.split("columns: predicted class)\n")[1].splitlines()
+    assert matrix[0].split() == ["0", "1"] and len(matrix) == 3
+    assert sum(int(row.split()[i + 1]) for i, row in enumerate(matrix[1:])) == correct
+
+
+def test_evaluate_on_a_regression_model_gives_its_cost(tmp_path, monkeypatch, capsys):
+    """evaluate used to take a regression's targets for class labels."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(200, 3)).astype(np.float32)
+    y = X[:, 0] + 2 * X[:, 1]
+    net = Network([3, 6, 1], output="linear", seed=0)
+    net.fit(X, y, 10, eta=0.05)
+    net.save("regression.npz")
+    _table(X, [f"{v:.4f}" for v in y], "regression.csv")
+    assert main(["evaluate", "regression.npz", "--data", "regression.csv"]) == 0
+    out = capsys.readouterr().out
+    cost = net.cost(X.astype(np.float64).round(6).astype(np.float32), y.round(4))
+    assert f"data cost {cost:.4f}" in out
+    assert "accuracy" not in out and "confusion" not in out
+    _table(X, ["low"] * 200, "words.csv")
+    assert main(["evaluate", "regression.npz", "--data", "words.csv"]) == 1
+    assert "label 'low' is not a number; the model is a regression" in capsys.readouterr().err
+
+
 # ---------------------------------------------- predict --label-column, model classes
 @pytest.mark.parametrize("data, message", [
     ("features.csv", "label_column: features.csv has 4 columns, the model's 4 features, and so "
