@@ -62,12 +62,21 @@ def test_an_empty_label_is_refused_with_its_line(tmp_path):
     np.testing.assert_array_equal(read_features(path, 2), [[1, 2], [3, 4], [5, 6]])
 
 
+@pytest.mark.parametrize("label", ["nan", "NaN", "inf", "-Infinity"])
+def test_a_label_that_is_not_a_finite_number_is_refused_as_missing(tmp_path, label):
+    """Such a label used to become a text class of its own."""
+    path = write(tmp_path / "t.csv", f"a,b,y\n1,2,0\n3,4,{label}\n5,6,1\n")
+    with pytest.raises(DataError, match=rf"line 3, column 3 \(y\): the label '{label}' is not a "
+                                        r"finite number \(a missing value\)"):
+        read_table(path)
+
+
 def test_equal_numbers_are_one_class(tmp_path):
     path = write(tmp_path / "t.csv", "1,0\n2,0.0\n3,-0\n4,1.00\n5,1e0\n6,12345678901234567\n")
     labels = read_table(path).parts["all"][1]
     assert labels.dtype == np.int64 and labels.tolist() == [0, 0, 0, 1, 1, 12345678901234567]
-    path = write(tmp_path / "u.csv", "1,0.5\n2,0.50\n3,5e-1\n4,2.0\n5,cat\n6,nan\n")
-    assert read_table(path).classes().tolist() == ["0.5", "2", "cat", "nan"]
+    path = write(tmp_path / "u.csv", "1,0.5\n2,0.50\n3,5e-1\n4,2.0\n5,cat\n")
+    assert read_table(path).classes().tolist() == ["0.5", "2", "cat"]
 
 
 @pytest.mark.parametrize("first_line, labels, label_column, n_samples", [

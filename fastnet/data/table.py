@@ -13,7 +13,7 @@ each (X (n, d) float64, labels (n,)), plus the feature names.
   column or holds a word where the other lines hold numbers, and refused as
   ambiguous when it is the column numbers (0, 1, ... or 1, 2, ...).  Header
   names must differ.
-  The first bad value or empty label is reported with its line and column.
+  The first bad value or missing label (empty, ``nan``, ``inf``) is reported with its line and column.
   Labels are integers if every label is one, else text; numbers are written
   one way (``0.0`` is ``0``), so that equal numbers are one class.
 * ``.npz`` (opened without pickle): ``X`` and ``y`` for one table, or
@@ -312,12 +312,14 @@ def _raise_first_bad(path, rows, lines, features, names, separator):
 
 def _labels(path, values, lines, column):
     """Labels as int64 when every one is an integer, else as text, each number written one
-    way (``_label_text``); ``DataError`` naming the line of the first empty label."""
+    way (``_label_text``); ``DataError`` naming the line of the first missing label: empty,
+    or a number that is not finite (``nan``, ``inf``)."""
     texts = [str(value).strip() for value in values]
     for number, text in zip(lines, texts):
-        if not text:
-            raise DataError(f"{path}: line {number}, {column}: the label is empty; give every "
-                            "sample a label, or leave the line out")
+        if not text or (_is_number(text) and not math.isfinite(float(text))):
+            what = f"{text!r} is not a finite number" if text else "is empty"
+            raise DataError(f"{path}: line {number}, {column}: the label {what} (a missing "
+                            "value); give every sample a label, or leave the line out")
     texts = np.array([_label_text(text) for text in texts])
     try:
         return texts.astype(np.int64)
@@ -331,8 +333,6 @@ def _label_text(text):
     try:
         value = float(text)
     except ValueError:
-        return text
-    if not math.isfinite(value):
         return text
     if not value.is_integer():
         return repr(value)
