@@ -13,7 +13,8 @@ each (X (n, d) float64, labels (n,)), plus the feature names.
   column or holds a word where the other lines hold numbers, and refused as
   ambiguous when it is the column numbers (0, 1, ... or 1, 2, ...).  Header
   names must differ.
-  The first bad value or missing label (empty, ``nan``, ``inf``) is reported with its line and column.
+  The first bad value or missing label (empty, ``nan``, ``inf``) is reported
+  with its line and column.
   Labels are integers if every label is one, else text; numbers are written
   one way (``0.0`` is ``0``), so that equal numbers are one class.
 * ``.npz`` (opened without pickle): ``X`` and ``y`` for one table, or
