@@ -23,6 +23,14 @@ class NotAnArchive(ValueError):
     """The file is not a readable .npz archive; the message says what it is instead."""
 
 
+class PickledEntry(NotAnArchive):
+    """An entry holds pickled data (object dtype); ``name`` is its array's name."""
+
+    def __init__(self, message, name):
+        super().__init__(message)
+        self.name = name
+
+
 @dataclass
 class Entry:
     """One array of an archive: its declared shape and dtype, data not yet read."""
@@ -41,7 +49,7 @@ class Entry:
 def read_entries(archive):
     """{name: Entry} of every array in an open ``zipfile.ZipFile`` (.npz), from
     the members' .npy headers only.  Raises ``NotAnArchive`` for members that
-    are not .npy arrays or hold pickled (object) data."""
+    are not .npy arrays, ``PickledEntry`` for one that holds pickled (object) data."""
     entries = {}
     for info in archive.infolist():
         if not info.filename.endswith(".npy"):
@@ -56,8 +64,9 @@ def read_entries(archive):
         except (ValueError, EOFError, zlib.error, zipfile.BadZipFile, RuntimeError) as error:
             raise NotAnArchive(f"its entry {info.filename!r} is corrupt ({error})") from None
         if dtype.hasobject:
-            raise NotAnArchive(f"its entry {info.filename!r} holds pickled data (Python objects), "
-                               "which fastnet never loads (unpickling can run code)")
+            raise PickledEntry(f"its entry {info.filename!r} holds pickled data (Python objects), "
+                               "which fastnet never loads (unpickling can run code)",
+                               info.filename[:-4])
         entries[info.filename[:-4]] = Entry(archive, info.filename, shape, dtype, fortran_order)
     return entries
 

@@ -207,3 +207,19 @@ def test_evaluate_on_mnist_refuses_the_csv_flags(synthetic_mnist, digits_folder,
     assert f"{name}: applies to CSV files only, but {named} is not a .csv; leave it out" in \
         capsys.readouterr().err
     assert main(["evaluate", "m.npz", *data]) == 0  # the same without the flag
+
+
+@pytest.mark.parametrize("arrays, name", [
+    ({"X": np.ones((20, 3)), "y": np.array(["a", 1] * 10, dtype=object)}, "y"),
+    ({"x_train": np.ones((20, 3)), "y_train": np.array(["a", 1] * 10, dtype=object),
+      "x_test": np.ones((4, 3)), "y_test": np.arange(4)}, "y_train"),
+])
+def test_an_npz_of_pickled_labels_is_refused_by_name(tmp_path, monkeypatch, capsys, arrays, name):
+    """It used to be taken for MNIST, whose reader named keys the file need not have."""
+    monkeypatch.chdir(tmp_path)
+    np.savez("x.npz", **arrays)
+    assert main(["train", "--data", "x.npz", "--epochs", "1", "--quiet"]) == 1
+    assert (f"x.npz: {name} holds pickled Python objects (object dtype), which fastnet does not "
+            f"load (unpickling can run code); save it as text or numbers, e.g. "
+            f"np.savez(..., {name}={name}.astype(str))") in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()

@@ -44,7 +44,7 @@ from .errors import DataError
 from .gz import GZIP_MAGIC, read_maybe_gzipped
 from .idx import read_idx
 from .mnist import _find_idx_files
-from ..npz_entries import NotAnArchive, read_entries
+from ..npz_entries import NotAnArchive, PickledEntry, read_entries
 
 PARTS = ("training", "validation", "test")
 SPLIT_KEYS = {"training": ("x_train", "y_train"), "validation": ("x_val", "y_val"),
@@ -71,7 +71,8 @@ class Table:
 def is_table(path):
     """Whether ``path`` names data for ``read_table`` rather than MNIST in one of its forms:
     a .csv (.csv.gz) file, an .npz holding ``X`` and ``y``, or an .npz (``x_train`` ...) or
-    IDX folder whose images are not 28 x 28 with labels 0..9."""
+    IDX folder whose images are not 28 x 28 with labels 0..9.  ``DataError`` for an .npz
+    holding pickled Python objects, which neither reader loads."""
     path = Path(path)
     if _is_csv(path):
         return True
@@ -97,15 +98,28 @@ def _npz_is_table(path):
     or ``y_train`` labels that are not 0..9; the images' shape is read from their header only."""
     try:
         with zipfile.ZipFile(path) as archive:
-            entries = read_entries(archive)
+            entries = _plain_entries(path, archive)
             if "X" in entries:
                 return True
             if "x_train" not in entries or "y_train" not in entries:
                 return False  # MNIST's reader names the missing keys
             shape = entries["x_train"].shape
             return shape[1:] not in ((28, 28), (28 * 28,)) or not _digits(entries["y_train"].read())
+    except DataError:
+        raise
     except (NotAnArchive, OSError, ValueError, zipfile.BadZipFile, EOFError):
         return False  # MNIST's reader says what is wrong with the file
+
+
+def _plain_entries(path, archive):
+    """``read_entries`` of the open .npz ``archive`` at ``path``; ``DataError`` naming an
+    array of pickled Python objects (object dtype), with the way to save it instead."""
+    try:
+        return read_entries(archive)
+    except PickledEntry as error:
+        raise DataError(f"{path}: {error.name} holds pickled Python objects (object dtype), which "
+                        "fastnet does not load (unpickling can run code); save it as text or "
+                        f"numbers, e.g. np.savez(..., {error.name}={error.name}.astype(str))") from None
 
 
 def _idx_shape(path):
