@@ -223,14 +223,21 @@ def _predictions(argv):
         return list(csv.reader(handle))
 
 
-def test_predict_on_a_binary_model_thresholds_its_one_output(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def _binary_model(path):
+    """A one-sigmoid-output network trained on 200 samples of 3 features, saved at ``path``:
+    (net, X, y)."""
     rng = np.random.default_rng(3)
     X = rng.normal(size=(200, 3)).astype(np.float32)
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
     net = Network([3, 6, 1], output="sigmoid", seed=0)
     net.fit(X, y, 10, eta=1.0)
-    net.save("binary.npz")
+    net.save(path)
+    return net, X, y
+
+
+def test_predict_on_a_binary_model_thresholds_its_one_output(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    net, X, y = _binary_model("binary.npz")
     np.savetxt("rows.csv", X, delimiter=",", fmt="%.6f")
     rows = _predictions(["predict", "binary.npz", "--data", "rows.csv", "--out", "p.csv"])
     assert rows[0] == ["prediction", "output_1"]
@@ -264,12 +271,7 @@ def _table(X, y, name):
 def test_evaluate_on_a_binary_model_scores_its_0_1_labels(tmp_path, monkeypatch, capsys):
     """evaluate used to match the labels against the one output unit's index, class [0]."""
     monkeypatch.chdir(tmp_path)
-    rng = np.random.default_rng(3)
-    X = rng.normal(size=(200, 3)).astype(np.float32)
-    y = (X[:, 0] + X[:, 1] > 0).astype(int)
-    net = Network([3, 6, 1], output="sigmoid", seed=0)
-    net.fit(X, y, 10, eta=1.0)
-    net.save("binary.npz")
+    net, X, y = _binary_model("binary.npz")
     _table(X, y, "binary.csv")
     assert main(["evaluate", "binary.npz", "--data", "binary.csv"]) == 0
     out = capsys.readouterr().out
