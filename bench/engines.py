@@ -3,8 +3,8 @@
 Runs one epoch of fastnet with every (layout, engine) choice forced, next to
 the NumPy peer, in one process with BLAS pinned to one thread, and prints the
 CPU seconds (``time.process_time``) per epoch and the ratio to NumPy. The
-thresholds in ``kernels/layout.py`` (GEMM_MIN_*) and ``fastnet/dataset.py``
-(DENSE_FROM) come from these numbers. Usage:
+thresholds GEMM_MIN_* and DENSE_FROM (``kernels/tunables.py``) come from
+these numbers. Usage:
 
     OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python -m bench.engines [--n 10000]
 """
@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 import fastnet
+from fastnet.kernels.layout import ENGINE_NAMES
 from bench import data as bench_data
 from bench.peers.numpy_matrix import NumpyMatrix
 
@@ -28,9 +29,6 @@ CASES = [  # (sizes, activation, batch, inputs)
     ((784, 800, 10), "relu", 32, "mnist"),
     ((784, 1000, 1000, 10), "relu", 32, "noisy"),
 ]
-
-
-ENGINES = ("auto", "per_sample", "blocked", "gemm")
 
 
 def cpu_seconds(function, *args, repeats=2, **kwargs):
@@ -60,7 +58,7 @@ def main(argv=None):
         parts = [f"{list(sizes)} {activation} b{batch} {inputs}: numpy {numpy_s:.3f}s"]
         for layout in ("sparse", "dense"):
             data = fastnet.Dataset(X, y, layout=layout)
-            for engine in ENGINES:
+            for engine in ENGINE_NAMES:
                 net = fastnet.Network(sizes, activation=activation, seed=1)
                 net.engine = engine
                 net.fit(data, epochs=1, batch_size=batch, eta=0.1, monitor=False)  # warm

@@ -103,7 +103,7 @@ def inputs_for(workload: FitWorkload, mnist) -> tuple[np.ndarray, np.ndarray]:
 
 def _fastnet_fit(workload, X, y, epochs):
     import fastnet
-    from fastnet.divergence import START_SAMPLES
+    from fastnet.kernels.tunables import START_SAMPLES
 
     net = fastnet.Network(workload.sizes, activation=workload.activation, seed=SEED)
     warm = fastnet.Network(workload.sizes, activation=workload.activation, seed=SEED)

@@ -20,11 +20,9 @@ import numpy as np
 from .costs import COSTS, OUTPUTS
 from .kernels.curvature import (cost_gradient, curvature_product, curvature_products,
                                 mean_cost)
+from .kernels.tunables import CURVATURE_BLOCKS, HESSIAN_CHUNK, runs_parallel
 
-PARALLEL_FROM = 2048     # fewer samples than this run on the calling thread only
-BLOCKS = 8               # the samples are summed in this many blocks (thread-count independent)
 MAX_DENSE_PARAMETERS = 4000  # ``hessian`` refuses larger networks: (P, P) float64 is 128 MB here
-DENSE_CHUNK = 64         # directions per call when building the dense Hessian
 
 
 class Curvature:
@@ -116,8 +114,8 @@ class Curvature:
         data = self._prepare(X, y)
         index = self._flat_index
         H = np.empty((P, P))
-        for start in range(0, P, DENSE_CHUNK):
-            rows = index[start:start + DENSE_CHUNK]
+        for start in range(0, P, HESSIAN_CHUNK):
+            rows = index[start:start + HESSIAN_CHUNK]
             V = np.zeros((len(rows), self._theta.shape[0]), dtype=self.dtype)
             V[np.arange(len(rows)), rows] = 1
             out = np.empty_like(V)
@@ -142,14 +140,14 @@ class Curvature:
         with threads_for(data.n):
             return cost_gradient(grad, self._theta, self._layers, data.indptr, data.indices,
                                  data.values, data.Y, OUTPUTS[self.output],
-                                 COSTS[self.cost_name], min(BLOCKS, data.n))
+                                 COSTS[self.cost_name], min(CURVATURE_BLOCKS, data.n))
 
     def _cost(self, data):
         """Mean unregularised cost over the prepared ``data`` (float): forward only."""
         with threads_for(data.n):
             return mean_cost(self._theta, self._layers, data.indptr, data.indices,
                              data.values, data.Y, OUTPUTS[self.output], COSTS[self.cost_name],
-                             min(BLOCKS, data.n))
+                             min(CURVATURE_BLOCKS, data.n))
 
     def _curvature_product(self, data, v, out, gauss_newton=False):
         """out = H·v (or G·v) over the prepared ``data``; v and out padded like
@@ -158,14 +156,14 @@ class Curvature:
         with threads_for(data.n):
             curvature_product(out, self._theta, v, self._layers, data.indptr,
                               data.indices, data.values, data.Y, OUTPUTS[self.output],
-                              COSTS[self.cost_name], bool(gauss_newton), min(BLOCKS, data.n))
+                              COSTS[self.cost_name], bool(gauss_newton), min(CURVATURE_BLOCKS, data.n))
 
 
 @contextmanager
 def threads_for(n):
-    """Run Numba's parallel kernels on one thread for fewer than ``PARALLEL_FROM``
-    samples: waking the other threads costs more than they save."""
-    if n >= PARALLEL_FROM:
+    """Run Numba's parallel kernels on one thread unless ``runs_parallel(n)``
+    (tunables.py): waking the other threads costs more than they save."""
+    if runs_parallel(n):
         yield
         return
     before = numba.get_num_threads()

@@ -19,15 +19,9 @@ import numpy as np
 from .checks import as_dtype, as_inputs, choice, not_finite
 from .kernels.csr import counts_and_norms, row_norms, to_csr
 from .kernels.train import dense_inputs, sparse_inputs
+from .kernels.tunables import DENSE_FROM, SPLIT_STRIDE
 
 LAYOUTS = ("auto", "sparse", "dense")
-SPLIT_STRIDE = 16  # row_splits counts every 16th non-zero
-# From this fraction of non-zero inputs on the dense layout is faster: whole
-# fits on both cores, BLAS on two threads, 10,000 images — on MNIST (19 %
-# non-zero) sparse is 2x faster at [784,30,10] and [784,100,10] batch 10 and
-# level with dense at [784,800,10] batch 32; on its noisy variant (51 %) dense
-# is 1.15-1.4x faster at those and 2.1-3x at [784,800,10] (docs/speed.md).
-DENSE_FROM = 0.4
 
 
 class Dataset:

@@ -19,13 +19,11 @@ import copy
 
 import numpy as np
 
+from .kernels.tunables import PROBE_SAMPLES, START_SAMPLES
+
 COST_FACTOR = 100.0  # also the factor for the weights
 WEIGHT_BOUND = 1e6
 LADDER = (10.0, 3.0, 1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
-PROBE_SAMPLES = 1000
-
-
-START_SAMPLES = 1024  # the cost before a fit is estimated on this many samples
 
 
 def starting_point(net, data):

@@ -25,12 +25,12 @@ from .kernels import blas
 from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
 from .dataset import Dataset
-from .kernels.layout import (B_OFF, N_IN, N_OUT, W_OFF, WIDTH, build, check_arrays,
+from .kernels.layout import (B_OFF, ENGINE_NAMES, N_IN, N_OUT, W_OFF, WIDTH, build, check_arrays,
                              check_columns, line_aligned, line_aligned_zeros, n_parameters, plan)
 from .kernels.hogwild import hogwild_buffers, hogwild_epoch
 from .kernels.threads import train_epoch_threads
-from .kernels.train import (EVAL_CHUNK, Buffers, State, Step, buffers, forward_all,
-                            gradient_sum, train_epoch)
+from .kernels.train import Buffers, State, Step, buffers, forward_all, gradient_sum, train_epoch
+from .kernels.tunables import EVAL_CHUNK, THREADS_FROM_BATCH, runs_parallel
 from .kernels.update import all_finite
 from .optim import SGD, Optimizer
 from .training import Trainer
@@ -38,9 +38,6 @@ from .training import Trainer
 HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
 INITS = ("normalized", "large")
 PROGRESS_STEPS = 20
-PARALLEL_FROM = 2048  # evaluate fewer samples than this on one thread
-ENGINES = ("auto", "blocked", "gemm", "per_sample")
-THREADS_FROM_BATCH = 32  # threads="auto" trains smaller batches on one thread
 
 
 class Network(Curvature):
@@ -90,7 +87,7 @@ class Network(Curvature):
         self._regularised_by = (0.0, 0.0, 0)
         fits_in_memory("sizes", self.sizes, self.dtype)
         self._layers = self._layout()
-        self.engine = "auto"  # how layers are computed: "auto" or one of kernels.layout.ENGINES
+        self.engine = "auto"  # how layers are computed: "auto" or one of kernels.layout.ENGINE_NAMES
         self.threads = None   # training threads: None (1), N or "auto"; see _threads_for
         self.hogwild = False  # threads step without locks (kernels/hogwild.py)
         try:
@@ -312,7 +309,7 @@ class Network(Curvature):
         threads = self._threads_for(batch)
         hogwild = self.hogwild and threads > 1
         thread_blas = threads > 1 and not hogwild and blas.CAN_PIN  # see kernels/threads.py
-        layers = plan(self._layers, batch, data.dense, choice("engine", self.engine, ENGINES),
+        layers = plan(self._layers, batch, data.dense, choice("engine", self.engine, ENGINE_NAMES),
                       1 if hogwild else threads, hogwild, thread_blas)
         keep = 1.0 - sgd.dropout
         grad = line_aligned_zeros(self._theta.shape[0], self.dtype)
@@ -442,7 +439,7 @@ class Network(Curvature):
         evaluates on the blocked engine, whose result for a sample does not
         depend on which other samples share its chunk (BLAS's does, in the
         last bits), so predictions do not depend on the batch they come in."""
-        engine = choice("engine", self.engine, ENGINES)
+        engine = choice("engine", self.engine, ENGINE_NAMES)
         return plan(self._layers, EVAL_CHUNK, data.dense, "blocked" if engine == "auto" else engine)
 
     def _outputs(self, data, check=True):
@@ -454,7 +451,7 @@ class Network(Curvature):
         targets = {} if data.Y is None else {"Y": data.Y}  # output_costs reads Y
         self._check(layers, data, outputs=(("A", A), ("Z", Z)), **targets)
         forward_all(A, Z, self._theta, layers, data.record(),
-                    threads=None if data.n > PARALLEL_FROM else 1)
+                    threads=None if runs_parallel(data.n) else 1)
         if check and not all_finite(Z.reshape(-1)):
             self._explain_overflow(data)
         return A, Z

@@ -7,17 +7,16 @@ it vanishes, and the unit never recovers, so its digit is never predicted
 and the accuracy stalls about 10 points low (the book notes such run-to-run
 variation in chapter 1; its network.py does the same).  fastnet keeps the
 algorithm as the book has it, but says so: ``find_stall`` looks for classes
-that occur in the data (at least ``MIN_SAMPLES`` times among ``PROBE``
+that occur in the data (at least ``MIN_SAMPLES`` times among ``STALL_SAMPLES``
 evenly spaced samples) yet are never predicted, from epoch ``STALL_AFTER``
 on, and explains why and what to do.
 """
 import numpy as np
 
-STALL_AFTER = 3     # epochs before a never-predicted class counts as a stall
+from .kernels.tunables import STALL_SAMPLES
+
 MIN_SAMPLES = 10    # a class needs this many samples in the data to count
 SATURATED = 0.05    # a sigmoid output below this for every sample is saturated near 0
-PROBE = 2000        # evenly spaced samples looked at (a whole pass every epoch would cost
-                    # as much as the monitoring the user may have switched off)
 
 
 def find_stall(net, data, where, epoch):
@@ -30,8 +29,8 @@ def find_stall(net, data, where, epoch):
     n_out = net.sizes[-1]
     if n_out < 3 or net._is_regression:
         return None
-    if data.n > PROBE:
-        data = data.take(np.linspace(0, data.n - 1, PROBE).astype(np.int64))
+    if data.n > STALL_SAMPLES:
+        data = data.take(np.linspace(0, data.n - 1, STALL_SAMPLES).astype(np.int64))
     A, _ = net._outputs(data, check=False)
     predicted = np.bincount(net._classes(A), minlength=n_out)
     present = np.bincount(net._classes(data.Y), minlength=n_out)

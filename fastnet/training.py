@@ -18,7 +18,8 @@ from .checks import positive_int
 from .dataset import Dataset
 from .divergence import advice, divergence, starting_point, suggest_eta
 from .optim import DivergenceError, format_epoch
-from .stall import STALL_AFTER, find_stall
+from .kernels.tunables import STALL_AFTER
+from .stall import find_stall
 
 
 class Trainer:

@@ -25,10 +25,10 @@ from numba.extending import intrinsic
 from .jit import kernel
 from .lanes import element_pointer
 from .layout import CACHE_LINE, line_aligned_zeros
+from .tunables import SPINS
 
 LINE = CACHE_LINE // 8  # int64 values per cache line
 COUNT, GENERATION = 0, LINE
-SPINS = 4096        # pauses before a waiting thread starts yielding its core
 X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 POSIX = platform.system() != "Windows"
 

@@ -21,8 +21,8 @@ Scratch: ``start`` (last − first + 1,) int64, ``sample`` (cap,) int32 and
 """
 
 from .jit import kernel
-from .lanes import (COLUMN_TILE, LANES, TILE, lanes_column_update1, lanes_column_update4,
-                    lanes_column_update8)
+from .lanes import LANES, lanes_column_update1, lanes_column_update4, lanes_column_update8
+from .tunables import COLUMN_TILE, TILE
 
 
 @kernel(inline=True)

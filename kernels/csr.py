@@ -12,8 +12,8 @@ from numba.extending import overload
 from .bands import in_bands
 from .jit import kernel
 from .pack import PACK, available, pack_nonzeros, pack_table
+from .tunables import PARALLEL_ROWS
 
-PARALLEL_ROWS = 4096  # fewer rows are converted by one thread
 NARROW_COLUMNS = 1 << 16  # up to this many columns, their numbers are stored as uint16
 PACKED = available()  # float32 rows are filled PACK values at a time
 ORDER = pack_table()

@@ -8,11 +8,12 @@ are about 80 % zeros, so skipping them cuts the first layer's work by five.
 Skipping exact zeros changes no result.
 """
 from .jit import kernel
-from .lanes import (LANES, TILE, lanes_axpy, lanes_axpy4, lanes_sparse_sum1, lanes_sparse_sum4,
+from .lanes import (LANES, lanes_axpy, lanes_axpy4, lanes_sparse_sum1, lanes_sparse_sum4,
                     lanes_sparse_update1, lanes_sparse_update4)
+from .tunables import TILE, TILED_VECTORS
 from .vectors import copy_into
 
-TILED_WIDTH = 4 * TILE * LANES  # sparse rows up to this wide run in register tiles
+TILED_WIDTH = TILED_VECTORS * LANES  # sparse rows up to this wide run in register tiles
 
 
 @kernel

@@ -15,6 +15,8 @@ from numba import types
 from numba.core import cgutils, config
 from numba.extending import intrinsic
 
+from .tunables import COLUMN_TILE, TILE
+
 
 def lanes_for(features):
     """float32 lanes of the widest vector registers the CPU features name:
@@ -308,12 +310,6 @@ def _column_update(vectors):
     return column_update
 
 
-TILE = 4  # vectors of a sparse row tile (4·2 sums + 4 broadcasts: 12 of 16 AVX2 registers)
-# vectors of a W row tile held by ``column_update``: 8 sums, a broadcast and a
-# load in 10 of 16 AVX2 registers.  Each sum waits on its own last addition,
-# so 8 independent ones keep the multiply-add units busy where 4 do not
-# (whole steps at width 800, batch 32: ~15 % faster).
-COLUMN_TILE = 2 * TILE
 lanes_sparse_sum4, lanes_sparse_sum1 = _sparse_sum(TILE, 2), _sparse_sum(1, 4)
 lanes_sparse_update4, lanes_sparse_update1 = _sparse_update(TILE), _sparse_update(1)
 lanes_column_update8 = _column_update(COLUMN_TILE)

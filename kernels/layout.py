@@ -49,16 +49,13 @@ from .csr import index_dtype
 from .dense import TILED_WIDTH
 from .jit import kernel
 from .lanes import padded
+from .tunables import GEMM_MIN_BATCH, GEMM_MIN_BATCH_INPUT
 
 N_IN, N_OUT, WIDTH, W_OFF, B_OFF, ACT, U_OFF, ENGINE = 0, 1, 2, 3, 4, 5, 6, 7
 N_COLUMNS = 8
 PER_SAMPLE, GEMM, BLOCKED, ROWS, COLUMNS = 0, 1, 2, 3, 4
-ENGINES = {"per_sample": PER_SAMPLE, "gemm": GEMM, "blocked": BLOCKED}
-# BLAS pays from these batch sizes on (hidden layers; a dense first layer);
-# below them the register-blocked products win.  Measured with
-# bench/engines.py (AMD EPYC, AVX2, OpenBLAS; a busy machine: rough).
-GEMM_MIN_BATCH = 8
-GEMM_MIN_BATCH_INPUT = 16
+ENGINES = {"per_sample": PER_SAMPLE, "blocked": BLOCKED, "gemm": GEMM}  # those a user may force
+ENGINE_NAMES = ("auto", *ENGINES)  # what ``plan`` (and ``Network.engine``) accepts
 
 
 CACHE_LINE = 64  # bytes

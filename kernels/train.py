@@ -37,9 +37,9 @@ from .dropout import stream_key
 from .jit import kernel
 from .layout import (B_OFF, BLOCKED, COLUMNS, ENGINE, GEMM, N_IN, N_OUT, U_OFF,
                      line_aligned_zeros, n_units)
+from .tunables import EVAL_CHUNK
 from .update import scale, sgd_update
 
-EVAL_CHUNK = 256
 MIN_LAZY_DECAY = 0.5     # a stronger decay per step is applied to the weights directly
 MIN_WEIGHT_SCALE = 1e-3  # fold the lazy decay into the weights below this
 

@@ -13,6 +13,7 @@ With momentum = 0 this is the book's w <- (1 − eta·l2/n)·w − eta·g.
 import math
 
 from .jit import kernel
+from .tunables import FINITE_CHUNK
 
 
 @kernel(inline=True)
@@ -58,9 +59,6 @@ def scale(x, factor):
     factor = x.dtype.type(factor)
     for k in range(x.shape[0]):
         x[k] *= factor
-
-
-FINITE_CHUNK = 4096
 
 
 @kernel

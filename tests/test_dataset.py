@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import fastnet
-from fastnet.dataset import DENSE_FROM
+from fastnet.kernels.tunables import DENSE_FROM
 from fastnet.kernels.csr import NARROW_COLUMNS
 
 

@@ -1,5 +1,6 @@
 """House rules that hold without anyone remembering them."""
 import ast
+import re
 from pathlib import Path
 
 KERNELS = Path(__file__).resolve().parents[1] / "kernels"
@@ -35,3 +36,59 @@ def test_every_kernel_function_has_a_docstring():
                     and ast.get_docstring(node) is None:
                 missing.append(f"{path.name}:{node.name}")
     assert not missing, f"kernel functions without a docstring: {missing}"
+
+
+ROOT = KERNELS.parent
+TUNABLES = KERNELS / "tunables.py"
+
+
+def assigned_names(path):
+    """Names a module-level assignment in ``path`` binds, with their line numbers."""
+    for node in ast.parse(path.read_text(), filename=str(path)).body:
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AnnAssign) else []
+        for target in targets:
+            for name in ast.walk(target):
+                if isinstance(name, ast.Name):
+                    yield name.id, node.lineno
+
+
+def tunables():
+    """{name: line} of every constant kernels/tunables.py defines."""
+    return {name: line for name, line in assigned_names(TUNABLES) if name.isupper()}
+
+
+def library_modules():
+    """Every module of fastnet/, kernels/ and bench/ (fastnet/kernels is kernels/ again)."""
+    seen = set()
+    for folder in ("fastnet", "kernels", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path.resolve() not in seen:
+                seen.add(path.resolve())
+                yield path.resolve()
+
+
+def test_each_tunable_and_engines_is_defined_once():
+    owner = {name: TUNABLES.resolve() for name in tunables()}
+    owner["ENGINES"] = (KERNELS / "layout.py").resolve()
+    twins = [f"{path.relative_to(ROOT)}:{line} assigns {name}"
+             for path in library_modules() for name, line in assigned_names(path)
+             if name in owner and path != owner[name]]
+    assert not twins, f"defined in kernels/tunables.py (ENGINES in kernels/layout.py), import it: {twins}"
+
+
+def test_each_tunable_says_what_it_decides_and_how_it_was_measured():
+    lines = TUNABLES.read_text().splitlines()
+    found = tunables()
+    assert len(found) >= 20
+    unexplained = []
+    for name, line in found.items():
+        above = []
+        for text in reversed(lines[:line - 1]):
+            if not text.startswith("#"):
+                break
+            above.insert(0, text)
+        measured = [k for k, text in enumerate(above) if re.fullmatch(r"# Measured: \S.*", text)]
+        if not measured or measured[0] == 0:  # what it decides comes first
+            unexplained.append(name)
+    assert not unexplained, f"tunables without 'what it decides' and a '# Measured:' line: {unexplained}"

@@ -24,17 +24,18 @@ from fastnet.kernels.dense import (bias_accumulate, dense_accumulate, dense_back
                                    sparse_accumulate, sparse_forward)
 from fastnet.kernels.dropout import dropout_forward, stream_key
 from fastnet.kernels.exponential import exp_nonpositive
-from fastnet.kernels.lanes import LANES, TILE, padded
+from fastnet.kernels.lanes import LANES, padded
 from fastnet.kernels.blas import gemm
 from fastnet.kernels.blocked import block_accumulate, block_backward, block_forward
 from fastnet.kernels.jit import kernel
 from fastnet.kernels.layout import plan
 from fastnet.kernels.threads import train_epoch_threads
 from fastnet.kernels import csr, pack
-from fastnet.kernels.csr import PARALLEL_ROWS, to_csr
-from fastnet.kernels.train import (EVAL_CHUNK, State, Step, buffers, dense_inputs, forward_all,
-                                   gradient_sum, sparse_inputs, train_epoch)
-from fastnet.kernels.update import FINITE_CHUNK, all_finite, scale, sgd_update
+from fastnet.kernels.csr import to_csr
+from fastnet.kernels.train import (State, Step, buffers, dense_inputs, forward_all, gradient_sum,
+                                   sparse_inputs, train_epoch)
+from fastnet.kernels.tunables import EVAL_CHUNK, FINITE_CHUNK, PARALLEL_ROWS, TILE
+from fastnet.kernels.update import all_finite, scale, sgd_update
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 2e-6, np.float64: 1e-13}

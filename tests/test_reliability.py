@@ -491,7 +491,7 @@ def test_stall_is_said_in_the_cli_summary(synthetic_mnist, tmp_path):
 
 @pytest.mark.parametrize("layout", ["sparse", "dense"])
 def test_heaviest_row_finds_the_largest_l1_norm_in_bands(layout):
-    from fastnet.kernels.csr import PARALLEL_ROWS as CHUNK  # one band per thread from here on
+    from fastnet.kernels.tunables import PARALLEL_ROWS as CHUNK  # one band per thread from here on
     rng = np.random.default_rng(0)
     for n in (1, 5, 2 * CHUNK + 7):
         X = ((rng.random((n, 20)) < 0.2) * rng.uniform(-1, 1, (n, 20))).astype(np.float32)
@@ -517,7 +517,7 @@ def test_heaviest_row_finds_the_largest_l1_norm_in_bands(layout):
 def test_a_dataset_finds_a_non_finite_value_in_any_band(layout, bad):
     """The pass that counts the non-zeros (one band of rows per thread) also
     finds NaN and infinities, wherever they are; huge finite rows pass."""
-    from fastnet.kernels.csr import PARALLEL_ROWS
+    from fastnet.kernels.tunables import PARALLEL_ROWS
     n = 2 * PARALLEL_ROWS + 7
     for row, column in ((0, 0), (n // 2 + 1, 7), (n - 1, 19)):
         X = np.zeros((n, 20), np.float32)

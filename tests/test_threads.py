@@ -302,3 +302,29 @@ def test_threads_give_the_same_weights_when_progress_splits_the_epoch(data, thre
                   progress=lambda done, total: calls.append(done))
     assert len(calls) > 2
     np.testing.assert_array_equal(split, plain)
+
+
+def test_evaluation_and_curvature_wake_threads_from_the_same_sample_count(monkeypatch):
+    """One rule for PARALLEL_FROM: from that many samples on, predict runs its
+    bands on every thread and the curvature products keep Numba's threads."""
+    import numba
+
+    import fastnet.curvature
+    import fastnet.network
+    from fastnet.kernels.tunables import PARALLEL_FROM
+
+    net, asked, forward_all = fastnet.Network([3, 4, 2], seed=0), [], fastnet.network.forward_all
+
+    def recording(*args, threads=None):
+        asked.append(threads)
+        return forward_all(*args, threads=threads)
+
+    monkeypatch.setattr(fastnet.network, "forward_all", recording)
+    for n in (PARALLEL_FROM - 1, PARALLEL_FROM):
+        net.predict(np.ones((n, 3), dtype=np.float32))
+    assert asked == [1, None]
+    seen = []
+    for n in (PARALLEL_FROM - 1, PARALLEL_FROM):
+        with fastnet.curvature.threads_for(n):
+            seen.append(numba.get_num_threads())
+    assert seen == [1, numba.get_num_threads()]

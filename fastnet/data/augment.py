@@ -25,12 +25,10 @@ import math
 import numpy as np
 
 from ..checks import integer, real
+from ..kernels.tunables import CHUNK_IMAGES
 
 # The book's four shifts as (rows, cols): down, up, right, left.
 BOOK_SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))
-# Images resampled per map_coordinates call; bounds the coordinate buffer
-# (3 x CHUNK_IMAGES x side x side float64, about 77 MB for MNIST).
-CHUNK_IMAGES = 4096
 # Entropy tags that keep expand()'s rotated and elastic copies independent.
 _ROTATED, _ELASTIC = 1, 2
 
