@@ -234,7 +234,7 @@ class Distort:
     ``y`` itself, unchanged. The random draws come from
     ``np.random.SeedSequence((seed, epoch))`` (the seeding of
     ``np.random.default_rng((seed, epoch))``), so a resumed run sees exactly
-    the same data for the same epoch.  ``fastnet.Prefetch`` computes the
+    the same data for the same epoch.  ``fastnet.prefetch.Prefetch`` computes the
     next epoch's while the current one trains.
     """
 
