@@ -277,3 +277,25 @@ def test_budget_schedules_survive_a_checkpoint_description():
 def test_bad_budget_schedules_are_refused(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+def test_a_checkpoint_from_before_the_clock_resumes_against_a_budget(tmp_path):
+    import json
+    net, X, y = problem()
+    net.fit(X, y, epochs=2, eta=0.3, monitor=False)
+    path = tmp_path / "old.npz"
+    fastnet.save_checkpoint(net, net.optimizer, path)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = json.loads(str(arrays.pop("header")))
+    for key in ("wall_seconds", "wait_seconds"):  # what an older fastnet wrote
+        del header["optimizer"]["history"][key]
+    np.savez(path, header=np.array(json.dumps(header)), **arrays)
+    net, optimizer = fastnet.load_checkpoint(path)
+    assert optimizer.history["wall_seconds"] == []
+    trained = optimizer.history["epoch_seconds"][:]
+    net.fit(X, y, epochs=3, optimizer=optimizer, monitor=False, time_budget=1000.0)
+    assert optimizer.history["wall_seconds"][:2] == trained  # its training seconds stand in
+    assert optimizer.history["wait_seconds"][:2] == [0.0, 0.0]
+    fastnet.save_checkpoint(net, optimizer, path)
+    assert fastnet.load_checkpoint(path)[1].history["wall_seconds"][:2] == trained
