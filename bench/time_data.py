@@ -5,8 +5,9 @@
 FOLDER defaults to $FASTNET_DATA, else ../shared/data/mnist. Measures reading
 the two IDX image files (70,000 images), loading everything with load_mnist
 (book split, float32, labels and scaling included), the book's expansion of
-the 50,000 training images to 250,000, and one Distort epoch of those 50,000
-(rotation, shift and elastic distortion). Prints the best of N runs and every
+the 50,000 training images to 250,000, one Distort epoch of those 50,000
+(rotation, shift and elastic distortion), and one with Ciresan et al.'s affine
+deformations added (scaling, horizontal shearing; still one resampling). Prints the best of N runs and every
 run (the first also pays for fresh memory pages).
 """
 
@@ -48,6 +49,8 @@ def main():
     (X_train, y_train), _, _ = loaded[-1]
     _report("expand 50,000 -> 250,000 (book shifts)", lambda: fastnet.expand(X_train, y_train), args.repeat)
     _report("Distort, one epoch of 50,000", lambda: fastnet.Distort(seed=0)(X_train, y_train, 0), args.repeat)
+    affine = fastnet.Distort(seed=0, rotation=15.0, scale=0.15, shear=15.0)
+    _report("Distort with scale and shear, one epoch of 50,000", lambda: affine(X_train, y_train, 0), args.repeat)
 
 
 def _report(name, function, repeat):

@@ -49,7 +49,7 @@ from .checks import DTYPES
 from .files import atomic_write, checked_path
 from .network import Network
 from .npz_entries import EMPTY_ZIP, ZIP_MAGIC, NotAnArchive, read_entries, what_it_is
-from .optim import Optimizer
+from .optim import SECONDS_KEYS, Optimizer
 from .schedules import describe_schedule, make_schedule
 from .standardize import Standardize
 
@@ -422,11 +422,11 @@ def _optimizer(reader, arrays, net):
                            f"{error}") from None
     optimizer.epoch = reader.get(state, "epoch", "count", "optimizer")
     history = reader.get(state, "history", "dict", "optimizer")
-    if sorted(history) != sorted(optimizer.history_keys):
+    if sorted(set(history) | set(SECONDS_KEYS[1:])) != sorted(optimizer.history_keys):  # older: no clock
         raise reader.error(f"the header's optimizer.history has keys {sorted(history)}; "
                            f"expected {sorted(optimizer.history_keys)}")
     for key in optimizer.history_keys:
-        values = reader.get(history, key, "list", "optimizer.history")
+        values = reader.get(history, key, "list", "optimizer.history") if key in history else []
         if not all(is_kind("number", value) for value in values):
             raise reader.error(f"the header's optimizer.history.{key} holds something other "
                                "than finite numbers")

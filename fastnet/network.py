@@ -226,11 +226,11 @@ class Network(Curvature):
                 f"dtype={self.dtype.name!r}, seed={self.seed})")
 
     # ---------------------------------------------------------------- training
-    def fit(self, X, y=None, epochs=30, batch_size=None, eta=None, momentum=None, nesterov=None,
+    def fit(self, X, y=None, epochs=None, batch_size=None, eta=None, momentum=None, nesterov=None,
             l2=None, l1=None, dropout=None, validation=None, schedule=None,
             early_stopping=None, restore_best=False, augment=None, monitor=True,
             verbose=False, callback=None, progress=None, optimizer=None, threads=None,
-            hogwild=None):
+            hogwild=None, time_budget=None):
         """Train by mini-batch SGD and return the history (dict of per-epoch lists).
 
         X (n, n_in) float or uint8; y (n,) integer labels (or (n, n_out) real
@@ -250,6 +250,12 @@ class Network(Curvature):
         total; it carries its own hyperparameters, so the SGD keywords cannot
         be given with it.  The loop itself is ``fastnet.training.Trainer``.
 
+        ``time_budget``: seconds of wall-clock time for the run (an optimizer's
+        earlier epochs count): training stops before an epoch that would not
+        fit, judged by the last epoch's time (``optimizer.stop_reason`` says
+        so), and "cosine", ``Step(at=...)`` and ``Warmup`` schedules anneal over
+        the budget.  ``epochs`` None: 30, or no limit with a time_budget.
+
         X may be a prepared ``fastnet.Dataset`` (y None: its own targets; a
         Dataset made with targets takes no y beside them; ``augment`` then gets
         its inputs as an array, ``X.toarray()``, and the targets).
@@ -264,7 +270,8 @@ class Network(Curvature):
         (Hogwild!; for small batches; not bit-reproducible).
 
         History keys: training_cost, training_accuracy, validation_cost,
-        validation_accuracy, eta, epoch_seconds (training time only).
+        validation_accuracy, eta, epoch_seconds (training time only),
+        wall_seconds (the whole epoch), wait_seconds (of it, waiting for augment).
         """
         for name, value, signature in (("augment", augment, "augment(X, y, epoch)"),
                                        ("callback", callback, "callback(net, optimizer)"),
@@ -299,7 +306,9 @@ class Network(Curvature):
         trainer = Trainer(self, optimizer, (X, y), validation, augment=augment, monitor=monitor,
                           restore_best=restore_best, callback=callback, progress=progress,
                           verbose=verbose)
-        return trainer.run(epochs)
+        if epochs is None and time_budget is None:
+            epochs = 30
+        return trainer.run(epochs, time_budget)
 
     def _train_epoch(self, data, sgd, eta, progress=None):
         """One epoch of ``sgd`` over ``data`` (a ``Dataset`` with targets) at

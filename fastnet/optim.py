@@ -26,7 +26,12 @@ from .kernels.layout import line_aligned_zeros
 from .schedules import make_schedule
 
 HISTORY_KEYS = ("training_cost", "training_accuracy", "validation_cost",
-                "validation_accuracy", "eta", "epoch_seconds")
+                "validation_accuracy", "eta", "epoch_seconds", "wall_seconds", "wait_seconds")
+# The history's clock readings: epoch_seconds (the compiled training loop),
+# wall_seconds (the whole epoch: waiting for data, training, evaluating, the
+# callback; the first one also the fit's set-up) and wait_seconds (of those,
+# the wait for the epoch's data from ``augment``).
+SECONDS_KEYS = ("epoch_seconds", "wall_seconds", "wait_seconds")
 
 
 class DivergenceError(ArithmeticError):
@@ -74,8 +79,9 @@ class Optimizer:
         starts a fresh run with the same settings."""
         return {"early_stopping": self.early_stopping}
 
-    def start(self, net, data, epochs):
-        """Get ready to train ``net`` on the prepared ``data`` up to ``epochs``:
+    def start(self, net, data, epochs, seconds=None):
+        """Get ready to train ``net`` on the prepared ``data`` up to ``epochs``
+        (None: no limit) or ``seconds`` of wall-clock time (None: no limit):
         allocate the state, or check that the state held fits this network."""
 
     def train_epoch(self, net, data, progress=None):
@@ -156,11 +162,11 @@ class SGD(Optimizer):
                 "nesterov": self.nesterov, "l2": self.l2, "l1": self.l1, "dropout": self.dropout,
                 "schedule": self.schedule, "early_stopping": self.early_stopping}
 
-    def start(self, net, data, epochs):
+    def start(self, net, data, epochs, seconds=None):
         """Fix a run-length schedule's length (e.g. "cosine") and make the velocity."""
         for_run = getattr(self.schedule, "for_run", None)
         if for_run is not None:
-            self.schedule = for_run(epochs)
+            self.schedule = for_run(epochs) if seconds is None else for_run(epochs, seconds)
         if self.velocity is None:
             self.velocity = line_aligned_zeros(net._theta.shape[0], net._theta.dtype)
         self.check_state_shape(net)
@@ -203,8 +209,8 @@ class SGD(Optimizer):
 
 
 def format_epoch(epoch, epochs, row):
-    """One human-readable line for a finished epoch."""
-    parts = [f"epoch {epoch:>3}/{epochs}"]
+    """One human-readable line for a finished epoch (``epochs`` None: no limit)."""
+    parts = [f"epoch {epoch:>3}" + ("" if epochs is None else f"/{epochs}")]
     for part, label in (("training", "train"), ("validation", "val")):
         if f"{part}_cost" in row:
             accuracy = row.get(f"{part}_accuracy")

@@ -5,7 +5,9 @@
 data is handed out, starts computing epoch e+1's in one background thread.
 The training loop releases the GIL (its kernels are compiled ``nogil``), and
 so do most of NumPy and SciPy's image resampling, so on two cores the
-distortion of the next epoch costs almost no wall-clock time.
+distortion of the next epoch costs almost no wall-clock time.  How long the
+trainer still waited for each epoch's data is in the history's
+``wait_seconds``.
 
 Only for augmenters that are pure functions of ``(X, y, epoch)``, such as
 ``fastnet.Distort``: then the prefetched data equals what a direct call would
@@ -13,12 +15,15 @@ return, and training is exactly as without ``Prefetch``.
 """
 from concurrent.futures import ThreadPoolExecutor
 
+from .checks import integer
+
 
 class Prefetch:
     """``augment(X, y, epoch)`` with epoch+1 computed ahead in a background thread.
 
     ``epochs``: the epoch count of the fit; nothing is computed for epochs at
-    or beyond it.  Use as a context manager (or call ``close``) so that the
+    or beyond it (None: no limit, as in a fit against a time budget; the
+    epoch after the last is then computed for nothing).  Use as a context manager (or call ``close``) so that the
     thread is released when training ends, also by an exception.
     """
 
@@ -26,7 +31,7 @@ class Prefetch:
         if not callable(augment):
             raise TypeError(f"augment: expected a callable augment(X, y, epoch), got {augment!r}")
         self.augment = augment
-        self.epochs = epochs
+        self.epochs = None if epochs is None else integer("epochs", epochs)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fastnet-prefetch")
         self._pending = None  # (epoch, X, y, future)
 
@@ -37,7 +42,7 @@ class Prefetch:
         result = self._take(X, y, epoch)
         if result is None:
             result = self.augment(X, y, epoch)
-        if epoch + 1 < self.epochs:
+        if self.epochs is None or epoch + 1 < self.epochs:
             future = self._executor.submit(self.augment, X, y, epoch + 1)
             self._pending = (epoch + 1, X, y, future)
         return result

@@ -4,18 +4,56 @@ A schedule is any callable ``schedule(epoch, eta0, history) -> eta``; epoch
 counts from 0 and ``history`` holds the finished epochs (see ``SGD``).  Since
 every schedule here is a pure function of the history, resuming a run needs no
 extra state.  Two optional hooks let a schedule take part in a run without the
-optimizer knowing its type: ``for_run(epochs)`` returns the schedule to use
-for a run of that many epochs (``Cosine`` without a length anneals over the
-run), and ``stop_reason(eta, eta0)`` says why training should stop before an
-epoch at ``eta`` (``Plateau``'s stop at eta0·min_ratio), or None.
+optimizer knowing its type: ``for_run(epochs, seconds)`` returns the schedule
+to use for a run of that many epochs and/or seconds of wall-clock time
+(``Cosine`` without a length anneals over the run, ``Step(at=...)`` and
+``Warmup`` measure the run), and ``stop_reason(eta, eta0)`` says why training
+should stop before an epoch at ``eta`` (``Plateau``'s stop at eta0·min_ratio),
+or None.  A run against a clock (``fit(..., time_budget=s)``) is measured by
+the wall seconds of its finished epochs (``history["wall_seconds"]``), so a
+resumed run goes on where it stopped: see ``run_fraction``.
 ``make_schedule`` turns names such as "constant", "step", "exponential",
-"cosine" or "plateau" into these objects.  ``describe_schedule`` turns them
-into JSON-able dicts (for checkpoints) that ``make_schedule`` reads back.
+"cosine", "plateau" or "warmup" into these objects.  ``describe_schedule``
+turns them into JSON-able dicts (for checkpoints) that ``make_schedule`` reads
+back.
 """
 import inspect
 import math
 
 from .checks import positive_int, real
+
+
+def run_fraction(epoch, history, epochs=None, seconds=None):
+    """How much of a run is done before ``epoch`` (0 to 1): epoch/epochs or the
+    wall seconds of the finished epochs / seconds, whichever is larger (the run
+    ends when either is used up); 0 when neither length is known."""
+    done = 0.0 if epochs is None else epoch / epochs
+    if seconds is not None:
+        done = max(done, math.fsum(history.get("wall_seconds", ())[:epoch]) / seconds)
+    return min(done, 1.0)
+
+
+class _RunLength:
+    """A schedule measured in fractions of its run: ``epochs`` and/or wall
+    ``seconds``, None until ``for_run`` sets them."""
+
+    def _check_length(self, epochs, seconds):
+        self.epochs = None if epochs is None else positive_int("epochs", epochs)
+        self.seconds = None if seconds is None else real("seconds", seconds, 0.0, low_open=True)
+
+    def for_run(self, epochs, seconds=None):
+        """This schedule, or a copy measuring a run of ``epochs`` epochs and/or
+        ``seconds`` seconds if it has no length of its own."""
+        if self.epochs is not None or self.seconds is not None:
+            return self
+        return type(self)(**{**vars(self), "epochs": epochs, "seconds": seconds})
+
+    def done(self, epoch, history):
+        """The fraction of the run done before ``epoch`` (see ``run_fraction``)."""
+        if self.epochs is None and self.seconds is None:
+            raise ValueError(f"{type(self).__name__}: the number of epochs is unknown (and no "
+                             "time budget); pass epochs=N or seconds=S, or use it through fit")
+        return run_fraction(epoch, history, self.epochs, self.seconds)
 
 
 class Constant:
@@ -28,18 +66,38 @@ class Constant:
         return "Constant()"
 
 
-class Step:
-    """eta0 · factor^(epoch // every)."""
+class Step(_RunLength):
+    """eta0 · factor^(epoch // every); with ``at`` (fractions of the run, e.g.
+    (0.5, 0.75)) eta0 · factor^(how many of them the run has passed), for a run
+    of ``epochs`` and/or wall ``seconds`` (None: the run's, see ``for_run``)."""
 
-    def __init__(self, every=10, factor=0.5):
+    def __init__(self, every=10, factor=0.5, at=None, epochs=None, seconds=None):
         self.every = positive_int("every", every)
         self.factor = real("factor", factor, 0.0, 1.0, low_open=True)
+        if at is not None:
+            if isinstance(at, (str, bytes)) or not hasattr(at, "__iter__"):
+                raise TypeError(f"at: expected fractions of the run such as (0.5, 0.75), got {at!r}")
+            at = tuple(real("at", value, 0.0, 1.0, low_open=True, high_open=True) for value in at)
+            if not at or list(at) != sorted(set(at)):
+                raise ValueError(f"at: expected increasing fractions of the run in (0, 1) such "
+                                 f"as (0.5, 0.75), got {at!r}")
+        self.at = at
+        self._check_length(epochs, seconds)
+
+    def for_run(self, epochs, seconds=None):
+        """With ``at``: measure the run (see ``_RunLength.for_run``); else this schedule."""
+        return self if self.at is None else super().for_run(epochs, seconds)
 
     def __call__(self, epoch, eta0, history):
-        return eta0 * self.factor ** (epoch // self.every)
+        if self.at is None:
+            return eta0 * self.factor ** (epoch // self.every)
+        done = self.done(epoch, history)
+        return eta0 * self.factor ** sum(done >= point for point in self.at)
 
     def __repr__(self):
-        return f"Step(every={self.every}, factor={self.factor})"
+        if self.at is None:
+            return f"Step(every={self.every}, factor={self.factor})"
+        return f"Step(factor={self.factor}, at={self.at}, epochs={self.epochs}, seconds={self.seconds})"
 
 
 class Exponential:
@@ -55,28 +113,23 @@ class Exponential:
         return f"Exponential(gamma={self.gamma})"
 
 
-class Cosine:
-    """Cosine annealing from eta0 down to eta0·floor over ``epochs`` epochs
-    (None: the epochs of the run that uses it, see ``for_run``)."""
+class Cosine(_RunLength):
+    """Cosine annealing from eta0 down to eta0·floor over a run of ``epochs``
+    epochs and/or ``seconds`` of wall-clock time (None: the run that uses it,
+    see ``for_run``); at the run's end eta is eta0·floor."""
 
-    def __init__(self, epochs=None, floor=0.0):
-        self.epochs = None if epochs is None else positive_int("epochs", epochs)
+    def __init__(self, epochs=None, floor=0.0, seconds=None):
+        self._check_length(epochs, seconds)
         self.floor = real("floor", floor, 0.0, 1.0)
 
-    def for_run(self, epochs):
-        """This schedule, or a copy annealing over ``epochs`` if it has no length."""
-        return self if self.epochs is not None else Cosine(epochs, self.floor)
-
     def __call__(self, epoch, eta0, history):
-        if self.epochs is None:
-            raise ValueError("Cosine: the number of epochs is unknown; pass "
-                             "Cosine(epochs=N) or use it through fit / SGD.run")
-        progress = min(epoch / self.epochs, 1.0)
+        progress = self.done(epoch, history)
         low = eta0 * self.floor
         return low + 0.5 * (eta0 - low) * (1.0 + math.cos(math.pi * progress))
 
     def __repr__(self):
-        return f"Cosine(epochs={self.epochs}, floor={self.floor})"
+        seconds = "" if self.seconds is None else f", seconds={self.seconds}"
+        return f"Cosine(epochs={self.epochs}, floor={self.floor}{seconds})"
 
 
 class Plateau:
@@ -118,17 +171,74 @@ class Plateau:
         return f"Plateau(patience={self.patience}, factor={self.factor}, min_ratio={self.min_ratio})"
 
 
+class Warmup(_RunLength):
+    """A linear warm-up in front of any ``schedule`` (a name, dict or schedule
+    object; None: constant): eta rises from start·eta to the schedule's eta
+    over the first ``fraction`` of the run (epochs and/or wall seconds, see
+    ``for_run``), then is the schedule's.  The schedule sees its own etas in
+    the history, so ``Plateau`` works under it too."""
+
+    def __init__(self, schedule=None, fraction=0.05, start=0.1, epochs=None, seconds=None):
+        self.schedule = make_schedule(schedule)
+        if isinstance(self.schedule, Warmup):
+            raise ValueError("schedule: a Warmup inside a Warmup; pass the inner schedule "
+                             "and one fraction")
+        self.fraction = real("fraction", fraction, 0.0, 1.0, low_open=True)
+        self.start = real("start", start, 0.0, 1.0, low_open=True)
+        self._check_length(epochs, seconds)
+
+    def for_run(self, epochs, seconds=None):
+        """A copy measuring this run, with the inner schedule's ``for_run`` applied."""
+        inner = getattr(self.schedule, "for_run", None)
+        schedule = self.schedule if inner is None else inner(epochs, seconds)
+        if self.epochs is None and self.seconds is None:
+            epochs_, seconds_ = epochs, seconds
+        else:
+            epochs_, seconds_ = self.epochs, self.seconds
+        return Warmup(schedule, self.fraction, self.start, epochs_, seconds_)
+
+    def factor(self, epoch, history):
+        """The warm-up's multiplier of the inner schedule's eta before ``epoch``."""
+        ramp = min(self.done(epoch, history) / self.fraction, 1.0)
+        return self.start + (1.0 - self.start) * ramp
+
+    def __call__(self, epoch, eta0, history):
+        etas = history.get("eta")
+        if etas:  # the inner schedule's own etas, without the warm-up
+            history = {**history, "eta": [eta / self.factor(i, history) for i, eta in enumerate(etas)]}
+        return self.factor(epoch, history) * self.schedule(epoch, eta0, history)
+
+    def stop_reason(self, eta, eta0):
+        """The inner schedule's stop rule, if it has one."""
+        stop = getattr(self.schedule, "stop_reason", None)
+        return None if stop is None else stop(eta, eta0)
+
+    def describe(self):
+        """JSON-able parameters (the inner schedule as its dict, None if custom)."""
+        inner = describe_schedule(self.schedule)
+        if inner is None:
+            return None
+        return {"schedule": inner, "fraction": self.fraction, "start": self.start,
+                "epochs": self.epochs, "seconds": self.seconds}
+
+    def __repr__(self):
+        return (f"Warmup({self.schedule!r}, fraction={self.fraction}, start={self.start}, "
+                f"epochs={self.epochs}, seconds={self.seconds})")
+
+
 SCHEDULES = {"constant": Constant, "step": Step, "exponential": Exponential,
-             "cosine": Cosine, "plateau": Plateau}
+             "cosine": Cosine, "plateau": Plateau, "warmup": Warmup}
 
 
 def describe_schedule(schedule):
     """A schedule of this module as a JSON-able dict ``{"name": ..., **parameters}``
     that ``make_schedule`` turns back into an equal schedule; None for any
-    other callable."""
+    other callable (or a warm-up around one)."""
     for name, kind in SCHEDULES.items():
         if type(schedule) is kind:
-            return {"name": name, **vars(schedule)}
+            describe = getattr(schedule, "describe", None)
+            parameters = vars(schedule) if describe is None else describe()
+            return None if parameters is None else {"name": name, **parameters}
     return None
 
 

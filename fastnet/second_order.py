@@ -123,7 +123,7 @@ class LBFGS(Optimizer):
     def regularisation(self):
         return self.l2, 0.0
 
-    def start(self, net, data, epochs):
+    def start(self, net, data, epochs, seconds=None):
         """Refuse a network other than the one this run trained (its last
         result has another number of parameters)."""
         if self.result is not None and len(self.result.x) != net.n_parameters:
@@ -213,7 +213,7 @@ class HessianFree(Optimizer):
     def regularisation(self):
         return self.l2, 0.0
 
-    def start(self, net, data, epochs):
+    def start(self, net, data, epochs, seconds=None):
         if self.direction is None:
             self.direction = np.zeros_like(net._theta)
         self.check_state_shape(net)

@@ -3,8 +3,9 @@
 ``Network.fit`` hands its arguments to a ``Trainer``, which prepares the data
 once, then for every epoch asks the optimizer to train it
 (``optimizer.train_epoch``), measures cost and accuracy, records the history,
-keeps the best weights, stops early, detects divergence (and puts everything
-back as it was before the fit) and calls the user's callback.  The optimizer
+keeps the best weights, stops early or when a time budget would run out,
+detects divergence (and puts everything back as it was before the fit) and
+calls the user's callback.  The optimizer
 holds only its hyperparameters, state and update rule (``fastnet.optim``);
 the network only computes (``Network._prepare``, ``_evaluate``, and the
 kernel bridge the optimizer calls).
@@ -12,9 +13,12 @@ kernel bridge the optimizer calls).
     Network.fit ──> Trainer.run ──> optimizer.train_epoch ──> Network._train_epoch ──> kernels
                           └──────> Network._evaluate ──> kernels
 """
+import math
+import time
+
 import numpy as np
 
-from .checks import positive_int
+from .checks import positive_int, real
 from .dataset import Dataset
 from .divergence import advice, divergence, starting_point, suggest_eta
 from .optim import DivergenceError, format_epoch
@@ -30,21 +34,34 @@ class Trainer:
     returns the (X, y) of an epoch (given a ``Dataset``, its ``toarray()`` and
     targets); ``callback(net, optimizer)`` runs after every epoch;
     ``progress(done, n)`` a few times within one; ``verbose`` prints a line
-    per epoch; ``restore_best`` ends with the weights of the best validation
-    epoch.
+    per epoch (with the time left); ``restore_best`` ends with the weights of
+    the best validation epoch.  ``clock()`` gives the time in seconds (tests
+    pass a fake one).
     """
 
     def __init__(self, net, optimizer, train, validation=None, augment=None, monitor=True,
-                 restore_best=False, callback=None, progress=None, verbose=False):
+                 restore_best=False, callback=None, progress=None, verbose=False,
+                 clock=time.perf_counter):
         self.net, self.optimizer = net, optimizer
         self.train, self.validation = train, validation
         self.augment, self.monitor, self.restore_best = augment, monitor, restore_best
         self.callback, self.progress, self.verbose = callback, progress, verbose
+        self.clock = clock
 
-    def run(self, epochs):
-        """Train until ``optimizer.epoch == epochs`` (or an early stop); return the history."""
+    def run(self, epochs, time_budget=None):
+        """Train until ``optimizer.epoch == epochs`` (None: no limit), until the
+        next epoch would not fit in ``time_budget`` seconds of wall-clock time
+        (None: no limit), or an early stop; return the history.  The budget
+        counts the whole run: a resumed optimizer's earlier epochs too."""
         net, optimizer = self.net, self.optimizer
-        epochs = positive_int("epochs", epochs)
+        if time_budget is not None:
+            time_budget = real("time_budget", time_budget, 0.0, low_open=True)
+        if epochs is None and time_budget is None:
+            raise ValueError("epochs: None (no limit) needs a time_budget in seconds; pass "
+                             "epochs=N or time_budget=seconds")
+        epochs = None if epochs is None else positive_int("epochs", epochs)
+        self.epochs, self.time_budget = epochs, time_budget
+        started = self.clock()
         if (optimizer.early_stopping or self.restore_best) and self.validation is None:
             raise ValueError("early_stopping / restore_best: need validation data; pass "
                              "validation=(X_val, y_val)")
@@ -55,7 +72,7 @@ class Trainer:
         valid = None if self.validation is None else net._prepare(*self.validation, name="validation")
         for name, value in zip(("l2/n", "l1/n"), optimizer.regularisation()):
             net._scalar(name, value / data.n)  # ValueError if it overflows the network's dtype
-        optimizer.start(net, data, epochs)
+        optimizer.start(net, data, epochs, time_budget)
         before = self._snapshot()
         net._regularised_by = (*optimizer.regularisation(), data.n)
         try:  # the cost before the fit, with this fit's regularisation term as every epoch's has
@@ -64,14 +81,21 @@ class Trainer:
             self._roll_back(before)
             raise
         optimizer.stop_reason = None
-        while optimizer.epoch < epochs:
-            optimizer.stop_reason = optimizer.stop_reason_before_epoch() or self._patience_ran_out()
+        self._pad_seconds()
+        mark = started  # the end of the last epoch (or the start of the fit)
+        while epochs is None or optimizer.epoch < epochs:
+            optimizer.stop_reason = (optimizer.stop_reason_before_epoch() or self._patience_ran_out()
+                                     or self._budget_ran_out(self.clock() - mark))
             if optimizer.stop_reason:
                 break
+            waited = 0.0
             if self.augment is not None:
+                asked = self.clock()
                 X, y = self.augment(*source, optimizer.epoch)
+                waited = self.clock() - asked
                 data = net._prepare(X, y, name="augment(X)")
             row = optimizer.train_epoch(net, data, self.progress)
+            row["wait_seconds"] = waited
             optimizer.epoch += 1
             net.epochs_trained += 1
             if self.monitor:  # check=False: non-finite outputs here are divergence
@@ -80,9 +104,11 @@ class Trainer:
                 row["validation_cost"], row["validation_accuracy"] = net._evaluate(valid, check=False)
             row = {key: value for key, value in row.items() if value is not None}
             self._check_divergence(before, row)
+            now = self.clock()  # (the callback's time counts in the next epoch)
+            row["wall_seconds"], mark = now - mark, now
             self._record(row)
             if self.verbose:
-                print(format_epoch(optimizer.epoch, epochs, row), flush=True)
+                print(format_epoch(optimizer.epoch, epochs, row) + self._time_left(), flush=True)
             self._watch_for_stall(valid, data)
             if self.callback is not None:
                 self.callback(net, optimizer)
@@ -92,6 +118,55 @@ class Trainer:
         return optimizer.history
 
     # ------------------------------------------------------------ policy
+    def _pad_seconds(self):
+        """Histories from before the wall clock was recorded (a checkpoint of an
+        older fastnet) get its entries: the training seconds, and no wait."""
+        history = self.optimizer.history
+        for key, like in (("wall_seconds", "epoch_seconds"), ("wait_seconds", None)):
+            if key in history and len(history[key]) < len(history["epoch_seconds"]):
+                known = len(history[key])
+                history[key] += [0.0 if like is None else history[like][i]
+                                 for i in range(known, len(history["epoch_seconds"]))]
+
+    def elapsed(self, running=0.0):
+        """Wall seconds of the run so far: its finished epochs plus ``running``."""
+        return math.fsum(self.optimizer.history.get("wall_seconds", ())) + running
+
+    def _budget_ran_out(self, running):
+        """The stop reason once the next epoch, expected to take as long as the
+        last one, would end past the time budget (None: go on).  The first
+        epoch of a fit always runs unless the budget is spent."""
+        if self.time_budget is None:
+            return None
+        used = self.elapsed(running)
+        last = self.optimizer.history.get("wall_seconds") or [0.0]
+        if used + last[-1] > self.time_budget:
+            return (f"time budget of {self.time_budget:g} s: {used:.1f} s used, the next epoch "
+                    f"would take about {last[-1]:.1f} s more")
+        return None
+
+    def time_left(self):
+        """Expected wall seconds until the run ends: the budget left, or the
+        epochs left at the mean epoch time so far, whichever is less (None
+        before the first epoch)."""
+        seconds = self.optimizer.history.get("wall_seconds")
+        if not seconds:
+            return None
+        left = []
+        if self.time_budget is not None:
+            left.append(max(self.time_budget - self.elapsed(), 0.0))
+        if self.epochs is not None:
+            left.append(max(self.epochs - self.optimizer.epoch, 0) * math.fsum(seconds) / len(seconds))
+        return min(left)
+
+    def _time_left(self):
+        """' left m:ss' for the verbose line."""
+        left = self.time_left()
+        if left is None:
+            return ""
+        minutes, seconds = divmod(round(left), 60)
+        return f"  left {minutes}:{seconds:02d}"
+
     def _patience_ran_out(self):
         """The early-stopping reason, once the validation accuracy has not
         improved for ``early_stopping`` epochs (None: go on)."""

@@ -159,7 +159,92 @@ def test_distort_keeps_the_centre_of_mass_in_place(digits, kwargs, bound):
     assert 0.5 < mass_ratio.min() and mass_ratio.max() < 2.0
 
 
+CIRESAN = dict(rotation=15.0, scale=0.15, shear=15.0, elastic_alpha=36.0, elastic_sigma=6.0)
+
+
+def _spread(X):
+    """(n, 2) standard deviations of each image's pixel mass along rows and columns."""
+    images = X.reshape(len(X), 28, 28).astype(np.float64)
+    grid = np.arange(28.0)
+    spreads = []
+    for profile in (images.sum(2), images.sum(1)):
+        mass = profile.sum(1, keepdims=True)
+        mean = (profile * grid).sum(1, keepdims=True) / mass
+        spreads.append(np.sqrt((profile * (grid - mean) ** 2).sum(1) / mass[:, 0]))
+    return np.stack(spreads, axis=1)
+
+
+def test_affine_geometry_scales_and_shears_a_line():
+    line = np.zeros((1, 28, 28), dtype=np.float32)
+    line[0, 4:24, 14] = 1.0  # a vertical stroke, column 14 (0.5 right of the centre)
+    no_rotation = augment_module._rotations(np.zeros(1))
+    sheared = augment_module._resample(line, augment_module._affine(no_rotation, np.ones((1, 2)),
+                                                                    np.array([20.0])), np.zeros((1, 2)))
+    for row in range(6, 22):  # each row's ink moves tan(20°)·(row - centre) columns
+        ink = sheared[0, row]
+        assert (ink * np.arange(28)).sum() / ink.sum() == \
+            pytest.approx(14 + np.tan(np.deg2rad(20)) * (row - 13.5), abs=1e-4)
+    taller = augment_module._resample(line, augment_module._affine(no_rotation, np.array([[1.2, 1.0]]),
+                                                                   np.zeros(1)), np.zeros((1, 2)))
+    assert _spread(taller.reshape(1, 784))[0, 0] == pytest.approx(1.2 * _spread(line.reshape(1, 784))[0, 0],
+                                                                  rel=0.02)
+
+
+def test_scale_and_shear_draws_stay_within_their_ranges(digits):
+    X, y = digits
+    wide = (_spread(X) > 3).all(1)  # bilinear blur widens thin strokes (a "1") noticeably
+    ratio = _spread(Distort(seed=4, rotation=0.0, elastic_alpha=0.0, shift=0.0, scale=0.2)(X, y, 0)[0]) \
+        / _spread(X)
+    ratio = ratio[wide]
+    assert wide.sum() > 200 and 0.75 < ratio.min() and ratio.max() < 1.25  # factors in [0.8, 1.2]
+    assert ratio.std(axis=0).min() > 0.07  # spread over the range (uniform: 0.2/sqrt(3) = 0.115)
+    assert abs(np.corrcoef(ratio.T)[0, 1]) < 0.3  # rows and columns scaled independently
+    sheared = Distort(seed=4, rotation=0.0, elastic_alpha=0.0, shift=0.0, shear=20.0)(X, y, 0)[0]
+    rows = _centres_of_mass(sheared)[:, 0] - _centres_of_mass(X)[:, 0]
+    # A horizontal shear leaves each row's ink in its row (unless some leaves the image).
+    assert np.median(np.abs(rows)) < 1e-6 and np.abs(rows).max() < 0.1
+    assert not np.allclose(_spread(sheared)[:, 1], _spread(X)[:, 1], rtol=0.02)
+
+
+def test_ciresans_deformations_move_digits_a_bounded_amount_and_keep_their_mass(digits):
+    X, y = digits
+    X_epoch = Distort(seed=0, **CIRESAN)(X, y, 0)[0]
+    moved = np.linalg.norm(_centres_of_mass(X_epoch) - _centres_of_mass(X), axis=1)
+    assert 0.2 < moved.mean() < 2.0 and np.percentile(moved, 95) < 3.5
+    mass_ratio = X_epoch.sum(1) / X.sum(1)
+    assert abs(mass_ratio.mean() - 1) < 0.05 and 0.6 < mass_ratio.min() and mass_ratio.max() < 1.6
+
+
+def test_ciresans_deformations_keep_the_digits_recognisable(digits, mnist_dir):
+    """A nearest-class-mean classifier (no training) still reads most distorted digits;
+    turning them by 90 degrees, which changes the digit, is what it cannot read."""
+    X, y = digits
+    train = read_idx(mnist_dir / "train-images-idx3-ubyte.gz")[:5000].reshape(5000, 784) / np.float32(255)
+    labels = read_idx(mnist_dir / "train-labels-idx1-ubyte.gz")[:5000]
+    means = np.stack([train[labels == digit].mean(0) for digit in range(10)])
+
+    def accuracy(images):
+        return np.mean(((images[:, None, :] - means) ** 2).sum(-1).argmin(1) == y)
+
+    clean = accuracy(X)
+    assert accuracy(Distort(seed=0, **CIRESAN)(X, y, 0)[0]) > max(0.5, clean - 0.25)
+    assert accuracy(Distort(seed=0, rotation=90.0)(X, y, 0)[0]) < 0.45
+
+
+def test_affine_distortions_are_reproducible_from_seed_and_epoch(digits, monkeypatch):
+    X, y = digits
+    first = Distort(seed=5, **CIRESAN)(X, y, 2)[0]
+    np.testing.assert_array_equal(Distort(seed=5, **CIRESAN)(X, y, 2)[0], first)
+    assert not np.array_equal(Distort(seed=5, **CIRESAN)(X, y, 3)[0], first)
+    monkeypatch.setattr(augment_module, "CHUNK_IMAGES", 7)
+    np.testing.assert_array_equal(Distort(seed=5, **CIRESAN)(X[:40], y[:40], 2)[0], first[:40])
+
+
 @pytest.mark.parametrize("call, error, message", [
+    (lambda X, y: Distort(scale=0.6), ValueError, r"scale: 0.6 is out of range; pass a finite number in \[0, 0.5\]"),
+    (lambda X, y: Distort(scale=-0.1), ValueError, r"scale: -0.1 is out of range"),
+    (lambda X, y: Distort(shear=50), ValueError, r"shear: 50.0 is out of range; pass a finite number in \[0, 45\]"),
+    (lambda X, y: Distort(shear="15"), TypeError, "shear: expected a number"),
     (lambda X, y: expand(X.tolist(), y), TypeError, "X: expected a NumPy array"),
     (lambda X, y: expand((X * 255).astype(np.uint8), y), TypeError, "float32 or float64 pixels"),
     (lambda X, y: expand(X[:, :780], y), ValueError, r"shape \(n, side\*side\)"),

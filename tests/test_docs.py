@@ -56,6 +56,7 @@ PLACEHOLDERS = {  # a word of a command -> what the test puts in its place ({dat
 PYTHON_SHRINK = {  # a page -> {text of its Python code: what the test runs instead}
     "docs/second-order.md": {"Xm[:1000], ym[:1000]": "Xm[:100], ym[:100]", "epochs=10": "epochs=1"},
     "docs/sweeps.md": {"epochs=30": "epochs=1"},
+    "docs/api.md": {"time_budget=3600": "time_budget=2"},
 }
 STAND_INS = {  # a path the page names -> the file the page's own commands made in its place
     "runs/ch1-20261205-162524": "runs/ch1-*",  # `fastnet train --preset ch1` names its folder by the date

@@ -58,3 +58,38 @@ def test_prefetch_passes_errors_through_and_refuses_non_callables():
             augment(np.zeros((1, 1)), np.zeros(1), 1)
     with pytest.raises(TypeError, match="augment: expected a callable"):
         Prefetch(42, epochs=3)
+
+
+def slow_identity(X, y, epoch):
+    """An augmenter that takes 0.2 s (sleeping, so it leaves the GIL, as SciPy does)."""
+    import time
+    time.sleep(0.2)
+    return X, y
+
+
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_the_trainer_measures_how_long_it_waits_for_each_epochs_data(prefetch):
+    import time
+
+    import fastnet
+    rng = np.random.default_rng(0)
+    X, y = rng.random((20, 4)), np.arange(20) % 3
+    net = fastnet.Network([4, 5, 3], seed=0)
+    long_epoch = lambda net, optimizer: time.sleep(0.5)  # noqa: E731  (training time)
+    if prefetch:
+        with Prefetch(slow_identity, epochs=None) as augment:
+            history = net.fit(X, y, epochs=4, augment=augment, callback=long_epoch)
+    else:
+        history = net.fit(X, y, epochs=4, augment=slow_identity, callback=long_epoch)
+    waits = history["wait_seconds"]
+    assert len(waits) == 4 and waits[0] >= 0.19  # nothing to prefetch before the first epoch
+    if prefetch:  # computed while the previous epoch trained
+        assert max(waits[1:]) < 0.1
+    else:
+        assert min(waits[1:]) >= 0.19
+    assert all(wall >= wait for wall, wait in zip(history["wall_seconds"], waits))
+
+
+def test_prefetch_refuses_a_bad_epoch_count():
+    with pytest.raises(ValueError, match="epochs: must be an integer >= 0"):
+        Prefetch(lambda X, y, epoch: (X, y), epochs=-1)

@@ -103,3 +103,199 @@ def test_any_optimizer_plugs_into_fit_and_checkpoints(tmp_path):
     again, optimizer = fastnet.load_checkpoint(tmp_path / "c.npz")
     assert isinstance(optimizer, HalfStep) and optimizer.epoch == 5
     assert np.array_equal(again._theta, net._theta)
+
+
+# ------------------------------------------------------------ time budget
+class FakeClock:
+    """A clock that moves only when told: ``tick`` seconds per call to ``advance``."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+def budget_run(budget, epoch_seconds=10.0, epochs=None, optimizer=None, clock=None, **options):
+    """A Trainer run in which every epoch takes ``epoch_seconds`` of fake time."""
+    net, X, y = problem()
+    clock = clock or FakeClock()
+    optimizer = optimizer or fastnet.SGD(eta=0.3, batch_size=5, **options)
+    trainer = Trainer(net, optimizer, (X, y), monitor=False, clock=clock,
+                      callback=lambda net, opt: clock.advance(epoch_seconds))
+    return trainer, trainer.run(epochs, time_budget=budget)
+
+
+def test_a_time_budget_stops_before_the_epoch_that_would_not_fit():
+    clock = FakeClock()
+    clock.advance(100.0)  # any starting time
+    trainer, history = budget_run(35.0, clock=clock)
+    # Each epoch's callback takes 10 s, counted in the next epoch (the first
+    # costs nothing): after 3 epochs 30 s are used, and a 4th would end at 40 s.
+    assert history["wall_seconds"] == [0.0, 10.0, 10.0]
+    assert trainer.optimizer.stop_reason == ("time budget of 35 s: 30.0 s used, the next "
+                                             "epoch would take about 10.0 s more")
+    assert trainer.time_left() == pytest.approx(15.0)
+
+
+def test_a_time_budget_never_overshoots_by_more_than_an_epoch_on_the_real_clock():
+    net, X, y = problem(n=200)
+    history = net.fit(X, y, time_budget=0.3, batch_size=1, eta=0.05, monitor=False,
+                      callback=lambda net, opt: __import__("time").sleep(0.02))
+    assert len(history["eta"]) >= 2  # stopped by the clock, not by an epoch count
+    assert sum(history["wall_seconds"]) <= 0.3 + max(history["wall_seconds"])
+    assert net.optimizer.stop_reason.startswith("time budget of 0.3 s")
+
+
+def test_epochs_end_a_budgeted_run_first_if_fewer_fit():
+    trainer, history = budget_run(1000.0, epochs=3)
+    assert len(history["eta"]) == 3 and trainer.optimizer.stop_reason is None
+
+
+def test_a_resumed_run_counts_the_budget_already_used(tmp_path):
+    trainer, history = budget_run(25.0, schedule="cosine")
+    assert history["wall_seconds"] == [0.0, 10.0]  # a 3rd epoch would end at 30 s
+    fastnet.save_checkpoint(trainer.net, trainer.optimizer, tmp_path / "c.npz")
+    net, optimizer = fastnet.load_checkpoint(tmp_path / "c.npz")
+    assert optimizer.schedule.seconds == 25.0  # the schedule keeps annealing over 25 s
+    assert optimizer.history["wall_seconds"] == [0.0, 10.0]
+    clock = FakeClock()
+    _, X, y = problem()
+    history = Trainer(net, optimizer, (X, y), monitor=False, clock=clock,
+                      callback=lambda net, opt: clock.advance(10.0)).run(None, time_budget=45.0)
+    # 10 s used before; then 0, 10, 10: a 6th epoch would end at 50 s.
+    assert history["wall_seconds"] == [0.0, 10.0, 0.0, 10.0, 10.0]
+
+
+def test_cosine_over_a_budget_reaches_its_floor_at_the_budgets_end():
+    trainer, history = budget_run(100.0, schedule=schedules.Cosine(floor=0.1))
+    assert trainer.optimizer.schedule.seconds == 100.0
+    expected = [0.1 + 0.45 * (1 + np.cos(np.pi * min(s, 100) / 100))
+                for s in np.cumsum([0.0] + history["wall_seconds"][:-1])]
+    assert history["eta"] == pytest.approx(0.3 * np.array(expected))
+    cosine = trainer.optimizer.schedule
+    assert cosine(99, 1.0, {"wall_seconds": [50.0, 50.0]}) == pytest.approx(0.1)
+    assert cosine(0, 1.0, {"wall_seconds": []}) == 1.0
+
+
+def test_verbose_lines_say_the_time_left(capsys):
+    net, X, y = problem()
+    clock = FakeClock()
+    Trainer(net, fastnet.SGD(eta=0.3, batch_size=5), (X, y), verbose=True, clock=clock,
+            callback=lambda net, opt: clock.advance(61.0)).run(None, time_budget=250.0)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("epoch   1  ") and lines[0].endswith("left 4:10")
+    assert lines[1].endswith("left 3:09")
+
+
+@pytest.mark.parametrize("budget, error, match", [
+    (0, ValueError, r"time_budget: 0.0 is out of range; pass a finite number in \(0, inf\)"),
+    (-5, ValueError, "time_budget: -5.0 is out of range"),
+    (float("nan"), ValueError, "time_budget: nan is out of range"),
+    ("60", TypeError, "time_budget: expected a number, got '60'"),
+    (True, TypeError, "time_budget: expected a number"),
+])
+def test_bad_time_budgets_are_refused(budget, error, match):
+    net, X, y = problem()
+    with pytest.raises(error, match=match):
+        net.fit(X, y, time_budget=budget)
+
+
+def test_no_epochs_and_no_budget_is_refused_by_the_trainer():
+    net, X, y = problem()
+    with pytest.raises(ValueError, match="epochs: None .* needs a time_budget"):
+        Trainer(net, fastnet.SGD(), (X, y)).run(None)
+    assert len(net.fit(X, y, monitor=False)["eta"]) == 30  # fit's default stays 30 epochs
+
+
+def test_the_wait_for_augmented_data_is_measured():
+    net, X, y = problem()
+    clock = FakeClock()
+
+    def slow(X, y, epoch):
+        clock.advance(2.0 + epoch)
+        return X, y
+
+    history = Trainer(net, fastnet.SGD(eta=0.3), (X, y), augment=slow, clock=clock).run(3)
+    assert history["wait_seconds"] == [2.0, 3.0, 4.0]
+    assert history["wall_seconds"] == [2.0, 3.0, 4.0]
+    assert net.fit(X, y, epochs=2)["wait_seconds"] == [0.0, 0.0]
+
+
+def test_warmup_rises_linearly_then_follows_its_schedule():
+    warm = schedules.Warmup("cosine", fraction=0.4, start=0.2).for_run(10)
+    history = {"eta": [], "wall_seconds": []}
+    etas = [warm(e, 1.0, history) for e in range(10)]
+    cosine = schedules.Cosine(epochs=10)
+    ramp = [0.2, 0.4, 0.6, 0.8] + [1.0] * 6
+    assert etas == pytest.approx([r * cosine(e, 1.0, history) for e, r in enumerate(ramp)])
+    by_clock = schedules.Warmup(fraction=0.5).for_run(None, seconds=100.0)
+    assert by_clock(2, 1.0, {"eta": [0.1, 0.5], "wall_seconds": [10.0, 15.0]}) == \
+        pytest.approx(0.1 + 0.9 * 25 / 50)
+
+
+def test_plateau_under_a_warmup_sees_its_own_etas():
+    warm = schedules.Warmup(schedules.Plateau(patience=2), fraction=0.5).for_run(4)
+    history = {"eta": [], "validation_accuracy": [], "training_accuracy": [], "wall_seconds": []}
+    for epoch, score in enumerate([0.5, 0.6, 0.6, 0.6, 0.6, 0.6]):
+        history["eta"].append(warm(epoch, 1.0, history))
+        history["validation_accuracy"].append(score)
+    assert history["eta"] == pytest.approx([0.1, 0.55, 1.0, 1.0, 0.5, 0.5])
+
+
+def test_step_at_fractions_of_a_budget():
+    step = schedules.Step(factor=0.1, at=(0.5, 0.75)).for_run(None, seconds=40.0)
+    etas = [step(e, 1.0, {"wall_seconds": [10.0] * e}) for e in range(5)]
+    assert etas == pytest.approx([1.0, 1.0, 0.1, 0.01, 0.01])
+    assert schedules.Step(every=2).for_run(None, 40.0).epochs is None  # counts epochs
+
+
+def test_budget_schedules_survive_a_checkpoint_description():
+    warm = schedules.Warmup({"name": "step", "at": [0.5], "factor": 0.2}, fraction=0.1)
+    warm = warm.for_run(None, seconds=60.0)
+    again = schedules.make_schedule(schedules.describe_schedule(warm))
+    history = {"eta": [], "wall_seconds": [7.0] * 9}
+    assert [again(e, 1.0, history) for e in range(9)] == [warm(e, 1.0, history) for e in range(9)]
+    assert again.schedule.at == (0.5,) and again.seconds == 60.0
+    assert schedules.describe_schedule(schedules.Warmup(lambda e, eta, h: eta)) is None
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: schedules.Warmup(fraction=0), ValueError, r"fraction: 0.0 is out of range; .*\(0, 1\]"),
+    (lambda: schedules.Warmup(start=1.5), ValueError, r"start: 1.5 is out of range"),
+    (lambda: schedules.Warmup(schedules.Warmup()), ValueError, "a Warmup inside a Warmup"),
+    (lambda: schedules.Warmup("nope"), ValueError, "schedule: unknown name 'nope'"),
+    (lambda: schedules.Step(at=(0.75, 0.5)), ValueError, "at: expected increasing fractions"),
+    (lambda: schedules.Step(at=(0.5, 1.0)), ValueError, r"at: 1.0 is out of range"),
+    (lambda: schedules.Step(at=0.5), TypeError, "at: expected fractions of the run"),
+    (lambda: schedules.Cosine(seconds=-1), ValueError, "seconds: -1.0 is out of range"),
+    (lambda: schedules.Warmup()(0, 1.0, {}), ValueError, "Warmup: the number of epochs is unknown"),
+])
+def test_bad_budget_schedules_are_refused(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_a_checkpoint_from_before_the_clock_resumes_against_a_budget(tmp_path):
+    import json
+    net, X, y = problem()
+    net.fit(X, y, epochs=2, eta=0.3, monitor=False)
+    path = tmp_path / "old.npz"
+    fastnet.save_checkpoint(net, net.optimizer, path)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = json.loads(str(arrays.pop("header")))
+    for key in ("wall_seconds", "wait_seconds"):  # what an older fastnet wrote
+        del header["optimizer"]["history"][key]
+    np.savez(path, header=np.array(json.dumps(header)), **arrays)
+    net, optimizer = fastnet.load_checkpoint(path)
+    assert optimizer.history["wall_seconds"] == []
+    trained = optimizer.history["epoch_seconds"][:]
+    net.fit(X, y, epochs=3, optimizer=optimizer, monitor=False, time_budget=1000.0)
+    assert optimizer.history["wall_seconds"][:2] == trained  # its training seconds stand in
+    assert optimizer.history["wait_seconds"][:2] == [0.0, 0.0]
+    fastnet.save_checkpoint(net, optimizer, path)
+    assert fastnet.load_checkpoint(path)[1].history["wall_seconds"][:2] == trained

@@ -29,6 +29,9 @@ from ..kernels.tunables import CHUNK_IMAGES
 
 # The book's four shifts as (rows, cols): down, up, right, left.
 BOOK_SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))
+# The largest scale (relative change of size) and shear (degrees) Distort
+# takes: beyond them a digit shrinks to a point or leans flat.
+MAX_SCALE, MAX_SHEAR = 0.5, 45.0
 # Entropy tags that keep expand()'s rotated and elastic copies independent.
 _ROTATED, _ELASTIC = 1, 2
 
@@ -62,6 +65,20 @@ def warp_images(images, angles, offsets, displacements=None, out=None):
     = down / right; ``displacements``: (n, 2, side, side) pixels or None.
     Writes into and returns ``out`` (n, side, side), new if None.
     """
+    return _resample(images, _rotations(angles), offsets, displacements, out)
+
+
+def _rotations(angles):
+    """(n, 2, 2) rotation matrices R(angle) on (row, col) offsets, angles in degrees."""
+    radians = np.deg2rad(np.asarray(angles, dtype=np.float64))
+    cos, sin = np.cos(radians), np.sin(radians)
+    return np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], -2)
+
+
+def _resample(images, matrices, offsets, displacements=None, out=None):
+    """``warp_images`` with any (n, 2, 2) ``matrices`` A in place of R(angle):
+    output pixel p takes the input at ``c + A (p - c) - offset + displacement[p]``,
+    all in one bilinear resampling."""
     from scipy import ndimage  # imported on use: it adds ~0.3 s to `import fastnet`
 
     count, side = images.shape[0], images.shape[1]
@@ -69,16 +86,15 @@ def warp_images(images, angles, offsets, displacements=None, out=None):
         out = np.empty_like(images)
     centre = (side - 1) / 2.0
     grid = np.arange(side, dtype=np.float64) - centre
-    radians = np.deg2rad(np.asarray(angles, dtype=np.float64))[:, None, None]
-    cos, sin = np.cos(radians), np.sin(radians)
+    matrices = np.asarray(matrices, dtype=np.float64)[:, :, :, None, None]
     offsets = np.asarray(offsets, dtype=np.float64)
     coordinates = np.empty((2, count, side, side))
     rows, cols = coordinates
-    np.multiply(cos, grid[:, None], out=rows)
-    rows -= sin * grid
+    np.multiply(matrices[:, 0, 0], grid[:, None], out=rows)
+    rows += matrices[:, 0, 1] * grid
     rows += centre - offsets[:, 0, None, None]
-    np.multiply(sin, grid[:, None], out=cols)
-    cols += cos * grid
+    np.multiply(matrices[:, 1, 0], grid[:, None], out=cols)
+    cols += matrices[:, 1, 1] * grid
     cols += centre - offsets[:, 1, None, None]
     if displacements is not None:
         coordinates += np.moveaxis(displacements, 1, 0)
@@ -116,28 +132,46 @@ def _gaussian_matrix(side, sigma):
     return ndimage.gaussian_filter1d(identity, sigma, axis=0, mode="constant").astype(np.float32)
 
 
-def _distort_into(out, images, entropy, rotation, elastic_alpha, elastic_sigma, shift):
+def _distort_into(out, images, entropy, rotation, elastic_alpha, elastic_sigma, shift,
+                  scale=0.0, shear=0.0):
     """Write randomly distorted ``images`` (n, side, side) into ``out``; deterministic in ``entropy``.
 
-    Angles, offsets and displacement fields come from three independent
-    streams of ``np.random.SeedSequence(entropy)``, drawn image by image, so
-    an image's distortion does not depend on the chunking or on later images.
+    Angles, offsets, displacement fields, scale factors and shears come from
+    five independent streams of ``np.random.SeedSequence(entropy)``, drawn
+    image by image, so an image's distortion does not depend on the chunking
+    or on later images (and, with scale and shear 0, equals what fastnet drew
+    before they existed).  The affine part and the elastic field make one
+    resampling per image.
     """
     count, side = images.shape[0], images.shape[1]
-    angle_seed, offset_seed, field_seed = np.random.SeedSequence(entropy).spawn(3)
+    angle_seed, offset_seed, field_seed, scale_seed, shear_seed = np.random.SeedSequence(entropy).spawn(5)
     angles = np.random.default_rng(angle_seed).uniform(-rotation, rotation, count)
     offsets = np.random.default_rng(offset_seed).uniform(-shift, shift, (count, 2))
+    matrices = _rotations(angles)
+    if scale > 0 or shear > 0:
+        matrices = _affine(matrices, np.random.default_rng(scale_seed).uniform(1 - scale, 1 + scale, (count, 2)),
+                           np.random.default_rng(shear_seed).uniform(-shear, shear, count))
     field_rng = np.random.default_rng(field_seed)
     for start in range(0, count, CHUNK_IMAGES):
         stop = min(start + CHUNK_IMAGES, count)
         displacements = None
         if elastic_alpha > 0:
             displacements = elastic_displacements(field_rng, stop - start, side, elastic_alpha, elastic_sigma)
-        warp_images(images[start:stop], angles[start:stop], offsets[start:stop],
-                    displacements, out=out[start:stop])
+        _resample(images[start:stop], matrices[start:stop], offsets[start:stop],
+                  displacements, out=out[start:stop])
     # Bilinear weights sum to 1 only up to rounding: keep values inside the input's range.
     low, high = min(0.0, float(images.min(initial=0.0))), max(0.0, float(images.max(initial=0.0)))
     np.clip(out, low, high, out=out)
+
+
+def _affine(rotations, factors, shears):
+    """Sampling matrices of images scaled by ``factors`` (n, 2) (rows, cols),
+    sheared horizontally by ``shears`` (n,) degrees, then rotated by
+    ``rotations`` (n, 2, 2): the inverse map, output pixel -> input pixel."""
+    unshear = np.zeros((len(shears), 2, 2))
+    unshear[:, 0, 0] = unshear[:, 1, 1] = 1.0
+    unshear[:, 1, 0] = -np.tan(np.deg2rad(shears))  # a sheared image moves row r by tan·r columns
+    return (1.0 / factors)[:, :, None] * (unshear @ rotations)
 
 
 def expand(X, y, *, shift=1, rotations=0, distortions=0, max_angle=10.0,
@@ -186,28 +220,36 @@ def expand(X, y, *, shift=1, rotations=0, distortions=0, max_angle=10.0,
 class Distort:
     """Per-epoch random distortion of the training set, for ``Network.fit(..., augment=Distort())``.
 
-    Each image is rotated by a uniform angle in [-rotation, rotation] degrees,
+    Each image is scaled by uniform factors in [1 - scale, 1 + scale] along
+    each axis, sheared horizontally by a uniform angle in [-shear, shear]
+    degrees, rotated by a uniform angle in [-rotation, rotation] degrees,
     moved by uniform offsets in [-shift, shift] pixels along each axis, and
     elastically distorted (Simard: ``elastic_alpha``, ``elastic_sigma`` pixels;
-    alpha 0 turns it off). Called as ``augment(X, y, epoch)`` (once per epoch,
-    by ``fit``), it returns ``(X_epoch, y)``: a new C-contiguous array of X's
-    shape and dtype, and ``y`` itself, unchanged. The random draws come from
+    alpha 0 turns it off): the affine deformations of Ciresan et al. (2010) and
+    the elastic field, in one bilinear resampling per image.  Called as
+    ``augment(X, y, epoch)`` (once per epoch, by ``fit``), it returns
+    ``(X_epoch, y)``: a new C-contiguous array of X's shape and dtype, and
+    ``y`` itself, unchanged. The random draws come from
     ``np.random.SeedSequence((seed, epoch))`` (the seeding of
     ``np.random.default_rng((seed, epoch))``), so a resumed run sees exactly
-    the same data for the same epoch.
+    the same data for the same epoch.  ``fastnet.prefetch.Prefetch`` computes the
+    next epoch's while the current one trains.
     """
 
-    def __init__(self, seed=0, *, rotation=10.0, elastic_alpha=36.0, elastic_sigma=6.0, shift=1.0):
+    def __init__(self, seed=0, *, rotation=10.0, elastic_alpha=36.0, elastic_sigma=6.0, shift=1.0,
+                 scale=0.0, shear=0.0):
         self.seed = integer("seed", seed)
         self.rotation = _check_amount("rotation", rotation)
         self.elastic_alpha = _check_amount("elastic_alpha", elastic_alpha)
         self.elastic_sigma = _check_amount("elastic_sigma", elastic_sigma, positive=True)
         self.shift = _check_amount("shift", shift)
+        self.scale = real("scale", scale, 0.0, MAX_SCALE)
+        self.shear = real("shear", shear, 0.0, MAX_SHEAR)
 
     def __repr__(self):
         return (f"Distort(seed={self.seed}, rotation={self.rotation}, "
                 f"elastic_alpha={self.elastic_alpha}, elastic_sigma={self.elastic_sigma}, "
-                f"shift={self.shift})")
+                f"shift={self.shift}, scale={self.scale}, shear={self.shear})")
 
     def __call__(self, X, y, epoch):
         """Return ``(X_distorted, y)`` for this ``epoch``; X is (n, side*side) float32/float64."""
@@ -216,7 +258,7 @@ class Distort:
         epoch = integer("epoch", epoch)
         out = np.empty_like(images)
         _distort_into(out, images, (self.seed, epoch), self.rotation,
-                      self.elastic_alpha, self.elastic_sigma, self.shift)
+                      self.elastic_alpha, self.elastic_sigma, self.shift, self.scale, self.shear)
         return out.reshape(X.shape), y
 
 
