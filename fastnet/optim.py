@@ -19,6 +19,8 @@ each plain-SGD step multiplies the weights by (1 − eta·l2/n); L1 adds
 l1/n·Σ|w|.  Biases are not regularised.  PyTorch's ``weight_decay=wd`` with
 ``lr=eta`` matches ``l2 = wd·n``.
 """
+from __future__ import annotations
+
 import numpy as np
 
 from .checks import positive_int, real
@@ -48,10 +50,10 @@ class Optimizer:
     ``Trainer``; ``history_keys`` lists the history's keys (subclasses may add
     their own after ``HISTORY_KEYS``).
     """
-    name = None
-    history_keys = HISTORY_KEYS
+    name: str | None = None
+    history_keys: tuple[str, ...] = HISTORY_KEYS
     eta_name = "eta"  # the learning rate's name in messages (a wrapper may use its own)
-    registry = {}
+    registry: dict[str, type[Optimizer]] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -133,7 +135,7 @@ class SGD(Optimizer):
     L1 and dropout; the learning rate of each epoch comes from ``schedule``
     (see ``fastnet.schedules``).  Parameters mirror ``Network.fit``.
     """
-    name = "sgd"
+    name: str | None = "sgd"  # a subclass may set None: then it is not registered
 
     def __init__(self, eta=0.5, batch_size=10, momentum=0.0, nesterov=False,
                  l2=0.0, l1=0.0, dropout=0.0, schedule=None, early_stopping=None):

@@ -73,7 +73,7 @@ class _StoppableSGD(SGD):
 class _FastNetEstimator(BaseEstimator):
     """What the classifier and the regressor share: parameters, the epoch loop, attributes."""
 
-    _outputs = ()  # output layers this estimator allows; the first is the default
+    _outputs: tuple[str, ...] = ()  # output layers this estimator allows; the first is the default
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, alpha=0.0001,
                  batch_size="auto", learning_rate_init=0.01, momentum=0.9,

@@ -20,7 +20,7 @@ from .gz import read_maybe_gzipped
 try:  # NumPy >= 2 keeps the implementation in numpy._core
     from numpy._core.multiarray import _reconstruct as _numpy_reconstruct
 except ImportError:  # pragma: no cover - NumPy 1.x
-    from numpy.core.multiarray import _reconstruct as _numpy_reconstruct
+    from numpy.core.multiarray import _reconstruct as _numpy_reconstruct  # type: ignore[no-redef]
 
 
 def _latin1_bytes(text, encoding):
