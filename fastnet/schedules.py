@@ -12,46 +12,54 @@ epoch at ``eta`` (``Plateau``'s stop at eta0·min_ratio), or None.
 "cosine" or "plateau" into these objects.  ``describe_schedule`` turns them
 into JSON-able dicts (for checkpoints) that ``make_schedule`` reads back.
 """
+from __future__ import annotations
+
 import inspect
 import math
+from collections.abc import Callable
+from typing import Any, Union
 
 from .checks import positive_int, real
+
+History = dict[str, list]  # the finished epochs' values by history key (see fastnet.optim.HISTORY_KEYS)
+ScheduleFunction = Callable[[int, float, History], float]  # schedule(epoch, eta0, history) -> eta
+Schedule = Union[str, dict[str, Any], ScheduleFunction]  # what make_schedule (and fit's schedule=) takes
 
 
 class Constant:
     """eta0 every epoch."""
 
-    def __call__(self, epoch, eta0, history):
+    def __call__(self, epoch: int, eta0: float, history: History) -> float:
         return eta0
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Constant()"
 
 
 class Step:
     """eta0 · factor^(epoch // every)."""
 
-    def __init__(self, every=10, factor=0.5):
+    def __init__(self, every: int = 10, factor: float = 0.5) -> None:
         self.every = positive_int("every", every)
         self.factor = real("factor", factor, 0.0, 1.0, low_open=True)
 
-    def __call__(self, epoch, eta0, history):
+    def __call__(self, epoch: int, eta0: float, history: History) -> float:
         return eta0 * self.factor ** (epoch // self.every)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Step(every={self.every}, factor={self.factor})"
 
 
 class Exponential:
     """eta0 · gamma^epoch."""
 
-    def __init__(self, gamma=0.95):
+    def __init__(self, gamma: float = 0.95) -> None:
         self.gamma = real("gamma", gamma, 0.0, 1.0, low_open=True)
 
-    def __call__(self, epoch, eta0, history):
+    def __call__(self, epoch: int, eta0: float, history: History) -> float:
         return eta0 * self.gamma ** epoch
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Exponential(gamma={self.gamma})"
 
 
@@ -59,15 +67,15 @@ class Cosine:
     """Cosine annealing from eta0 down to eta0·floor over ``epochs`` epochs
     (None: the epochs of the run that uses it, see ``for_run``)."""
 
-    def __init__(self, epochs=None, floor=0.0):
+    def __init__(self, epochs: int | None = None, floor: float = 0.0) -> None:
         self.epochs = None if epochs is None else positive_int("epochs", epochs)
         self.floor = real("floor", floor, 0.0, 1.0)
 
-    def for_run(self, epochs):
+    def for_run(self, epochs: int) -> Cosine:
         """This schedule, or a copy annealing over ``epochs`` if it has no length."""
         return self if self.epochs is not None else Cosine(epochs, self.floor)
 
-    def __call__(self, epoch, eta0, history):
+    def __call__(self, epoch: int, eta0: float, history: History) -> float:
         if self.epochs is None:
             raise ValueError("Cosine: the number of epochs is unknown; pass "
                              "Cosine(epochs=N) or use it through fit / SGD.run")
@@ -75,7 +83,7 @@ class Cosine:
         low = eta0 * self.floor
         return low + 0.5 * (eta0 - low) * (1.0 + math.cos(math.pi * progress))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Cosine(epochs={self.epochs}, floor={self.floor})"
 
 
@@ -87,12 +95,12 @@ class Plateau:
     (the book uses factor 0.5, patience 10, stop at eta0/128).
     """
 
-    def __init__(self, patience=10, factor=0.5, min_ratio=1 / 128):
+    def __init__(self, patience: int = 10, factor: float = 0.5, min_ratio: float = 1 / 128) -> None:
         self.patience = positive_int("patience", patience)
         self.factor = real("factor", factor, 0.0, 1.0, low_open=True, high_open=True)
         self.min_ratio = real("min_ratio", min_ratio, 0.0, 1.0)
 
-    def __call__(self, epoch, eta0, history):
+    def __call__(self, epoch: int, eta0: float, history: History) -> float:
         etas = history["eta"]
         scores = history["validation_accuracy"] or history["training_accuracy"]
         if not etas or not scores:
@@ -108,13 +116,13 @@ class Plateau:
         stale = len(window) - 1 - best_at if improved else len(window)
         return eta * self.factor if stale >= self.patience else eta
 
-    def stop_reason(self, eta, eta0):
+    def stop_reason(self, eta: float, eta0: float) -> str | None:
         """Stop once eta has fallen below eta0·min_ratio."""
         if eta < eta0 * self.min_ratio:
             return f"learning rate fell below eta/{1 / self.min_ratio:g}"
         return None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Plateau(patience={self.patience}, factor={self.factor}, min_ratio={self.min_ratio})"
 
 
@@ -122,7 +130,7 @@ SCHEDULES = {"constant": Constant, "step": Step, "exponential": Exponential,
              "cosine": Cosine, "plateau": Plateau}
 
 
-def describe_schedule(schedule):
+def describe_schedule(schedule: ScheduleFunction) -> dict[str, Any] | None:
     """A schedule of this module as a JSON-able dict ``{"name": ..., **parameters}``
     that ``make_schedule`` turns back into an equal schedule; None for any
     other callable."""
@@ -132,7 +140,7 @@ def describe_schedule(schedule):
     return None
 
 
-def make_schedule(schedule, epochs=None):
+def make_schedule(schedule: Schedule | None, epochs: int | None = None) -> ScheduleFunction:
     """A schedule object from None, a name, a dict from ``describe_schedule``
     (``{"name": "step", "every": 5}``: parameters left out take their
     defaults), or a callable.  ``epochs`` is the length of "cosine" by name."""
@@ -153,7 +161,7 @@ def make_schedule(schedule, epochs=None):
     raise TypeError(f"schedule: expected a name or a callable, got {schedule!r}")
 
 
-def _schedule_from_dict(spec, epochs):
+def _schedule_from_dict(spec: dict[str, Any], epochs: int | None) -> ScheduleFunction:
     parameters = dict(spec)
     name = parameters.pop("name", None)
     if name not in SCHEDULES:
