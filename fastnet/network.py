@@ -41,7 +41,7 @@ from .kernels.train import (EVAL_CHUNK, Buffers, State, Step, buffers, forward_a
 from .kernels.update import all_finite
 from .optim import SGD, Optimizer
 from .schedules import Schedule
-from .training import Trainer
+from .training import Augment, Trainer
 
 HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
 INITS = ("normalized", "large")
@@ -244,7 +244,7 @@ class Network(Curvature):
             nesterov: bool | None = None, l2: float | None = None, l1: float | None = None,
             dropout: float | None = None, validation: tuple[ArrayLike | Dataset, ArrayLike | None] | None = None,
             schedule: Schedule | None = None, early_stopping: int | None = None, restore_best: bool = False,
-            augment: Callable[[NDArray, NDArray, int], tuple[ArrayLike, ArrayLike]] | None = None,
+            augment: Augment | None = None,
             monitor: bool = True, verbose: bool = False, callback: Callable[[Network, Optimizer], Any] | None = None,
             progress: Callable[[int, int], Any] | None = None, optimizer: Optimizer | None = None,
             threads: int | Literal["auto"] | None = None, hogwild: bool | None = None) -> dict[str, list]:

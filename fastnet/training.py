@@ -12,13 +12,25 @@ kernel bridge the optimizer calls).
     Network.fit ──> Trainer.run ──> optimizer.train_epoch ──> Network._train_epoch ──> kernels
                           └──────> Network._evaluate ──> kernels
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .checks import positive_int
 from .dataset import Dataset
 from .divergence import advice, divergence, starting_point, suggest_eta
-from .optim import DivergenceError, format_epoch
+from .optim import DivergenceError, Optimizer, format_epoch
 from .stall import STALL_AFTER, find_stall
+
+if TYPE_CHECKING:  # network imports this module
+    from .network import Network
+
+# augment(X, y, epoch) -> the (X, y) to train on in that epoch (X an array, y as given to fit)
+Augment = Callable[[NDArray, Any, int], tuple[ArrayLike, ArrayLike | None]]
 
 
 class Trainer:
@@ -33,14 +45,18 @@ class Trainer:
     epoch.
     """
 
-    def __init__(self, net, optimizer, train, validation=None, augment=None, monitor=True,
-                 restore_best=False, callback=None, progress=None, verbose=False):
+    def __init__(self, net: Network, optimizer: Optimizer, train: tuple[ArrayLike | Dataset, ArrayLike | None],
+                 validation: tuple[ArrayLike | Dataset, ArrayLike | None] | None = None,
+                 augment: Augment | None = None,
+                 monitor: bool = True, restore_best: bool = False,
+                 callback: Callable[[Network, Optimizer], Any] | None = None,
+                 progress: Callable[[int, int], Any] | None = None, verbose: bool = False) -> None:
         self.net, self.optimizer = net, optimizer
         self.train, self.validation = train, validation
         self.augment, self.monitor, self.restore_best = augment, monitor, restore_best
         self.callback, self.progress, self.verbose = callback, progress, verbose
 
-    def run(self, epochs):
+    def run(self, epochs: int) -> dict[str, list]:
         """Train until ``optimizer.epoch == epochs`` (or an early stop); return the history."""
         net, optimizer = self.net, self.optimizer
         epochs = positive_int("epochs", epochs)
@@ -48,7 +64,7 @@ class Trainer:
             raise ValueError("early_stopping / restore_best: need validation data; pass "
                              "validation=(X_val, y_val)")
         data = self.data = net._prepare(*self.train, name="X")
-        source = self.train
+        source: tuple[Any, Any] = self.train
         if self.augment is not None and isinstance(source[0], Dataset):  # augment takes arrays
             source = data.toarray(), data.y if source[1] is None else source[1]
         valid = None if self.validation is None else net._prepare(*self.validation, name="validation")
