@@ -293,7 +293,7 @@ class Network(Curvature):
             if not isinstance(hogwild, (bool, np.bool_)):
                 raise TypeError(f"hogwild: expected True or False, got {hogwild!r}")
             self.hogwild = bool(hogwild)
-        settings = dict(eta=eta, batch_size=batch_size, momentum=momentum, nesterov=nesterov,
+        settings: dict[str, Any] = dict(eta=eta, batch_size=batch_size, momentum=momentum, nesterov=nesterov,
                         l2=l2, l1=l1, dropout=dropout, schedule=schedule,
                         early_stopping=early_stopping)
         given = [name for name, value in settings.items() if value is not None]
