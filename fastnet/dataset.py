@@ -190,7 +190,7 @@ class Dataset:
             self._heaviest = int(np.argmax(norms))
         return self._heaviest
 
-    def _sparse(self):
+    def _sparse(self) -> tuple[NDArray, NDArray, NDArray]:
         if self.csr is None:
             self.csr = to_csr(self.X)
         return self.csr

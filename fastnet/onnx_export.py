@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,7 +46,7 @@ OUTPUT_OPS = {"sigmoid": "Sigmoid", "softmax": "Softmax", "linear": None}
 ONNX = OutputKind("an ONNX model written by fastnet", rb"\x08[\x01-\x7f]\x12\x07fastnet")
 
 
-def _onnx():
+def _onnx() -> ModuleType:
     try:
         import onnx
     except ImportError as missing:

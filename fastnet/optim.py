@@ -63,7 +63,7 @@ class Optimizer:
     eta_name = "eta"  # the learning rate's name in messages (a wrapper may use its own)
     registry: dict[str, type[Optimizer]] = {}
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.name is not None:
             Optimizer.registry[cls.name] = cls
