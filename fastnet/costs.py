@@ -9,6 +9,11 @@
 The kernels compute them from the output pre-activations z in a stable form
 (softplus, log-sum-exp), so no cost is ever log(0).
 """
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
 from .kernels.activations import LINEAR, SIGMOID, SOFTMAX
 from .kernels.costs import CROSS_ENTROPY, LOG_LIKELIHOOD, QUADRATIC
 
@@ -22,7 +27,7 @@ DEFAULT_COST = {"softmax": "log_likelihood", "sigmoid": "cross_entropy",
                 "linear": "quadratic"}
 
 
-def check_pair(output, cost):
+def check_pair(output: str, cost: str) -> None:
     """Raise ValueError when ``cost`` makes no sense with ``output``."""
     if output not in PAIRS[cost]:
         fitting = [c for c, outs in PAIRS.items() if output in outs]
@@ -32,7 +37,7 @@ def check_pair(output, cost):
             f"with output={output!r} pass cost={' or '.join(map(repr, fitting))}")
 
 
-def regularisation(weights, l2, l1, n):
+def regularisation(weights: NDArray[np.floating], l2: float, l1: float, n: int) -> float:
     """The book's penalty: l2/(2n)·Σw² + l1/n·Σ|w| over the weights (p,)."""
     if n == 0 or (l2 == 0.0 and l1 == 0.0):
         return 0.0

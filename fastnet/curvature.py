@@ -12,12 +12,17 @@ all compiled in ``kernels/curvature.py``.  The underscore methods take a
 prepared ``Dataset`` and padded vectors, for optimizers that call them every
 iteration.
 """
+from __future__ import annotations
+
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .costs import COSTS, OUTPUTS
+from .dataset import Dataset
 from .kernels.curvature import (cost_gradient, curvature_product, curvature_products,
                                 mean_cost)
 from .kernels.tunables import CURVATURE_BLOCKS, HESSIAN_CHUNK, runs_parallel
@@ -27,6 +32,18 @@ MAX_DENSE_PARAMETERS = 4000  # ``hessian`` refuses larger networks: (P, P) float
 
 class Curvature:
     """Mixin of ``Network``: flat parameters, gradient, H·v, G·v, dense Hessian."""
+
+    if TYPE_CHECKING:  # what the mixin uses of Network
+        dtype: np.dtype
+        output: str
+        cost_name: str
+        _theta: NDArray[np.floating]
+        _layers: NDArray[np.int64]
+
+        @property
+        def n_parameters(self) -> int: ...
+
+        def _prepare(self, X: ArrayLike | Dataset, y: ArrayLike | None, name: str = "X") -> Dataset: ...
 
     # ------------------------------------------------------------ flat view
     @property
@@ -40,12 +57,12 @@ class Curvature:
             self._flat_index_cache = index
         return index
 
-    def flat_parameters(self):
+    def flat_parameters(self) -> NDArray[np.floating]:
         """A (P,) copy of every weight and bias: per layer, the weights (n_in, n_out)
         row-major, then the biases."""
         return self._theta[self._flat_index]
 
-    def set_flat_parameters(self, v):
+    def set_flat_parameters(self, v: ArrayLike) -> None:
         """Overwrite every weight and bias from a (P,) vector in the order of
         ``flat_parameters``."""
         self._theta[self._flat_index] = self._flat_vector("v", v)
@@ -75,19 +92,19 @@ class Curvature:
         return out
 
     # ------------------------------------------------------------ public products
-    def flat_gradient(self, X, y):
+    def flat_gradient(self, X: ArrayLike | Dataset, y: ArrayLike | None) -> NDArray[np.floating]:
         """(P,) gradient of the mean unregularised cost over (X, y), in the order
         of ``flat_parameters`` (the same numbers as ``gradient``)."""
         grad = np.empty_like(self._theta)
         self._cost_gradient(self._prepare(X, y), grad)
         return grad[self._flat_index]
 
-    def hessian_vector(self, X, y, v):
+    def hessian_vector(self, X: ArrayLike | Dataset, y: ArrayLike | None, v: ArrayLike) -> NDArray[np.floating]:
         """H·v, (P,): the Hessian of the mean unregularised cost over (X, y)
         times v (P,), exactly, by the R-operator (about 3 gradients' work)."""
         return self._public_product(X, y, v, gauss_newton=False)
 
-    def gauss_newton_vector(self, X, y, v):
+    def gauss_newton_vector(self, X: ArrayLike | Dataset, y: ArrayLike | None, v: ArrayLike) -> NDArray[np.floating]:
         """G·v, (P,): the Gauss-Newton matrix (positive semi-definite) of the mean
         unregularised cost over (X, y) times v (P,)."""
         return self._public_product(X, y, v, gauss_newton=True)
@@ -98,7 +115,8 @@ class Curvature:
         self._curvature_product(data, self._padded("v", v), out, gauss_newton)
         return out[self._flat_index]
 
-    def hessian(self, X, y, gauss_newton=False):
+    def hessian(self, X: ArrayLike | Dataset, y: ArrayLike | None, gauss_newton: bool = False
+                ) -> NDArray[np.float64]:
         """The dense (P, P) float64 Hessian (or Gauss-Newton matrix) of the mean
         unregularised cost over (X, y), for small networks (P ≤ 4000): one
         exact H·e_i per column.  Larger networks are refused: use

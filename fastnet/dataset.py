@@ -14,7 +14,12 @@ non-zero values (``density``) unless the caller forces one:
   dtype is used in place, not copied. Wide layers and large batches then run
   as BLAS matrix products.
 """
+from __future__ import annotations
+
+from typing import Any, Literal
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .checks import as_dtype, as_inputs, choice, not_finite
 from .kernels.csr import counts_and_norms, row_norms, to_csr
@@ -31,8 +36,12 @@ class Dataset:
 
     Attributes: n, n_in, dtype, layout, density, y (as given, or None).
     """
+    X: Any    # the dense layout's (n, n_in) array of dtype, else None
+    csr: Any  # the CSR rows (indptr, indices, values): the sparse layout's, or made on first use; else None
 
-    def __init__(self, X, y=None, *, dtype="float32", layout="auto", n_in=None, name="X"):
+    def __init__(self, X: ArrayLike, y: ArrayLike | None = None, *, dtype: str | np.dtype | type = "float32",
+                 layout: Literal["auto", "sparse", "dense"] = "auto", n_in: int | None = None,
+                 name: str = "X") -> None:
         self.dtype = as_dtype(dtype)
         layout = choice("layout", layout, LAYOUTS)
         if not isinstance(X, np.ndarray):
@@ -65,21 +74,21 @@ class Dataset:
             self.X = None
             self.csr = to_csr(X, self.dtype, 255 if pixels else 1, counts)
         self.y = y
-        self.Y = None  # targets for a network, set by ``for_targets``
+        self.Y: NDArray | None = None  # targets for a network, set by ``for_targets``
         self.columns_checked = False  # CSR column numbers checked against a network
 
     @property
-    def dense(self):
+    def dense(self) -> bool:
         return self.layout == "dense"
 
-    def for_targets(self, Y):
+    def for_targets(self, Y: NDArray) -> Dataset:
         """A shallow copy that shares the inputs and holds targets Y (n, n_out)."""
         copy = object.__new__(Dataset)
         copy.__dict__.update(self.__dict__)
         copy.Y = Y
         return copy
 
-    def take(self, rows):
+    def take(self, rows: Any) -> Dataset:
         """A Dataset of the samples ``rows`` (anything that indexes an (n,) array:
         integers, a range, a slice, a boolean mask), same layout, targets included."""
         rows = np.arange(self.n)[rows]
@@ -106,7 +115,7 @@ class Dataset:
                 setattr(part, name, np.asarray(value)[rows])
         return part
 
-    def toarray(self):
+    def toarray(self) -> NDArray[np.floating]:
         """The inputs as an (n, n_in) array of ``dtype``, uint8 pixels scaled to
         [0, 1]: the dense layout's own array, or a new one made from the CSR rows."""
         if self.dense:
@@ -116,7 +125,7 @@ class Dataset:
         X[np.repeat(np.arange(self.n), np.diff(indptr)), indices] = values
         return X
 
-    def record(self):
+    def record(self) -> tuple:
         """The kernels' ``Inputs`` record (``kernels/train.py``)."""
         Y = self.Y if self.Y is not None else np.empty((0, 0), self.dtype)
         if self.dense:
@@ -126,18 +135,18 @@ class Dataset:
     # CSR views for kernels that read CSR only (kernels/curvature.py): a dense
     # Dataset converts once, on first use.
     @property
-    def indptr(self):
+    def indptr(self) -> NDArray[np.int64]:
         return self._sparse()[0]
 
     @property
-    def indices(self):
+    def indices(self) -> NDArray[np.int32]:
         return self._sparse()[1]
 
     @property
-    def values(self):
+    def values(self) -> NDArray[np.floating]:
         return self._sparse()[2]
 
-    def row_splits(self, threads):
+    def row_splits(self, threads: int) -> NDArray[np.int64]:
         """(threads+1,) int64 input columns that cut the data's non-zeros into
         ``threads`` near-equal shares (thread t's rows of the first layer's
         weights: ``kernels/threads.py``), counted on every ``SPLIT_STRIDE``-th
@@ -152,7 +161,7 @@ class Dataset:
             self._splits = threads, np.maximum.accumulate(splits)
         return self._splits[1]
 
-    def longest_row(self):
+    def longest_row(self) -> int:
         """The most non-zeros in one row of the CSR layout (0 for none): the
         scratch a wide first layer's step needs per sample (``kernels/columns.py``)."""
         if not hasattr(self, "_longest"):
@@ -160,7 +169,7 @@ class Dataset:
             self._longest = int(np.diff(indptr).max()) if self.n else 0
         return self._longest
 
-    def heaviest_row(self):
+    def heaviest_row(self) -> int:
         """The index of the row of largest L1 norm (summed in float64; a sum
         that overflows even that is inf, which wins): the sample most likely
         to overflow a network, which every ``fit`` checks first.  Found once
@@ -175,17 +184,17 @@ class Dataset:
             self._heaviest = int(np.argmax(norms))
         return self._heaviest
 
-    def _sparse(self):
+    def _sparse(self) -> tuple[NDArray, NDArray, NDArray]:
         if self.csr is None:
             self.csr = to_csr(self.X)
         return self.csr
 
     @property
-    def nbytes(self):
+    def nbytes(self) -> int:
         """Bytes held for the inputs (not counting a caller's array used in place)."""
         return sum(a.nbytes for a in self.csr or ()) + (0 if self.X is None else self.X.nbytes)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"Dataset(n={self.n}, n_in={self.n_in}, dtype={self.dtype.name!r}, "
                 f"layout={self.layout!r}, density={self.density:.3f}, "
                 f"targets={'yes' if self.y is not None else 'no'})")

@@ -8,11 +8,18 @@ scikit-learn's ``coefs_``.  Both lists hold views into one flat parameter
 vector (whose rows are padded for the kernels): editing them in place edits
 the network.
 """
+from __future__ import annotations
+
 import contextlib
+import secrets
 import time
+from collections.abc import Callable, Sequence
+from os import PathLike
+from typing import Any, Literal
 
 import numba
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .checks import (as_dtype, as_targets, choice, fits_in_memory, labels_of, positive_int,
                      too_large)
@@ -33,7 +40,8 @@ from .kernels.train import Buffers, State, Step, buffers, forward_all, gradient_
 from .kernels.tunables import EVAL_CHUNK, THREADS_FROM_BATCH, runs_parallel
 from .kernels.update import all_finite
 from .optim import SGD, Optimizer
-from .training import Trainer
+from .schedules import Schedule
+from .training import Augment, Trainer
 
 HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
 INITS = ("normalized", "large")
@@ -56,8 +64,9 @@ class Network(Curvature):
         (None: a fresh random seed, kept in ``net.seed``).
     """
 
-    def __init__(self, sizes, activation="sigmoid", output="softmax", cost=None,
-                 init="normalized", dtype="float32", seed=None):
+    def __init__(self, sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid",
+                 output: str = "softmax", cost: str | None = None, init: str = "normalized",
+                 dtype: str | np.dtype | type = "float32", seed: int | None = None) -> None:
         self.sizes = self._check_sizes(sizes)
         n_hidden = len(self.sizes) - 2
         try:
@@ -79,7 +88,7 @@ class Network(Curvature):
         self.init = choice("init", init, INITS)
         self.dtype = as_dtype(dtype)
         if seed is None:
-            seed = int(np.random.SeedSequence().entropy % 2**63)
+            seed = secrets.randbits(63)  # fresh entropy, as np.random.SeedSequence() draws it
         self.seed = check_seed("seed", seed)
         self.epochs_trained = 0
         self.standardize = None  # a fastnet.standardize.Standardize kept with the model, or None
@@ -132,7 +141,7 @@ class Network(Curvature):
         return theta
 
     @property
-    def n_parameters(self):
+    def n_parameters(self) -> int:
         """Number of weights and biases."""
         return count_parameters(self.sizes)
 
@@ -153,16 +162,17 @@ class Network(Curvature):
         return weights, biases
 
     @property
-    def weights(self):
+    def weights(self) -> list[NDArray[np.floating]]:
         """Per layer, an (n_in, n_out) view of the weights."""
         return self._split(self._theta)[0]
 
     @property
-    def biases(self):
+    def biases(self) -> list[NDArray[np.floating]]:
         """Per layer, an (n_out,) view of the biases."""
         return self._split(self._theta)[1]
 
-    def split_parameters(self, flat):
+    def split_parameters(self, flat: NDArray[np.floating]
+                         ) -> tuple[list[NDArray[np.floating]], list[NDArray[np.floating]]]:
         """Per-layer views of a flat vector laid out like this network's
         parameters, such as an ``SGD``'s ``velocity`` or ``best_weights``:
         (weights list of (n_in, n_out), biases list of (n_out,)).  Editing the
@@ -173,7 +183,7 @@ class Network(Curvature):
                              f"this network's parameters (e.g. an SGD's velocity), got {shape}")
         return self._split(flat)
 
-    def join_parameters(self, weights, biases):
+    def join_parameters(self, weights: Sequence[ArrayLike], biases: Sequence[ArrayLike]) -> NDArray[np.floating]:
         """A new flat vector in this network's parameter layout (padding zero)
         from per-layer arrays shaped like ``weights`` and ``biases``; the
         inverse of ``split_parameters``.  Values are cast to ``dtype``; the
@@ -193,20 +203,20 @@ class Network(Curvature):
                 target[...] = array
         return flat
 
-    def set_parameters(self, weights, biases):
+    def set_parameters(self, weights: Sequence[ArrayLike], biases: Sequence[ArrayLike]) -> None:
         """Overwrite every weight and bias from per-layer arrays shaped like
         ``net.weights`` [(n_in, n_out), ...] and ``net.biases`` [(n_out,), ...]."""
         self._theta[:] = self.join_parameters(weights, biases)
 
     # ------------------------------------------------------------------ files
-    def save(self, path):
+    def save(self, path: str | PathLike[str]) -> None:
         """Write this network to ``path``: a NumPy .npz of per-layer arrays and
         a JSON header, written atomically; see ``fastnet.model_io``."""
         from .model_io import save_model  # model_io builds Networks: imported on use
         save_model(self, path)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | PathLike[str]) -> Network:
         """Read a network written by ``save`` (or the model in a checkpoint).
 
         Never unpickles; raises ``fastnet.ModelFileError`` naming the file and
@@ -214,7 +224,7 @@ class Network(Curvature):
         from .model_io import load_model
         return load_model(path)
 
-    def to_onnx(self, path, opset=None):
+    def to_onnx(self, path: str | PathLike[str], opset: int | None = None) -> None:
         """Write this network (with ``standardize`` folded in) as an ONNX model
         to ``path``, atomically; needs the ``onnx`` extra.  See ``fastnet.onnx_export``."""
         from .onnx_export import to_onnx
@@ -226,11 +236,16 @@ class Network(Curvature):
                 f"dtype={self.dtype.name!r}, seed={self.seed})")
 
     # ---------------------------------------------------------------- training
-    def fit(self, X, y=None, epochs=None, batch_size=None, eta=None, momentum=None, nesterov=None,
-            l2=None, l1=None, dropout=None, validation=None, schedule=None,
-            early_stopping=None, restore_best=False, augment=None, monitor=True,
-            verbose=False, callback=None, progress=None, optimizer=None, threads=None,
-            hogwild=None, time_budget=None):
+    def fit(self, X: ArrayLike | Dataset, y: ArrayLike | None = None, epochs: int | None = None,
+            batch_size: int | None = None, eta: float | None = None, momentum: float | None = None,
+            nesterov: bool | None = None, l2: float | None = None, l1: float | None = None,
+            dropout: float | None = None, validation: tuple[ArrayLike | Dataset, ArrayLike | None] | None = None,
+            schedule: Schedule | None = None, early_stopping: int | None = None, restore_best: bool = False,
+            augment: Augment | None = None,
+            monitor: bool = True, verbose: bool = False, callback: Callable[[Network, Optimizer], Any] | None = None,
+            progress: Callable[[int, int], Any] | None = None, optimizer: Optimizer | None = None,
+            threads: int | Literal["auto"] | None = None, hogwild: bool | None = None,
+            time_budget: float | None = None) -> dict[str, list]:
         """Train by mini-batch SGD and return the history (dict of per-epoch lists).
 
         X (n, n_in) float or uint8; y (n,) integer labels (or (n, n_out) real
@@ -283,7 +298,7 @@ class Network(Curvature):
             if not isinstance(hogwild, (bool, np.bool_)):
                 raise TypeError(f"hogwild: expected True or False, got {hogwild!r}")
             self.hogwild = bool(hogwild)
-        settings = dict(eta=eta, batch_size=batch_size, momentum=momentum, nesterov=nesterov,
+        settings: dict[str, Any] = dict(eta=eta, batch_size=batch_size, momentum=momentum, nesterov=nesterov,
                         l2=l2, l1=l1, dropout=dropout, schedule=schedule,
                         early_stopping=early_stopping)
         given = [name for name, value in settings.items() if value is not None]
@@ -395,7 +410,8 @@ class Network(Curvature):
         return cast
 
     # -------------------------------------------------------------- evaluation
-    def prepare(self, X, y=None, layout="auto"):
+    def prepare(self, X: ArrayLike, y: ArrayLike | None = None,
+                layout: Literal["auto", "sparse", "dense"] = "auto") -> Dataset:
         """A ``fastnet.Dataset`` of X (and y) for this network: prepare once, then
         pass it to ``fit``, ``evaluate``, ``predict``, ... as often as you like.
         ``layout``: "auto" (by the inputs' density), "sparse" or "dense"."""
@@ -507,13 +523,13 @@ class Network(Curvature):
     def _weights_finite(self):
         return all_finite(self._theta)
 
-    def evaluate(self, X, y=None):
+    def evaluate(self, X: ArrayLike | Dataset, y: ArrayLike | None = None) -> tuple[float, float]:
         """(cost, accuracy) on (X, y) in one pass; see ``cost`` and ``accuracy``
         (accuracy is NaN for a regression: one linear output)."""
         cost, accuracy = self._evaluate(self._prepare(X, y))
         return cost, float("nan") if accuracy is None else accuracy
 
-    def accuracy(self, X, y=None):
+    def accuracy(self, X: ArrayLike | Dataset, y: ArrayLike | None = None) -> float:
         """Fraction of samples whose predicted class (``predict``) is the label,
         in [0, 1]."""
         if self._is_regression:
@@ -521,23 +537,24 @@ class Network(Curvature):
                              "no classes to count; use net.cost(X, y) (the mean cost) instead")
         return self.evaluate(X, y)[1]
 
-    def cost(self, X, y=None):
+    def cost(self, X: ArrayLike | Dataset, y: ArrayLike | None = None) -> float:
         """Mean cost over (X, y) plus the regularisation term of the last fit
         (l2/(2n)·Σw² + l1/n·Σ|w|, n its training-set size)."""
         return self.evaluate(X, y)[0]
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike | Dataset) -> NDArray[np.floating]:
         """Outputs of the last layer, (n, n_out)."""
         return self._outputs(self._inputs(X))[0]
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike | Dataset) -> NDArray:
         """Predicted labels (n,) int64: the index of the largest output; with one
         sigmoid output (binary classification) 1 where it exceeds 0.5, else 0.
         With one linear output (regression): the outputs, (n,) floats."""
         A = self.predict_proba(X)
         return A[:, 0].copy() if self._is_regression else self._classes(A)
 
-    def gradient(self, X, y=None):
+    def gradient(self, X: ArrayLike | Dataset, y: ArrayLike | None = None
+                 ) -> tuple[list[NDArray[np.floating]], list[NDArray[np.floating]]]:
         """Gradient of the mean unregularised cost over (X, y).
 
         Returns (gW, gb): lists shaped like ``weights`` and ``biases``.

@@ -16,11 +16,24 @@ checked with onnxruntime by the tests.  The model passes ``onnx.checker.check_mo
 is written, atomically.  The ``onnx`` package is an optional dependency:
 ``pip install "fastnet[onnx]"``.
 """
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from . import __version__
 from .checks import integer
 from .files import OutputKind, atomic_write, checked_path
+
+if TYPE_CHECKING:  # network imports this module on use
+    import onnx
+
+    from .network import Network
 
 DEFAULT_OPSET = 17
 IR_VERSION = 8
@@ -33,7 +46,7 @@ OUTPUT_OPS = {"sigmoid": "Sigmoid", "softmax": "Softmax", "linear": None}
 ONNX = OutputKind("an ONNX model written by fastnet", rb"\x08[\x01-\x7f]\x12\x07fastnet")
 
 
-def _onnx():
+def _onnx() -> ModuleType:
     try:
         import onnx
     except ImportError as missing:
@@ -42,7 +55,7 @@ def _onnx():
     return onnx
 
 
-def folded_layers(net):
+def folded_layers(net: Network) -> tuple[list[NDArray], list[NDArray]]:
     """Per layer (W (n_in, n_out), b (n_out,)) in the network's dtype, the
     input standardization folded into the first layer (computed in float64)."""
     weights = [np.array(W) for W in net.weights]
@@ -55,7 +68,7 @@ def folded_layers(net):
     return weights, biases
 
 
-def build_model(net, opset=None):
+def build_model(net: Network, opset: int | None = None) -> onnx.ModelProto:
     """The ``onnx.ModelProto`` of ``net`` (checked); see the module docstring."""
     onnx = _onnx()
     from onnx import TensorProto, helper, numpy_helper
@@ -79,7 +92,7 @@ def build_model(net, opset=None):
         current = z
         if op is not None:
             a = "output" if last else f"a{l}"
-            extra = {"axis": 1} if op == "Softmax" else {}
+            extra: dict[str, Any] = {"axis": 1} if op == "Softmax" else {}
             nodes.append(helper.make_node(op, [z], [a], name=f"{op.lower()}{l}", **extra))
             current = a
     graph = helper.make_graph(
@@ -96,13 +109,13 @@ def build_model(net, opset=None):
     return model
 
 
-def to_onnx(net, path, opset=None):
+def to_onnx(net: Network, path: str | os.PathLike[str], opset: int | None = None) -> Path:
     """Write ``net`` as an ONNX model to ``path`` (atomically); returns the path."""
     from .network import Network
     if not isinstance(net, Network):
         raise TypeError(f"net: expected a fastnet.Network, got {type(net).__name__}")
-    path = checked_path("path", path)
+    target = checked_path("path", path)
     data = build_model(net, opset).SerializeToString()
-    with atomic_write(path) as handle:
+    with atomic_write(target) as handle:
         handle.write(data)
-    return path
+    return target

@@ -19,11 +19,21 @@ each plain-SGD step multiplies the weights by (1 − eta·l2/n); L1 adds
 l1/n·Σ|w|.  Biases are not regularised.  PyTorch's ``weight_decay=wd`` with
 ``lr=eta`` matches ``l2 = wd·n``.
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .checks import positive_int, real
 from .kernels.layout import line_aligned_zeros
-from .schedules import make_schedule
+from .schedules import Schedule, make_schedule
+
+if TYPE_CHECKING:  # network imports this module
+    from .dataset import Dataset
+    from .network import Network
 
 HISTORY_KEYS = ("training_cost", "training_accuracy", "validation_cost",
                 "validation_accuracy", "eta", "epoch_seconds", "wall_seconds", "wait_seconds")
@@ -39,7 +49,7 @@ class DivergenceError(ArithmeticError):
     blew up (see ``fastnet.divergence``).  ``suggested_eta`` is a learning rate
     that trained without blowing up on a sample of the data (None: none found)."""
 
-    def __init__(self, message, suggested_eta=None):
+    def __init__(self, message: str, suggested_eta: float | None = None) -> None:
         super().__init__(message)
         self.suggested_eta = suggested_eta
 
@@ -53,72 +63,73 @@ class Optimizer:
     ``Trainer``; ``history_keys`` lists the history's keys (subclasses may add
     their own after ``HISTORY_KEYS``).
     """
-    name = None
-    history_keys = HISTORY_KEYS
+    name: str | None = None
+    history_keys: tuple[str, ...] = HISTORY_KEYS
     eta_name = "eta"  # the learning rate's name in messages (a wrapper may use its own)
-    registry = {}
+    registry: dict[str, type[Optimizer]] = {}
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.name is not None:
             Optimizer.registry[cls.name] = cls
 
-    def __init__(self, early_stopping=None):
+    def __init__(self, early_stopping: int | None = None) -> None:
         self.early_stopping = None if early_stopping is None else \
             positive_int("early_stopping", early_stopping)
         self.epoch = 0
-        self.history = {key: [] for key in self.history_keys}
-        self.best_weights = None
-        self.best_epoch = None
-        self.stop_reason = None
-        self.stall = None  # a class never predicted: see fastnet.stall
+        self.history: dict[str, list] = {key: [] for key in self.history_keys}
+        self.best_weights: NDArray | None = None
+        self.best_epoch: int | None = None
+        self.stop_reason: str | None = None
+        self.stall: dict[str, Any] | None = None  # a class never predicted: see fastnet.stall
 
     # ---------------------------------------------------- for subclasses
-    def hyperparameters(self):
+    def hyperparameters(self) -> dict[str, Any]:
         """The constructor's arguments as a dict: ``type(opt)(**opt.hyperparameters())``
         starts a fresh run with the same settings."""
         return {"early_stopping": self.early_stopping}
 
-    def start(self, net, data, epochs, seconds=None):
+    def start(self, net: Network, data: Dataset, epochs: int | None, seconds: float | None = None) -> None:
         """Get ready to train ``net`` on the prepared ``data`` up to ``epochs``
         (None: no limit) or ``seconds`` of wall-clock time (None: no limit):
         allocate the state, or check that the state held fits this network."""
 
-    def train_epoch(self, net, data, progress=None):
+    def train_epoch(self, net: Network, data: Dataset,
+                    progress: Callable[[int, int], Any] | None = None) -> dict[str, Any]:
         """Run one epoch on ``net``'s parameters, in place; return its history
         values, at least ``{"epoch_seconds": s}``."""
         raise NotImplementedError
 
-    def next_eta(self):
+    def next_eta(self) -> float | None:
         """The learning rate of the coming epoch (None if the method has none)."""
         return None
 
-    def stop_reason_before_epoch(self):
+    def stop_reason_before_epoch(self) -> str | None:
         """Why the method itself wants to stop before the coming epoch (None: go on)."""
         return None
 
-    def regularisation(self):
+    def regularisation(self) -> tuple[float, float]:
         """(l2, l1) that this optimizer adds to the cost (the book's λ's)."""
         return 0.0, 0.0
 
-    def state_values(self):
+    def state_values(self) -> dict[str, Any]:
         """The optimizer's scalar state, JSON-able (e.g. a damping factor)."""
         return {}
 
-    def state_arrays(self):
+    def state_arrays(self) -> dict[str, NDArray]:
         """The optimizer's array state: name -> flat array laid out like the
         network's parameters (e.g. ``{"velocity": v}``); empty before ``start``."""
         return {}
 
-    def set_state(self, values, arrays):
+    def set_state(self, values: dict[str, Any], arrays: dict[str, NDArray]) -> None:
         """Put back what ``state_values`` and ``state_arrays`` returned."""
 
     # --------------------------------------------------------------- shared
-    def __repr__(self):
+    def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.hyperparameters().items())
         return f"{type(self).__name__}({arguments})"
 
-    def check_state_shape(self, net):
+    def check_state_shape(self, net: Network) -> None:
         """Raise ValueError when any state array is not laid out like ``net``'s
         parameters (e.g. an optimizer taken from a network of another size)."""
         expected = net._theta.shape
@@ -139,10 +150,11 @@ class SGD(Optimizer):
     L1 and dropout; the learning rate of each epoch comes from ``schedule``
     (see ``fastnet.schedules``).  Parameters mirror ``Network.fit``.
     """
-    name = "sgd"
+    name: str | None = "sgd"  # a subclass may set None: then it is not registered
 
-    def __init__(self, eta=0.5, batch_size=10, momentum=0.0, nesterov=False,
-                 l2=0.0, l1=0.0, dropout=0.0, schedule=None, early_stopping=None):
+    def __init__(self, eta: float = 0.5, batch_size: int = 10, momentum: float = 0.0, nesterov: bool = False,
+                 l2: float = 0.0, l1: float = 0.0, dropout: float = 0.0, schedule: Schedule | None = None,
+                 early_stopping: int | None = None) -> None:
         super().__init__(early_stopping)
         self.eta = real("eta", eta, 0.0, low_open=True)
         self.batch_size = positive_int("batch_size", batch_size)
@@ -154,15 +166,15 @@ class SGD(Optimizer):
         self.l1 = real("l1", l1)
         self.dropout = real("dropout", dropout, 0.0, 1.0, high_open=True)
         self.schedule = make_schedule(schedule)
-        self.velocity = None
+        self.velocity: NDArray | None = None
 
-    def hyperparameters(self):
+    def hyperparameters(self) -> dict[str, Any]:
         """The constructor's arguments as a dict (the schedule object is shared)."""
         return {"eta": self.eta, "batch_size": self.batch_size, "momentum": self.momentum,
                 "nesterov": self.nesterov, "l2": self.l2, "l1": self.l1, "dropout": self.dropout,
                 "schedule": self.schedule, "early_stopping": self.early_stopping}
 
-    def start(self, net, data, epochs, seconds=None):
+    def start(self, net: Network, data: Dataset, epochs: int | None, seconds: float | None = None) -> None:
         """Fix a run-length schedule's length (e.g. "cosine") and make the velocity."""
         for_run = getattr(self.schedule, "for_run", None)
         if for_run is not None:
@@ -171,20 +183,21 @@ class SGD(Optimizer):
             self.velocity = line_aligned_zeros(net._theta.shape[0], net._theta.dtype)
         self.check_state_shape(net)
 
-    def next_eta(self):
+    def next_eta(self) -> float:
         """The learning rate of the coming epoch, from the schedule."""
         return float(self.schedule(self.epoch, self.eta, self.history))
 
-    def stop_reason_before_epoch(self):
+    def stop_reason_before_epoch(self) -> str | None:
         """The schedule's own stop rule (e.g. the book's plateau schedule stops
         once eta has fallen far enough)."""
         stop = getattr(self.schedule, "stop_reason", None)
         return None if stop is None else stop(self.next_eta(), self.eta)
 
-    def regularisation(self):
+    def regularisation(self) -> tuple[float, float]:
         return self.l2, self.l1
 
-    def train_epoch(self, net, data, progress=None):
+    def train_epoch(self, net: Network, data: Dataset,
+                    progress: Callable[[int, int], Any] | None = None) -> dict[str, Any]:
         eta = self.next_eta()
         if not eta > 0.0 or not np.isfinite(eta):
             raise ValueError(f"schedule: returned eta={eta!r} for epoch {self.epoch + 1}; a "
@@ -192,13 +205,15 @@ class SGD(Optimizer):
         seconds = net._train_epoch(data, self, eta, progress)
         return {"eta": eta, "epoch_seconds": seconds}
 
-    def state_arrays(self):
+    def state_arrays(self) -> dict[str, NDArray]:
         return {} if self.velocity is None else {"velocity": self.velocity}
 
-    def set_state(self, values, arrays):
+    def set_state(self, values: dict[str, Any], arrays: dict[str, NDArray]) -> None:
         self.velocity = arrays.get("velocity")
 
-    def run(self, net, train, validation, epochs, **options):
+    def run(self, net: Network, train: tuple[ArrayLike | Dataset, ArrayLike | None],
+            validation: tuple[ArrayLike | Dataset, ArrayLike | None] | None, epochs: int,
+            **options: Any) -> dict[str, list]:
         """Deprecated: use ``net.fit(X, y, epochs, optimizer=sgd, ...)``."""
         import warnings
 
@@ -208,7 +223,7 @@ class SGD(Optimizer):
         return Trainer(net, self, train, validation, **options).run(epochs)
 
 
-def format_epoch(epoch, epochs, row):
+def format_epoch(epoch: int, epochs: int | None, row: dict[str, Any]) -> str:
     """One human-readable line for a finished epoch (``epochs`` None: no limit)."""
     parts = [f"epoch {epoch:>3}" + ("" if epochs is None else f"/{epochs}")]
     for part, label in (("training", "train"), ("validation", "val")):

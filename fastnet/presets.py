@@ -37,7 +37,7 @@ class Preset:
     name: str
     summary: str              # one line for --help
     source: str               # where the book reports the run
-    book_accuracy: float      # percent; None where the book has no such run
+    book_accuracy: float | None  # percent; None where the book has no such run
     settings: dict            # Recipe fields
 
 

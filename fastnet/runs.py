@@ -21,7 +21,7 @@ from pathlib import Path
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; runs are not guarded there
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 from .files import atomic_write
 from .model_io import load_checkpoint, save_checkpoint, save_model

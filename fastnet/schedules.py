@@ -17,13 +17,22 @@ resumed run goes on where it stopped: see ``run_fraction``.
 turns them into JSON-able dicts (for checkpoints) that ``make_schedule`` reads
 back.
 """
+from __future__ import annotations
+
 import inspect
 import math
+from collections.abc import Callable, Sequence
+from typing import Any, Union
 
 from .checks import positive_int, real
 
+History = dict[str, list]  # the finished epochs' values by history key (see fastnet.optim.HISTORY_KEYS)
+ScheduleFunction = Callable[[int, float, History], float]  # schedule(epoch, eta0, history) -> eta
+Schedule = Union[str, dict[str, Any], ScheduleFunction]  # what make_schedule (and fit's schedule=) takes
 
-def run_fraction(epoch, history, epochs=None, seconds=None):
+
+def run_fraction(epoch: int, history: History, epochs: int | None = None,
+                 seconds: float | None = None) -> float:
     """How much of a run is done before ``epoch`` (0 to 1): epoch/epochs or the
     wall seconds of the finished epochs / seconds, whichever is larger (the run
     ends when either is used up); 0 when neither length is known."""
@@ -37,18 +46,18 @@ class _RunLength:
     """A schedule measured in fractions of its run: ``epochs`` and/or wall
     ``seconds``, None until ``for_run`` sets them."""
 
-    def _check_length(self, epochs, seconds):
+    def _check_length(self, epochs: int | None, seconds: float | None) -> None:
         self.epochs = None if epochs is None else positive_int("epochs", epochs)
         self.seconds = None if seconds is None else real("seconds", seconds, 0.0, low_open=True)
 
-    def for_run(self, epochs, seconds=None):
+    def for_run(self, epochs: int | None, seconds: float | None = None) -> Any:
         """This schedule, or a copy measuring a run of ``epochs`` epochs and/or
         ``seconds`` seconds if it has no length of its own."""
         if self.epochs is not None or self.seconds is not None:
             return self
         return type(self)(**{**vars(self), "epochs": epochs, "seconds": seconds})
 
-    def done(self, epoch, history):
+    def done(self, epoch: int, history: History) -> float:
         """The fraction of the run done before ``epoch`` (see ``run_fraction``)."""
         if self.epochs is None and self.seconds is None:
             raise ValueError(f"{type(self).__name__}: the number of epochs is unknown (and no "
@@ -59,10 +68,10 @@ class _RunLength:
 class Constant:
     """eta0 every epoch."""
 
-    def __call__(self, epoch, eta0, history):
+    def __call__(self, epoch: int, eta0: float, history: History) -> float:
         return eta0
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Constant()"
 
 
@@ -71,7 +80,8 @@ class Step(_RunLength):
     (0.5, 0.75)) eta0 · factor^(how many of them the run has passed), for a run
     of ``epochs`` and/or wall ``seconds`` (None: the run's, see ``for_run``)."""
 
-    def __init__(self, every=10, factor=0.5, at=None, epochs=None, seconds=None):
+    def __init__(self, every: int = 10, factor: float = 0.5, at: Sequence[float] | None = None,
+                 epochs: int | None = None, seconds: float | None = None) -> None:
         self.every = positive_int("every", every)
         self.factor = real("factor", factor, 0.0, 1.0, low_open=True)
         if at is not None:
@@ -84,17 +94,17 @@ class Step(_RunLength):
         self.at = at
         self._check_length(epochs, seconds)
 
-    def for_run(self, epochs, seconds=None):
+    def for_run(self, epochs: int | None, seconds: float | None = None) -> Step:
         """With ``at``: measure the run (see ``_RunLength.for_run``); else this schedule."""
         return self if self.at is None else super().for_run(epochs, seconds)
 
-    def __call__(self, epoch, eta0, history):
+    def __call__(self, epoch: int, eta0: float, history: History) -> float:
         if self.at is None:
             return eta0 * self.factor ** (epoch // self.every)
         done = self.done(epoch, history)
         return eta0 * self.factor ** sum(done >= point for point in self.at)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self.at is None:
             return f"Step(every={self.every}, factor={self.factor})"
         return f"Step(factor={self.factor}, at={self.at}, epochs={self.epochs}, seconds={self.seconds})"
@@ -103,13 +113,13 @@ class Step(_RunLength):
 class Exponential:
     """eta0 · gamma^epoch."""
 
-    def __init__(self, gamma=0.95):
+    def __init__(self, gamma: float = 0.95) -> None:
         self.gamma = real("gamma", gamma, 0.0, 1.0, low_open=True)
 
-    def __call__(self, epoch, eta0, history):
+    def __call__(self, epoch: int, eta0: float, history: History) -> float:
         return eta0 * self.gamma ** epoch
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Exponential(gamma={self.gamma})"
 
 
@@ -118,16 +128,16 @@ class Cosine(_RunLength):
     epochs and/or ``seconds`` of wall-clock time (None: the run that uses it,
     see ``for_run``); at the run's end eta is eta0·floor."""
 
-    def __init__(self, epochs=None, floor=0.0, seconds=None):
+    def __init__(self, epochs: int | None = None, floor: float = 0.0, seconds: float | None = None) -> None:
         self._check_length(epochs, seconds)
         self.floor = real("floor", floor, 0.0, 1.0)
 
-    def __call__(self, epoch, eta0, history):
+    def __call__(self, epoch: int, eta0: float, history: History) -> float:
         progress = self.done(epoch, history)
         low = eta0 * self.floor
         return low + 0.5 * (eta0 - low) * (1.0 + math.cos(math.pi * progress))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         seconds = "" if self.seconds is None else f", seconds={self.seconds}"
         return f"Cosine(epochs={self.epochs}, floor={self.floor}{seconds})"
 
@@ -140,12 +150,12 @@ class Plateau:
     (the book uses factor 0.5, patience 10, stop at eta0/128).
     """
 
-    def __init__(self, patience=10, factor=0.5, min_ratio=1 / 128):
+    def __init__(self, patience: int = 10, factor: float = 0.5, min_ratio: float = 1 / 128) -> None:
         self.patience = positive_int("patience", patience)
         self.factor = real("factor", factor, 0.0, 1.0, low_open=True, high_open=True)
         self.min_ratio = real("min_ratio", min_ratio, 0.0, 1.0)
 
-    def __call__(self, epoch, eta0, history):
+    def __call__(self, epoch: int, eta0: float, history: History) -> float:
         etas = history["eta"]
         scores = history["validation_accuracy"] or history["training_accuracy"]
         if not etas or not scores:
@@ -161,13 +171,13 @@ class Plateau:
         stale = len(window) - 1 - best_at if improved else len(window)
         return eta * self.factor if stale >= self.patience else eta
 
-    def stop_reason(self, eta, eta0):
+    def stop_reason(self, eta: float, eta0: float) -> str | None:
         """Stop once eta has fallen below eta0·min_ratio."""
         if eta < eta0 * self.min_ratio:
             return f"learning rate fell below eta/{1 / self.min_ratio:g}"
         return None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Plateau(patience={self.patience}, factor={self.factor}, min_ratio={self.min_ratio})"
 
 
@@ -178,7 +188,8 @@ class Warmup(_RunLength):
     ``for_run``), then is the schedule's.  The schedule sees its own etas in
     the history, so ``Plateau`` works under it too."""
 
-    def __init__(self, schedule=None, fraction=0.05, start=0.1, epochs=None, seconds=None):
+    def __init__(self, schedule: Schedule | None = None, fraction: float = 0.05, start: float = 0.1,
+                 epochs: int | None = None, seconds: float | None = None) -> None:
         self.schedule = make_schedule(schedule)
         if isinstance(self.schedule, Warmup):
             raise ValueError("schedule: a Warmup inside a Warmup; pass the inner schedule "
@@ -187,7 +198,7 @@ class Warmup(_RunLength):
         self.start = real("start", start, 0.0, 1.0, low_open=True)
         self._check_length(epochs, seconds)
 
-    def for_run(self, epochs, seconds=None):
+    def for_run(self, epochs: int | None, seconds: float | None = None) -> Warmup:
         """A copy measuring this run, with the inner schedule's ``for_run`` applied."""
         inner = getattr(self.schedule, "for_run", None)
         schedule = self.schedule if inner is None else inner(epochs, seconds)
@@ -197,23 +208,23 @@ class Warmup(_RunLength):
             epochs_, seconds_ = self.epochs, self.seconds
         return Warmup(schedule, self.fraction, self.start, epochs_, seconds_)
 
-    def factor(self, epoch, history):
+    def factor(self, epoch: int, history: History) -> float:
         """The warm-up's multiplier of the inner schedule's eta before ``epoch``."""
         ramp = min(self.done(epoch, history) / self.fraction, 1.0)
         return self.start + (1.0 - self.start) * ramp
 
-    def __call__(self, epoch, eta0, history):
+    def __call__(self, epoch: int, eta0: float, history: History) -> float:
         etas = history.get("eta")
         if etas:  # the inner schedule's own etas, without the warm-up
             history = {**history, "eta": [eta / self.factor(i, history) for i, eta in enumerate(etas)]}
         return self.factor(epoch, history) * self.schedule(epoch, eta0, history)
 
-    def stop_reason(self, eta, eta0):
+    def stop_reason(self, eta: float, eta0: float) -> str | None:
         """The inner schedule's stop rule, if it has one."""
         stop = getattr(self.schedule, "stop_reason", None)
         return None if stop is None else stop(eta, eta0)
 
-    def describe(self):
+    def describe(self) -> dict[str, Any] | None:
         """JSON-able parameters (the inner schedule as its dict, None if custom)."""
         inner = describe_schedule(self.schedule)
         if inner is None:
@@ -221,7 +232,7 @@ class Warmup(_RunLength):
         return {"schedule": inner, "fraction": self.fraction, "start": self.start,
                 "epochs": self.epochs, "seconds": self.seconds}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"Warmup({self.schedule!r}, fraction={self.fraction}, start={self.start}, "
                 f"epochs={self.epochs}, seconds={self.seconds})")
 
@@ -230,7 +241,7 @@ SCHEDULES = {"constant": Constant, "step": Step, "exponential": Exponential,
              "cosine": Cosine, "plateau": Plateau, "warmup": Warmup}
 
 
-def describe_schedule(schedule):
+def describe_schedule(schedule: ScheduleFunction) -> dict[str, Any] | None:
     """A schedule of this module as a JSON-able dict ``{"name": ..., **parameters}``
     that ``make_schedule`` turns back into an equal schedule; None for any
     other callable (or a warm-up around one)."""
@@ -242,7 +253,7 @@ def describe_schedule(schedule):
     return None
 
 
-def make_schedule(schedule, epochs=None):
+def make_schedule(schedule: Schedule | None, epochs: int | None = None) -> ScheduleFunction:
     """A schedule object from None, a name, a dict from ``describe_schedule``
     (``{"name": "step", "every": 5}``: parameters left out take their
     defaults), or a callable.  ``epochs`` is the length of "cosine" by name."""
@@ -263,7 +274,7 @@ def make_schedule(schedule, epochs=None):
     raise TypeError(f"schedule: expected a name or a callable, got {schedule!r}")
 
 
-def _schedule_from_dict(spec, epochs):
+def _schedule_from_dict(spec: dict[str, Any], epochs: int | None) -> ScheduleFunction:
     parameters = dict(spec)
     name = parameters.pop("name", None)
     if name not in SCHEDULES:

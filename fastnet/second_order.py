@@ -26,14 +26,23 @@ measures, records and checkpoints as it does for SGD:
   objective never increases.  λ, the step count and the last direction are
   its state: checkpoints resume it exactly.
 """
+from __future__ import annotations
+
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.optimize import minimize
 
 from .checks import integer, positive_int, real
 from .optim import HISTORY_KEYS, Optimizer
+
+if TYPE_CHECKING:  # network imports this module
+    from .dataset import Dataset
+    from .network import Network
 
 MAX_MEMORY = 100  # L-BFGS pairs: 3 to 20 is usual; SciPy's work arrays grow as memory × parameters
 MAX_DAMPING = 1e6  # a first step of about gradient/λ: beyond this, too small to move the weights
@@ -106,8 +115,8 @@ class LBFGS(Optimizer):
     name = "lbfgs"
     history_keys = HISTORY_KEYS + ("iterations", "evaluations", "gradient_norm")
 
-    def __init__(self, l2=5.0, memory=10, iterations=10, gtol=1e-6, ftol=1e-12,
-                 early_stopping=None):
+    def __init__(self, l2: float = 5.0, memory: int = 10, iterations: int = 10, gtol: float = 1e-6,
+                 ftol: float = 1e-12, early_stopping: int | None = None) -> None:
         super().__init__(early_stopping)
         self.l2 = real("l2", l2)
         self.memory = integer("memory", memory, 1, MAX_MEMORY)
@@ -116,14 +125,14 @@ class LBFGS(Optimizer):
         self.ftol = real("ftol", ftol)
         self.result = None
 
-    def hyperparameters(self):
+    def hyperparameters(self) -> dict[str, Any]:
         return {"l2": self.l2, "memory": self.memory, "iterations": self.iterations,
                 "gtol": self.gtol, "ftol": self.ftol, "early_stopping": self.early_stopping}
 
-    def regularisation(self):
+    def regularisation(self) -> tuple[float, float]:
         return self.l2, 0.0
 
-    def start(self, net, data, epochs, seconds=None):
+    def start(self, net: Network, data: Dataset, epochs: int | None, seconds: float | None = None) -> None:
         """Refuse a network other than the one this run trained (its last
         result has another number of parameters)."""
         if self.result is not None and len(self.result.x) != net.n_parameters:
@@ -133,7 +142,7 @@ class LBFGS(Optimizer):
                 "fresh optimizer, e.g. fastnet.LBFGS(**optimizer.hyperparameters())")
         self.check_state_shape(net)
 
-    def stop_reason_before_epoch(self):
+    def stop_reason_before_epoch(self) -> str | None:
         """SciPy's message once it converged or failed (None while it only ran
         out of this epoch's iterations)."""
         if self.result is None or self.result.status == 1:
@@ -142,7 +151,8 @@ class LBFGS(Optimizer):
         return f"L-BFGS {kind} after {self.result.nit} iterations of epoch {self.epoch}: " \
                f"{self.result.message}"
 
-    def train_epoch(self, net, data, progress=None):
+    def train_epoch(self, net: Network, data: Dataset,
+                    progress: Callable[[int, int], Any] | None = None) -> dict[str, Any]:
         began = time.perf_counter()
         objective = Objective(net, data, self.l2)
         index = net._flat_index
@@ -189,8 +199,9 @@ class HessianFree(Optimizer):
     name = "hf"
     history_keys = HISTORY_KEYS + ("damping", "cg_iterations", "step_size", "reduction_ratio")
 
-    def __init__(self, l2=5.0, damping=0.05, iterations=5, curvature_batch=2000, max_cg=50,
-                 cg_tolerance=5e-4, warm_start=0.95, early_stopping=None):
+    def __init__(self, l2: float = 5.0, damping: float = 0.05, iterations: int = 5, curvature_batch: int = 2000,
+                 max_cg: int = 50, cg_tolerance: float = 5e-4, warm_start: float = 0.95,
+                 early_stopping: int | None = None) -> None:
         super().__init__(early_stopping)
         self.l2 = real("l2", l2)
         self.damping = real("damping", damping, 0.0, MAX_DAMPING, low_open=True)
@@ -201,40 +212,41 @@ class HessianFree(Optimizer):
         self.warm_start = real("warm_start", warm_start, 0.0, 1.0)
         self.lam = self.damping   # the adapted λ
         self.steps = 0            # Newton steps taken, numbers the curvature batches
-        self.direction = None     # the last CG solution, padded like the parameters
-        self.last_step = None     # details of the last step (dict), for users
+        self.direction: NDArray | None = None  # the last CG solution, padded like the parameters
+        self.last_step: dict[str, Any] | None = None  # details of the last step (dict), for users
 
-    def hyperparameters(self):
+    def hyperparameters(self) -> dict[str, Any]:
         return {"l2": self.l2, "damping": self.damping, "iterations": self.iterations,
                 "curvature_batch": self.curvature_batch, "max_cg": self.max_cg,
                 "cg_tolerance": self.cg_tolerance, "warm_start": self.warm_start,
                 "early_stopping": self.early_stopping}
 
-    def regularisation(self):
+    def regularisation(self) -> tuple[float, float]:
         return self.l2, 0.0
 
-    def start(self, net, data, epochs, seconds=None):
+    def start(self, net: Network, data: Dataset, epochs: int | None, seconds: float | None = None) -> None:
         if self.direction is None:
             self.direction = np.zeros_like(net._theta)
         self.check_state_shape(net)
 
-    def state_values(self):
+    def state_values(self) -> dict[str, Any]:
         return {"damping": self.lam, "steps": self.steps}
 
-    def state_arrays(self):
+    def state_arrays(self) -> dict[str, NDArray]:
         return {} if self.direction is None else {"direction": self.direction}
 
-    def set_state(self, values, arrays):
+    def set_state(self, values: dict[str, Any], arrays: dict[str, NDArray]) -> None:
         self.lam = float(values.get("damping", self.damping))
         self.steps = integer("steps", values.get("steps", 0))
         self.direction = arrays.get("direction")
 
-    def stop_reason_before_epoch(self):
+    def stop_reason_before_epoch(self) -> str | None:
         if self.last_step is not None and self.last_step["gradient_norm"] == 0.0:
             return f"Hessian-free converged after {self.steps} steps: the gradient is zero"
         return None
 
-    def train_epoch(self, net, data, progress=None):
+    def train_epoch(self, net: Network, data: Dataset,
+                    progress: Callable[[int, int], Any] | None = None) -> dict[str, Any]:
         began = time.perf_counter()
         objective = Objective(net, data, self.l2)
         cg_total, sizes, ratios = 0, [], []
@@ -250,7 +262,7 @@ class HessianFree(Optimizer):
                 "cg_iterations": cg_total, "step_size": float(np.mean(sizes)),
                 "reduction_ratio": float(np.mean(ratios))}
 
-    def curvature_data(self, net, data):
+    def curvature_data(self, net: Network, data: Dataset) -> Dataset:
         """This step's curvature mini-batch: ``curvature_batch`` distinct samples,
         drawn from the network's seed and the step number."""
         if data.n <= self.curvature_batch:
@@ -258,7 +270,7 @@ class HessianFree(Optimizer):
         rng = np.random.default_rng((net.seed, 2010, self.steps))
         return subset(data, np.sort(rng.choice(data.n, self.curvature_batch, replace=False)))
 
-    def step(self, net, data, objective):
+    def step(self, net: Network, data: Dataset, objective: Objective) -> dict[str, Any]:
         """One damped Newton-CG step on ``net``; returns what happened (a dict)."""
         theta0 = net._theta.copy()
         f0, grad = objective.value_gradient()
@@ -271,12 +283,14 @@ class HessianFree(Optimizer):
             product = objective.curvature(batch, v.astype(net.dtype), out).astype(float)
             return product + lam * v if damped else product
 
+        assert self.direction is not None, "start() makes the direction"
         x0 = self.warm_start * self.direction.astype(float)
         if not g @ x0 < 0.0:  # an uphill warm start helps nobody
             x0[:] = 0.0
         x, saved, cg_iterations = conjugate_gradient(apply, -g, x0, self.max_cg, self.cg_tolerance)
         # Backtrack over the CG iterates: the latest that keeps lowering f.
-        best, f_best = None, np.inf
+        best: Any = None  # the latest CG iterate that lowers f
+        f_best = np.inf
         for candidate in reversed(saved):
             net._theta[:] = theta0 + candidate.astype(net.dtype)
             f = objective.value()
@@ -302,10 +316,10 @@ class HessianFree(Optimizer):
             net._theta[:] = theta0
         self.direction = x.astype(net.dtype)
         self.steps += 1
-        self.last_step = {"cost_before": f0, "cost": f_new, "cg_iterations": cg_iterations,
+        self.last_step = step = {"cost_before": f0, "cost": f_new, "cg_iterations": cg_iterations,
                           "step_size": alpha, "reduction_ratio": float(rho),
                           "damping": self.lam, "gradient_norm": float(np.linalg.norm(g))}
-        return self.last_step
+        return step
 
 
 def conjugate_gradient(apply, b, x0, max_iterations, tolerance):

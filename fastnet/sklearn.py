@@ -30,10 +30,14 @@ estimators without sample weights).
 
 scikit-learn is an optional dependency: ``pip install "fastnet[sklearn]"``.
 """
+from __future__ import annotations
+
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -51,6 +55,9 @@ from .checks import threads as check_threads
 from .costs import DEFAULT_COST
 from .network import Network
 from .optim import SGD
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 ACTIVATION_NAMES = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "sigmoid": "sigmoid"}
 
@@ -73,14 +80,16 @@ class _StoppableSGD(SGD):
 class _FastNetEstimator(BaseEstimator):
     """What the classifier and the regressor share: parameters, the epoch loop, attributes."""
 
-    _outputs = ()  # output layers this estimator allows; the first is the default
+    _outputs: tuple[str, ...] = ()  # output layers this estimator allows; the first is the default
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, alpha=0.0001,
-                 batch_size="auto", learning_rate_init=0.01, momentum=0.9,
-                 nesterovs_momentum=True, max_iter=200, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, random_state=None,
-                 warm_start=False, verbose=False, dropout=0.0, cost=None, output=None,
-                 dtype="float32", threads=None):
+    def __init__(self, hidden_layer_sizes: Sequence[int] = (100,), activation: str = "relu", *,
+                 alpha: float = 0.0001, batch_size: int | Literal["auto"] = "auto",
+                 learning_rate_init: float = 0.01, momentum: float = 0.9, nesterovs_momentum: bool = True,
+                 max_iter: int = 200, early_stopping: bool = False, validation_fraction: float = 0.1,
+                 n_iter_no_change: int = 10, tol: float = 1e-4,
+                 random_state: int | np.random.RandomState | None = None, warm_start: bool = False,
+                 verbose: bool = False, dropout: float = 0.0, cost: str | None = None, output: str | None = None,
+                 dtype: str | np.dtype | type = "float32", threads: int | Literal["auto"] | None = None) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
@@ -103,7 +112,7 @@ class _FastNetEstimator(BaseEstimator):
         self.threads = threads
 
     # ------------------------------------------------------------ public API
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Train on (X, y) for up to ``max_iter`` epochs; returns self.
 
         With ``warm_start`` and a fitted estimator, training continues from the
@@ -114,13 +123,13 @@ class _FastNetEstimator(BaseEstimator):
         return self._fit(X, y, incremental=False)
 
     @property
-    def coefs_(self):
+    def coefs_(self) -> list[NDArray[np.floating]]:
         """Per layer, the (n_in, n_out) weights: views into ``network_``'s parameters."""
         check_is_fitted(self)
         return self.network_.weights
 
     @property
-    def intercepts_(self):
+    def intercepts_(self) -> list[NDArray[np.floating]]:
         """Per layer, the (n_out,) biases: views into ``network_``'s parameters."""
         check_is_fitted(self)
         return self.network_.biases
@@ -321,7 +330,7 @@ class FastNetClassifier(ClassifierMixin, _FastNetEstimator):
     _outputs = ("softmax", "sigmoid")
     _multi_output = False
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> Self:
         """One epoch over (X, y); ``classes`` (every label) is needed on the first call."""
         if not hasattr(self, "network_") and classes is None:
             raise ValueError("classes: the first call to partial_fit needs every label the "
@@ -357,7 +366,7 @@ class FastNetClassifier(ClassifierMixin, _FastNetEstimator):
     def _n_network_outputs(self):
         return len(self.classes_)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.floating]:
         """Class probabilities, (n_samples, n_classes), columns in the order of ``classes_``."""
         P = self._outputs_of(X)
         if self.network_.output == "sigmoid":
@@ -365,11 +374,11 @@ class FastNetClassifier(ClassifierMixin, _FastNetEstimator):
             P = np.divide(P, totals, out=np.full_like(P, 1.0 / P.shape[1]), where=totals > 0)
         return P
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> NDArray[np.floating]:
         """Logarithm of ``predict_proba`` (probabilities below the smallest float count as it)."""
         return np.log(np.maximum(self.predict_proba(X), np.finfo(np.float64).tiny))
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray:
         """The most probable class of each sample, (n_samples,), from ``classes_``."""
         P = self.predict_proba(X)
         return self.classes_[np.argmax(P, axis=1)]
@@ -398,7 +407,7 @@ class FastNetRegressor(RegressorMixin, _FastNetEstimator):
     _outputs = ("linear", "sigmoid")
     _multi_output = True
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """One epoch over (X, y)."""
         return self._fit(X, y, incremental=True)
 
@@ -418,7 +427,7 @@ class FastNetRegressor(RegressorMixin, _FastNetEstimator):
     def _n_network_outputs(self):
         return self.n_outputs_
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[np.floating]:
         """Predicted targets, (n_samples,) for one output, else (n_samples, n_outputs)."""
         outputs = self._outputs_of(X)
         return outputs[:, 0] if outputs.shape[1] == 1 else outputs

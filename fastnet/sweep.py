@@ -50,7 +50,7 @@ import numpy as np
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; the results files are not guarded there
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 from .checks import cores
 from .files import FOLDER, OutputKind, atomic_write

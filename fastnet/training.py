@@ -13,17 +13,28 @@ kernel bridge the optimizer calls).
     Network.fit ──> Trainer.run ──> optimizer.train_epoch ──> Network._train_epoch ──> kernels
                           └──────> Network._evaluate ──> kernels
 """
+from __future__ import annotations
+
 import math
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .checks import positive_int, real
 from .dataset import Dataset
 from .divergence import advice, divergence, starting_point, suggest_eta
-from .optim import DivergenceError, format_epoch
+from .optim import DivergenceError, Optimizer, format_epoch
 from .kernels.tunables import STALL_AFTER
 from .stall import find_stall
+
+if TYPE_CHECKING:  # network imports this module
+    from .network import Network
+
+# augment(X, y, epoch) -> the (X, y) to train on in that epoch (X an array, y as given to fit)
+Augment = Callable[[NDArray, Any, int], tuple[ArrayLike, ArrayLike | None]]
 
 
 class Trainer:
@@ -39,16 +50,20 @@ class Trainer:
     pass a fake one).
     """
 
-    def __init__(self, net, optimizer, train, validation=None, augment=None, monitor=True,
-                 restore_best=False, callback=None, progress=None, verbose=False,
-                 clock=time.perf_counter):
+    def __init__(self, net: Network, optimizer: Optimizer, train: tuple[ArrayLike | Dataset, ArrayLike | None],
+                 validation: tuple[ArrayLike | Dataset, ArrayLike | None] | None = None,
+                 augment: Augment | None = None,
+                 monitor: bool = True, restore_best: bool = False,
+                 callback: Callable[[Network, Optimizer], Any] | None = None,
+                 progress: Callable[[int, int], Any] | None = None, verbose: bool = False,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         self.net, self.optimizer = net, optimizer
         self.train, self.validation = train, validation
         self.augment, self.monitor, self.restore_best = augment, monitor, restore_best
         self.callback, self.progress, self.verbose = callback, progress, verbose
         self.clock = clock
 
-    def run(self, epochs, time_budget=None):
+    def run(self, epochs: int | None, time_budget: float | None = None) -> dict[str, list]:
         """Train until ``optimizer.epoch == epochs`` (None: no limit), until the
         next epoch would not fit in ``time_budget`` seconds of wall-clock time
         (None: no limit), or an early stop; return the history.  The budget
@@ -66,7 +81,7 @@ class Trainer:
             raise ValueError("early_stopping / restore_best: need validation data; pass "
                              "validation=(X_val, y_val)")
         data = self.data = net._prepare(*self.train, name="X")
-        source = self.train
+        source: tuple[Any, Any] = self.train
         if self.augment is not None and isinstance(source[0], Dataset):  # augment takes arrays
             source = data.toarray(), data.y if source[1] is None else source[1]
         valid = None if self.validation is None else net._prepare(*self.validation, name="validation")
@@ -128,7 +143,7 @@ class Trainer:
                 history[key] += [0.0 if like is None else history[like][i]
                                  for i in range(known, len(history["epoch_seconds"]))]
 
-    def elapsed(self, running=0.0):
+    def elapsed(self, running: float = 0.0) -> float:
         """Wall seconds of the run so far: its finished epochs plus ``running``."""
         return math.fsum(self.optimizer.history.get("wall_seconds", ())) + running
 
@@ -145,7 +160,7 @@ class Trainer:
                     f"would take about {last[-1]:.1f} s more")
         return None
 
-    def time_left(self):
+    def time_left(self) -> float | None:
         """Expected wall seconds until the run ends: the budget left, or the
         epochs left at the mean epoch time so far, whichever is less (None
         before the first epoch)."""

@@ -19,10 +19,14 @@ Simard's alpha 34, sigma 4 is stronger (moves a digit's centre of mass about
 1.2 pixels on average against 0.85). The smoothing is done as two small
 matrix products per image, much faster than filtering each field.
 """
+from __future__ import annotations
 
 import math
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ..checks import integer, real
 from ..kernels.tunables import CHUNK_IMAGES
@@ -36,7 +40,7 @@ MAX_SCALE, MAX_SHEAR = 0.5, 45.0
 _ROTATED, _ELASTIC = 1, 2
 
 
-def shift_images(X, rows, cols):
+def shift_images(X: NDArray, rows: int, cols: int) -> NDArray:
     """Return a new (n, side*side) array: each image moved ``rows`` down and ``cols`` right.
 
     Negative values move up / left; pixels shifted in from outside are zero.
@@ -56,7 +60,8 @@ def _shift_into(out, images, rows, cols):
         images[:, max(-rows, 0):side - max(rows, 0), max(-cols, 0):side - max(cols, 0)]
 
 
-def warp_images(images, angles, offsets, displacements=None, out=None):
+def warp_images(images: NDArray, angles: ArrayLike, offsets: ArrayLike, displacements: NDArray | None = None,
+                out: NDArray | None = None) -> NDArray:
     """Resample ``images`` (n, side, side): rotate by ``angles``, move by ``offsets``, then displace.
 
     Output pixel p takes the input at ``c + R(angle) (p - c) - offset +
@@ -174,8 +179,9 @@ def _affine(rotations, factors, shears):
     return (1.0 / factors)[:, :, None] * (unshear @ rotations)
 
 
-def expand(X, y, *, shift=1, rotations=0, distortions=0, max_angle=10.0,
-           elastic_alpha=36.0, elastic_sigma=6.0, seed=0):
+def expand(X: NDArray, y: ArrayLike, *, shift: int = 1, rotations: int = 0, distortions: int = 0,
+           max_angle: float = 10.0, elastic_alpha: float = 36.0, elastic_sigma: float = 6.0,
+           seed: int = 0) -> tuple[NDArray, NDArray]:
     """The book's expanded training set, optionally with rotated and elastic copies.
 
     ``X``: (n, side*side) float32/float64 images, ``y``: (n,) labels. Returns
@@ -236,8 +242,8 @@ class Distort:
     next epoch's while the current one trains.
     """
 
-    def __init__(self, seed=0, *, rotation=10.0, elastic_alpha=36.0, elastic_sigma=6.0, shift=1.0,
-                 scale=0.0, shear=0.0):
+    def __init__(self, seed: int | Sequence[int] = 0, *, rotation: float = 10.0, elastic_alpha: float = 36.0,
+                 elastic_sigma: float = 6.0, shift: float = 1.0, scale: float = 0.0, shear: float = 0.0) -> None:
         self.seed = integer("seed", seed)
         self.rotation = _check_amount("rotation", rotation)
         self.elastic_alpha = _check_amount("elastic_alpha", elastic_alpha)
@@ -246,12 +252,12 @@ class Distort:
         self.scale = real("scale", scale, 0.0, MAX_SCALE)
         self.shear = real("shear", shear, 0.0, MAX_SHEAR)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"Distort(seed={self.seed}, rotation={self.rotation}, "
                 f"elastic_alpha={self.elastic_alpha}, elastic_sigma={self.elastic_sigma}, "
                 f"shift={self.shift}, scale={self.scale}, shear={self.shear})")
 
-    def __call__(self, X, y, epoch):
+    def __call__(self, X: NDArray, y: ArrayLike, epoch: int) -> tuple[NDArray, ArrayLike]:
         """Return ``(X_distorted, y)`` for this ``epoch``; X is (n, side*side) float32/float64."""
         images = _square_images(X, "X")
         _check_labels(y, len(images))

@@ -7,12 +7,14 @@ renamed to their real names only after all four files have passed their
 checksums. A failed or interrupted download leaves no file behind.
 Only ``urllib`` from the standard library is used.
 """
+from __future__ import annotations
 
 import hashlib
 import http.client
 import os
 import tempfile
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 from tqdm import tqdm
@@ -54,7 +56,7 @@ LOCAL_COPY_HELP = (
 )
 
 
-def default_cache_dir():
+def default_cache_dir() -> Path:
     """The user cache folder: ``$XDG_CACHE_HOME/fastnet``, else ``~/.cache/fastnet``."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "fastnet"
@@ -90,7 +92,8 @@ def check_mirrors(mirrors):
     return tuple(checked)
 
 
-def download_mnist(cache_dir=None, *, mirrors=None, timeout=30.0, progress=None):
+def download_mnist(cache_dir: str | os.PathLike[str] | None = None, *, mirrors: Sequence[str] | None = None,
+                   timeout: float = 30.0, progress: bool | None = None) -> Path:
     """Download the four MNIST IDX files into ``cache_dir`` and return that folder.
 
     ``cache_dir`` defaults to ``default_cache_dir()``; ``mirrors`` to ``MIRRORS``

@@ -3,6 +3,7 @@
 Compression is detected from the gzip magic bytes (1f 8b), never from the
 file name, so ``train-images-idx3-ubyte`` may be gzipped and ``*.gz`` may not.
 """
+from __future__ import annotations
 
 import gzip
 import os
@@ -13,7 +14,7 @@ from .errors import DataError
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def gunzip_if_compressed(data, source):
+def gunzip_if_compressed(data: bytes, source: str) -> bytes:
     """Return ``data`` decompressed if it starts with the gzip magic, else unchanged.
 
     ``source`` names the file in error messages. A truncated or corrupt gzip
@@ -35,7 +36,7 @@ def gunzip_if_compressed(data, source):
         ) from exc
 
 
-def read_maybe_gzipped(path):
+def read_maybe_gzipped(path: str | os.PathLike[str]) -> bytes:
     """Read the file at ``path`` and return its bytes, gunzipped when compressed."""
     try:
         with open(path, "rb") as handle:

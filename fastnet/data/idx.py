@@ -7,18 +7,20 @@ its label files type 0x08 with 1 dimension (n,). The parser checks the magic,
 the type code, that the header is complete, and that exactly as many data
 bytes follow as the sizes promise; anything else raises ``DataError``.
 """
+from __future__ import annotations
 
 import math
 import os
 import struct
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .errors import DataError
 from .gz import gunzip_if_compressed, read_maybe_gzipped
 
 # IDX type code -> big-endian element dtype.
-IDX_DTYPES = {
+IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype("u1"),
     0x09: np.dtype("i1"),
     0x0B: np.dtype(">i2"),
@@ -29,7 +31,7 @@ IDX_DTYPES = {
 MAX_DIMENSIONS = 32  # NumPy 1.x's limit
 
 
-def parse_idx(data, source="<bytes>"):
+def parse_idx(data: bytes, source: str = "<bytes>") -> NDArray:
     """Parse IDX bytes (gzipped or raw) into a new, writable, native-endian array.
 
     Returns an array whose shape is the header's sizes. ``source`` names the
@@ -90,7 +92,7 @@ def parse_idx(data, source="<bytes>"):
     return elements.reshape(shape).astype(native)
 
 
-def read_idx(path):
+def read_idx(path: str | os.PathLike[str]) -> NDArray:
     """Read the IDX file at ``path`` (gzipped or raw) into an array; see ``parse_idx``."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(

@@ -11,11 +11,15 @@ Where the data comes from, first match wins:
 file, or Nielsen's ``mnist.pkl.gz``. Whatever the source, images come back as
 C-contiguous (n, 784) float arrays in [0, 1] and labels as (n,) int64.
 """
+from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import NDArray
 
 from ..checks import as_dtype, choice
 from .download import LOCAL_COPY_HELP, MNIST_FILES, check_mirrors, default_cache_dir, download_mnist
@@ -35,8 +39,9 @@ ARCHIVE_NAMES = ("mnist.npz", "mnist.pkl.gz", "mnist.pkl")
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
-def load_mnist(path=None, split="book", dtype="float32", *, download=True,
-               mirrors=None, cache_dir=None):
+def load_mnist(path: str | os.PathLike[str] | None = None, split: str = "book", dtype: str | np.dtype | type = "float32", *,
+               download: bool = True, mirrors: Sequence[str] | None = None, cache_dir: str | os.PathLike[str] | None = None
+               ) -> tuple[tuple[NDArray, NDArray], tuple[NDArray, NDArray], tuple[NDArray, NDArray]]:
     """Load MNIST as ``(X_train, y_train), (X_val, y_val), (X_test, y_test)``.
 
     X arrays are C-contiguous (n, 784) ``dtype`` (float32 or float64) pixels in
@@ -69,7 +74,8 @@ def load_mnist(path=None, split="book", dtype="float32", *, download=True,
             from None
 
 
-def locate_mnist(path=None, *, download=True, mirrors=None, cache_dir=None, argument="path"):
+def locate_mnist(path: str | os.PathLike[str] | None = None, *, download: bool = True, mirrors: Sequence[str] | None = None,
+                 cache_dir: str | os.PathLike[str] | None = None, argument: str = "path") -> tuple[Path, str]:
     """Where ``load_mnist`` would read from: returns ``(Path, origin)``; may download.
 
     ``origin`` says how the path was found (used in error messages);
@@ -152,7 +158,7 @@ def _read_source(path, where):
     return read_mnist_npz(path) if is_zip else read_mnist_pickle(path)
 
 
-def read_idx_pair(images_path, labels_path):
+def read_idx_pair(images_path: str | os.PathLike[str], labels_path: str | os.PathLike[str]) -> tuple[NDArray, NDArray]:
     """Read one MNIST images file and its labels file; returns (images (n, 28, 28) uint8, labels (n,)).
 
     Checks the images are (n, 28, 28) uint8, the labels (n,) uint8, and that

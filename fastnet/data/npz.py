@@ -6,11 +6,13 @@ uint8 0..255 or floats in [0, 1]; labels are (n,) integers 0..9. This is the
 layout of Keras's ``mnist.npz`` (which has no validation keys). The archive is
 opened with ``allow_pickle=False``, so it cannot run code.
 """
+from __future__ import annotations
 
 import os
 import zipfile
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .errors import DataError
 
@@ -18,7 +20,8 @@ REQUIRED_KEYS = ("x_train", "y_train", "x_test", "y_test")
 VALIDATION_KEYS = ("x_val", "y_val")
 
 
-def read_mnist_npz(path):
+def read_mnist_npz(path: str | os.PathLike[str]
+                   ) -> tuple[tuple[NDArray, NDArray], tuple[NDArray, NDArray] | None, tuple[NDArray, NDArray]]:
     """Read an MNIST ``.npz``; returns ``(train, val, test)`` pairs, ``val`` None if absent.
 
     Arrays are returned as stored (not yet validated or converted).

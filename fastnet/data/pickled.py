@@ -7,12 +7,14 @@ arrays: images (n, 784) float32, labels (n,) int64, with n = 50,000 / 10,000 /
 unpickler that resolves only the few globals NumPy's array reconstruction
 needs and rejects every other global with ``DataError`` before it is called.
 """
+from __future__ import annotations
 
 import io
 import os
 import pickle
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .errors import DataError
 from .gz import read_maybe_gzipped
@@ -20,7 +22,7 @@ from .gz import read_maybe_gzipped
 try:  # NumPy >= 2 keeps the implementation in numpy._core
     from numpy._core.multiarray import _reconstruct as _numpy_reconstruct
 except ImportError:  # pragma: no cover - NumPy 1.x
-    from numpy.core.multiarray import _reconstruct as _numpy_reconstruct
+    from numpy.core.multiarray import _reconstruct as _numpy_reconstruct  # type: ignore[no-redef]
 
 
 def _latin1_bytes(text, encoding):
@@ -91,7 +93,7 @@ def _check_structure(obj, source):
                 )
 
 
-def read_mnist_pickle(path):
+def read_mnist_pickle(path: str | os.PathLike[str]) -> tuple[tuple[NDArray, NDArray], ...]:
     """Read Nielsen's ``mnist.pkl(.gz)`` safely.
 
     Returns ``((X_train, y_train), (X_val, y_val), (X_test, y_test))`` as stored

@@ -27,6 +27,8 @@ each (X (n, d) float64, labels (n,)), plus the feature names.
 ``split_table`` makes training / validation / test parts; ``encode_labels``
 turns labels into output-unit indices.
 """
+from __future__ import annotations
+
 import csv
 import gzip
 import io
@@ -39,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .errors import DataError
 from .gz import GZIP_MAGIC, read_maybe_gzipped
@@ -55,15 +58,15 @@ DEFAULT_SPLIT = (0.8, 0.1, 0.1)
 @dataclass
 class Table:
     """Parts by name ("all" or some of ``PARTS``): (X (n, d) float64, labels (n,))."""
-    parts: dict
-    feature_names: list
+    parts: dict[str, tuple[NDArray[np.float64], NDArray]]
+    feature_names: list[str]
     source: str
 
     @property
-    def n_features(self):
+    def n_features(self) -> int:
         return next(iter(self.parts.values()))[0].shape[1]
 
-    def classes(self):
+    def classes(self) -> NDArray:
         """Every label in the table, sorted."""
         return np.unique(np.concatenate([labels for _, labels in self.parts.values()]))
 
@@ -139,7 +142,7 @@ def _idx_shape(path):
     return struct.unpack(f">{ndim}I", sizes)
 
 
-def read_table(path, label_column=None, header=None):
+def read_table(path: str | os.PathLike[str], label_column: int | str | None = None, header: bool | None = None) -> Table:
     """The ``Table`` in the CSV file, .npz or IDX folder at ``path``; ``DataError`` if unreadable.
     ``label_column`` and ``header`` (whether the first line is one; None: detected) are a CSV
     file's."""
@@ -436,7 +439,8 @@ def check_split(split):
     return fractions
 
 
-def split_table(table, split=DEFAULT_SPLIT, seed=0):
+def split_table(table: Table, split: tuple[float, float, float] = DEFAULT_SPLIT, seed: int = 0
+                ) -> dict[str, tuple[NDArray, NDArray]]:
     """{"training": (X, labels), "validation": ..., "test": ...} from ``table``.
 
     A table that comes whole is split by the fractions in ``split``; one that
