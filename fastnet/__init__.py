@@ -9,7 +9,7 @@ from .network import Network
 from .optim import SGD, DivergenceError, Optimizer
 from .second_order import LBFGS, HessianFree
 from .training import Trainer
-from .model_io import ModelFileError, load_checkpoint, save_checkpoint
+from .files.model_io import ModelFileError, load_checkpoint, save_checkpoint
 from .sweep import sweep  # the function (its module: import names from fastnet.sweep)
 from .tune import tune
 

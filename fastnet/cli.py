@@ -38,12 +38,12 @@ from .kernels.blas import describe as describe_blas
 from .kernels.lanes import describe as describe_lanes
 from .data import load_mnist, locate_mnist
 from .data.table import is_table, refuse_csv_flags
-from .files import check_output
-from .model_io import read_model_file
+from .files.outputs import check_output
+from .files.model_io import read_model_file
 from .network import HIDDEN, INITS, Network
 from .optim import HISTORY_KEYS, format_epoch
-from .pictures import MatplotlibMissing, weight_tiles
-from .png import PNG, write_png
+from .files.pictures import MatplotlibMissing, weight_tiles
+from .files.png import PNG, write_png
 from .presets import DEFAULT_PRESET, PRESETS
 from .recipe import Recipe, parse_schedule
 from .runs import MODEL, RunFolder

@@ -24,7 +24,7 @@ from .data.errors import DataError
 from .data.table import (encode_labels, is_table, read_features, read_table,
                          refuse_csv_flags, split_table)
 from .cli_checks import add_force
-from .files import OutputKind, atomic_write, check_output
+from .files.outputs import OutputKind, atomic_write, check_output
 from .network import Network
 from .standardize import Standardize
 

@@ -2,7 +2,7 @@
 import sys
 
 from .cli_checks import add_force
-from .files import check_output
+from .files.outputs import check_output
 from .network import Network
 from .onnx_export import DEFAULT_OPSET, ONNX, OPSETS
 

@@ -16,7 +16,7 @@ import sys
 from . import cli
 from .cli_checks import TERMINATED, Terminated, terminate_as_interrupt
 from .cli_data import add_csv_flags
-from .files import FOLDER, check_output_folder
+from .files.outputs import FOLDER, check_output_folder
 from .sweep import OUTPUTS, DistributedMissing, parse_axis, parse_seeds, run_data
 from .sweep_report import PLOTS
 from .tune import BEST, OUTPUTS as TUNE_OUTPUTS

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import __version__
 from .checks import integer
-from .files import OutputKind, atomic_write, checked_path
+from .files.outputs import OutputKind, atomic_write, checked_path
 
 DEFAULT_OPSET = 17
 IR_VERSION = 8

@@ -53,7 +53,7 @@ except ImportError:  # Windows: no advisory locks; the results files are not gua
     fcntl = None
 
 from .checks import cores
-from .files import FOLDER, OutputKind, atomic_write
+from .files.outputs import FOLDER, OutputKind, atomic_write
 from .data.table import is_table
 from .presets import DEFAULT_PRESET, PRESETS
 from .recipe import Recipe
@@ -478,7 +478,7 @@ def train(recipe, data, folder):
     attempt) and return its scores: what ``fastnet train --quiet`` does, without printing."""
     from .cli_checks import announce_compilation, check_data_fits
     from .network import Network
-    from .pictures import MatplotlibMissing
+    from .files.pictures import MatplotlibMissing
 
     recipe, loaded = run_data(recipe, data)
     (X, y), validation, test = loaded.parts

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_write
-from .pictures import MatplotlibMissing
+from .files.outputs import atomic_write
+from .files.pictures import MatplotlibMissing
 from .sweep import RESULTS_JSON
 
 PLOTS = "plots"

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import locate_mnist
-from .files import FolderKind, OutputKind, atomic_write, check_output_folder, check_own
+from .files.outputs import FolderKind, OutputKind, atomic_write, check_output_folder, check_own
 from .recipe import Recipe
 from .data.table import is_table, refuse_csv_flags
 from .runs import FILES, RECIPE

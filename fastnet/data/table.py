@@ -44,7 +44,7 @@ from .errors import DataError
 from .gz import GZIP_MAGIC, read_maybe_gzipped
 from .idx import read_idx
 from .mnist import _find_idx_files
-from ..npz_entries import NotAnArchive, PickledEntry, read_entries
+from ..files.npz_entries import NotAnArchive, PickledEntry, read_entries
 
 PARTS = ("training", "validation", "test")
 SPLIT_KEYS = {"training": ("x_train", "y_train"), "validation": ("x_val", "y_val"),
