@@ -41,7 +41,8 @@ from .data.table import is_table, refuse_csv_flags
 from .files.outputs import check_output
 from .files.model_io import read_model_file
 from .network import HIDDEN, INITS, Network
-from .optim import HISTORY_KEYS, format_epoch
+from .optim import HISTORY_KEYS
+from .training import format_epoch
 from .files.pictures import MatplotlibMissing, weight_tiles
 from .files.png import PNG, write_png
 from .presets import DEFAULT_PRESET, PRESETS

@@ -19,24 +19,17 @@ each plain-SGD step multiplies the weights by (1 − eta·l2/n); L1 adds
 l1/n·Σ|w|.  Biases are not regularised.  PyTorch's ``weight_decay=wd`` with
 ``lr=eta`` matches ``l2 = wd·n``.
 """
+import warnings
+
 import numpy as np
 
 from .checks import positive_int, real
 from .kernels.layout import line_aligned_zeros
 from .schedules import make_schedule
+from .training import Trainer
 
 HISTORY_KEYS = ("training_cost", "training_accuracy", "validation_cost",
                 "validation_accuracy", "eta", "epoch_seconds")
-
-
-class DivergenceError(ArithmeticError):
-    """Training produced NaN or infinite weights or cost, or a cost or weight that
-    blew up (see ``fastnet.divergence``).  ``suggested_eta`` is a learning rate
-    that trained without blowing up on a sample of the data (None: none found)."""
-
-    def __init__(self, message, suggested_eta=None):
-        super().__init__(message)
-        self.suggested_eta = suggested_eta
 
 
 class Optimizer:
@@ -194,23 +187,6 @@ class SGD(Optimizer):
 
     def run(self, net, train, validation, epochs, **options):
         """Deprecated: use ``net.fit(X, y, epochs, optimizer=sgd, ...)``."""
-        import warnings
-
-        from .training import Trainer
         warnings.warn("SGD.run is deprecated; use net.fit(X, y, epochs, optimizer=sgd, ...)",
                       DeprecationWarning, stacklevel=2)
         return Trainer(net, self, train, validation, **options).run(epochs)
-
-
-def format_epoch(epoch, epochs, row):
-    """One human-readable line for a finished epoch."""
-    parts = [f"epoch {epoch:>3}/{epochs}"]
-    for part, label in (("training", "train"), ("validation", "val")):
-        if f"{part}_cost" in row:
-            accuracy = row.get(f"{part}_accuracy")
-            parts.append(f"{label} cost {row[part + '_cost']:.4f}"
-                         + ("" if accuracy is None else f" acc {100 * accuracy:.2f}%"))
-    if row.get("eta") is not None:
-        parts.append(f"eta {row['eta']:.4g}")
-    parts.append(f"{row['epoch_seconds']:.3f} s")
-    return "  ".join(parts)

@@ -17,8 +17,17 @@ import numpy as np
 from .checks import positive_int
 from .dataset import Dataset
 from .divergence import advice, divergence, starting_point, suggest_eta
-from .optim import DivergenceError, format_epoch
 from .stall import STALL_AFTER, find_stall
+
+
+class DivergenceError(ArithmeticError):
+    """Training produced NaN or infinite weights or cost, or a cost or weight that
+    blew up (see ``fastnet.divergence``).  ``suggested_eta`` is a learning rate
+    that trained without blowing up on a sample of the data (None: none found)."""
+
+    def __init__(self, message, suggested_eta=None):
+        super().__init__(message)
+        self.suggested_eta = suggested_eta
 
 
 class Trainer:
@@ -178,3 +187,17 @@ class Trainer:
         optimizer.stall = before["stall"]
         for key, length in before["lengths"].items():
             del optimizer.history[key][length:]
+
+
+def format_epoch(epoch, epochs, row):
+    """One human-readable line for a finished epoch."""
+    parts = [f"epoch {epoch:>3}/{epochs}"]
+    for part, label in (("training", "train"), ("validation", "val")):
+        if f"{part}_cost" in row:
+            accuracy = row.get(f"{part}_accuracy")
+            parts.append(f"{label} cost {row[part + '_cost']:.4f}"
+                         + ("" if accuracy is None else f" acc {100 * accuracy:.2f}%"))
+    if row.get("eta") is not None:
+        parts.append(f"eta {row['eta']:.4g}")
+    parts.append(f"{row['epoch_seconds']:.3f} s")
+    return "  ".join(parts)

@@ -14,6 +14,7 @@ import struct
 
 import numpy as np
 
+from .download import MNIST_FILES
 from .errors import DataError
 from .gz import gunzip_if_compressed, read_maybe_gzipped
 
@@ -98,3 +99,26 @@ def read_idx(path):
             f"got {type(path).__name__}"
         )
     return parse_idx(read_maybe_gzipped(path), os.fspath(path))
+
+
+def find_idx_files(folder, where):
+    """Paths of the four IDX files in ``folder`` (gzipped or raw names), or None if none is there.
+
+    Raises ``DataError`` naming the missing ones when only some are present.
+    """
+    if not folder.is_dir():
+        return None
+    found, missing = [], []
+    for name in MNIST_FILES:
+        stem = name[: -len(".gz")]
+        candidates = (name, stem, stem.replace("-idx", ".idx"))
+        match = next((folder / c for c in candidates if (folder / c).is_file()), None)
+        (found if match else missing).append(match or name)
+    if not found:
+        return None
+    if missing:
+        raise DataError(
+            f"{where} holds some MNIST IDX files but not {', '.join(missing)}; "
+            "copy all four files there"
+        )
+    return found
