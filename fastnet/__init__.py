@@ -10,8 +10,8 @@ from .optim import SGD, Optimizer
 from .second_order import LBFGS, HessianFree
 from .training import DivergenceError, Trainer
 from .files.model_io import ModelFileError, load_checkpoint, save_checkpoint
-from .sweep import sweep  # the function (its module: import names from fastnet.sweep)
-from .tune import tune
+from .sweeps.run import sweep  # the package fastnet.sweeps holds the sweep modules
+from .sweeps.tune import tune
 
 __all__ = ["__version__", "Network", "Dataset", "SGD", "LBFGS", "HessianFree", "Optimizer", "Trainer",
            "DivergenceError", "schedules",

@@ -15,18 +15,16 @@ import argparse
 import csv
 import io
 import sys
-from dataclasses import dataclass
 
 import numpy as np
 
 from .data import locate_mnist
 from .data.errors import DataError
-from .data.table import (encode_labels, is_table, read_features, read_table,
-                         refuse_csv_flags, split_table)
+from .data.table import (encode_labels, is_table, read_features, read_table)
 from .cli_checks import add_force
 from .files.outputs import OutputKind, atomic_write, check_output
 from .network import Network
-from .standardize import Standardize
+from .run_setup import network_inputs
 
 PREDICTIONS = OutputKind("a table written by fastnet predict", rb"prediction[,\r\n]")
 
@@ -75,85 +73,6 @@ def _split(text):
     if len(fractions) != 3:
         raise argparse.ArgumentTypeError(f"{text!r}: expected three fractions such as 0.8,0.1,0.1")
     return fractions
-
-
-# ------------------------------------------------------------------ train
-@dataclass
-class RunData:
-    """The data of a training run, ready for ``fit``, and what the network needs from it."""
-    recipe: object          # the Recipe, its sizes adapted to the data
-    parts: tuple            # (X, y), (X_val, y_val), (X_test, y_test); y as unit indices
-    line: str               # the "data ..." line printed by fastnet train
-    standardize: object     # Standardize or None
-    classes: list           # label of each output unit, or None (MNIST's digits)
-
-    def network(self):
-        """A fresh network of the recipe, carrying the standardization and classes."""
-        net = self.recipe.network()
-        net.standardize, net.classes = self.standardize, self.classes
-        return net
-
-
-def load_run_data(recipe, data_path, given=()):
-    """``RunData`` for ``recipe`` from ``data_path`` (None: MNIST from the usual places).
-
-    ``given``: the recipe settings set on the command line rather than by the
-    preset: ``sizes`` must then fit the data, and ``expand`` / ``distort``
-    (MNIST's augmentations) are refused for a table instead of switched off.
-    """
-    sizes_given = "sizes" in given
-    if recipe.hidden is not None and sizes_given:
-        raise ValueError("hidden: --hidden and --sizes both set the layers; pass one of them")
-    if data_path is not None and is_table(data_path):
-        augmentations = [name for name in ("expand", "distort") if getattr(recipe, name)]
-        if set(augmentations) & set(given):
-            raise ValueError("expand / distort: work on MNIST's 28 x 28 images only; leave them "
-                             f"out for {data_path}")
-        recipe = recipe.replace(expand=False, distort=False)  # a preset's, for MNIST only
-        table = read_table(data_path, recipe.label_column, recipe.header)
-        classes = table.classes().tolist()
-        if len(classes) < 2:
-            raise DataError(f"{data_path}: every label is {classes[0]!r}; training needs samples "
-                            "of at least two classes")
-        parts = split_table(table, recipe.split, recipe.seed)
-        if recipe.limit is not None:
-            X, y = parts["training"]
-            parts["training"] = (X[:recipe.limit], y[:recipe.limit])
-        for name, (_, labels) in parts.items():
-            if len(labels) == 0:
-                raise ValueError(f"split: the {name} part of {data_path} is empty; give it a "
-                                 "larger fraction (e.g. --split 0.8,0.1,0.1) or more samples")
-        parts = tuple((X, encode_labels(labels, classes, data_path)) for X, labels in parts.values())
-        where, n_out = str(data_path), len(classes)
-    else:
-        refuse_csv_flags(data_path, recipe.label_column, recipe.header)
-        located, origin = locate_mnist(data_path, argument="--data")
-        parts, classes = recipe.load_data(located), None
-        where, n_out = f"{located} ({origin})", 10
-    sizes = _sizes_for(recipe, parts[0][0].shape[1], n_out, sizes_given)
-    recipe = recipe.replace(sizes=sizes)
-    recipe.check()
-    standardize = Standardize.fit(parts[0][0]) if recipe.standardize else None
-    dtype = np.dtype(recipe.dtype)
-    parts = tuple((_inputs(X, standardize, dtype), y) for X, y in parts)
-    (_, y), (_, y_val), (_, y_test) = parts
-    line = f"data     {where}: {len(y):,} training, {len(y_val):,} validation, {len(y_test):,} test "
-    line += "images" if classes is None else f"samples, {sizes[0]} features, {n_out} classes"
-    return RunData(recipe, parts, line, standardize, classes)
-
-
-def _sizes_for(recipe, n_in, n_out, sizes_given):
-    if sizes_given and (recipe.sizes[0], recipe.sizes[-1]) != (n_in, n_out):
-        raise ValueError(f"sizes: {','.join(map(str, recipe.sizes))} does not fit the data, which "
-                         f"has {n_in} features and {n_out} classes; pass --sizes "
-                         f"{n_in},...,{n_out}, or --hidden with the hidden layers only")
-    hidden = recipe.hidden if recipe.hidden is not None else recipe.sizes[1:-1]
-    return (n_in, *hidden, n_out)
-
-
-def _inputs(X, standardize, dtype):
-    X = X if standardize is None else standardize.apply(X.astype(np.float64, copy=False))
-    return np.ascontiguousarray(X, dtype=dtype)
 
 
 # --------------------------------------------------------------- evaluate
@@ -229,7 +148,7 @@ def prepared_inputs(net, X):
     if X.ndim != 2 or X.shape[1] != net.sizes[0]:
         raise DataError(f"data: rows have {X.shape[1:] or 'no'} features; the model takes "
                         f"{net.sizes[0]}")
-    return _inputs(X.astype(np.float64, copy=False), net.standardize, net.dtype)
+    return network_inputs(X.astype(np.float64, copy=False), net.standardize, net.dtype)
 
 
 # ---------------------------------------------------------------- predict
