@@ -40,13 +40,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import locate_mnist
-from .data.table import is_table, refuse_csv_flags
-from .files.outputs import FolderKind, OutputKind, atomic_write, check_output_folder, check_own
-from .recipe import Recipe
-from .runs import FILES, RECIPE
-from .sweep import OUTPUTS as SWEEP_OUTPUTS
-from .sweep import RESULT, Results, connect, locked, make_task, outcome, require_distributed, run_data, submit
+from ..data import locate_mnist
+from ..data.table import is_table, refuse_csv_flags
+from ..files.outputs import FolderKind, OutputKind, atomic_write, check_output_folder, check_own
+from ..files.run_layout import FILES, RECIPE
+from ..recipe import Recipe
+from .cluster import connect, require_distributed
+from .run import outcome, submit
+from .storage import OUTPUTS as SWEEP_OUTPUTS
+from .storage import Results
+from .tasks import RESULT, locked, make_task, run_data
 
 RUNGS = (1, 3, 9)         # epochs of the successive-halving rungs
 REDUCTION = 3             # the top 1/REDUCTION of a rung goes on to the next

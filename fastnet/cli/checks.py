@@ -1,16 +1,14 @@
-"""What ``fastnet train`` checks and says around a run, apart from training.
-
-Data against the settings before anything is written; the preset line of the
-banner; the first run's kernel compilation, timed and announced; SIGTERM
-turned into an interruption that leaves a resumable run folder; the
-``--force`` flag of the commands that write files (``files.check_output``).
+"""What the commands share around a run, apart from training: the exit statuses of an
+interruption, and SIGTERM turned into one that leaves a resumable run folder; the
+preset line of the banner; the ``--force`` flag of the commands that write files
+(``files.outputs.check_output``).  The checks before a run are ``fastnet.run_setup``'s.
 """
 import signal
 from contextlib import contextmanager
 
+from ..presets import PRESETS
 
-from .presets import PRESETS
-
+INTERRUPTED = 130  # 128 + SIGINT
 TERMINATED = 143  # 128 + SIGTERM
 
 
