@@ -18,7 +18,7 @@ is written, atomically.  The ``onnx`` package is an optional dependency:
 """
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .checks import integer
 from .files.outputs import OutputKind, atomic_write, checked_path
 
