@@ -346,7 +346,7 @@ def test_train_help_lists_the_presets(capsys):
 
 def test_bench_runs_the_checkout_compare_module(monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr("fastnet.cli.subprocess.call", lambda argv, cwd: calls.append((argv, cwd)) or 0)
+    monkeypatch.setattr("fastnet.cli.bench.subprocess.call", lambda argv, cwd: calls.append((argv, cwd)) or 0)
     status = main(["bench", "--quick"])
     root = Path(fastnet.__file__).resolve().parent.parent
     if (root / "bench" / "compare.py").is_file():

@@ -16,12 +16,12 @@ import fastnet
 import fastnet.files.outputs
 from fastnet import Network
 from fastnet.cli import main
-from fastnet.cli_checks import Terminated
-from fastnet.cli_sweep import SWEEP_OUTPUTS
+from fastnet.cli.checks import Terminated
+from fastnet.cli.sweep import SWEEP_OUTPUTS
 from fastnet.files.outputs import atomic_write, check_output_folder
 from fastnet.files.model_io import ModelFileError
 from fastnet.runs import RunFolder
-from fastnet.tune import OUTPUTS as TUNE_OUTPUTS, _publish
+from fastnet.sweeps.tune import OUTPUTS as TUNE_OUTPUTS, _publish
 
 
 def write_rows(path, n=90, seed=0):
