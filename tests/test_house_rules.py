@@ -2,6 +2,8 @@
 import ast
 from pathlib import Path
 
+import pytest
+
 KERNELS = Path(__file__).resolve().parents[1] / "kernels"
 FASTNET = Path(__file__).resolve().parents[1] / "fastnet"
 
@@ -119,3 +121,11 @@ def test_an_import_inside_a_function_closes_a_cycle(tmp_path):
     graph = import_graph(package)
     assert graph["pkg.a"] == {"pkg.sub.b"} and graph["pkg.sub.b"] == {"pkg.a"}
     assert import_cycles(graph) == [["pkg.a", "pkg.sub.b", "pkg.a", "(the circle holds pkg.a, pkg.sub.b)"]]
+
+
+def test_every_package_of_fastnet_is_installed():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    listed = tomllib.loads((FASTNET.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    found = {".".join(path.parent.relative_to(FASTNET.parent).parts) for path in FASTNET.rglob("__init__.py")
+             if "kernels" not in path.parts}
+    assert found <= set(listed), f"pyproject.toml's [tool.setuptools] packages lacks {sorted(found - set(listed))}"
