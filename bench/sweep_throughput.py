@@ -3,7 +3,7 @@
     python -m bench.sweep_throughput [--runs 8] [--workers 2] [--limit N] [--epochs 30]
 
 Both sides train the same recipes (chapter 1's network, seeds 1..N) with one
-Numba thread per run, through ``fastnet.sweep.run_task``: in this process one
+Numba thread per run, through ``fastnet.sweeps.tasks.run_task``: in this process one
 after another, then as tasks on an embedded LocalCluster.  Compilation and
 data loading are done before the clocks start (one warm-up run in this
 process and on each worker), and each side's wall time covers its N runs and
@@ -20,7 +20,11 @@ import time
 from pathlib import Path
 
 from fastnet.data import locate_mnist
-from fastnet.sweep import Results, base_recipe, connect, execute, plan, run_task
+from fastnet.sweeps.cluster import connect
+from fastnet.sweeps.grid import base_recipe
+from fastnet.sweeps.run import execute
+from fastnet.sweeps.storage import Results
+from fastnet.sweeps.tasks import plan, run_task
 
 TARGET_PER_WORKER = 0.9
 

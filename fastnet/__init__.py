@@ -6,12 +6,12 @@ from . import schedules
 from .data import DataError, Distort, download_mnist, expand, load_mnist, read_idx
 from .dataset import Dataset
 from .network import Network
-from .optim import SGD, DivergenceError, Optimizer
+from .optim import SGD, Optimizer
 from .second_order import LBFGS, HessianFree
-from .training import Trainer
-from .model_io import ModelFileError, load_checkpoint, save_checkpoint
-from .sweep import sweep  # the function (its module: import names from fastnet.sweep)
-from .tune import tune
+from .training import DivergenceError, Trainer
+from .files.model_io import ModelFileError, load_checkpoint, save_checkpoint
+from .sweeps.run import sweep  # the package fastnet.sweeps holds the sweep modules
+from .sweeps.tune import tune
 
 __all__ = ["__version__", "Network", "Dataset", "SGD", "LBFGS", "HessianFree", "Optimizer", "Trainer",
            "DivergenceError", "schedules",

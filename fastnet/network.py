@@ -212,7 +212,7 @@ class Network(Curvature):
     def save(self, path: str | PathLike[str]) -> None:
         """Write this network to ``path``: a NumPy .npz of per-layer arrays and
         a JSON header, written atomically; see ``fastnet.model_io``."""
-        from .model_io import save_model  # model_io builds Networks: imported on use
+        from .files.model_io import save_model  # model_io builds Networks: imported on use
         save_model(self, path)
 
     @classmethod
@@ -221,7 +221,7 @@ class Network(Curvature):
 
         Never unpickles; raises ``fastnet.ModelFileError`` naming the file and
         what is wrong with it."""
-        from .model_io import load_model
+        from .files.model_io import load_model
         return load_model(path)
 
     def to_onnx(self, path: str | PathLike[str], opset: int | None = None) -> None:

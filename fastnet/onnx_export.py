@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from . import __version__
+from ._version import __version__
 from .checks import integer
-from .files import OutputKind, atomic_write, checked_path
+from .files.outputs import OutputKind, atomic_write, checked_path
 
 if TYPE_CHECKING:  # network imports this module on use
     import onnx

@@ -21,6 +21,7 @@ l1/n·Σ|w|.  Biases are not regularised.  PyTorch's ``weight_decay=wd`` with
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from .checks import positive_int, real
 from .kernels.layout import line_aligned_zeros
 from .schedules import Schedule, make_schedule
+from .training import Trainer
 
 if TYPE_CHECKING:  # network imports this module
     from .dataset import Dataset
@@ -42,16 +44,6 @@ HISTORY_KEYS = ("training_cost", "training_accuracy", "validation_cost",
 # callback; the first one also the fit's set-up) and wait_seconds (of those,
 # the wait for the epoch's data from ``augment``).
 SECONDS_KEYS = ("epoch_seconds", "wall_seconds", "wait_seconds")
-
-
-class DivergenceError(ArithmeticError):
-    """Training produced NaN or infinite weights or cost, or a cost or weight that
-    blew up (see ``fastnet.divergence``).  ``suggested_eta`` is a learning rate
-    that trained without blowing up on a sample of the data (None: none found)."""
-
-    def __init__(self, message: str, suggested_eta: float | None = None) -> None:
-        super().__init__(message)
-        self.suggested_eta = suggested_eta
 
 
 class Optimizer:
@@ -215,23 +207,6 @@ class SGD(Optimizer):
             validation: tuple[ArrayLike | Dataset, ArrayLike | None] | None, epochs: int,
             **options: Any) -> dict[str, list]:
         """Deprecated: use ``net.fit(X, y, epochs, optimizer=sgd, ...)``."""
-        import warnings
-
-        from .training import Trainer
         warnings.warn("SGD.run is deprecated; use net.fit(X, y, epochs, optimizer=sgd, ...)",
                       DeprecationWarning, stacklevel=2)
         return Trainer(net, self, train, validation, **options).run(epochs)
-
-
-def format_epoch(epoch: int, epochs: int | None, row: dict[str, Any]) -> str:
-    """One human-readable line for a finished epoch (``epochs`` None: no limit)."""
-    parts = [f"epoch {epoch:>3}" + ("" if epochs is None else f"/{epochs}")]
-    for part, label in (("training", "train"), ("validation", "val")):
-        if f"{part}_cost" in row:
-            accuracy = row.get(f"{part}_accuracy")
-            parts.append(f"{label} cost {row[part + '_cost']:.4f}"
-                         + ("" if accuracy is None else f" acc {100 * accuracy:.2f}%"))
-    if row.get("eta") is not None:
-        parts.append(f"eta {row['eta']:.4g}")
-    parts.append(f"{row['epoch_seconds']:.3f} s")
-    return "  ".join(parts)

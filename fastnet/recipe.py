@@ -11,17 +11,22 @@ reads it back, so a resumed run trains exactly what the first one did.
 "exponential", "cosine", "plateau"), optionally with parameters, such as
 "step:every=10,factor=0.5".  "cosine" spans the run's epochs unless given
 ``epochs=``.
+
+``FLAGS``: the recipe's settings as command-line flags (type, help, choices),
+defined once here; ``fastnet train`` adds them to its parser and a sweep's
+grid converts its values with them.
 """
 import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import fits_in_memory, positive_int
+from .checks import DTYPES, fits_in_memory, positive_int
 from .checks import seed as check_seed
+from .costs import COSTS, OUTPUTS
 from .data import Distort, expand, load_mnist
 from .data.table import check_split
-from .network import Network
+from .network import HIDDEN, INITS, Network
 from .optim import SGD, Optimizer
 from .second_order import HessianFree, LBFGS  # noqa: F401 (registers "lbfgs" and "hf")
 from .prefetch import Prefetch
@@ -215,3 +220,113 @@ def _number(value, text):
         except ValueError:
             pass
     raise ValueError(f"schedule: {value!r} in {text!r} is not a number")
+
+
+# --------------------------------------------------------------------- flags
+@dataclass(frozen=True)
+class Flag:
+    """A recipe setting as a ``fastnet train`` flag (``--batch-size`` for ``batch_size``).
+
+    ``parse`` turns the flag's text into the setting's value, raising ValueError
+    with the reason (None: a switch, ``--expand`` / ``--no-expand``); ``group``
+    is the section of ``fastnet train --help`` that lists it."""
+    name: str
+    group: str                          # network, training, data or run
+    parse: object = str                 # int, float, str, a parser below, or None (a switch)
+    metavar: str | None = None
+    help: str | None = None
+    choices: tuple | None = None
+    aliases: tuple = ()                 # older spellings, such as --early-stop
+
+    @property
+    def option(self):
+        return "--" + self.name.replace("_", "-")
+
+
+def parse_sizes(text):
+    """'784,100,10' as (784, 100, 10): two or more positive sizes, inputs first."""
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a comma-separated list of integers such as 784,100,10") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"{text!r}: need two or more positive sizes, inputs first, such as 784,100,10")
+    return sizes
+
+
+def parse_activations(text):
+    """'relu' or 'relu,tanh' as a tuple of hidden activation names."""
+    names = tuple(part.strip() for part in text.split(","))
+    unknown = [name for name in names if name not in HIDDEN]
+    if unknown:
+        raise ValueError(f"unknown activation {', '.join(map(repr, unknown))}; use {', '.join(HIDDEN)}")
+    return names
+
+
+def parse_hidden(text):
+    """'100,50' as the hidden layers' sizes (100, 50)."""
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise ValueError(f"{text!r} is not a comma-separated list of positive integers such as 100,50")
+    return sizes
+
+
+def parse_split(text):
+    """'0.8,0.1,0.1' as the training, validation and test fractions."""
+    try:
+        fractions = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        fractions = ()
+    if len(fractions) != 3:
+        raise ValueError(f"{text!r}: expected three fractions such as 0.8,0.1,0.1")
+    return fractions
+
+
+def check_schedule(text):
+    """``text`` itself if ``parse_schedule`` reads it (a recipe keeps its schedule as text)."""
+    parse_schedule(text)
+    return text
+
+
+FLAGS = {flag.name: flag for flag in (
+    Flag("sizes", "network", parse_sizes, "N,N,...", "units per layer, inputs first, e.g. 784,100,10"),
+    Flag("activation", "network", parse_activations, "NAME[,NAME...]",
+         f"hidden activation ({', '.join(HIDDEN)}), or one per hidden layer"),
+    Flag("output", "network", choices=tuple(OUTPUTS)),
+    Flag("cost", "network", choices=tuple(COSTS)),
+    Flag("init", "network", choices=INITS, help="normalized: N(0, 1/n_in) weights; large: N(0, 1) (chapter 1)"),
+    Flag("dtype", "network", choices=tuple(DTYPES)),
+    Flag("epochs", "training", int, "N"),
+    Flag("batch_size", "training", int, "N"),
+    Flag("eta", "training", float, "X", "learning rate"),
+    Flag("momentum", "training", float, "X", "in [0, 1)"),
+    Flag("nesterov", "training", None, help="Nesterov momentum"),
+    Flag("l2", "training", float, "X", "L2 regularisation, the book's lambda (adds l2/(2n) sum w^2)"),
+    Flag("l1", "training", float, "X", "L1 regularisation (l1/n sum |w|)"),
+    Flag("dropout", "training", float, "P", "probability of dropping a hidden unit, in [0, 1)"),
+    Flag("schedule", "training", check_schedule, "NAME[:K=V,...]",
+         "constant, step, exponential, cosine or plateau, with optional parameters, e.g. "
+         "step:every=10,factor=0.5"),
+    Flag("early_stopping", "training", int, "N",
+         "stop after N epochs without a better validation accuracy (0: never)", aliases=("--early-stop",)),
+    Flag("expand", "data", None, help="add the book's one-pixel shifts of every training image (x5)"),
+    Flag("distort", "data", None, help="train each epoch on freshly rotated, shifted, elastically distorted images"),
+    Flag("limit", "data", int, "N", "train on the first N training images only (quick tries)"),
+    Flag("label_column", "data", str, "NAME|INDEX",
+         "CSV column holding the labels: a header name or a 0-based index (default: the last column)"),
+    Flag("header", "data", None, help="whether the CSV file's first line is a header (default: detected, "
+                                      "see docs/your-data.md)"),
+    Flag("hidden", "data", parse_hidden, "N,N,...",
+         "hidden layer sizes, e.g. 100,50; the input and output layers come from the data (default: the "
+         "preset's hidden layers)"),
+    Flag("split", "data", parse_split, "T,V,E",
+         "training, validation and test fractions of a table given as one file (default 0.8,0.1,0.1), "
+         "split per class with the run's seed"),
+    Flag("standardize", "data", None, help="feed the network (x - mean) / std, statistics from the training "
+                                           "part, saved in the model file"),
+    Flag("seed", "run", int, "N", "seed of initialisation, shuffling, dropout and distortions (default: a "
+                                  "random one, printed and saved)"),
+)}

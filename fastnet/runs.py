@@ -23,16 +23,14 @@ try:
 except ImportError:  # Windows: no advisory locks; runs are not guarded there
     fcntl = None  # type: ignore[assignment]
 
-from .files import atomic_write
-from .model_io import load_checkpoint, save_checkpoint, save_model
-from .pictures import learning_curves_png
+from .files.model_io import load_checkpoint, save_checkpoint, save_model
+from .files.outputs import atomic_write
+from .files.pictures import learning_curves_png
+from .files.run_layout import (BEST, CURVES, FILES, HISTORY_CSV, HISTORY_JSON, LAST, MODEL, RECIPE,
+                               UNSTARTED)
 from .recipe import Recipe
 from .schedules import describe_schedule
 
-RECIPE, LAST, BEST, MODEL = "recipe.json", "checkpoint-last.npz", "checkpoint-best.npz", "model.npz"
-HISTORY_JSON, HISTORY_CSV, CURVES = "history.json", "history.csv", "learning-curves.png"
-FILES = (RECIPE, LAST, BEST, MODEL, HISTORY_JSON, HISTORY_CSV, CURVES)
-UNSTARTED = {RECIPE}  # what a run that stopped before its first checkpoint leaves
 DEFAULT_BASE = "runs"
 
 
@@ -220,17 +218,6 @@ class RunFolder:
     def files(self):
         """Names of the run files present, in the order of ``FILES``."""
         return [name for name in FILES if (self / name).is_file()]
-
-
-def is_run_folder(folder):
-    """Whether ``folder`` holds a fastnet run (a recipe.json, checkpointed or not yet)."""
-    return (Path(folder) / RECIPE).is_file()
-
-
-def run_holding(path):
-    """The folder of the fastnet run whose own file ``path`` is (one of ``FILES``), else None."""
-    path = Path(path)
-    return path.parent if path.name in FILES and is_run_folder(path.parent) else None
 
 
 def _schedule_kind(schedule):

@@ -26,15 +26,25 @@ from numpy.typing import ArrayLike, NDArray
 from .checks import positive_int, real
 from .dataset import Dataset
 from .divergence import advice, divergence, starting_point, suggest_eta
-from .optim import DivergenceError, Optimizer, format_epoch
 from .kernels.tunables import STALL_AFTER
 from .stall import find_stall
 
-if TYPE_CHECKING:  # network imports this module
+if TYPE_CHECKING:  # network and optim import this module
     from .network import Network
+    from .optim import Optimizer
 
 # augment(X, y, epoch) -> the (X, y) to train on in that epoch (X an array, y as given to fit)
 Augment = Callable[[NDArray, Any, int], tuple[ArrayLike, ArrayLike | None]]
+
+
+class DivergenceError(ArithmeticError):
+    """Training produced NaN or infinite weights or cost, or a cost or weight that
+    blew up (see ``fastnet.divergence``).  ``suggested_eta`` is a learning rate
+    that trained without blowing up on a sample of the data (None: none found)."""
+
+    def __init__(self, message: str, suggested_eta: float | None = None) -> None:
+        super().__init__(message)
+        self.suggested_eta = suggested_eta
 
 
 class Trainer:
@@ -269,3 +279,17 @@ class Trainer:
         optimizer.stall = before["stall"]
         for key, length in before["lengths"].items():
             del optimizer.history[key][length:]
+
+
+def format_epoch(epoch: int, epochs: int | None, row: dict[str, Any]) -> str:
+    """One human-readable line for a finished epoch (``epochs`` None: no limit)."""
+    parts = [f"epoch {epoch:>3}" + ("" if epochs is None else f"/{epochs}")]
+    for part, label in (("training", "train"), ("validation", "val")):
+        if f"{part}_cost" in row:
+            accuracy = row.get(f"{part}_accuracy")
+            parts.append(f"{label} cost {row[part + '_cost']:.4f}"
+                         + ("" if accuracy is None else f" acc {100 * accuracy:.2f}%"))
+    if row.get("eta") is not None:
+        parts.append(f"eta {row['eta']:.4g}")
+    parts.append(f"{row['epoch_seconds']:.3f} s")
+    return "  ".join(parts)

@@ -348,7 +348,7 @@ def test_train_help_lists_the_presets(capsys):
 
 def test_bench_runs_the_checkout_compare_module(monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr("fastnet.cli.subprocess.call", lambda argv, cwd: calls.append((argv, cwd)) or 0)
+    monkeypatch.setattr("fastnet.cli.bench.subprocess.call", lambda argv, cwd: calls.append((argv, cwd)) or 0)
     status = main(["bench", "--quick"])
     root = Path(fastnet.__file__).resolve().parent.parent
     if (root / "bench" / "compare.py").is_file():
@@ -395,3 +395,28 @@ def test_threads_and_hogwild_flags(fastnet_cli, mnist_slice, tmp_path):
         run = fastnet_cli("train", "--data", mnist_slice, "--threads", bad, "--out", "bad")
         assert run.returncode == 2 and "--threads" in run.stderr and "positive number" in run.stderr
         assert not (tmp_path / "bad").exists()
+
+
+def _subcommands():
+    from fastnet.cli import build_parser
+    parser = build_parser()
+    return next(action for action in parser._actions if action.dest == "command").choices
+
+
+def test_each_command_runs_from_its_own_module():
+    for name, command in _subcommands().items():
+        assert command.get_default("run").__module__ == f"fastnet.cli.{name}", name
+
+
+def test_the_recipe_flags_are_defined_once_in_the_recipe():
+    from fastnet.recipe import FLAGS
+    from fastnet.sweeps.grid import convert, setting_names
+    for command in ("train", "sweep"):
+        actions = {action.dest: action for action in _subcommands()[command]._actions}
+        for flag in FLAGS.values():
+            action = actions[flag.name]
+            assert flag.option in action.option_strings and action.choices == flag.choices, (command, flag)
+    assert setting_names() == sorted(set(FLAGS) - {"seed"})
+    assert convert("hidden", "100,50") == (100, 50) and convert("nesterov", "yes") is True
+    with pytest.raises(ValueError, match="activation: 'swish' is not a valid value .*unknown activation"):
+        convert("activation", "swish")

@@ -1,4 +1,4 @@
-"""fastnet train / evaluate / predict / export with users' own data (fastnet.cli_data)."""
+"""fastnet train / evaluate / predict / export with users' own data (fastnet.cli)."""
 import csv
 import gzip
 import json

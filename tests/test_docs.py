@@ -144,7 +144,7 @@ def data(tmp_path_factory):
 def scheduler(data):
     """The address of a 2-worker dask cluster (started with $FASTNET_DATA set) for the sweeps."""
     pytest.importorskip("distributed")
-    from fastnet.sweep import connect
+    from fastnet.sweeps.cluster import connect
     with connect(workers=2) as client, pytest.MonkeyPatch.context() as patch:
         patch.setenv("FASTNET_SCHEDULER", client.scheduler.address)
         yield client.scheduler.address

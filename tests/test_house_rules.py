@@ -4,7 +4,10 @@ import inspect
 import re
 from pathlib import Path
 
+import pytest
+
 KERNELS = Path(__file__).resolve().parents[1] / "kernels"
+FASTNET = Path(__file__).resolve().parents[1] / "fastnet"
 
 
 def imported_modules(path):
@@ -158,3 +161,110 @@ def test_the_public_api_is_annotated():
                 untyped += [f"{module_name}.{gap}" for gap in gaps]
     assert not untyped, f"public functions and methods without annotations (parameter names listed): {untyped}"
     assert not typed_but_listed, f"typed now: remove from NOT_YET_TYPED: {typed_but_listed}"
+
+
+def runtime_nodes(tree):
+    """Every node of ``tree`` but those under ``if TYPE_CHECKING:``: imports for annotations
+    only, which never run (``from __future__ import annotations``), close no circle."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", None)) == "TYPE_CHECKING":
+            todo.extend(node.orelse)
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+
+
+def import_graph(root):
+    """{module: set of modules it imports} for the package in the folder ``root``, from the
+    source: every import statement counts, at module level or inside a function.
+    ``from package import name`` is an import of ``package.name`` where that is a module."""
+    modules = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        if parts[1:2] == ("kernels",):  # a link to kernels/, which imports no fastnet (above)
+            continue
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets = set()
+        for node in runtime_nodes(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = package.split(".")[:len(package.split(".")) - node.level + 1] if node.level else []
+                module = ".".join(base + ([node.module] if node.module else []))
+                targets.update(f"{module}.{alias.name}" if f"{module}.{alias.name}" in modules else module
+                               for alias in node.names)
+        graph[name] = {target for target in targets if target in modules and target != name}
+    return graph
+
+
+def import_cycles(graph):
+    """One cycle per group of modules that import each other, directly or round about:
+    a list of modules, the first repeated at the end, then a note naming the whole group."""
+    def reachable(start):
+        seen, todo = {start}, [start]
+        while todo:
+            for target in graph[todo.pop()]:
+                if target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        return seen
+
+    def path(start, goal):  # the shortest import path from start to goal
+        paths, todo = {start: [start]}, [start]
+        for module in todo:
+            for target in sorted(graph[module]):
+                if target == goal:
+                    return paths[module] + [goal]
+                if target not in paths:
+                    paths[target] = paths[module] + [target]
+                    todo.append(target)
+
+    cycles, placed = [], set()
+    for module in sorted(graph):
+        if module not in placed:
+            group = {other for other in reachable(module) if module in reachable(other)}
+            placed |= group
+            if len(group) > 1:
+                cycles.append(path(module, module) + [f"(the circle holds {', '.join(sorted(group))})"])
+    return cycles
+
+
+# The one circle left: Network.save / load / to_onnx call the file modules, which build
+# and check Networks.  Breaking it changes network.py, which the engine-layer work rewrites.
+KNOWN_CYCLE = "fastnet.files.model_io, fastnet.network, fastnet.onnx_export"
+
+
+def test_no_import_cycles_in_fastnet():
+    cycles = [" -> ".join(cycle) for cycle in import_cycles(import_graph(FASTNET))
+              if cycle[-1] != f"(the circle holds {KNOWN_CYCLE})"]
+    assert not cycles, "fastnet's modules import each other in a circle (move what both need " \
+                       "to where it belongs): " + "; ".join(cycles)
+
+
+def test_an_import_inside_a_function_closes_a_cycle(tmp_path):
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "a.py").write_text("from .sub import b\n")
+    (package / "sub" / "b.py").write_text("def late():\n    from ..a import thing\n")
+    (package / "c.py").write_text("import pkg.a\n")
+    (package / "d.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import a\n")
+    (package / "sub" / "b.py").write_text((package / "sub" / "b.py").read_text() + "from .. import d\n")
+    graph = import_graph(package)
+    assert graph["pkg.a"] == {"pkg.sub.b"} and graph["pkg.sub.b"] == {"pkg.a", "pkg.d"}
+    assert graph["pkg.d"] == set()  # an import for annotations only
+    assert import_cycles(graph) == [["pkg.a", "pkg.sub.b", "pkg.a", "(the circle holds pkg.a, pkg.sub.b)"]]
+
+
+def test_every_package_of_fastnet_is_installed():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    listed = tomllib.loads((FASTNET.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    found = {".".join(path.parent.relative_to(FASTNET.parent).parts) for path in FASTNET.rglob("__init__.py")
+             if "kernels" not in path.parts}
+    assert found <= set(listed), f"pyproject.toml's [tool.setuptools] packages lacks {sorted(found - set(listed))}"

@@ -1,4 +1,4 @@
-"""Model files and checkpoints (fastnet.model_io) and atomic writes.
+"""Model files and checkpoints (fastnet.files.model_io) and atomic writes.
 
 In-process and quick: small networks on a slice of the real MNIST training set.
 """
@@ -10,8 +10,8 @@ import pytest
 
 import fastnet
 from conftest import synthetic_digits
-from fastnet import model_io
-from fastnet.model_io import FORMAT_VERSION, ModelFileError, read_model_file
+from fastnet.files import model_io
+from fastnet.files.model_io import FORMAT_VERSION, ModelFileError, read_model_file
 from fastnet.schedules import Plateau
 
 

@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 
 import fastnet
-import fastnet.files
+import fastnet.files.outputs
 from fastnet import Network
 from fastnet.cli import main
-from fastnet.cli_checks import Terminated
-from fastnet.cli_sweep import SWEEP_OUTPUTS
-from fastnet.files import atomic_write, check_output_folder
-from fastnet.model_io import ModelFileError
+from fastnet.cli.checks import Terminated
+from fastnet.cli.sweep import SWEEP_OUTPUTS
+from fastnet.files.outputs import atomic_write, check_output_folder
+from fastnet.files.model_io import ModelFileError
 from fastnet.runs import RunFolder
-from fastnet.tune import OUTPUTS as TUNE_OUTPUTS, _publish
+from fastnet.sweeps.tune import OUTPUTS as TUNE_OUTPUTS, _publish
 
 
 def write_rows(path, n=90, seed=0):
@@ -420,7 +420,7 @@ def test_a_write_error_names_the_target_never_the_temporary_file(tmp_path, monke
 
     def refused(path, *args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
-    monkeypatch.setattr(fastnet.files, "open", refused, raising=False)
+    monkeypatch.setattr(fastnet.files.outputs, "open", refused, raising=False)
     with pytest.raises(PermissionError, match=r"Permission denied: '.*history\.json'$"):
         with atomic_write(tmp_path / "history.json"):
             pass

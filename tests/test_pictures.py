@@ -1,12 +1,12 @@
-"""The PNG writer (fastnet.png) and the first layer's weight tiles (fastnet.pictures)."""
+"""The PNG writer (fastnet.files.png) and the first layer's weight tiles (fastnet.files.pictures)."""
 import struct
 import zlib
 
 import numpy as np
 import pytest
 
-from fastnet.pictures import weight_tiles
-from fastnet.png import encode_png, write_png
+from fastnet.files.pictures import weight_tiles
+from fastnet.files.png import encode_png, write_png
 
 
 def decode_png(data):

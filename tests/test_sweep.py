@@ -1,4 +1,4 @@
-"""Sweeps and tuning (fastnet.sweep, fastnet.tune, ``fastnet sweep`` / ``fastnet tune``).
+"""Sweeps and tuning (fastnet.sweeps: fastnet.sweep, fastnet.tune, ``fastnet sweep`` / ``fastnet tune``).
 
 Grid parsing and bad input run in-process without dask.  The runs train tiny
 networks for 1-2 epochs on a slice of the genuine MNIST (400 training images):
@@ -25,11 +25,14 @@ import pytest
 import fastnet
 from fastnet.cli import main
 from fastnet.recipe import Recipe
-from fastnet.sweep import (DistributedMissing, Range, Results, SchedulerUnreachable, apply,
-                           base_recipe, check_scheduler, connect, parse_axis, parse_seeds, plan,
-                           points, read_result, require_distributed, run_key, run_task)
-from fastnet.sweep_report import load_rows, swept, table_lines
-from fastnet.tune import REDUCTION, Trial, _next_job, draw
+from fastnet.sweeps.cluster import (DistributedMissing, SchedulerUnreachable, check_scheduler, connect,
+                                    require_distributed)
+from fastnet.sweeps.grid import Range, apply, base_recipe, parse_axis, parse_seeds, points
+from fastnet.sweeps.keys import run_key
+from fastnet.sweeps.report import load_rows, swept, table_lines
+from fastnet.sweeps.storage import Results
+from fastnet.sweeps.tasks import plan, read_result, run_task
+from fastnet.sweeps.tune import REDUCTION, Trial, _next_job, draw
 
 distributed = pytest.importorskip("distributed")  # the sweep extra; CI installs it
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::DeprecationWarning")

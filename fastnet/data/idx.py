@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 import os
 import struct
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .download import MNIST_FILES
 from .errors import DataError
 from .gz import gunzip_if_compressed, read_maybe_gzipped
 
@@ -100,3 +102,30 @@ def read_idx(path: str | os.PathLike[str]) -> NDArray:
             f"got {type(path).__name__}"
         )
     return parse_idx(read_maybe_gzipped(path), os.fspath(path))
+
+
+def find_idx_files(folder: Path, where: str) -> list[Path] | None:
+    """Paths of the four IDX files in ``folder`` (gzipped or raw names), or None if none is there.
+
+    Raises ``DataError`` naming the missing ones when only some are present.
+    """
+    if not folder.is_dir():
+        return None
+    found: list[Path] = []
+    missing: list[str] = []
+    for name in MNIST_FILES:
+        stem = name[: -len(".gz")]
+        candidates = (name, stem, stem.replace("-idx", ".idx"))
+        match = next((folder / c for c in candidates if (folder / c).is_file()), None)
+        if match is None:
+            missing.append(name)
+        else:
+            found.append(match)
+    if not found:
+        return None
+    if missing:
+        raise DataError(
+            f"{where} holds some MNIST IDX files but not {', '.join(missing)}; "
+            "copy all four files there"
+        )
+    return found

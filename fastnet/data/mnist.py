@@ -24,9 +24,10 @@ from numpy.typing import NDArray
 from ..checks import as_dtype, choice
 from .download import LOCAL_COPY_HELP, MNIST_FILES, check_mirrors, default_cache_dir, download_mnist
 from .errors import DataError
-from .idx import read_idx
+from .idx import find_idx_files, read_idx
 from .npz import read_mnist_npz
 from .pickled import read_mnist_pickle
+from .table import is_table
 
 IMAGE_SIDE = 28
 PIXELS = IMAGE_SIDE * IMAGE_SIDE
@@ -66,7 +67,6 @@ def load_mnist(path: str | os.PathLike[str] | None = None, split: str = "book", 
     try:
         return _split_and_convert(_read_source(located, where), split, dtype, where)
     except DataError as error:
-        from .table import is_table  # table.py imports this module
         if not is_table(located):
             raise
         raise DataError(f"{error}. {located} is a table of features, not MNIST: read it with "
@@ -94,7 +94,7 @@ def locate_mnist(path: str | os.PathLike[str] | None = None, *, download: bool =
     if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
         raise TypeError(f"cache_dir: expected a str or os.PathLike folder, got {type(cache_dir).__name__}")
     cache = Path(default_cache_dir() if cache_dir is None else cache_dir)
-    if _find_idx_files(cache, where=str(cache)) is not None:
+    if find_idx_files(cache, where=str(cache)) is not None:
         return cache, "cache"
     if not download:
         raise DataError(
@@ -114,33 +114,10 @@ def _existing(path, described):
     return path
 
 
-def _find_idx_files(folder, where):
-    """Paths of the four IDX files in ``folder`` (gzipped or raw names), or None if none is there.
-
-    Raises ``DataError`` naming the missing ones when only some are present.
-    """
-    if not folder.is_dir():
-        return None
-    found, missing = [], []
-    for name in MNIST_FILES:
-        stem = name[: -len(".gz")]
-        candidates = (name, stem, stem.replace("-idx", ".idx"))
-        match = next((folder / c for c in candidates if (folder / c).is_file()), None)
-        (found if match else missing).append(match or name)
-    if not found:
-        return None
-    if missing:
-        raise DataError(
-            f"{where} holds some MNIST IDX files but not {', '.join(missing)}; "
-            "copy all four files there"
-        )
-    return found
-
-
 def _read_source(path, where):
     """Read the folder or file at ``path`` into raw ``(train, val or None, test)`` pairs."""
     if path.is_dir():
-        idx_files = _find_idx_files(path, where)
+        idx_files = find_idx_files(path, where)
         if idx_files is not None:
             return _read_idx_folder(*idx_files)
         archive = next((path / n for n in ARCHIVE_NAMES if (path / n).is_file()), None)

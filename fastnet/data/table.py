@@ -45,9 +45,8 @@ from numpy.typing import NDArray
 
 from .errors import DataError
 from .gz import GZIP_MAGIC, read_maybe_gzipped
-from .idx import read_idx
-from .mnist import _find_idx_files
-from ..npz_entries import NotAnArchive, PickledEntry, read_entries
+from .idx import find_idx_files, read_idx
+from ..files.npz_entries import NotAnArchive, PickledEntry, read_entries
 
 PARTS = ("training", "validation", "test")
 SPLIT_KEYS = {"training": ("x_train", "y_train"), "validation": ("x_val", "y_val"),
@@ -81,7 +80,7 @@ def is_table(path):
         return True
     if path.is_file() and zipfile.is_zipfile(path):
         return _npz_is_table(path)
-    found = _find_idx_files(path, str(path)) if path.is_dir() else None
+    found = find_idx_files(path, str(path)) if path.is_dir() else None
     if found is not None:
         return _idx_shape(found[0])[1:] != (28, 28) or not _digits(read_idx(found[1]))
     return False
@@ -414,7 +413,7 @@ def _read_idx_part(images_path, labels_path):
 
 
 def _read_idx_folder(folder):
-    found = _find_idx_files(folder, str(folder))
+    found = find_idx_files(folder, str(folder))
     if found is None:
         raise DataError(f"{folder}: holds no IDX files; expected the four files named like "
                         "MNIST's (train-images-idx3-ubyte[.gz], ...)")

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_write
-from .pictures import MatplotlibMissing
-from .sweep import RESULTS_JSON
+from ..files.outputs import atomic_write
+from ..files.pictures import MatplotlibMissing
+from .storage import RESULTS_JSON
 
 PLOTS = "plots"
 

@@ -44,14 +44,14 @@ import zlib
 
 import numpy as np
 
-from ._version import __version__
-from .checks import DTYPES
-from .files import atomic_write, checked_path
-from .network import Network
+from .._version import __version__
+from ..checks import DTYPES
+from .outputs import atomic_write, checked_path
+from ..network import Network
 from .npz_entries import EMPTY_ZIP, ZIP_MAGIC, NotAnArchive, read_entries, what_it_is
-from .optim import SECONDS_KEYS, Optimizer
-from .schedules import describe_schedule, make_schedule
-from .standardize import Standardize
+from ..optim import SECONDS_KEYS, Optimizer
+from ..schedules import describe_schedule, make_schedule
+from ..standardize import Standardize
 
 FORMAT_VERSION = 1
 MODEL, CHECKPOINT = "fastnet-model", "fastnet-checkpoint"

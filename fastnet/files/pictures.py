@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .files import atomic_write
+from .outputs import atomic_write
 
 NEGATIVE, POSITIVE, GRID = (33, 102, 172), (178, 24, 43), (140, 140, 140)  # blue, red, gray
 MIN_WIDTH = 400  # pixels; small grids are scaled up by a whole factor

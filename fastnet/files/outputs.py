@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .run_layout import is_run_folder, run_holding
+
 
 def checked_path(name, path):
     """``path`` (str or os.PathLike) as a ``Path``; TypeError naming ``name`` otherwise."""
@@ -118,7 +120,6 @@ def check_output(path, argument, kind, inputs=None, force=False):
     if path.is_dir():
         raise ValueError(f"{argument}: {path} is a folder; pass the name of the file to write")
     _check_not_an_input(path, argument, inputs)
-    from .runs import run_holding  # runs.py writes with atomic_write: imported here, not above
     run = run_holding(path)
     if run is not None:
         raise ValueError(f"{argument}: {path} is one of the files of the fastnet run in {run}, "
@@ -138,7 +139,6 @@ def check_output_folder(path, argument, own, inputs=None, force=False):
     if path.exists() and not path.is_dir():
         raise ValueError(f"{argument}: {path} is a file; pass a folder for the outputs")
     _check_not_an_input(path, argument, inputs)
-    from .runs import is_run_folder  # runs.py writes with atomic_write: imported here, not above
     if is_run_folder(path):
         raise ValueError(f"{argument}: {path} is the folder of a fastnet run; pass another folder")
     present = sorted(name for name in (os.listdir(path) if path.is_dir() else ())

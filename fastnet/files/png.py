@@ -11,7 +11,7 @@ import zlib
 
 import numpy as np
 
-from .files import OutputKind, atomic_write
+from .outputs import OutputKind, atomic_write
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG = OutputKind("a PNG image", re.escape(SIGNATURE))

@@ -4,7 +4,7 @@ Many short runs, the best promoted to longer ones: every configuration starts
 at the first rung (``RUNGS[0]`` epochs); whenever a worker is free, a
 configuration in the top third of a rung that has not gone on yet is retrained
 at the next rung (3x the epochs), else a new configuration starts.  Each rung
-run is an ordinary sweep task (``fastnet.sweep``): keyed by its recipe, in a
+run is an ordinary sweep task (``fastnet.sweeps.tasks``): keyed by its recipe, in a
 run folder under ``OUT/runs/``, recorded in ``OUT/results.json`` and
 ``results.csv``.  When the search share of the budget is spent, the best
 configuration (highest rung first, then validation accuracy) is trained for
@@ -40,13 +40,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import locate_mnist
-from .files import FolderKind, OutputKind, atomic_write, check_output_folder, check_own
-from .recipe import Recipe
-from .data.table import is_table, refuse_csv_flags
-from .runs import FILES, RECIPE
-from .sweep import (OUTPUTS as SWEEP_OUTPUTS, RESULT, Results, connect, locked, make_task, outcome,
-                    require_distributed, run_data, submit)
+from ..data import locate_mnist
+from ..data.table import is_table, refuse_csv_flags
+from ..files.outputs import FolderKind, OutputKind, atomic_write, check_output_folder, check_own
+from ..files.run_layout import FILES, RECIPE
+from ..recipe import Recipe
+from .cluster import connect, require_distributed
+from .run import outcome, submit
+from .storage import OUTPUTS as SWEEP_OUTPUTS
+from .storage import Results
+from .tasks import RESULT, locked, make_task, run_data
 
 RUNGS = (1, 3, 9)         # epochs of the successive-halving rungs
 REDUCTION = 3             # the top 1/REDUCTION of a rung goes on to the next

@@ -1,13 +1,13 @@
 """``fastnet export MODEL OUT.onnx``: a model file as an ONNX model (see ``fastnet.onnx_export``)."""
 import sys
 
-from .cli_checks import add_force
-from .files import check_output
-from .network import Network
-from .onnx_export import DEFAULT_OPSET, ONNX, OPSETS
+from ..files.outputs import check_output
+from ..network import Network
+from ..onnx_export import DEFAULT_OPSET, ONNX, OPSETS
+from .checks import add_force
 
 
-def add_export(commands):
+def add(commands):
     """Register ``fastnet export``."""
     export = commands.add_parser(
         "export", help="write a model as ONNX (needs the onnx extra)",
