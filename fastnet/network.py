@@ -32,6 +32,7 @@ from .kernels import blas
 from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
 from .dataset import Dataset
+from .files.model_io import read_model_file, save_model
 from .kernels.layout import (B_OFF, ENGINE_NAMES, N_IN, N_OUT, W_OFF, WIDTH, build, check_arrays,
                              check_columns, line_aligned, line_aligned_zeros, n_parameters, plan)
 from .kernels.hogwild import hogwild_buffers, hogwild_epoch
@@ -39,6 +40,7 @@ from .kernels.threads import train_epoch_threads
 from .kernels.train import Buffers, State, Step, buffers, forward_all, gradient_sum, train_epoch
 from .kernels.tunables import EVAL_CHUNK, THREADS_FROM_BATCH, runs_parallel
 from .kernels.update import all_finite
+from . import onnx_export
 from .optim import SGD, Optimizer
 from .schedules import Schedule
 from .training import Augment, Trainer
@@ -211,8 +213,7 @@ class Network(Curvature):
     # ------------------------------------------------------------------ files
     def save(self, path: str | PathLike[str]) -> None:
         """Write this network to ``path``: a NumPy .npz of per-layer arrays and
-        a JSON header, written atomically; see ``fastnet.model_io``."""
-        from .files.model_io import save_model  # model_io builds Networks: imported on use
+        a JSON header, written atomically; see ``fastnet.files.model_io``."""
         save_model(self, path)
 
     @classmethod
@@ -221,14 +222,12 @@ class Network(Curvature):
 
         Never unpickles; raises ``fastnet.ModelFileError`` naming the file and
         what is wrong with it."""
-        from .files.model_io import load_model
-        return load_model(path)
+        return read_model_file(path, cls)[0]
 
     def to_onnx(self, path: str | PathLike[str], opset: int | None = None) -> None:
         """Write this network (with ``standardize`` folded in) as an ONNX model
         to ``path``, atomically; needs the ``onnx`` extra.  See ``fastnet.onnx_export``."""
-        from .onnx_export import to_onnx
-        to_onnx(self, path, opset=opset)
+        onnx_export.to_onnx(self, path, opset=opset)
 
     def __repr__(self):
         return (f"Network({list(self.sizes)}, activation={list(self.activations)}, "

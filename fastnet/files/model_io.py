@@ -30,28 +30,41 @@ shuffles, dropout masks and ``Distort`` are keyed by ``(net.seed, epoch)``,
 both saved, so resuming from a checkpoint repeats the uninterrupted run
 exactly.
 
+This module knows the format, not the classes: ``Network.save`` and
+``Network.load`` call it (the reader builds the class it is given), and
+``fastnet.checkpoints`` holds ``save_checkpoint`` / ``load_checkpoint``.
+
 Safety: files are read with ``np.load(allow_pickle=False)`` only, so loading
 an untrusted file never runs code; every array's name, shape, dtype and
 values are checked against the header before a network is built.  Files are
 written atomically (``files.atomic_write``).  Any problem raises
 ``ModelFileError`` naming the file and what is wrong.
 """
+from __future__ import annotations
+
 import json
 import math
 import numbers
+import os
 import zipfile
 import zlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from .._version import __version__
 from ..checks import DTYPES
 from .outputs import atomic_write, checked_path
-from ..network import Network
 from .npz_entries import EMPTY_ZIP, ZIP_MAGIC, NotAnArchive, read_entries, what_it_is
 from ..optim import SECONDS_KEYS, Optimizer
 from ..schedules import describe_schedule, make_schedule
 from ..standardize import Standardize
+
+if TYPE_CHECKING:  # network imports this module; the reader builds the class it is given
+    from ..network import Network
+
+N = TypeVar("N", bound="Network")
 
 FORMAT_VERSION = 1
 MODEL, CHECKPOINT = "fastnet-model", "fastnet-checkpoint"
@@ -64,32 +77,25 @@ class ModelFileError(ValueError):
     version, or inconsistent.  ``path`` and ``problem`` hold the two halves of
     the message."""
 
-    def __init__(self, path, problem):
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
         super().__init__(f"{path}: {problem}")
         self.path = str(path)
         self.problem = problem
 
 
 # ------------------------------------------------------------------- writing
-def save_model(net, path):
-    """Write ``net`` to ``path`` as a fastnet model file (atomically)."""
-    _check_network("net", net)
+def save_model(net: Network, path: str | os.PathLike[str]) -> None:
+    """Write ``net`` to ``path`` as a fastnet model file (atomically); ``net.save(path)``."""
     _write(path, _header(MODEL, net), {**_layer_arrays(net, "", net.weights, net.biases),
                                        **_standardize_arrays(net)})
 
 
-def save_checkpoint(net, optimizer, path):
-    """Write ``net`` and the run state of ``optimizer`` (an ``SGD`` or another
-    ``fastnet.optim.Optimizer``) to ``path``.
+def write_checkpoint(net: Network, optimizer: Optimizer, path: str | os.PathLike[str]) -> None:
+    """Write ``net`` and the run state of ``optimizer`` (checked by
+    ``fastnet.save_checkpoint``) to ``path`` as a checkpoint (atomically).
 
-    ``load_checkpoint(path)`` gives both back, ready to continue with
-    ``net.fit(..., optimizer=optimizer)``.  A schedule must be one of
-    ``fastnet.schedules`` (a custom callable cannot be stored).
+    A schedule must be one of ``fastnet.schedules`` (a custom callable cannot be stored).
     """
-    _check_network("net", net)
-    if not isinstance(optimizer, Optimizer) or optimizer.name is None:
-        raise TypeError(f"optimizer: expected a fastnet optimizer such as fastnet.SGD, "
-                        f"got {type(optimizer).__name__}")
     hyperparameters = optimizer.hyperparameters()
     if "schedule" in hyperparameters:
         schedule = describe_schedule(hyperparameters["schedule"])
@@ -118,11 +124,6 @@ def save_checkpoint(net, optimizer, path):
         "best_weights": optimizer.best_weights is not None,
     }
     _write(path, header, arrays)
-
-
-def _check_network(name, net):
-    if not isinstance(net, Network):
-        raise TypeError(f"{name}: expected a fastnet.Network, got {type(net).__name__}")
 
 
 def _header(kind, net):
@@ -187,24 +188,10 @@ def _write(path, header, arrays):
 
 
 # ------------------------------------------------------------------- reading
-def load_model(path):
-    """The ``Network`` in a model file or checkpoint at ``path``."""
-    return read_model_file(path)[0]
-
-
-def load_checkpoint(path):
-    """``(net, optimizer)`` from a checkpoint written by ``save_checkpoint``.
-
-    Continue the run with ``net.fit(X, y, epochs, optimizer=optimizer, ...)``
-    (same data, validation and augmentation as before) to end with the same
-    weights as a run that was never interrupted.
-    """
-    net, optimizer, _ = read_model_file(path, kinds=(CHECKPOINT,))
-    return net, optimizer
-
-
-def read_model_file(path, kinds=(MODEL, CHECKPOINT)):
-    """``(net, optimizer or None, header dict)`` from a model file or checkpoint.
+def read_model_file(path: str | os.PathLike[str], network: type[N],
+                    kinds: Sequence[str] = (MODEL, CHECKPOINT)) -> tuple[N, Optimizer | None, dict[str, Any]]:
+    """``(net, optimizer or None, header dict)`` from a model file or checkpoint;
+    ``net`` is built by ``network`` (``fastnet.Network`` or a subclass).
 
     ``kinds`` lists the formats accepted ("fastnet-model", "fastnet-checkpoint").
     Raises ``ModelFileError`` for anything but a complete, consistent file;
@@ -214,7 +201,7 @@ def read_model_file(path, kinds=(MODEL, CHECKPOINT)):
     archive, arrays = _read_arrays(path)
     with archive:
         reader = _HeaderReader(path, _parse_header(path, arrays, kinds))
-        net = _network(reader, arrays)
+        net = _network(reader, arrays, network)
         net.standardize = _standardize(reader, arrays, net.sizes[0])
         net.classes = _classes(reader, net.sizes[-1])
         optimizer = None
@@ -348,8 +335,8 @@ class _HeaderReader:
         return weights, biases
 
 
-def _network(reader, arrays):
-    """The Network described by the header, with the file's weights."""
+def _network(reader, arrays, network):
+    """The ``network`` (a class) described by the header, with the file's weights."""
     spec = reader.get(reader.header, "network", "dict", "header")
     sizes = reader.get(spec, "sizes", "list", "network")
     if len(sizes) < 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0
@@ -364,7 +351,7 @@ def _network(reader, arrays):
     weights, biases = reader.layers(arrays, "", sizes, np.dtype(dtype))
     regularisation = reader.get(spec, "regularisation", "dict", "network")
     try:
-        net = Network(sizes, activation=reader.get(spec, "activations", "list", "network"),
+        net = network(sizes, activation=reader.get(spec, "activations", "list", "network"),
                       output=reader.get(spec, "output", "str", "network"),
                       cost=reader.get(spec, "cost", "str", "network"),
                       init=reader.get(spec, "init", "str", "network"), dtype=dtype,
