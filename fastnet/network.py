@@ -43,6 +43,7 @@ from .kernels.update import all_finite
 from . import onnx_export
 from .optim import SGD, Optimizer
 from .schedules import Schedule
+from .standardize import Standardize
 from .training import Augment, Trainer
 
 HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
@@ -93,8 +94,8 @@ class Network(Curvature):
             seed = secrets.randbits(63)  # fresh entropy, as np.random.SeedSequence() draws it
         self.seed = check_seed("seed", seed)
         self.epochs_trained = 0
-        self.standardize = None  # a fastnet.standardize.Standardize kept with the model, or None
-        self.classes = None      # the label of each output unit, kept with the model (None: its index)
+        self.standardize: Standardize | None = None  # kept with the model
+        self.classes: list[Any] | None = None  # the label of each output unit, kept with the model (None: its index)
         self._regularised_by = (0.0, 0.0, 0)
         fits_in_memory("sizes", self.sizes, self.dtype)
         self._layers = self._layout()
