@@ -45,8 +45,8 @@ class Range:
         return f"{self.kind}:{self.low:g}:{self.high:g}"
 
 
-Axis = tuple[str, "list[Any] | Range"]  # a setting's name and its values, or a range to draw from
-Grid = Mapping[str, Any] | str | Sequence["str | Axis"]  # {name: values} or 'name=values' texts
+Axis = tuple[str, list[Any] | Range]  # a setting's name and its values, or a range to draw from
+Grid = Mapping[str, Any] | str | Sequence[str | Axis]  # {name: values} or 'name=values' texts
 Seeds = int | str | Sequence[int | str]  # 3, '1,2,3', [1, 2, 3] or range(3)
 
 
