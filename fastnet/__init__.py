@@ -9,7 +9,8 @@ from .network import Network
 from .optim import SGD, Optimizer
 from .second_order import LBFGS, HessianFree
 from .training import DivergenceError, Trainer
-from .files.model_io import ModelFileError, load_checkpoint, save_checkpoint
+from .checkpoints import load_checkpoint, save_checkpoint
+from .files.model_io import ModelFileError
 from .sweeps.run import sweep  # the package fastnet.sweeps holds the sweep modules
 from .sweeps.tune import tune
 

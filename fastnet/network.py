@@ -32,6 +32,7 @@ from .kernels import blas
 from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
 from .dataset import Dataset
+from .files.model_io import read_model_file, save_model
 from .kernels.layout import (B_OFF, ENGINE_NAMES, N_IN, N_OUT, W_OFF, WIDTH, build, check_arrays,
                              check_columns, line_aligned, line_aligned_zeros, n_parameters, plan)
 from .kernels.hogwild import hogwild_buffers, hogwild_epoch
@@ -39,8 +40,10 @@ from .kernels.threads import train_epoch_threads
 from .kernels.train import Buffers, State, Step, buffers, forward_all, gradient_sum, train_epoch
 from .kernels.tunables import EVAL_CHUNK, THREADS_FROM_BATCH, runs_parallel
 from .kernels.update import all_finite
+from . import onnx_export
 from .optim import SGD, Optimizer
 from .schedules import Schedule
+from .standardize import Standardize
 from .training import Augment, Trainer
 
 HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
@@ -91,8 +94,8 @@ class Network(Curvature):
             seed = secrets.randbits(63)  # fresh entropy, as np.random.SeedSequence() draws it
         self.seed = check_seed("seed", seed)
         self.epochs_trained = 0
-        self.standardize = None  # a fastnet.standardize.Standardize kept with the model, or None
-        self.classes = None      # the label of each output unit, kept with the model (None: its index)
+        self.standardize: Standardize | None = None  # kept with the model
+        self.classes: list[Any] | None = None  # the label of each output unit, kept with the model (None: its index)
         self._regularised_by = (0.0, 0.0, 0)
         fits_in_memory("sizes", self.sizes, self.dtype)
         self._layers = self._layout()
@@ -211,8 +214,7 @@ class Network(Curvature):
     # ------------------------------------------------------------------ files
     def save(self, path: str | PathLike[str]) -> None:
         """Write this network to ``path``: a NumPy .npz of per-layer arrays and
-        a JSON header, written atomically; see ``fastnet.model_io``."""
-        from .files.model_io import save_model  # model_io builds Networks: imported on use
+        a JSON header, written atomically; see ``fastnet.files.model_io``."""
         save_model(self, path)
 
     @classmethod
@@ -221,14 +223,12 @@ class Network(Curvature):
 
         Never unpickles; raises ``fastnet.ModelFileError`` naming the file and
         what is wrong with it."""
-        from .files.model_io import load_model
-        return load_model(path)
+        return read_model_file(path, cls)[0]
 
     def to_onnx(self, path: str | PathLike[str], opset: int | None = None) -> None:
         """Write this network (with ``standardize`` folded in) as an ONNX model
         to ``path``, atomically; needs the ``onnx`` extra.  See ``fastnet.onnx_export``."""
-        from .onnx_export import to_onnx
-        to_onnx(self, path, opset=opset)
+        onnx_export.to_onnx(self, path, opset=opset)
 
     def __repr__(self):
         return (f"Network({list(self.sizes)}, activation={list(self.activations)}, "

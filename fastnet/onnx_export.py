@@ -30,7 +30,7 @@ from ._version import __version__
 from .checks import integer
 from .files.outputs import OutputKind, atomic_write, checked_path
 
-if TYPE_CHECKING:  # network imports this module on use
+if TYPE_CHECKING:  # network imports this module, so it is not imported here
     import onnx
 
     from .network import Network
@@ -40,6 +40,7 @@ IR_VERSION = 8
 # 13: Softmax's per-axis definition; 19: the newest that onnx>=1.14 and onnxruntime>=1.16 know
 OPSETS = range(13, 20)
 PROTOBUF_LIMIT = 2**31 - 1  # bytes: a single ONNX file cannot be larger
+NETWORK_ATTRIBUTES = ("sizes", "activations", "output", "dtype", "weights", "biases")  # what is exported
 HIDDEN_OPS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
 OUTPUT_OPS = {"sigmoid": "Sigmoid", "softmax": "Softmax", "linear": None}
 # how the files of ``to_onnx`` begin: ir_version (field 1), then producer_name (field 2) "fastnet"
@@ -111,8 +112,7 @@ def build_model(net: Network, opset: int | None = None) -> onnx.ModelProto:
 
 def to_onnx(net: Network, path: str | os.PathLike[str], opset: int | None = None) -> Path:
     """Write ``net`` as an ONNX model to ``path`` (atomically); returns the path."""
-    from .network import Network
-    if not isinstance(net, Network):
+    if not all(hasattr(net, name) for name in NETWORK_ATTRIBUTES):
         raise TypeError(f"net: expected a fastnet.Network, got {type(net).__name__}")
     target = checked_path("path", path)
     data = build_model(net, opset).SerializeToString()

@@ -23,7 +23,7 @@ try:
 except ImportError:  # Windows: no advisory locks; runs are not guarded there
     fcntl = None  # type: ignore[assignment]
 
-from .files.model_io import load_checkpoint, save_checkpoint, save_model
+from .checkpoints import load_checkpoint, save_checkpoint
 from .files.outputs import atomic_write
 from .files.pictures import learning_curves_png
 from .files.run_layout import (BEST, CURVES, FILES, HISTORY_CSV, HISTORY_JSON, LAST, MODEL, RECIPE,
@@ -188,7 +188,7 @@ class RunFolder:
         """
         if optimizer.best_epoch is not None and optimizer.best_epoch == optimizer.epoch:
             save_checkpoint(net, optimizer, self / BEST)
-            save_model(net, self / MODEL)
+            net.save(self / MODEL)
         save_checkpoint(net, optimizer, self / LAST)
         self.save_history(optimizer)
 

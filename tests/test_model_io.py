@@ -152,6 +152,18 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(mnist, tmp_path, monk
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
 
 
+def test_a_subclass_of_network_loads_as_itself(tmp_path):
+    class Labelled(fastnet.Network):
+        pass
+
+    net = fastnet.Network([4, 3, 2], seed=5)
+    net.save(tmp_path / "m.npz")
+    loaded = Labelled.load(tmp_path / "m.npz")
+    assert type(loaded) is Labelled
+    assert_same_network(net, loaded)
+    assert type(fastnet.Network.load(tmp_path / "m.npz")) is fastnet.Network
+
+
 def test_save_into_a_missing_folder_names_the_folder(tmp_path):
     net = fastnet.Network([784, 5, 10], seed=1)
     with pytest.raises(FileNotFoundError, match="does not exist"):
@@ -344,7 +356,7 @@ def test_inconsistent_checkpoint_history(mnist, tmp_path):
 
 def test_missing_file_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
-        read_model_file(tmp_path / "absent.npz")
+        read_model_file(tmp_path / "absent.npz", fastnet.Network)
 
 
 # ------------------------------------------------------------------ parameters

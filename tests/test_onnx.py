@@ -9,7 +9,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from fastnet import Network  # noqa: E402
 from fastnet.cli import main  # noqa: E402
-from fastnet.onnx_export import DEFAULT_OPSET, OPSETS, build_model  # noqa: E402
+from fastnet.onnx_export import DEFAULT_OPSET, OPSETS, build_model, to_onnx  # noqa: E402
 from fastnet.standardize import Standardize  # noqa: E402
 
 
@@ -86,6 +86,8 @@ def test_bad_arguments_are_named_and_nothing_is_left_behind(tmp_path):
         net.to_onnx(3)
     with pytest.raises(FileNotFoundError):
         net.to_onnx(tmp_path / "missing" / "net.onnx")
+    with pytest.raises(TypeError, match="net: expected a fastnet.Network, got list"):
+        to_onnx([[1.0]], tmp_path / "net.onnx")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -7,6 +7,7 @@ from ..files.model_io import read_model_file
 from ..files.outputs import check_output
 from ..files.pictures import weight_tiles
 from ..files.png import PNG, write_png
+from ..network import Network
 from .checks import add_force
 from .scores import architecture
 
@@ -25,7 +26,7 @@ def add(commands):
 
 def show_command(args, parser):
     """``fastnet show MODEL``: architecture, training state, optional weight picture."""
-    net, optimizer, header = read_model_file(args.model)
+    net, optimizer, header = read_model_file(args.model, Network)
     kind = "checkpoint" if optimizer is not None else "model"
     print(f"{kind:<8} {args.model} (format {header['format_version']}, written by fastnet "
           f"{header.get('fastnet_version', '?')})")

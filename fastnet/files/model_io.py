@@ -30,28 +30,43 @@ shuffles, dropout masks and ``Distort`` are keyed by ``(net.seed, epoch)``,
 both saved, so resuming from a checkpoint repeats the uninterrupted run
 exactly.
 
+This module knows the format, not the classes: ``Network.save`` and
+``Network.load`` call it (the reader builds the class it is given), and
+``fastnet.checkpoints`` holds ``save_checkpoint`` / ``load_checkpoint``.
+
 Safety: files are read with ``np.load(allow_pickle=False)`` only, so loading
 an untrusted file never runs code; every array's name, shape, dtype and
 values are checked against the header before a network is built.  Files are
 written atomically (``files.atomic_write``).  Any problem raises
 ``ModelFileError`` naming the file and what is wrong.
 """
+from __future__ import annotations
+
 import json
 import math
 import numbers
+import os
 import zipfile
 import zlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .._version import __version__
 from ..checks import DTYPES
 from .outputs import atomic_write, checked_path
-from ..network import Network
-from .npz_entries import EMPTY_ZIP, ZIP_MAGIC, NotAnArchive, read_entries, what_it_is
+from .npz_entries import EMPTY_ZIP, ZIP_MAGIC, Entry, NotAnArchive, read_entries, what_it_is
 from ..optim import SECONDS_KEYS, Optimizer
 from ..schedules import describe_schedule, make_schedule
 from ..standardize import Standardize
+
+if TYPE_CHECKING:  # network imports this module; the reader builds the class it is given
+    from ..network import Network
+
+N = TypeVar("N", bound="Network")  # the class that read_model_file builds
 
 FORMAT_VERSION = 1
 MODEL, CHECKPOINT = "fastnet-model", "fastnet-checkpoint"
@@ -64,32 +79,25 @@ class ModelFileError(ValueError):
     version, or inconsistent.  ``path`` and ``problem`` hold the two halves of
     the message."""
 
-    def __init__(self, path, problem):
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
         super().__init__(f"{path}: {problem}")
         self.path = str(path)
         self.problem = problem
 
 
 # ------------------------------------------------------------------- writing
-def save_model(net, path):
-    """Write ``net`` to ``path`` as a fastnet model file (atomically)."""
-    _check_network("net", net)
+def save_model(net: Network, path: str | os.PathLike[str]) -> None:
+    """Write ``net`` to ``path`` as a fastnet model file (atomically); ``net.save(path)``."""
     _write(path, _header(MODEL, net), {**_layer_arrays(net, "", net.weights, net.biases),
                                        **_standardize_arrays(net)})
 
 
-def save_checkpoint(net, optimizer, path):
-    """Write ``net`` and the run state of ``optimizer`` (an ``SGD`` or another
-    ``fastnet.optim.Optimizer``) to ``path``.
+def write_checkpoint(net: Network, optimizer: Optimizer, path: str | os.PathLike[str]) -> None:
+    """Write ``net`` and the run state of ``optimizer`` (checked by
+    ``fastnet.save_checkpoint``) to ``path`` as a checkpoint (atomically).
 
-    ``load_checkpoint(path)`` gives both back, ready to continue with
-    ``net.fit(..., optimizer=optimizer)``.  A schedule must be one of
-    ``fastnet.schedules`` (a custom callable cannot be stored).
+    A schedule must be one of ``fastnet.schedules`` (a custom callable cannot be stored).
     """
-    _check_network("net", net)
-    if not isinstance(optimizer, Optimizer) or optimizer.name is None:
-        raise TypeError(f"optimizer: expected a fastnet optimizer such as fastnet.SGD, "
-                        f"got {type(optimizer).__name__}")
     hyperparameters = optimizer.hyperparameters()
     if "schedule" in hyperparameters:
         schedule = describe_schedule(hyperparameters["schedule"])
@@ -120,35 +128,30 @@ def save_checkpoint(net, optimizer, path):
     _write(path, header, arrays)
 
 
-def _check_network(name, net):
-    if not isinstance(net, Network):
-        raise TypeError(f"{name}: expected a fastnet.Network, got {type(net).__name__}")
-
-
-def _header(kind, net):
+def _header(kind: str, net: Network) -> dict[str, Any]:
     l2, l1, n = net._regularised_by
-    header = {"format": kind, "format_version": FORMAT_VERSION, "fastnet_version": __version__,
+    header: dict[str, Any] = {"format": kind, "format_version": FORMAT_VERSION, "fastnet_version": __version__,
             "network": {"sizes": list(net.sizes), "activations": list(net.activations),
                         "output": net.output, "cost": net.cost_name, "init": net.init,
                         "dtype": net.dtype.name, "seed": net.seed,
                         "epochs_trained": net.epochs_trained,
                         "regularisation": {"l2": l2, "l1": l1, "n": n}}}
-    if getattr(net, "standardize", None) is not None:
+    if net.standardize is not None:
         header["standardize"] = True
-    if getattr(net, "classes", None) is not None:
-        header["classes"] = _checked_classes(net)
+    if net.classes is not None:
+        header["classes"] = _checked_classes(net.classes, net.sizes[-1])
     return header
 
 
-def _checked_classes(net):
-    classes = [value.item() if isinstance(value, np.generic) else value for value in net.classes]
-    problem = _classes_problem(classes, net.sizes[-1])
+def _checked_classes(given: Sequence[Any], n_out: int) -> list[int | str]:
+    classes = [value.item() if isinstance(value, np.generic) else value for value in given]
+    problem = _classes_problem(classes, n_out)
     if problem:
-        raise ValueError(f"net.classes: {problem}, got {net.classes!r}; pass such a list or None")
+        raise ValueError(f"net.classes: {problem}, got {given!r}; pass such a list or None")
     return classes
 
 
-def _classes_problem(classes, n_out):
+def _classes_problem(classes: list[Any], n_out: int) -> str | None:
     """Why ``classes`` cannot label ``n_out`` output units (a phrase), or None."""
     if len(classes) != n_out or not all(
             isinstance(c, str) or (isinstance(c, int) and not isinstance(c, bool)) for c in classes):
@@ -161,7 +164,7 @@ def _classes_problem(classes, n_out):
     return None
 
 
-def _standardize_arrays(net):
+def _standardize_arrays(net: Network) -> dict[str, NDArray]:
     """{"standardize_mean": (n_in,), "standardize_std": (n_in,)} if ``net.standardize`` is set."""
     scaling = getattr(net, "standardize", None)
     if scaling is None:
@@ -172,7 +175,8 @@ def _standardize_arrays(net):
     return {"standardize_mean": scaling.mean, "standardize_std": scaling.std}
 
 
-def _layer_arrays(net, prefix, weights, biases):
+def _layer_arrays(net: Network, prefix: str, weights: Sequence[NDArray],
+                  biases: Sequence[NDArray]) -> dict[str, NDArray]:
     """{prefix + "weights_l": (n_in, n_out), prefix + "biases_l": (n_out,)} for every layer."""
     arrays = {}
     for l, (W, b) in enumerate(zip(weights, biases)):
@@ -181,30 +185,17 @@ def _layer_arrays(net, prefix, weights, biases):
     return arrays
 
 
-def _write(path, header, arrays):
+def _write(path: str | os.PathLike[str], header: dict[str, Any], arrays: dict[str, NDArray]) -> None:
     with atomic_write(checked_path("path", path)) as handle:
-        np.savez(handle, **{HEADER: np.array(json.dumps(header))}, **arrays)
+        entries: dict[str, Any] = {HEADER: np.array(json.dumps(header)), **arrays}  # np.savez's keywords
+        np.savez(handle, **entries)
 
 
 # ------------------------------------------------------------------- reading
-def load_model(path):
-    """The ``Network`` in a model file or checkpoint at ``path``."""
-    return read_model_file(path)[0]
-
-
-def load_checkpoint(path):
-    """``(net, optimizer)`` from a checkpoint written by ``save_checkpoint``.
-
-    Continue the run with ``net.fit(X, y, epochs, optimizer=optimizer, ...)``
-    (same data, validation and augmentation as before) to end with the same
-    weights as a run that was never interrupted.
-    """
-    net, optimizer, _ = read_model_file(path, kinds=(CHECKPOINT,))
-    return net, optimizer
-
-
-def read_model_file(path, kinds=(MODEL, CHECKPOINT)):
-    """``(net, optimizer or None, header dict)`` from a model file or checkpoint.
+def read_model_file(path: str | os.PathLike[str], network: type[N],
+                    kinds: Sequence[str] = (MODEL, CHECKPOINT)) -> tuple[N, Optimizer | None, dict[str, Any]]:
+    """``(net, optimizer or None, header dict)`` from a model file or checkpoint;
+    ``net`` is built by ``network`` (``fastnet.Network`` or a subclass).
 
     ``kinds`` lists the formats accepted ("fastnet-model", "fastnet-checkpoint").
     Raises ``ModelFileError`` for anything but a complete, consistent file;
@@ -214,7 +205,7 @@ def read_model_file(path, kinds=(MODEL, CHECKPOINT)):
     archive, arrays = _read_arrays(path)
     with archive:
         reader = _HeaderReader(path, _parse_header(path, arrays, kinds))
-        net = _network(reader, arrays)
+        net = _network(reader, arrays, network)
         net.standardize = _standardize(reader, arrays, net.sizes[0])
         net.classes = _classes(reader, net.sizes[-1])
         optimizer = None
@@ -226,7 +217,7 @@ def read_model_file(path, kinds=(MODEL, CHECKPOINT)):
     return net, optimizer, reader.header
 
 
-def _read_arrays(path):
+def _read_arrays(path: Path) -> tuple[zipfile.ZipFile, dict[str, Entry]]:
     """(open zip archive, every array in the .npz at ``path`` by name as an
     ``npz_entries.Entry``): declared shape and dtype known, data read only once
     they are checked."""
@@ -246,7 +237,7 @@ def _read_arrays(path):
         raise ModelFileError(path, str(error)) from None
 
 
-def _read_entry(path, entry):
+def _read_entry(path: Path, entry: Entry) -> NDArray:
     """The data of a checked ``Entry``; ModelFileError if it cannot be read."""
     try:
         return entry.read()
@@ -254,7 +245,7 @@ def _read_entry(path, entry):
         raise ModelFileError(path, f"its entry {entry.member!r} is corrupt ({error})") from None
 
 
-def _parse_header(path, arrays, kinds):
+def _parse_header(path: Path, arrays: dict[str, Entry], kinds: Sequence[str]) -> dict[str, Any]:
     """The header dict, after checking its format and version."""
     if HEADER not in arrays:
         raise ModelFileError(path, f"has no {HEADER!r} entry, so it is not a fastnet model file "
@@ -287,7 +278,7 @@ def _parse_header(path, arrays, kinds):
     return header
 
 
-FIELD_KINDS = {
+FIELD_KINDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "count": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
               "a non-negative integer"),
     "number": (lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)
@@ -299,7 +290,7 @@ FIELD_KINDS = {
 }
 
 
-def is_kind(kind, value):
+def is_kind(kind: str, value: Any) -> bool:
     """Whether a JSON value is of ``kind`` (a key of ``FIELD_KINDS``)."""
     return FIELD_KINDS[kind][0](value)
 
@@ -307,13 +298,13 @@ def is_kind(kind, value):
 class _HeaderReader:
     """Typed access to header fields; a missing or mistyped field is a ``ModelFileError``."""
 
-    def __init__(self, path, header):
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
         self.path, self.header = path, header
 
-    def error(self, problem):
+    def error(self, problem: str) -> ModelFileError:
         return ModelFileError(self.path, problem)
 
-    def get(self, mapping, key, kind, where, optional=False):
+    def get(self, mapping: dict[str, Any], key: str, kind: str, where: str, optional: bool = False) -> Any:
         """mapping[key], checked to be of ``kind``, a key of ``FIELD_KINDS``."""
         if key not in mapping:
             raise self.error(f"the header's {where} has no {key!r} entry")
@@ -325,7 +316,7 @@ class _HeaderReader:
                              f"{FIELD_KINDS[kind][1]}" + (" or null" if optional else ""))
         return value
 
-    def array(self, arrays, name, shape, dtype):
+    def array(self, arrays: dict[str, Entry], name: str, shape: tuple[int, ...], dtype: np.dtype) -> NDArray:
         """arrays.pop(name), checked for shape, dtype and finite values."""
         if name not in arrays:
             raise self.error(f"has no {name!r} array, which the header's network needs")
@@ -338,7 +329,8 @@ class _HeaderReader:
             raise self.error(f"{name} holds NaN or infinite values")
         return array
 
-    def layers(self, arrays, prefix, sizes, dtype):
+    def layers(self, arrays: dict[str, Entry], prefix: str, sizes: Sequence[int],
+               dtype: np.dtype) -> tuple[list[NDArray], list[NDArray]]:
         """Per-layer (weights, biases) lists named with ``prefix``."""
         pairs = list(zip(sizes[:-1], sizes[1:]))
         weights = [self.array(arrays, f"{prefix}weights_{l}", (n_in, n_out), dtype)
@@ -348,8 +340,8 @@ class _HeaderReader:
         return weights, biases
 
 
-def _network(reader, arrays):
-    """The Network described by the header, with the file's weights."""
+def _network(reader: _HeaderReader, arrays: dict[str, Entry], network: type[N]) -> N:
+    """The ``network`` (a class) described by the header, with the file's weights."""
     spec = reader.get(reader.header, "network", "dict", "header")
     sizes = reader.get(spec, "sizes", "list", "network")
     if len(sizes) < 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0
@@ -364,7 +356,7 @@ def _network(reader, arrays):
     weights, biases = reader.layers(arrays, "", sizes, np.dtype(dtype))
     regularisation = reader.get(spec, "regularisation", "dict", "network")
     try:
-        net = Network(sizes, activation=reader.get(spec, "activations", "list", "network"),
+        net = network(sizes, activation=reader.get(spec, "activations", "list", "network"),
                       output=reader.get(spec, "output", "str", "network"),
                       cost=reader.get(spec, "cost", "str", "network"),
                       init=reader.get(spec, "init", "str", "network"), dtype=dtype,
@@ -379,7 +371,7 @@ def _network(reader, arrays):
     return net
 
 
-def _standardize(reader, arrays, n_in):
+def _standardize(reader: _HeaderReader, arrays: dict[str, Entry], n_in: int) -> Standardize | None:
     """The optional input standardization: a ``Standardize`` or None."""
     if "standardize" not in reader.header or not reader.get(reader.header, "standardize",
                                                              "bool", "header"):
@@ -392,7 +384,7 @@ def _standardize(reader, arrays, n_in):
     return Standardize(mean, std)
 
 
-def _classes(reader, n_out):
+def _classes(reader: _HeaderReader, n_out: int) -> list[int | str] | None:
     """The optional labels of the output units: a list or None."""
     if "classes" not in reader.header:
         return None
@@ -403,7 +395,7 @@ def _classes(reader, n_out):
     return classes
 
 
-def _optimizer(reader, arrays, net):
+def _optimizer(reader: _HeaderReader, arrays: dict[str, Entry], net: Network) -> Optimizer:
     """The optimizer of a checkpoint, with its run state, for ``net``."""
     state = reader.get(reader.header, "optimizer", "dict", "header")
     # fastnet 0.1's checkpoints hold an SGD and name no optimizer

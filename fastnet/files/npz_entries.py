@@ -7,11 +7,14 @@ the small .npy header at the start of each zip member, so that the caller can
 check them against what it expects before ``Entry.read()`` allocates anything.
 Nothing is ever unpickled: an entry with object dtype is refused.
 """
+from __future__ import annotations
+
 import zipfile
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 ZIP_MAGIC, NPY_MAGIC = b"PK\x03\x04", b"\x93NUMPY"
 EMPTY_ZIP = b"PK\x05\x06"
@@ -26,7 +29,7 @@ class NotAnArchive(ValueError):
 class PickledEntry(NotAnArchive):
     """An entry holds pickled data (object dtype); ``name`` is its array's name."""
 
-    def __init__(self, message, name):
+    def __init__(self, message: str, name: str) -> None:
         super().__init__(message)
         self.name = name
 
@@ -36,17 +39,17 @@ class Entry:
     """One array of an archive: its declared shape and dtype, data not yet read."""
     archive: zipfile.ZipFile
     member: str
-    shape: tuple
+    shape: tuple[int, ...]
     dtype: np.dtype
     fortran_order: bool
 
-    def read(self):
+    def read(self) -> NDArray:
         """The array's data (allocates ``shape`` x ``dtype``; no pickle)."""
         with self.archive.open(self.member) as handle:
             return np.lib.format.read_array(handle, allow_pickle=False)
 
 
-def read_entries(archive):
+def read_entries(archive: zipfile.ZipFile) -> dict[str, Entry]:
     """{name: Entry} of every array in an open ``zipfile.ZipFile`` (.npz), from
     the members' .npy headers only.  Raises ``NotAnArchive`` for members that
     are not .npy arrays, ``PickledEntry`` for one that holds pickled (object) data."""
@@ -71,7 +74,7 @@ def read_entries(archive):
     return entries
 
 
-def what_it_is(start):
+def what_it_is(start: bytes) -> str:
     """A phrase for a file that begins with the bytes ``start`` but is no .npz."""
     if not start:
         return "is empty or truncated (0 bytes)"

@@ -14,17 +14,21 @@ that writes: never onto one of its own inputs or a file of a fastnet run
 folder, never over a file of another kind without ``--force``, and never over
 a file or folder of another kind in an output folder at all.
 """
+from __future__ import annotations
+
 import os
 import re
 import secrets
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 from .run_layout import is_run_folder, run_holding
 
 
-def checked_path(name, path):
+def checked_path(name: str, path: str | os.PathLike[str]) -> Path:
     """``path`` (str or os.PathLike) as a ``Path``; TypeError naming ``name`` otherwise."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{name}: expected a file path (str or os.PathLike), "
@@ -33,7 +37,7 @@ def checked_path(name, path):
 
 
 @contextmanager
-def atomic_write(path, text=False):
+def atomic_write(path: str | os.PathLike[str], text: bool = False) -> Iterator[IO[Any]]:
     """Context manager: a file object that becomes ``path`` only if the block succeeds.
 
     Binary by default; ``text=True`` gives a UTF-8 text file with Unix newlines.
@@ -44,7 +48,7 @@ def atomic_write(path, text=False):
     if not folder.is_dir():
         raise FileNotFoundError(f"{path}: the folder {folder} does not exist; create it first")
     temporary = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    options = {"encoding": "utf-8", "newline": "\n"} if text else {}
+    options: dict[str, Any] = {"encoding": "utf-8", "newline": "\n"} if text else {}
     try:
         with open(temporary, "x" if text else "xb", **options) as handle:
             yield handle
@@ -59,7 +63,7 @@ def atomic_write(path, text=False):
     _fsync_folder(folder)
 
 
-def _fsync_folder(folder):
+def _fsync_folder(folder: Path) -> None:
     """Make a rename in ``folder`` durable (a no-op where folders cannot be opened)."""
     try:
         descriptor = os.open(folder, os.O_RDONLY)
@@ -81,7 +85,7 @@ class OutputKind:
     name: str
     start: bytes
 
-    def recognises(self, path):
+    def recognises(self, path: str | os.PathLike[str]) -> bool:
         """Whether the file at ``path`` begins as this kind of file does."""
         try:
             with open(path, "rb") as handle:
@@ -97,10 +101,10 @@ class FolderKind:
     name in ``needs`` and, unless ``holds`` is None, nothing but names in ``holds`` (hidden
     entries aside)."""
     name: str
-    holds: frozenset | None = None
-    needs: frozenset = frozenset()
+    holds: frozenset[str] | None = None
+    needs: frozenset[str] = frozenset()
 
-    def recognises(self, path):
+    def recognises(self, path: str | os.PathLike[str]) -> bool:
         """Whether ``path`` is a folder of this kind."""
         if not os.path.isdir(path):
             return False
@@ -109,9 +113,11 @@ class FolderKind:
 
 
 FOLDER = FolderKind("a folder")  # one a command writes into, beside what it holds
+Inputs = Mapping[str, "str | os.PathLike[str] | None"]  # {argument: path} of what a command reads
 
 
-def check_output(path, argument, kind, inputs=None, force=False):
+def check_output(path: str | os.PathLike[str], argument: str, kind: OutputKind, inputs: Inputs | None = None,
+                 force: bool = False) -> None:
     """Raise ValueError (naming ``argument``) unless a command may write the file ``path``:
     not a folder, not one of ``inputs`` ({argument: path} of what the command reads), not
     a file of a fastnet run folder, and not an existing file of another kind than ``kind``
@@ -129,7 +135,8 @@ def check_output(path, argument, kind, inputs=None, force=False):
                          "new file name, or --force to replace it")
 
 
-def check_output_folder(path, argument, own, inputs=None, force=False):
+def check_output_folder(path: str | os.PathLike[str], argument: str, own: Mapping[str, OutputKind | FolderKind],
+                        inputs: Inputs | None = None, force: bool = False) -> None:
     """Raise ValueError (naming ``argument``) unless a command may write into the folder
     ``path``: not a file, not one of ``inputs``, not a fastnet run folder, (unless
     ``force``) missing, empty or holding only names in ``own``, and every entry of ``path``
@@ -153,7 +160,7 @@ def check_output_folder(path, argument, own, inputs=None, force=False):
             check_own(path / name, argument, own[name])
 
 
-def check_own(path, argument, kind):
+def check_own(path: str | os.PathLike[str], argument: str, kind: OutputKind | FolderKind) -> None:
     """Raise ValueError (naming ``argument``) if ``path`` exists and is not of ``kind``:
     a command replaces (or writes into) only what it wrote itself, --force or not."""
     if os.path.lexists(path) and not kind.recognises(path):
@@ -161,7 +168,7 @@ def check_own(path, argument, kind):
                          "writes there; move it away, or pass another folder")
 
 
-def _check_not_an_input(path, argument, inputs):
+def _check_not_an_input(path: Path, argument: str, inputs: Inputs | None) -> None:
     for name, given in (inputs or {}).items():
         if given is not None and _same_file(path, given):
             noun = "folder" if path.is_dir() else "file"
@@ -169,7 +176,7 @@ def _check_not_an_input(path, argument, inputs):
                              "command reads; pass another name, so that it is not overwritten")
 
 
-def _same_file(a, b):
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     try:
         return os.path.samefile(a, b)
     except OSError:  # one of them does not exist

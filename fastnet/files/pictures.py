@@ -9,9 +9,14 @@
   per hidden unit (784 inputs: 28 x 28), as a NumPy RGB image for
   ``png.write_png``: no matplotlib needed.
 """
+from __future__ import annotations
+
 import math
+import os
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .outputs import atomic_write
 
@@ -24,7 +29,7 @@ class MatplotlibMissing(ImportError):
     """matplotlib is not installed, so no plot can be drawn."""
 
 
-def learning_curves_png(history, path, title=""):
+def learning_curves_png(history: Mapping[str, Sequence[float]], path: str | os.PathLike[str], title: str = "") -> None:
     """Write cost and accuracy per epoch (training and validation) to the PNG ``path``.
 
     ``history``: a dict of per-epoch lists as ``Network.fit`` returns it;
@@ -64,7 +69,7 @@ def learning_curves_png(history, path, title=""):
         figure.savefig(handle, format="png", dpi=100)
 
 
-def weight_tiles(weights):
+def weight_tiles(weights: ArrayLike) -> NDArray[np.uint8]:
     """The incoming weights of each unit as a picture: (height, width, 3) uint8 RGB.
 
     ``weights``: (n_in, n_units), n_in a square number (side x side pixels).
@@ -97,7 +102,7 @@ def weight_tiles(weights):
     return canvas.repeat(scale, axis=0).repeat(scale, axis=1)
 
 
-def _diverging(signed):
+def _diverging(signed: NDArray[np.float64]) -> NDArray[np.uint8]:
     """Colours (..., 3) uint8 for values in [-1, 1]: blue at -1, white at 0, red at +1."""
     white = np.full(3, 255.0)
     strength = np.abs(signed)[..., None]

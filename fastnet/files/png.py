@@ -5,11 +5,15 @@ needs one exact pixel per weight, not a plotting library: a PNG is a
 signature, an IHDR chunk, zlib-compressed scanlines (each prefixed by filter
 type 0) in an IDAT chunk and an IEND chunk, each chunk with its CRC-32.
 """
+from __future__ import annotations
+
+import os
 import re
 import struct
 import zlib
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .outputs import OutputKind, atomic_write
 
@@ -18,7 +22,7 @@ PNG = OutputKind("a PNG image", re.escape(SIGNATURE))
 GRAY, RGB = 0, 2  # PNG colour types
 
 
-def encode_png(image):
+def encode_png(image: ArrayLike) -> bytes:
     """The PNG bytes of ``image``: (height, width) uint8 gray or (height, width, 3) uint8 RGB."""
     image = np.asarray(image)
     if image.dtype != np.uint8 or not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
@@ -35,14 +39,14 @@ def encode_png(image):
             + _chunk(b"IDAT", zlib.compress(scanlines.tobytes(), 9)) + _chunk(b"IEND", b""))
 
 
-def write_png(path, image):
+def write_png(path: str | os.PathLike[str], image: ArrayLike) -> None:
     """Write ``image`` (see ``encode_png``) to ``path`` atomically."""
     data = encode_png(image)
     with atomic_write(path) as handle:
         handle.write(data)
 
 
-def _chunk(kind, payload):
+def _chunk(kind: bytes, payload: bytes) -> bytes:
     """One PNG chunk: length, type, payload, CRC-32 of type + payload."""
     return (struct.pack(">I", len(payload)) + kind + payload
             + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))

@@ -1,5 +1,7 @@
 """The connection to dask.distributed: a given client, a scheduler's address (asked who
 it is first), or an embedded LocalCluster of one single-threaded worker per core."""
+from __future__ import annotations
+
 import asyncio
 import concurrent.futures
 import contextlib
@@ -7,8 +9,14 @@ import logging
 import os
 import re
 import socket
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from ..checks import cores
+
+if TYPE_CHECKING:
+    import distributed
 
 EXTRA = "pip install 'fastnet[sweep]'"
 
@@ -17,7 +25,7 @@ class DistributedMissing(ImportError):
     """dask.distributed, the optional ``sweep`` extra, is not installed."""
 
 
-def require_distributed():
+def require_distributed() -> ModuleType:
     """The ``distributed`` module, or ``DistributedMissing`` saying how to install it."""
     try:
         import distributed
@@ -32,7 +40,8 @@ class SchedulerUnreachable(ConnectionError):
 
 
 @contextlib.contextmanager
-def connect(client=None, scheduler=None, workers=None, timeout=None):
+def connect(client: distributed.Client | None = None, scheduler: str | None = None, workers: int | None = None,
+            timeout: float | None = None) -> Iterator[distributed.Client]:
     """A dask client: ``client`` itself, one for ``scheduler`` (an address such as
     tcp://host:8786, default $FASTNET_SCHEDULER), or an embedded LocalCluster of
     ``workers`` processes (default and most: one per core), one thread and one Numba
@@ -71,7 +80,7 @@ def connect(client=None, scheduler=None, workers=None, timeout=None):
         yield connected
 
 
-def check_scheduler(address, timeout=None):
+def check_scheduler(address: str, timeout: float | None = None) -> float:
     """Ask ``address`` for its identity in dask's protocol; return the timeout in seconds
     if a dask scheduler answers, else raise ``SchedulerUnreachable`` naming the address
     and what answered there (nothing, a silent peer, one that speaks another protocol,
@@ -129,7 +138,7 @@ def check_scheduler(address, timeout=None):
     return timeout
 
 
-async def _identity(address, timeout):
+async def _identity(address: str, timeout: float) -> Any:
     """The peer's answer to dask's ``identity`` request (``timeout`` seconds to connect)."""
     from distributed.comm import connect as open_comm
     comm = await open_comm(address, timeout=timeout)
@@ -141,7 +150,7 @@ async def _identity(address, timeout):
 
 
 @contextlib.contextmanager
-def environment_kept():
+def environment_kept() -> Iterator[Callable[[], None]]:
     """Yields ``restore``, which sets this process's environment variables back to
     what they were on entry; called again on exit.
 
@@ -153,7 +162,7 @@ def environment_kept():
     launched")."""
     saved = dict(os.environ)
 
-    def restore():
+    def restore() -> None:
         for name in [name for name in os.environ if name not in saved]:
             del os.environ[name]
         for name, value in saved.items():

@@ -8,8 +8,12 @@ Settings are named as ``fastnet train``'s flags (``batch_size`` or
 ``log:LOW:HIGH`` (log-uniform), ``float:LOW:HIGH`` (uniform),
 ``int:LOW:HIGH`` (uniform integer, both ends included).
 """
+from __future__ import annotations
+
 import dataclasses
 import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 
@@ -27,26 +31,31 @@ class Range:
     low: float
     high: float
 
-    def draw(self, rng):
+    def draw(self, rng: np.random.Generator) -> int | float:
         """One value: floats rounded to 3 significant digits, ints with both ends included."""
         if self.kind == "int":
-            return int(rng.integers(self.low, self.high + 1))
+            return int(rng.integers(int(self.low), int(self.high) + 1))
         if self.kind == "log":
             value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
         else:
             value = rng.uniform(self.low, self.high)
         return float(f"{value:.3g}")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.kind}:{self.low:g}:{self.high:g}"
 
 
-def setting_names():
+Axis = tuple[str, list[Any] | Range]  # a setting's name and its values, or a range to draw from
+Grid = Mapping[str, Any] | str | Sequence[str | Axis]  # {name: values} or 'name=values' texts
+Seeds = int | str | Sequence[int | str]  # 3, '1,2,3', [1, 2, 3] or range(3)
+
+
+def setting_names() -> list[str]:
     """Every name a sweep can vary: the recipe's flags (``fastnet.recipe.FLAGS``) but the seed."""
     return sorted(set(FLAGS) - {"seed"})
 
 
-def _name(name):
+def _name(name: str) -> str:
     """The canonical setting name for ``name`` (flag spelling allowed)."""
     if not isinstance(name, str):
         raise TypeError(f"grid: expected setting names as text, got {name!r}")
@@ -59,7 +68,7 @@ def _name(name):
     return canonical
 
 
-def _kind(name):
+def _kind(name: str) -> type:
     """The Python type a setting's values have (int, float, bool, tuple or str)."""
     if name in TUPLES:
         return tuple
@@ -69,7 +78,7 @@ def _kind(name):
     return parse if parse in (int, float) else str
 
 
-def convert(name, value):
+def convert(name: str, value: Any) -> Any:
     """``value`` (text as on the command line, or a Python value) as setting ``name``
     takes it; ValueError / TypeError naming the setting otherwise."""
     name = _name(name)
@@ -84,7 +93,7 @@ def convert(name, value):
                 raise ValueError(f"{flag}expected true or false, got {value!r}")
             return words[text.lower()]
         try:
-            value = FLAGS[name].parse(text)
+            value = cast(Callable[[str], Any], FLAGS[name].parse)(text)  # not None: kind is not bool
         except ValueError as error:
             raise ValueError(f"{flag}{value!r} is not a valid value ({error}); pass it as "
                              f"`fastnet train --{name.replace('_', '-')}` takes it") from None
@@ -110,7 +119,7 @@ def convert(name, value):
     return value
 
 
-def parse_axis(text):
+def parse_axis(text: str) -> Axis:
     """``'name=v1,v2,...'`` or ``'name=KIND:LOW:HIGH'`` as ``(name, list or Range)``."""
     if not isinstance(text, str):
         raise TypeError(f"grid: expected text such as 'eta=0.025,0.25,2.5', got {text!r}")
@@ -121,7 +130,7 @@ def parse_axis(text):
     return axis(name, values)
 
 
-def axis(name, values):
+def axis(name: str, values: Any) -> Axis:
     """A grid axis from a name and values: a list (or comma-separated text) of values,
     a ``Range`` or range text ``KIND:LOW:HIGH``; returns ``(name, list or Range)``."""
     name = _name(name)
@@ -137,7 +146,7 @@ def axis(name, values):
         items = [values]
     if not items or any(isinstance(item, str) and not item.strip() for item in items):
         raise ValueError(f"{name}: expected a non-empty list of values, got {values!r}")
-    converted = []
+    converted: list[Any] = []
     for item in items:
         value = convert(name, item)
         if value not in converted:
@@ -145,7 +154,7 @@ def axis(name, values):
     return name, converted
 
 
-def _parse_range(name, text):
+def _parse_range(name: str, text: str) -> Range:
     parts = text.split(":")
     if len(parts) != 3:
         raise ValueError(f"{name}: range {text!r} is not KIND:LOW:HIGH; write e.g. log:0.01:3")
@@ -157,7 +166,7 @@ def _parse_range(name, text):
     return _check_range(name, Range(parts[0], low, high))
 
 
-def _check_range(name, spec):
+def _check_range(name: str, spec: Range) -> Range:
     kind = int if name == "hidden" else _kind(name)  # hidden=int:30:800: one layer
     if spec.kind not in RANGE_KINDS:
         raise ValueError(f"{name}: range kind {spec.kind!r} is unknown; use one of "
@@ -175,7 +184,7 @@ def _check_range(name, spec):
     return spec
 
 
-def points(grid, samples=None, seed=0):
+def points(grid: Grid | None, samples: int | None = None, seed: int = 0) -> list[dict[str, Any]]:
     """The grid's points (dicts of setting values): every combination, or with
     ``samples`` that many random draws (lists as choices, ranges sampled).
 
@@ -191,8 +200,9 @@ def points(grid, samples=None, seed=0):
         if ranges:
             raise ValueError(f"grid: {', '.join(ranges)} is a range, which only random search "
                              "draws from; pass samples=N (--random N) or list the values")
-        combos = [{}]
+        combos: list[dict[str, Any]] = [{}]
         for name, values in axes:
+            assert isinstance(values, list)  # no ranges (above)
             combos = [{**combo, name: value} for combo in combos for value in values]
         return combos
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
@@ -203,7 +213,7 @@ def points(grid, samples=None, seed=0):
             for _ in range(samples)]
 
 
-def _axes(grid):
+def _axes(grid: Grid | None) -> list[str | Axis]:
     """Grid entries as a list: a dict {name: values} becomes (name, values) axes."""
     if grid is None:
         return []
@@ -217,13 +227,13 @@ def _axes(grid):
                     f"got {type(grid).__name__}")
 
 
-def parse_seeds(seeds):
+def parse_seeds(seeds: Seeds) -> list[int]:
     """A list of distinct non-negative seeds from ints or text such as '1,2,3'."""
     items = seeds.split(",") if isinstance(seeds, str) else [seeds] if isinstance(seeds, int) \
         else list(seeds) if isinstance(seeds, (list, tuple, range)) else None
     if not items:
         raise ValueError(f"seeds: expected a non-empty list of seeds such as 1,2,3, got {seeds!r}")
-    result = []
+    result: list[int] = []
     for item in items:
         try:
             seed = int(item.strip()) if isinstance(item, str) else item
@@ -236,7 +246,7 @@ def parse_seeds(seeds):
     return result
 
 
-def base_recipe(recipe=None, **settings):
+def base_recipe(recipe: Recipe | str | None = None, **settings: Any) -> Recipe:
     """The recipe a sweep starts from: a ``Recipe``, a preset name or None (the
     default preset), with ``settings`` (train flag values) laid over it."""
     if recipe is None or isinstance(recipe, str):
@@ -244,16 +254,18 @@ def base_recipe(recipe=None, **settings):
         if name not in PRESETS:
             raise ValueError(f"recipe: unknown preset {name!r}; pass a Recipe or one of "
                              f"{', '.join(PRESETS)}")
-        recipe = Recipe.from_dict({**PRESETS[name].settings, "preset": name})
-    elif not isinstance(recipe, Recipe):
+        start: Recipe = Recipe.from_dict({**PRESETS[name].settings, "preset": name})
+    elif isinstance(recipe, Recipe):
+        start = recipe
+    else:
         raise TypeError(f"recipe: expected a fastnet.recipe.Recipe or a preset name, got {recipe!r}")
     changes = {"seed" if name == "seed" else _name(name):
                value if name == "seed" else convert(name, value)
                for name, value in settings.items() if value is not None}
-    return apply(recipe, changes)
+    return apply(start, changes)
 
 
-def apply(recipe, changes):
+def apply(recipe: Recipe, changes: Mapping[str, Any]) -> Recipe:
     """``recipe`` with settings changed as ``fastnet train`` flags would change it
     (``early_stopping`` 0 means never; an int ``hidden`` is one hidden layer)."""
     changes = {name: (value,) if name == "hidden" and isinstance(value, int) else value

@@ -12,19 +12,28 @@ extra) into ``OUT/plots/``:
 * ``accuracy-by-<setting>.png``: best validation accuracy against each swept
   setting, every run a dot, the mean over the other settings and seeds a line.
 """
+from __future__ import annotations
+
 import json
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..files.outputs import atomic_write
 from ..files.pictures import MatplotlibMissing
 from .storage import RESULTS_JSON
+from .tasks import Row
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PLOTS = "plots"
 
 
-def load_rows(out):
+def load_rows(out: str | os.PathLike[str]) -> list[Row]:
     """The rows of ``OUT/results.json``; ValueError naming the folder if there are none."""
     path = Path(out) / RESULTS_JSON
     if not path.is_file():
@@ -35,7 +44,7 @@ def load_rows(out):
         raise ValueError(f"{path}: not a readable sweep result file ({error})") from None
 
 
-def swept(rows):
+def swept(rows: Sequence[Row]) -> list[str]:
     """The recipe settings whose values differ between the rows, seed and preset aside."""
     names = []
     for name in rows[0]["recipe"] if rows else []:
@@ -45,18 +54,18 @@ def swept(rows):
     return names
 
 
-def group_label(row, names):
+def group_label(row: Row, names: Sequence[str]) -> str:
     """'eta=0.25 l2=5' for the swept settings ``names`` of a row."""
     return " ".join(f"{name}={_text(row['recipe'][name])}" for name in names) or "all runs"
 
 
-def _text(value):
+def _text(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(map(str, value))
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def table_lines(rows):
+def table_lines(rows: Sequence[Row]) -> list[str]:
     """The table of runs, best validation accuracy first; failed runs last, with their error."""
     names = swept(rows)
     done = sorted((row for row in rows if row["status"] == "done"),
@@ -78,7 +87,7 @@ def table_lines(rows):
     return lines
 
 
-def plot(rows, out):
+def plot(rows: Sequence[Row], out: str | os.PathLike[str]) -> list[Path]:
     """Draw the report's plots into ``OUT/plots/``; returns their paths.
 
     Raises ``MatplotlibMissing`` without matplotlib."""
@@ -93,7 +102,7 @@ def plot(rows, out):
     folder = Path(out) / PLOTS
     folder.mkdir(parents=True, exist_ok=True)
     names = swept(done)
-    groups = {}
+    groups: dict[str, list[Row]] = {}
     for row in done:
         groups.setdefault(group_label(row, names), []).append(row)
     paths = []
@@ -122,7 +131,7 @@ def plot(rows, out):
     return paths
 
 
-def _by_setting(Figure, rows, name):
+def _by_setting(Figure: type[Figure], rows: Sequence[Row], name: str) -> Figure:
     """Best validation accuracy against one setting: dots per run, the mean per value."""
     values = [row["recipe"][name] for row in rows]
     numeric = all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values)
@@ -152,13 +161,13 @@ def _by_setting(Figure, rows, name):
     return figure
 
 
-def _save(figure, path):
+def _save(figure: Figure, path: Path) -> Path:
     with atomic_write(path) as handle:
         figure.savefig(handle, format="png", dpi=100)
     return path
 
 
-def report(out, rows=None, echo=print):
+def report(out: str | os.PathLike[str], rows: list[Row] | None = None, echo: Callable[[str], object] = print) -> list[Row]:
     """Print the table of ``rows`` (stored rows; default every run in ``out``) and redraw
     ``out``'s plots from every run it holds (when matplotlib is there)."""
     stored = load_rows(out)

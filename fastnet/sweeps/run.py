@@ -6,22 +6,31 @@
 ``OUT/runs/<key>/``, and collects one row per run in ``OUT/results.json`` and
 ``OUT/results.csv``.
 """
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from ..recipe import Recipe
 from .cluster import connect, require_distributed
-from .grid import base_recipe
+from .grid import Grid, Seeds, base_recipe
 from .storage import RESULTS_CSV, Results
-from .tasks import OUTCOME, plan, read_result, run_task
+from .tasks import OUTCOME, Row, Task, plan, read_result, run_task
+
+if TYPE_CHECKING:
+    import distributed
 
 
-def execute(client, tasks, store, echo=print):
+def execute(client: distributed.Client, tasks: list[Task], store: Results, echo: Callable[[str], object] = print) -> None:
     """Submit ``tasks`` to ``client``, record each row in ``store`` as it finishes, and
     echo a progress line.  Ctrl-C cancels what has not finished (rows kept)."""
     distributed = require_distributed()
     futures = {submit(client, task): task for task in tasks}
     threads = sum(client.nthreads().values()) or 1
     done = failed = 0
-    best = None
+    best: Row | None = None
     try:
         for future in distributed.as_completed(futures):
             row = outcome(future, futures[future])
@@ -37,12 +46,12 @@ def execute(client, tasks, store, echo=print):
         raise
 
 
-def submit(client, task):
+def submit(client: distributed.Client, task: Task) -> distributed.Future:
     """The future of ``run_task(task)``, named after the run's key."""
     return client.submit(run_task, task, key=f"fastnet-run-{task['key']}", pure=False)
 
 
-def outcome(future, task):
+def outcome(future: distributed.Future, task: Task) -> Row:
     """The row a finished future returned, or a failed row saying why it has none
     (e.g. ``KilledWorker``: the run took down one worker after another)."""
     try:
@@ -52,7 +61,7 @@ def outcome(future, task):
                 **{name: None for name in OUTCOME}, "error": f"{type(error).__name__}: {error}"}
 
 
-def progress_line(row, done, total, running, failed, best):
+def progress_line(row: Row, done: int, total: int, running: int, failed: int, best: Row | None) -> str:
     """'[3/12] done eta=0.25 seed=1: val 95.31% test 95.02%, 12.3 s on tcp://...; ...'."""
     if row["status"] == "done":
         outcome = (f"val {100 * row['best_validation_accuracy']:.2f}% "
@@ -66,8 +75,11 @@ def progress_line(row, done, total, running, failed, best):
             f"{running} running, {failed} failed{best_text}")
 
 
-def sweep(recipe=None, grid=None, seeds=(0,), samples=None, out="runs/sweep", data=None, client=None,
-          scheduler=None, workers=None, retry_failed=False, echo=print, **settings):
+def sweep(recipe: Recipe | str | None = None, grid: Grid | None = None, seeds: Seeds = (0,),
+          samples: int | None = None, out: str | os.PathLike[str] = "runs/sweep",
+          data: str | os.PathLike[str] | None = None,
+          client: distributed.Client | None = None, scheduler: str | None = None, workers: int | None = None,
+          retry_failed: bool = False, echo: Callable[[str], object] = print, **settings: Any) -> Any:
     """Train every point of ``grid`` (or ``samples`` random points) for every seed; return the rows.
 
     ``recipe``: a ``Recipe`` or preset name (default ``ch1``); ``settings``:
@@ -84,7 +96,9 @@ def sweep(recipe=None, grid=None, seeds=(0,), samples=None, out="runs/sweep", da
     return table(run_tasks(tasks, out, client, scheduler, workers, retry_failed, echo))
 
 
-def run_tasks(tasks, out, client=None, scheduler=None, workers=None, retry_failed=False, echo=print):
+def run_tasks(tasks: list[Task], out: str | os.PathLike[str], client: distributed.Client | None = None,
+              scheduler: str | None = None, workers: int | None = None, retry_failed: bool = False,
+              echo: Callable[[str], object] = print) -> list[Row]:
     """Train the ``tasks`` of ``plan`` that ``out`` does not hold finished, recording each
     row in ``out``'s results files; return the stored rows of ``tasks`` (``sweep``'s arguments)."""
     store = Results(out)
@@ -101,7 +115,7 @@ def run_tasks(tasks, out, client=None, scheduler=None, workers=None, retry_faile
     return [store.rows[task["key"]] for task in tasks]
 
 
-def table(rows):
+def table(rows: list[Row]) -> Any:
     """Rows without their histories: a pandas DataFrame if pandas is installed, else dicts."""
     records = [{**row["settings"], **{name: row.get(name) for name in ("status", *OUTCOME)},
                 "key": row["key"], "folder": row["folder"]} for row in rows]

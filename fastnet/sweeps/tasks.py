@@ -9,13 +9,17 @@ holds its row (``result.json``); and the folder lock that guards shared files.
 * Workers load the data once each (a path, read into a per-process cache),
   not once per task.
 """
+from __future__ import annotations
+
 import contextlib
 import functools
 import io
 import json
 import os
 import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any, cast
 
 try:
     import fcntl
@@ -28,25 +32,30 @@ from ..files.pictures import MatplotlibMissing
 from ..network import Network
 from ..recipe import Recipe
 from ..files.run_layout import LAST, MODEL, RECIPE
-from ..run_setup import announce_compilation, check_data_fits, load_run_data
+from ..run_setup import RunData, announce_compilation, check_data_fits, load_run_data
 from ..runs import RunFolder
-from .grid import apply, parse_seeds, points
+from .grid import Grid, Seeds, apply, parse_seeds, points
 from .keys import run_key
 
 RESULT = "result.json"                    # a finished task's row, in its run folder
 RUNS = "runs"                             # the run folders, OUT/runs/<key>/
 OUTCOME = ("best_validation_accuracy", "best_epoch", "test_accuracy", "final_training_cost",
            "epochs_run", "stop_reason", "seconds", "worker", "error")
+Task = dict[str, Any]  # a planned run: key, label, settings, recipe (a dict), data, folder (``make_task``)
+Row = dict[str, Any]   # a run's outcome: key, label, status, the OUTCOME fields, history (``run_task``)
 
 
-def plan(recipe, grid=None, seeds=(0,), samples=None, data=None, out="runs/sweep"):
+def plan(recipe: Recipe, grid: Grid | None = None, seeds: Seeds = (0,), samples: int | None = None,
+         data: str | os.PathLike[str] | None = None, out: str | os.PathLike[str] = "runs/sweep") -> list[Task]:
     """One task per point and seed: dicts with key, label, settings, recipe, data, folder.
 
     Every recipe is checked before anything runs, so a bad value stops the
     sweep before it starts.  On a table (data that is not MNIST) every run has
     MNIST's augmentations ``expand`` and ``distort`` off, and a grid that varies
     them is refused."""
-    tasks, keys, grid_points = [], set(), points(grid, samples)
+    tasks: list[Task] = []
+    keys: set[str] = set()
+    grid_points = points(grid, samples)
     if data is not None and is_table(data):
         varied = [name for name in ("expand", "distort") if any(name in point for point in grid_points)]
         if varied:
@@ -62,25 +71,27 @@ def plan(recipe, grid=None, seeds=(0,), samples=None, data=None, out="runs/sweep
     return tasks
 
 
-def make_task(recipe, settings, data, out):
+def make_task(recipe: Recipe, settings: Mapping[str, Any], data: str | os.PathLike[str] | None,
+              out: str | os.PathLike[str]) -> Task:
     """The task that trains ``recipe`` (checked here) on ``data`` into OUT/runs/<key>/;
     ``settings`` are the values that set it apart (its label)."""
     recipe.check()
-    data = None if data is None else str(Path(data).resolve())
-    key = run_key(recipe, data)
+    path = None if data is None else str(Path(data).resolve())
+    key = run_key(recipe, path)
     label = " ".join(f"{name}={_text(value)}" for name, value in settings.items())
     return {"key": key, "label": label, "settings": settings, "recipe": recipe.to_dict(),
-            "data": data, "folder": str(Path(out).resolve() / RUNS / key)}
+            "data": path, "folder": str(Path(out).resolve() / RUNS / key)}
 
 
-def _text(value):
+def _text(value: Any) -> str:
     if isinstance(value, (tuple, list)):
         return ",".join(map(str, value))
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @functools.lru_cache(maxsize=2)
-def _data(data, dtype, limit, expand, label_column, header, split, standardize, seed):
+def _data(data: str | None, dtype: str, limit: int | None, expand: bool, label_column: Any, header: Any,
+          split: tuple[float, ...], standardize: bool, seed: int) -> RunData:
     """The run's data as ``fastnet train`` reads it (MNIST, or a table split by ``seed``),
     loaded once per worker process for each set of these arguments."""
     recipe = Recipe(dtype=dtype, limit=limit, expand=expand, label_column=label_column,
@@ -88,19 +99,19 @@ def _data(data, dtype, limit, expand, label_column, header, split, standardize, 
     return load_run_data(recipe, data)
 
 
-def run_data(recipe, data):
+def run_data(recipe: Recipe, data: str | None) -> tuple[Recipe, RunData]:
     """``(recipe fitted to the data, RunData)``: the sizes' ends from the data, the hidden
     layers from ``hidden`` or ``sizes``, MNIST's augmentations off for a table."""
     table = data is not None and is_table(data)
     loaded = _data(data, recipe.dtype, recipe.limit, recipe.expand, recipe.label_column,
                    recipe.header, tuple(recipe.split), recipe.standardize, recipe.seed if table else 0)
-    sizes = loaded.recipe.sizes
+    sizes = cast(Recipe, loaded.recipe).sizes  # RunData.recipe is typed object
     hidden = recipe.hidden if recipe.hidden is not None else recipe.sizes[1:-1]
     recipe = recipe.replace(sizes=(sizes[0], *hidden, sizes[-1]))
     return (recipe.replace(expand=False, distort=False) if table else recipe), loaded
 
 
-def run_task(task, threads=1):
+def run_task(task: Task, threads: int = 1) -> Row:
     """Train one planned run as ``fastnet train`` would, in its run folder; return its row.
 
     A folder that already holds this run's finished row is not touched; one
@@ -120,7 +131,7 @@ def run_task(task, threads=1):
         (folder / RESULT).unlink(missing_ok=True)  # the row of a failed attempt
         if threads:
             import numba
-            numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+            numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
         began = time.perf_counter()
         row = {"key": task["key"], "label": task["label"], "status": "done",
                **{name: None for name in OUTCOME}, "compile_seconds": 0.0}
@@ -136,13 +147,13 @@ def run_task(task, threads=1):
         folder.unlock()
 
 
-def _finished(folder, task):
+def _finished(folder: RunFolder, task: Task) -> Row | None:
     row = read_result(folder.path)
     return row if row is not None and row.get("key") == task["key"] and row["status"] == "done" \
         else None
 
 
-def _lock(folder):
+def _lock(folder: RunFolder) -> RunFolder:
     """Take the run folder's lock, waiting while another process holds it: dask may,
     rarely, run one task twice at once (a worker thought lost that was not)."""
     while True:
@@ -152,7 +163,7 @@ def _lock(folder):
             time.sleep(1.0)
 
 
-def train(recipe, data, folder):
+def train(recipe: Recipe, data: str | None, folder: RunFolder) -> dict[str, Any]:
     """Train ``recipe`` on ``data`` in the locked ``folder`` (continuing an interrupted
     attempt) and return its scores: what ``fastnet train --quiet`` does, without printing."""
     recipe, loaded = run_data(recipe, data)
@@ -186,7 +197,7 @@ def train(recipe, data, folder):
             "compile_seconds": compile_seconds}
 
 
-def _worker():
+def _worker() -> str:
     """The dask worker's address, or this process when not on a worker."""
     try:
         from distributed import get_worker
@@ -195,7 +206,7 @@ def _worker():
         return f"pid {os.getpid()}"
 
 
-def read_result(folder):
+def read_result(folder: str | os.PathLike[str]) -> Row | None:
     """The row in ``folder/result.json``, or None when there is none (or it is unreadable)."""
     try:
         return json.loads((Path(folder) / RESULT).read_text(encoding="utf-8"))
@@ -203,13 +214,14 @@ def read_result(folder):
         return None
 
 
-def write_json(path, record):
+def write_json(path: str | os.PathLike[str], record: Any) -> None:
+    """Write ``record`` as indented JSON to ``path``, atomically."""
     with atomic_write(path, text=True) as handle:
         handle.write(json.dumps(record, indent=1) + "\n")
 
 
 @contextlib.contextmanager
-def locked(folder):
+def locked(folder: str | os.PathLike[str]) -> Iterator[None]:
     """Hold an exclusive lock on ``folder`` during the block, waiting while another
     process (or thread) holds it; no lock file is written (a no-op without fcntl)."""
     if fcntl is None:
