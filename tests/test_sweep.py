@@ -131,6 +131,10 @@ def test_the_key_covers_the_whole_recipe_and_the_data_but_not_the_preset_name():
     assert run_key(ch3, "/data/a") != run_key(ch3, None)
     assert run_key(ch3, None) == "99078302b88d7331"  # 0.2's key of this recipe: new settings left at None keep it
     assert run_key(ch3.replace(header=True), None) != run_key(ch3, None)
+    assert len({run_key(ch3.replace(**changes), None) for changes in
+                ({}, {"minutes": 2.0}, {"minutes": 3.0}, {"warmup": 0.1})}) == 4
+    assert base_recipe("ch3", minutes=2).epochs is None  # as fastnet train: as many as fit
+    assert base_recipe("ch3", minutes=2, epochs=5).epochs == 5
     assert apply(ch3, {"hidden": 100}).hidden == (100,)  # a draw from int:LOW:HIGH
     assert parse_axis("hidden=100/30,30") == ("hidden", [(100,), (30, 30)])
     assert apply(ch3, {"early_stopping": 0}).early_stopping is None

@@ -250,6 +250,8 @@ def base_recipe(recipe=None, **settings):
     changes = {"seed" if name == "seed" else _name(name):
                value if name == "seed" else convert(name, value)
                for name, value in settings.items() if value is not None}
+    if "minutes" in changes and "epochs" not in changes:  # as fastnet train: as many as fit
+        changes["epochs"] = None
     return apply(recipe, changes)
 
 
