@@ -310,6 +310,25 @@ def test_interrupted_run_against_a_clock_resumes_with_the_budget_it_has_left(
     assert json.loads((tmp_path / "cut" / "recipe.json").read_text())["recipe"]["minutes"] == 4.5
 
 
+def test_a_longer_budget_interrupted_before_its_first_epoch_still_resumes(
+        mnist_slice, tmp_path, monkeypatch, minute_epochs):
+    """recipe.json gets the new --minutes before training; the checkpoint's warm-up still
+    measures the old budget, in the cosine inside it too: the two are still one run."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--data", str(mnist_slice), "--seed", "6", "--schedule", "cosine",
+                 "--warmup", "0.5", "--minutes", "1", "--quiet", "--out", "run"]) == 0
+    fit = fastnet.Network.fit
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fastnet.Network, "fit", interrupted)
+    assert main(["train", "--resume", "run", "--minutes", "2"]) == 130
+    monkeypatch.setattr(fastnet.Network, "fit", fit)
+    assert main(["train", "--resume", "run"]) == 0
+    assert json.loads((tmp_path / "run" / "history.json").read_text())["epochs"] == 2
+
+
 def test_minutes_with_epochs_stop_at_whichever_comes_first(mnist_slice, tmp_path, monkeypatch,
                                                            minute_epochs):
     monkeypatch.chdir(tmp_path)

@@ -187,11 +187,12 @@ def _resumed_run(args, parser):
     if longer:
         recipe = recipe.replace(**longer)
         _check_recipe(recipe, parser)
-        if hasattr(optimizer, "schedule"):
-            # A schedule whose length is the run's (cosine, warm-up) stretches over the new
-            # epochs and minutes; the others do not depend on it.  The epochs done keep
-            # their history, and their minutes count against the new budget.
-            optimizer.schedule = recipe.optimizer().schedule
+    if hasattr(optimizer, "schedule"):
+        # The recipe's length, which a resume may have extended (and saved, then been
+        # interrupted before a checkpoint did): a schedule whose length is the run's
+        # (cosine, warm-up) stretches over the new epochs and minutes; the others do not
+        # depend on it.  The epochs done keep their history, and their minutes count.
+        optimizer.schedule = recipe.optimizer().schedule
     return folder, recipe, args.data or data_path, net, optimizer
 
 
