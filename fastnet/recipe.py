@@ -10,7 +10,11 @@ reads it back, so a resumed run trains exactly what the first one did.
 ``schedule`` is text: a name from ``fastnet.schedules`` ("constant", "step",
 "exponential", "cosine", "plateau"), optionally with parameters, such as
 "step:every=10,factor=0.5".  "cosine" spans the run's epochs unless given
-``epochs=``.
+``epochs=``.  ``minutes`` trains against a clock: the run stops before an
+epoch that would end past it (``epochs`` None: no other limit), and "cosine"
+anneals over it (over whichever of the epochs and the minutes runs out
+first); ``warmup`` puts a linear warm-up over that fraction of the run in
+front of the schedule (``fastnet.schedules.Warmup``).
 
 ``FLAGS``: the recipe's settings as command-line flags (type, help, choices),
 defined once here; ``fastnet train`` adds them to its parser and a sweep's
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import DTYPES, fits_in_memory, positive_int
+from .checks import DTYPES, fits_in_memory, positive_int, real
 from .checks import seed as check_seed
 from .costs import COSTS, OUTPUTS
 from .data import Distort, expand, load_mnist
@@ -30,7 +34,7 @@ from .network import HIDDEN, INITS, Network
 from .optim import SGD, Optimizer
 from .second_order import HessianFree, LBFGS  # noqa: F401 (registers "lbfgs" and "hf")
 from .prefetch import Prefetch
-from .schedules import SCHEDULES, make_schedule
+from .schedules import SCHEDULES, Warmup, make_schedule
 
 
 @dataclass
@@ -43,7 +47,7 @@ class Recipe:
     cost: str | None = None             # None: the output's natural cost
     init: str = "normalized"
     dtype: str = "float32"
-    epochs: int = 30
+    epochs: int | None = 30             # None: as many as ``minutes`` holds
     batch_size: int = 10
     eta: float = 3.0
     momentum: float = 0.0
@@ -52,10 +56,12 @@ class Recipe:
     l1: float = 0.0
     dropout: float = 0.0
     schedule: str = "constant"
+    warmup: float | None = None         # a linear warm-up over this fraction of the run
     early_stopping: int | None = None   # patience in epochs; None: never stop early
     expand: bool = False                # train on the book's 5x expanded training set
     distort: bool = False               # a fresh elastic distortion of it every epoch
     seed: int | None = None
+    minutes: float | None = None        # wall-clock minutes of training; None: no limit
     limit: int | None = None            # train on the first `limit` training images only
     optimizer_name: str = "sgd"         # "sgd", "lbfgs" or "hf" (the SGD fields apply to sgd only)
     optimizer_settings: dict | None = None  # keyword arguments of LBFGS / HessianFree
@@ -99,7 +105,12 @@ class Recipe:
 
     def check(self):
         """Raise ValueError / TypeError naming the first bad setting."""
-        positive_int("epochs", self.epochs)
+        if self.epochs is not None or self.minutes is None:
+            positive_int("epochs", self.epochs)
+        if self.minutes is not None:
+            real("minutes", self.minutes, 0.0, low_open=True)
+        if self.warmup is not None:
+            real("warmup", self.warmup, 0.0, 1.0, low_open=True)
         if self.limit is not None:
             positive_int("limit", self.limit)
         if self.early_stopping is not None:
@@ -119,6 +130,15 @@ class Recipe:
         fits_in_memory("sizes" if self.hidden is None else "hidden", self.sizes, self.dtype)
         self.network()
         self.optimizer()
+
+    @property
+    def time_budget(self):
+        """``minutes`` in seconds, as ``fit`` takes it (None: no limit)."""
+        return None if self.minutes is None else 60.0 * self.minutes
+
+    def unfinished(self, optimizer):
+        """Whether ``optimizer`` has epochs left to train (the clock aside)."""
+        return self.epochs is None or optimizer.epoch < self.epochs
 
     # ----------------------------------------------------------------- builders
     def network(self):
@@ -143,8 +163,16 @@ class Recipe:
                 l2=self.l2, early_stopping=self.early_stopping, **settings)
         return SGD(eta=self.eta, batch_size=self.batch_size, momentum=self.momentum,
                    nesterov=self.nesterov, l2=self.l2, l1=self.l1, dropout=self.dropout,
-                   schedule=make_schedule(parse_schedule(self.schedule), self.epochs),
-                   early_stopping=self.early_stopping)
+                   schedule=self.learning_schedule(), early_stopping=self.early_stopping)
+
+    def learning_schedule(self):
+        """The schedule object of ``schedule`` (behind the ``warmup``), measuring
+        the run: its epochs and its minutes (see ``fastnet.schedules``)."""
+        schedule = make_schedule(parse_schedule(self.schedule))
+        if self.warmup is not None:
+            schedule = Warmup(schedule, fraction=self.warmup)
+        for_run = getattr(schedule, "for_run", None)
+        return schedule if for_run is None else for_run(self.epochs, self.time_budget)
 
     def augmenter(self):
         """The per-epoch augmentation for ``fit`` (a ``Prefetch`` to close after use), or None."""
@@ -176,6 +204,7 @@ class Recipe:
                   f"L2 {self.l2:g}" if self.l2 else "", f"L1 {self.l1:g}" if self.l1 else "",
                   f"dropout {self.dropout:g}" if self.dropout else "",
                   f"schedule {self.schedule}" if self.schedule != "constant" else "",
+                  f"warm-up over {self.warmup:g} of the run" if self.warmup else "",
                   f"early stop after {self.early_stopping}" if self.early_stopping else "",
                   "expanded data" if self.expand else "", "distorted data" if self.distort else "",
                   "standardized inputs" if self.standardize else ""]
@@ -185,12 +214,18 @@ class Recipe:
                               optimizer.hyperparameters().items()
                               if key not in ("l2", "early_stopping"))
             extras = [f"L2 {self.l2:g}" if self.l2 else ""] + extras[-4:]  # early stop, data
-            training = ", ".join([f"training {self.epochs} epochs of "
+            training = ", ".join([f"training {self._length()} of "
                                   f"{type(optimizer).__name__} ({shown})"] + [e for e in extras if e])
             return [network, training + f", seed {self.seed}"]
-        training = ", ".join([f"training {self.epochs} epochs, batch {self.batch_size}, "
+        training = ", ".join([f"training {self._length()}, batch {self.batch_size}, "
                               f"eta {self.eta:g}"] + [e for e in extras if e])
         return [network, training + f", seed {self.seed}"]
+
+    def _length(self):
+        """'30 epochs', '5 minutes' or '30 epochs or 5 minutes'."""
+        parts = ([] if self.epochs is None else [f"{self.epochs} epochs"]) + \
+            ([] if self.minutes is None else [f"{self.minutes:g} minutes"])
+        return " or ".join(parts)
 
 
 def parse_schedule(text):
@@ -299,7 +334,11 @@ FLAGS = {flag.name: flag for flag in (
     Flag("cost", "network", choices=tuple(COSTS)),
     Flag("init", "network", choices=INITS, help="normalized: N(0, 1/n_in) weights; large: N(0, 1) (chapter 1)"),
     Flag("dtype", "network", choices=tuple(DTYPES)),
-    Flag("epochs", "training", int, "N"),
+    Flag("epochs", "training", int, "N", "epochs to train (default: the preset's; with --minutes: as many as "
+                                         "fit, or at most N if given)"),
+    Flag("minutes", "training", float, "M",
+         "train against a clock: stop before an epoch that would end after M minutes of training; "
+         "cosine and warm-up schedules anneal over them"),
     Flag("batch_size", "training", int, "N"),
     Flag("eta", "training", float, "X", "learning rate"),
     Flag("momentum", "training", float, "X", "in [0, 1)"),
@@ -310,6 +349,9 @@ FLAGS = {flag.name: flag for flag in (
     Flag("schedule", "training", check_schedule, "NAME[:K=V,...]",
          "constant, step, exponential, cosine or plateau, with optional parameters, e.g. "
          "step:every=10,factor=0.5"),
+    Flag("warmup", "training", float, "FRACTION",
+         "raise eta linearly from a tenth over this fraction of the run (its epochs or minutes), "
+         "in front of the schedule"),
     Flag("early_stopping", "training", int, "N",
          "stop after N epochs without a better validation accuracy (0: never)", aliases=("--early-stop",)),
     Flag("expand", "data", None, help="add the book's one-pixel shifts of every training image (x5)"),

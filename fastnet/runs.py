@@ -221,9 +221,14 @@ class RunFolder:
 
 
 def _schedule_kind(schedule):
-    """A schedule's description without its length (--epochs may extend a run)."""
-    described = describe_schedule(schedule) or {}
-    return {key: value for key, value in described.items() if key != "epochs"}
+    """A schedule's description without its length (--epochs and --minutes may extend
+    a run), nor that of a schedule inside it (a warm-up's)."""
+    return _without_length(describe_schedule(schedule) or {})
+
+
+def _without_length(described):
+    return {key: _without_length(value) if isinstance(value, dict) else value
+            for key, value in described.items() if key not in ("epochs", "seconds")}
 
 
 def _cell(values, epoch):

@@ -171,26 +171,12 @@ class Trainer:
         return None
 
     def time_left(self) -> float | None:
-        """Expected wall seconds until the run ends: the budget left, or the
-        epochs left at the mean epoch time so far, whichever is less (None
-        before the first epoch)."""
-        seconds = self.optimizer.history.get("wall_seconds")
-        if not seconds:
-            return None
-        left = []
-        if self.time_budget is not None:
-            left.append(max(self.time_budget - self.elapsed(), 0.0))
-        if self.epochs is not None:
-            left.append(max(self.epochs - self.optimizer.epoch, 0) * math.fsum(seconds) / len(seconds))
-        return min(left)
+        """Expected wall seconds until the run ends (see ``time_left``)."""
+        return time_left(self.optimizer, self.epochs, self.time_budget)
 
     def _time_left(self):
         """' left m:ss' for the verbose line."""
-        left = self.time_left()
-        if left is None:
-            return ""
-        minutes, seconds = divmod(round(left), 60)
-        return f"  left {minutes}:{seconds:02d}"
+        return left_text(self.time_left())
 
     def _patience_ran_out(self):
         """The early-stopping reason, once the validation accuracy has not
@@ -279,6 +265,29 @@ class Trainer:
         optimizer.stall = before["stall"]
         for key, length in before["lengths"].items():
             del optimizer.history[key][length:]
+
+
+def time_left(optimizer: Optimizer, epochs: int | None, time_budget: float | None) -> float | None:
+    """Expected wall seconds until ``optimizer``'s run of ``epochs`` epochs and/or
+    ``time_budget`` seconds ends: the budget left, or the epochs left at the mean
+    epoch time so far, whichever is less (None before the first epoch)."""
+    seconds = optimizer.history.get("wall_seconds")
+    if not seconds:
+        return None
+    left = []
+    if time_budget is not None:
+        left.append(max(time_budget - math.fsum(seconds), 0.0))
+    if epochs is not None:
+        left.append(max(epochs - optimizer.epoch, 0) * math.fsum(seconds) / len(seconds))
+    return min(left) if left else None
+
+
+def left_text(seconds: float | None) -> str:
+    """'  left m:ss' for an epoch's line ('' for None)."""
+    if seconds is None:
+        return ""
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"  left {minutes}:{seconds:02d}"
 
 
 def format_epoch(epoch: int, epochs: int | None, row: dict[str, Any]) -> str:

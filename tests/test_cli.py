@@ -20,9 +20,10 @@ import fastnet
 from fastnet.cli import main
 from fastnet.optim import SECONDS_KEYS
 from fastnet.presets import PRESETS
+from fastnet.runs import RunFolder
 
 EPOCH_LINE = re.compile(r"^epoch +(\d+)/(\d+) +train cost [\d.]+ acc [\d.]+% +val cost [\d.]+ "
-                        r"acc [\d.]+% +eta [\d.e-]+ +[\d.]+ s( +\*)?$", re.MULTILINE)
+                        r"acc [\d.]+% +eta [\d.e-]+ +[\d.]+ s +left \d+:\d\d( +\*)?$", re.MULTILINE)
 TEST_LINE = re.compile(r"^test accuracy ([\d.]+)% \((\d+)/(\d+)\) +cost [\d.]+$", re.MULTILINE)
 RUN_FILES = ["checkpoint-best.npz", "checkpoint-last.npz", "history.csv", "history.json",
              "learning-curves.png", "model.npz", "recipe.json"]
@@ -248,12 +249,104 @@ def test_run_interrupted_in_its_first_epoch_can_resume(mnist_slice, tmp_path, mo
     assert "nothing to train: the run has done 2 of 2 epochs" in capsys.readouterr().out
 
 
+# ------------------------------------------------------------ against a clock
+MINUTE_EPOCH = re.compile(r"^epoch +(\d+) +train cost .* s +left (\d+):(\d\d)( +\*)?$", re.MULTILINE)
+
+
+@pytest.fixture
+def minute_epochs(monkeypatch):
+    """Every epoch of a fit takes one minute of a fake clock that moves only when an
+    epoch is trained."""
+    class MinuteTrainer(fastnet.training.Trainer):
+        def __init__(self, net, *args, **kwargs):
+            super().__init__(net, *args, clock=lambda: 60.0 * net.epochs_trained, **kwargs)
+
+    monkeypatch.setattr(fastnet.network, "Trainer", MinuteTrainer)
+
+
+def test_minutes_train_as_many_epochs_as_fit_with_the_time_left(mnist_slice, tmp_path, monkeypatch,
+                                                                 capsys, minute_epochs):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--data", str(mnist_slice), "--seed", "4", "--minutes", "3.5",
+                 "--schedule", "cosine", "--warmup", "0.3", "--out", "run"]) == 0
+    out = capsys.readouterr().out
+    assert "training 3.5 minutes, batch 10" in out and "warm-up over 0.3 of the run" in out
+    lines = MINUTE_EPOCH.findall(out)  # the preset's 30 epochs are no limit: 3 minutes fit in 3.5
+    assert [(int(epoch), int(m), int(s)) for epoch, m, s, _ in lines] == [(1, 2, 30), (2, 1, 30),
+                                                                           (3, 0, 30)]
+    assert "stopped: time budget of 210 s: 180.0 s used" in out
+    record = json.loads((tmp_path / "run" / "recipe.json").read_text())["recipe"]
+    assert record["minutes"] == 3.5 and record["epochs"] is None and record["warmup"] == 0.3
+    etas = json.loads((tmp_path / "run" / "history.json").read_text())["history"]["eta"]
+    eta0 = PRESETS["ch1"].settings["eta"]
+    ramp = [0.1 + 0.9 * min(done / 0.3, 1.0) for done in (0, 60 / 210, 120 / 210)]
+    cosine = [(1 + np.cos(np.pi * done)) / 2 for done in (0, 60 / 210, 120 / 210)]
+    assert etas == pytest.approx([eta0 * r * c for r, c in zip(ramp, cosine)])
+
+
+def test_interrupted_run_against_a_clock_resumes_with_the_budget_it_has_left(
+        mnist_slice, tmp_path, monkeypatch, capsys, minute_epochs):
+    monkeypatch.chdir(tmp_path)
+    flags = ["--data", str(mnist_slice), "--seed", "6", "--schedule", "cosine", "--momentum", "0.5",
+             "--minutes", "3.5", "--quiet"]
+    assert main(["train", *flags, "--out", "straight"]) == 0
+    save_epoch = RunFolder.save_epoch
+
+    def interrupted_after_epoch_2(folder, net, optimizer):  # a Ctrl-C once its files are saved
+        save_epoch(folder, net, optimizer)
+        if optimizer.epoch == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunFolder, "save_epoch", interrupted_after_epoch_2)
+    assert main(["train", *flags, "--out", "cut"]) == 130
+    monkeypatch.setattr(RunFolder, "save_epoch", save_epoch)
+    assert header(tmp_path / "cut" / "checkpoint-last.npz")["optimizer"]["epoch"] == 2
+    assert main(["train", "--resume", "cut"]) == 0  # 2 of its 3.5 minutes used: one epoch more
+    assert "resuming after epoch 2" in capsys.readouterr().out
+    assert_same_run(tmp_path / "straight", tmp_path / "cut")
+    assert main(["train", "--resume", "cut", "--minutes", "4.5"]) == 0  # a larger budget: one more
+    history = json.loads((tmp_path / "cut" / "history.json").read_text())
+    assert history["epochs"] == 4 and history["history"]["wall_seconds"] == [60.0] * 4
+    assert json.loads((tmp_path / "cut" / "recipe.json").read_text())["recipe"]["minutes"] == 4.5
+
+
+def test_a_longer_budget_interrupted_before_its_first_epoch_still_resumes(
+        mnist_slice, tmp_path, monkeypatch, minute_epochs):
+    """recipe.json gets the new --minutes before training; the checkpoint's warm-up still
+    measures the old budget, in the cosine inside it too: the two are still one run."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--data", str(mnist_slice), "--seed", "6", "--schedule", "cosine",
+                 "--warmup", "0.5", "--minutes", "1", "--quiet", "--out", "run"]) == 0
+    fit = fastnet.Network.fit
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fastnet.Network, "fit", interrupted)
+    assert main(["train", "--resume", "run", "--minutes", "2"]) == 130
+    monkeypatch.setattr(fastnet.Network, "fit", fit)
+    assert main(["train", "--resume", "run"]) == 0
+    assert json.loads((tmp_path / "run" / "history.json").read_text())["epochs"] == 2
+
+
+def test_minutes_with_epochs_stop_at_whichever_comes_first(mnist_slice, tmp_path, monkeypatch,
+                                                           minute_epochs):
+    monkeypatch.chdir(tmp_path)
+    flags = ["--data", str(mnist_slice), "--seed", "6", "--quiet"]
+    assert main(["train", *flags, "--minutes", "10", "--epochs", "2", "--out", "epochs"]) == 0
+    assert main(["train", *flags, "--minutes", "1", "--epochs", "5", "--out", "clock"]) == 0
+    assert [json.loads((tmp_path / run / "history.json").read_text())["epochs"]
+            for run in ("epochs", "clock")] == [2, 1]
+
+
 # --------------------------------------------------------------------- errors
 @pytest.mark.parametrize("argv, message", [
     ([], "required: COMMAND"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["train", "--bogus"], "unrecognized arguments: --bogus"),
     (["train", "--epochs", "many"], "--epochs: invalid int value"),
+    (["train", "--minutes", "0"], "minutes: 0.0 is out of range"),
+    (["train", "--warmup", "1.5"], "warmup: 1.5 is out of range"),
     (["train", "--sizes", "784,abc,10"], "not a comma-separated list"),
     (["train", "--sizes", "784"], "two or more positive sizes"),
     (["train", "--activation", "swish"], "unknown activation 'swish'"),

@@ -105,8 +105,6 @@ TYPED_MODULES = ("fastnet", "fastnet.schedules", "fastnet.data", "fastnet.costs"
                  "fastnet.files.png", "fastnet.files.pictures", "fastnet.files.run_layout",
                  "fastnet.sweeps.cluster", "fastnet.sweeps.grid", "fastnet.sweeps.keys", "fastnet.sweeps.report",
                  "fastnet.sweeps.run", "fastnet.sweeps.storage", "fastnet.sweeps.tasks")
-# Exported from modules being moved into packages; annotate them there, then drop them from here.
-NOT_YET_TYPED = {"fastnet.tune"}
 
 
 def public_names(module):
@@ -146,7 +144,7 @@ def public_callables(cls):
 def test_the_public_api_is_annotated():
     import importlib
 
-    untyped, typed_but_listed = [], []
+    untyped = []
     for module_name in TYPED_MODULES:
         module = importlib.import_module(module_name)
         for name in public_names(module):
@@ -157,13 +155,8 @@ def test_the_public_api_is_annotated():
                 parts = {method: untyped_parts(function) for method, function in public_callables(value)}
             else:
                 continue
-            gaps = [f"{where}({', '.join(missing)})" for where, missing in parts.items() if missing]
-            if f"{module_name}.{name}" in NOT_YET_TYPED:
-                typed_but_listed += [] if gaps else [f"{module_name}.{name}"]
-            else:
-                untyped += [f"{module_name}.{gap}" for gap in gaps]
+            untyped += [f"{module_name}.{where}({', '.join(missing)})" for where, missing in parts.items() if missing]
     assert not untyped, f"public functions and methods without annotations (parameter names listed): {untyped}"
-    assert not typed_but_listed, f"typed now: remove from NOT_YET_TYPED: {typed_but_listed}"
 
 
 def runtime_nodes(tree):

@@ -131,6 +131,10 @@ def test_the_key_covers_the_whole_recipe_and_the_data_but_not_the_preset_name():
     assert run_key(ch3, "/data/a") != run_key(ch3, None)
     assert run_key(ch3, None) == "99078302b88d7331"  # 0.2's key of this recipe: new settings left at None keep it
     assert run_key(ch3.replace(header=True), None) != run_key(ch3, None)
+    assert len({run_key(ch3.replace(**changes), None) for changes in
+                ({}, {"minutes": 2.0}, {"minutes": 3.0}, {"warmup": 0.1})}) == 4
+    assert base_recipe("ch3", minutes=2).epochs is None  # as fastnet train: as many as fit
+    assert base_recipe("ch3", minutes=2, epochs=5).epochs == 5
     assert apply(ch3, {"hidden": 100}).hidden == (100,)  # a draw from int:LOW:HIGH
     assert parse_axis("hidden=100/30,30") == ("hidden", [(100,), (30, 30)])
     assert apply(ch3, {"early_stopping": 0}).early_stopping is None
@@ -299,7 +303,7 @@ def test_tune_promotes_the_best_and_trains_it_into_best(mnist_tiny, tmp_path, cl
     lines = []
     row = fastnet.tune(mnist_tiny, budget=12, out=tmp_path, epochs=2, rungs=(1, 2),
                             client=client, echo=lines.append)
-    assert row["status"] == "done" and row["epochs_run"] <= 2
+    assert row["status"] == "done" and row["epochs_run"] >= 1
     assert sorted(os.listdir(tmp_path / "best")) == sorted(os.listdir(row["folder"]))
     board = (tmp_path / "leaderboard.csv").read_text().splitlines()
     assert board[0].startswith("rank,trial,epochs,validation_accuracy")
@@ -349,6 +353,30 @@ def test_tune_on_a_table_distorts_nothing_and_says_so(tmp_path, client):
     assert lines[1] == (f"tune: distort stays off: it distorts MNIST's 28 x 28 images, and {table} "
                         "is a table of features")
     assert not any(line.endswith(", distort]") for line in lines)
+
+
+def test_tune_trains_its_best_here_on_every_core_for_all_the_budget_left(tmp_path, client,
+                                                                          monkeypatch):
+    """The final run trained on one core of a worker for an epoch count estimated from the
+    search's pace, which erred short (a third of a 600 s budget left unused): now it trains in
+    this process on every core, against the clock, for all the time the search left."""
+    table, final = four_feature_table(tmp_path / "t.csv"), []
+
+    def run_here(job, threads=1):
+        final.append((job, threads, time.monotonic()))
+        return run_task(job, threads)
+
+    monkeypatch.setattr(fastnet.sweeps.tune, "run_task", run_here)
+    budget, started = 6.0, time.monotonic()
+    row = fastnet.tune(table, budget=budget, out=tmp_path / "out", epochs=1, rungs=(1, 2),
+                       client=client, echo=lambda line: None)
+    [(job, threads, called)] = final
+    recipe = Recipe.from_dict(job["recipe"])
+    assert threads == fastnet.checks.cores() and recipe.epochs is None
+    left = started + budget - called  # the time left when the final run began
+    assert left - 0.1 <= recipe.time_budget <= left + 2.0  # (tune began after started, by a little)
+    assert row["key"] == job["key"] and row["epochs_run"] >= 1 and row["status"] == "done"
+    assert row["stop_reason"].startswith(f"time budget of {recipe.time_budget:g} s")
 
 
 def read_leaderboard(out):

@@ -2,6 +2,7 @@
 
     fastnet train [--preset NAME] [flags]   train on MNIST or your data; outputs in a run folder
     fastnet train --resume DIR              continue an interrupted run exactly
+    fastnet train --minutes M [flags]       train against a clock (resumable the same way)
 
 The recipe's flags are ``fastnet.recipe.FLAGS``; the second-order ones are
 ``fastnet.cli.second_order``'s.
@@ -23,13 +24,13 @@ from ..presets import DEFAULT_PRESET, PRESETS
 from ..recipe import FLAGS, Recipe
 from ..run_setup import announce_compilation, check_data_fits, load_run_data
 from ..runs import RunFolder
-from ..training import format_epoch
+from ..training import format_epoch, left_text, time_left
 from . import second_order
 from .checks import INTERRUPTED, TERMINATED, Terminated, preset_line, terminate_as_interrupt
 from .flags import recipe_flags
 from .scores import score_line
 
-RESUME_FLAGS = ("epochs",)  # recipe flags that may change when resuming
+RESUME_FLAGS = ("epochs", "minutes")  # recipe flags that may change when resuming
 
 
 def add(commands):
@@ -54,7 +55,7 @@ def add(commands):
     run.add_argument("--out", metavar="DIR", help="run folder (default: runs/<preset>-<time>)")
     run.add_argument("--resume", metavar="DIR",
                      help="continue the run in DIR from its last checkpoint "
-                          "(--epochs may extend it)")
+                          "(--epochs or --minutes may extend it)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     run.add_argument("--threads", type=_threads, metavar="N|auto",
                      help="share every batch among N threads (auto: all of Numba's threads "
@@ -117,21 +118,21 @@ def train_command(args, parser):
               f"training on all of it")
     resuming = f" (resuming after epoch {optimizer.epoch})" if args.resume else ""
     print(f"outputs  {folder}{resuming}")
-    if optimizer.epoch >= recipe.epochs:
+    if not recipe.unfinished(optimizer):
         print(f"nothing to train: the run has done {optimizer.epoch} of {recipe.epochs} epochs "
               "(--epochs N with --resume trains further)")
-    report = EpochReport(folder, optimizer, recipe.epochs, quiet=args.quiet)
+    report = EpochReport(folder, optimizer, recipe.epochs, recipe.time_budget, quiet=args.quiet)
     first_epoch = optimizer.epoch
     augment = recipe.augmenter()
     began = time.perf_counter()
     try:
         with terminate_as_interrupt():
-            if optimizer.epoch < recipe.epochs:
+            if recipe.unfinished(optimizer):
                 announce_compilation(net, optimizer, X, y)
             began = time.perf_counter()  # the run's time leaves compilation out
             net.fit(X, y, recipe.epochs, validation=validation, optimizer=optimizer,
                     augment=augment, callback=report.epoch_done, progress=report.progress,
-                    threads=args.threads, hogwild=args.hogwild)
+                    threads=args.threads, hogwild=args.hogwild, time_budget=recipe.time_budget)
     except KeyboardInterrupt as interrupt:  # the epoch said is the one --resume goes on from
         print(f"fastnet: {str(interrupt) or 'interrupted'} after epoch {folder.saved_epoch()}; "
               f"continue with: fastnet train --resume {folder}", file=sys.stderr)
@@ -159,6 +160,8 @@ def _new_run(args, parser):
                      f"epochs, got {overrides['early_stopping']}")
     if overrides.get("early_stopping") == 0:
         overrides["early_stopping"] = None
+    if "minutes" in overrides and "epochs" not in overrides:  # as many epochs as fit
+        overrides["epochs"] = None
     overrides.update(second_order.overrides(args, parser))
     if "seed" not in overrides:
         overrides["seed"] = secrets.randbelow(100_000)
@@ -176,17 +179,20 @@ def _resumed_run(args, parser):
         given = [f"--{name.replace('_', '-')}" for name in fixed]
         given += ["--preset"] * bool(args.preset) + ["--out"] * bool(args.out)
         parser.error(f"--resume continues a run with the settings in its recipe.json; "
-                     f"{', '.join(given)} cannot change them (only --epochs, --data, --quiet, "
-                     "--threads and --hogwild may be given with --resume)")
+                     f"{', '.join(given)} cannot change them (only --epochs, --minutes, --data, "
+                     "--quiet, --threads and --hogwild may be given with --resume)")
     folder = RunFolder.existing(args.resume)
     recipe, data_path, net, optimizer = folder.load_run()
-    if args.epochs is not None:
-        recipe = recipe.replace(epochs=args.epochs)
+    longer = {name: getattr(args, name) for name in RESUME_FLAGS if getattr(args, name) is not None}
+    if longer:
+        recipe = recipe.replace(**longer)
         _check_recipe(recipe, parser)
-        if hasattr(optimizer, "schedule"):
-            # A schedule whose length is the run's (cosine) stretches over the new total;
-            # the others do not depend on it.  The epochs done keep their history.
-            optimizer.schedule = recipe.optimizer().schedule
+    if hasattr(optimizer, "schedule"):
+        # The recipe's length, which a resume may have extended (and saved, then been
+        # interrupted before a checkpoint did): a schedule whose length is the run's
+        # (cosine, warm-up) stretches over the new epochs and minutes; the others do not
+        # depend on it.  The epochs done keep their history, and their minutes count.
+        optimizer.schedule = recipe.optimizer().schedule
     return folder, recipe, args.data or data_path, net, optimizer
 
 
@@ -200,18 +206,25 @@ def _check_recipe(recipe, parser):
 
 class EpochReport:
     """What the user sees during training: a progress bar within each epoch
-    (on a terminal), one line per epoch; and the run files saved after each."""
+    (on a terminal), one line per epoch with the time left (of ``epochs`` and/or
+    ``time_budget`` seconds, ``training.time_left``); and the run files saved after each."""
 
-    def __init__(self, folder, optimizer, epochs, quiet):
+    def __init__(self, folder, optimizer, epochs, time_budget, quiet):
         self.folder, self.optimizer, self.epochs, self.quiet = folder, optimizer, epochs, quiet
+        self.time_budget = time_budget
         self.bar = None
+
+    def left(self):
+        """'  left m:ss' of the run ('' before its first epoch)."""
+        return left_text(time_left(self.optimizer, self.epochs, self.time_budget))
 
     def progress(self, done, total):
         """``fit``'s progress callback: images done of ``total`` in this epoch."""
         if self.quiet:
             return
         if self.bar is None:
-            self.bar = tqdm(total=total, desc=f"epoch {self.optimizer.epoch + 1}/{self.epochs}",
+            of = "" if self.epochs is None else f"/{self.epochs}"
+            self.bar = tqdm(total=total, desc=f"epoch {self.optimizer.epoch + 1}{of}{self.left()}",
                             unit="img", unit_scale=True, leave=False, disable=None)
         self.bar.update(done - self.bar.n)
         if done >= total:
@@ -225,7 +238,7 @@ class EpochReport:
             history = optimizer.history
             row = {key: history[key][-1] for key in HISTORY_KEYS if history[key]}
             best = "  *" if optimizer.best_epoch == optimizer.epoch else ""
-            print(format_epoch(optimizer.epoch, self.epochs, row) + best, flush=True)
+            print(format_epoch(optimizer.epoch, self.epochs, row) + self.left() + best, flush=True)
             if optimizer.stall is not None and optimizer.stall["epoch"] == optimizer.epoch:
                 print(f"warning  {optimizer.stall['message']}", flush=True)
 
@@ -237,8 +250,8 @@ class EpochReport:
 
 def _summarise(folder, recipe, optimizer, test, epochs_run, seconds):
     """The last lines of ``fastnet train``: best epoch, test score, time, files."""
-    if optimizer.stop_reason:
-        print(f"stopped early: {optimizer.stop_reason}")
+    if optimizer.stop_reason:  # against a clock, stopping before the next epoch is the plan
+        print(f"stopped{'' if recipe.minutes else ' early'}: {optimizer.stop_reason}")
     if optimizer.stall is not None and "recovered" not in optimizer.stall:
         print(f"warning  {optimizer.stall['message']}")
     scores = optimizer.history["validation_accuracy"]

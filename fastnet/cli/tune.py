@@ -25,7 +25,8 @@ def add(commands):
         "tune", help="search settings for a data set by successive halving, within a time budget",
         description="Search a default space (depth, width, activation, eta, momentum, L2, dropout, "
                     "batch size, distortions of MNIST's images) by asynchronous successive halving on "
-                    "dask.distributed, then train the best configuration to completion.")
+                    "dask.distributed, then train the best configuration here on every core for "
+                    "the rest of the budget.")
     tune.add_argument("--data", metavar="PATH", help="the data set: a folder of IDX files, an .npz, "
                       "a pickle or a CSV file as for fastnet train (default: $FASTNET_DATA, the "
                       "cache, MNIST)")
@@ -36,7 +37,9 @@ def add(commands):
                       help="results, leaderboard.csv and best/ (default runs/tune)")
     add_force(tune)
     tune.add_argument("--epochs", type=int, default=30, metavar="N",
-                      help="epochs of the final run of the best configuration (default 30)")
+                      help="epochs the search leaves time for in the final run of the best "
+                           "configuration (default 30); that run then trains on every core for "
+                           "all the budget left")
     tune.add_argument("--limit", type=int, metavar="N", help="use the first N training images only")
     tune.add_argument("--seed", type=int, default=0, metavar="N",
                       help="seed of the search and of every run (default 0)")

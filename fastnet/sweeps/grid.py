@@ -262,6 +262,8 @@ def base_recipe(recipe: Recipe | str | None = None, **settings: Any) -> Recipe:
     changes = {"seed" if name == "seed" else _name(name):
                value if name == "seed" else convert(name, value)
                for name, value in settings.items() if value is not None}
+    if "minutes" in changes and "epochs" not in changes:  # as fastnet train: as many as fit
+        changes["epochs"] = None
     return apply(start, changes)
 
 

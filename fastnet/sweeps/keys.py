@@ -9,7 +9,7 @@ import json
 from ..recipe import Recipe
 from .grid import apply
 
-KEYED_WHEN_SET = ("header",)  # settings newer than 0.2's keys: part of a key only when not None
+KEYED_WHEN_SET = ("header", "minutes", "warmup")  # settings newer than 0.2's keys: part of a key only when not None
 
 
 def run_key(recipe: Recipe, data: str | None) -> str:

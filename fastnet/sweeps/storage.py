@@ -14,11 +14,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..files.outputs import FOLDER, OutputKind, atomic_write
+from ..files.outputs import FOLDER, FolderKind, OutputKind, atomic_write
 from .tasks import OUTCOME, RUNS, Row, Task, locked, write_json
 
 RESULTS_JSON, RESULTS_CSV = "results.json", "results.csv"
-OUTPUTS = {  # what a sweep writes in its out folder, each of the kind it writes (files.check_own)
+# What a sweep writes in its out folder, each of the kind it writes (files.check_own).
+OUTPUTS: dict[str, OutputKind | FolderKind] = {
     RESULTS_JSON: OutputKind("the results of a fastnet sweep", rb'\{\s*"rows"\s*:'),
     RESULTS_CSV: OutputKind("the results table of a fastnet sweep", rb"key,status[,\r\n]"),
     RUNS: FOLDER}

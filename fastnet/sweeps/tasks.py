@@ -117,7 +117,8 @@ def run_task(task: Task, threads: int = 1) -> Row:
     A folder that already holds this run's finished row is not touched; one
     with an interrupted attempt (a lost worker) is continued from its last
     checkpoint.  Anything the run raises is caught and reported in the row
-    (``status`` "failed", ``error``).  ``threads``: Numba threads for the run.
+    (``status`` "failed", ``error``).  ``threads``: Numba threads for the run,
+    and the training threads of its fit (at most the cores: ``checks.threads``).
     """
     folder = RunFolder(task["folder"])
     finished = _finished(folder, task)
@@ -136,7 +137,7 @@ def run_task(task: Task, threads: int = 1) -> Row:
         row = {"key": task["key"], "label": task["label"], "status": "done",
                **{name: None for name in OUTCOME}, "compile_seconds": 0.0}
         try:
-            row.update(train(Recipe.from_dict(task["recipe"]), task["data"], folder))
+            row.update(train(Recipe.from_dict(task["recipe"]), task["data"], folder, threads))
         except Exception as error:  # a failed run is a result too; the sweep goes on
             row.update(status="failed", error=f"{type(error).__name__}: {error}")
         seconds = time.perf_counter() - began - row.pop("compile_seconds")
@@ -163,9 +164,11 @@ def _lock(folder: RunFolder) -> RunFolder:
             time.sleep(1.0)
 
 
-def train(recipe: Recipe, data: str | None, folder: RunFolder) -> dict[str, Any]:
+def train(recipe: Recipe, data: str | None, folder: RunFolder,
+          threads: int | None = None) -> dict[str, Any]:
     """Train ``recipe`` on ``data`` in the locked ``folder`` (continuing an interrupted
-    attempt) and return its scores: what ``fastnet train --quiet`` does, without printing."""
+    attempt) on ``threads`` threads and return its scores: what ``fastnet train --quiet``
+    does, without printing."""
     recipe, loaded = run_data(recipe, data)
     (X, y), validation, test = loaded.parts
     if (folder / RECIPE).is_file() and (folder / LAST).is_file():
@@ -176,13 +179,14 @@ def train(recipe: Recipe, data: str | None, folder: RunFolder) -> dict[str, Any]
         check_data_fits(net, (X, y), validation, test)
         folder.start(recipe, data, net, optimizer)
     compile_seconds = 0.0
-    if optimizer.epoch < recipe.epochs:  # compile (or load) the kernels, off the run's clock
+    if recipe.unfinished(optimizer):  # compile (or load) the kernels, off the run's clock
         with contextlib.redirect_stdout(io.StringIO()):
             compile_seconds = announce_compilation(net, optimizer, X, y)
     augment = recipe.augmenter()
     try:
         net.fit(X, y, recipe.epochs, validation=validation, optimizer=optimizer, augment=augment,
-                callback=lambda net, optimizer: folder.save_epoch(net, optimizer))
+                callback=lambda net, optimizer: folder.save_epoch(net, optimizer),
+                threads=threads, time_budget=recipe.time_budget)
     finally:
         if augment is not None:
             augment.close()

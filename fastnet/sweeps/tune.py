@@ -7,9 +7,11 @@ at the next rung (3x the epochs), else a new configuration starts.  Each rung
 run is an ordinary sweep task (``fastnet.sweeps.tasks``): keyed by its recipe, in a
 run folder under ``OUT/runs/``, recorded in ``OUT/results.json`` and
 ``results.csv``.  When the search share of the budget is spent, the best
-configuration (highest rung first, then validation accuracy) is trained for
-``epochs`` epochs (fewer if the rest of the budget cannot hold them) and
-copied to ``OUT/best/``; ``OUT/leaderboard.csv`` ranks every configuration.
+configuration (highest rung first, then validation accuracy) is trained here,
+on every core (``threads``), against the clock: for all the budget left
+(its recipe's ``minutes``), with its cosine schedule annealed over that
+time; then copied to ``OUT/best/``.  ``OUT/leaderboard.csv`` ranks every
+configuration.
 Tunes may share ``OUT``, even at the same time: the leaderboard is rewritten
 with the results files, under their lock, from every tune's rows there; and
 ``best/`` is replaced only where it is a copy that a tune made.
@@ -30,16 +32,22 @@ The default space is meant for data sets not seen before, not tuned to MNIST
     distort             on or off for MNIST's 28 x 28 images; off for a table
     schedule            cosine over each run's epochs
 """
+from __future__ import annotations
+
 import csv
 import io
 import json
 import math
+import os
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ..checks import cores
 from ..data import locate_mnist
 from ..data.table import is_table, refuse_csv_flags
 from ..files.outputs import FolderKind, OutputKind, atomic_write, check_output_folder, check_own
@@ -49,15 +57,17 @@ from .cluster import connect, require_distributed
 from .run import outcome, submit
 from .storage import OUTPUTS as SWEEP_OUTPUTS
 from .storage import Results
-from .tasks import RESULT, locked, make_task, run_data
+from .tasks import RESULT, locked, make_task, run_data, run_task
 
 RUNGS = (1, 3, 9)         # epochs of the successive-halving rungs
 REDUCTION = 3             # the top 1/REDUCTION of a rung goes on to the next
 LEADERBOARD, BEST = "leaderboard.csv", "best"
 PUBLISHED = FolderKind("a run folder copied there by fastnet tune",  # a sweep run's files
                        holds=frozenset(FILES + (RESULT,)), needs=frozenset((RECIPE, RESULT)))
-OUTPUTS = {**SWEEP_OUTPUTS, BEST: PUBLISHED,  # what tune writes in OUT (files.check_output_folder)
-           LEADERBOARD: OutputKind("a leaderboard written by fastnet tune", rb"rank,trial,")}
+# What tune writes in OUT (files.check_output_folder).
+OUTPUTS: dict[str, OutputKind | FolderKind] = {
+    **SWEEP_OUTPUTS, BEST: PUBLISHED,
+    LEADERBOARD: OutputKind("a leaderboard written by fastnet tune", rb"rank,trial,")}
 
 
 def draw(rng, n_in, n_out, n_train, images):
@@ -81,9 +91,11 @@ def draw(rng, n_in, n_out, n_train, images):
 class Trial:
     """One configuration and its validation accuracy at each rung it ran."""
 
-    def __init__(self, number, settings):
+    def __init__(self, number: int, settings: dict[str, Any]) -> None:
         self.number, self.settings = number, settings
-        self.scores, self.pace, self.promoted = {}, {}, set()  # pace: seconds per epoch
+        self.scores: dict[int, float] = {}  # validation accuracy by rung
+        self.pace: dict[int, float] = {}    # seconds per epoch by rung
+        self.promoted: set[int] = set()     # rungs it went on from
 
     def top(self):
         """(highest rung finished, its validation accuracy), -inf for a failed run."""
@@ -97,16 +109,21 @@ class Trial:
                 f"batch {s['batch_size']}" + (", distort" if s["distort"] else ""))
 
 
-def tune(data=None, budget=600.0, out="runs/tune", epochs=30, seed=0, limit=None, rungs=RUNGS,
-         search_share=0.5, client=None, scheduler=None, workers=None, echo=print,
-         label_column=None, header=None):
+def tune(data: str | os.PathLike[str] | None = None, budget: float = 600.0,
+         out: str | os.PathLike[str] = "runs/tune", epochs: int = 30, seed: int = 0,
+         limit: int | None = None, rungs: Sequence[int] = RUNGS, search_share: float = 0.5,
+         client: Any = None, scheduler: str | None = None, workers: int | None = None,
+         echo: Callable[[str], Any] = print, label_column: str | None = None,
+         header: bool | None = None) -> dict[str, Any]:
     """Search the default space with ASHA for ``budget`` seconds in all; return the best run's row.
 
-    ``search_share`` of the budget (more if the final run is estimated to
-    need less) goes to the search, the rest to training the best
-    configuration for ``epochs`` epochs into ``OUT/best/``.  ``limit`` trains
-    on the first ``limit`` images only; ``label_column`` and ``header`` read
-    a CSV file as ``fastnet train`` does.  Cluster arguments as for ``sweep``.
+    ``search_share`` of the budget (more if ``epochs`` epochs of the best
+    configuration are estimated to need less) goes to the search; the rest
+    to training the best configuration into ``OUT/best/``, in this process on
+    every core, for all the time left.  ``limit`` trains on the first
+    ``limit`` images only; ``label_column`` and ``header`` read a CSV file as
+    ``fastnet train`` does.  Cluster arguments as for ``sweep`` (the search
+    runs there).
     """
     began = time.monotonic()
     deadline = began + _positive("budget", budget)
@@ -117,10 +134,11 @@ def tune(data=None, budget=600.0, out="runs/tune", epochs=30, seed=0, limit=None
     located = locate_mnist(data)[0] if images else data
     check_output_folder(out, "out", OUTPUTS, {"data": located}, force=True)
     base = Recipe(limit=limit, seed=seed, label_column=label_column, header=header)
-    fitted, loaded = run_data(base, located)
+    fitted, loaded = run_data(base, None if located is None else os.fspath(located))
     n_in, n_out, n_train = fitted.sizes[0], fitted.sizes[-1], len(loaded.parts[0][1])
     rng = np.random.default_rng(seed)
-    store, trials = _Results(out), []
+    store = _Results(out)
+    trials: list[Trial] = []
     echo(f"tune: {n_train:,} training {'images' if images else 'samples'} of {n_in} inputs, "
          f"{n_out} classes; rungs of {', '.join(map(str, rungs))} epochs; budget {budget:.0f} s; "
          f"results in {out}")
@@ -128,9 +146,11 @@ def tune(data=None, budget=600.0, out="runs/tune", epochs=30, seed=0, limit=None
         echo(f"tune: distort stays off: it distorts MNIST's 28 x 28 images, and {located} is a "
              "table of features")
 
-    def task(trial, epochs_):
-        recipe = base.replace(**trial.settings, epochs=epochs_)
-        return make_task(recipe, {"trial": trial.number, "epochs": epochs_}, located, out)
+    def task(trial, epochs_, minutes=None):
+        recipe = base.replace(**trial.settings, epochs=epochs_, minutes=minutes)
+        settings = {"trial": trial.number, "epochs": epochs_}
+        return make_task(recipe, settings if minutes is None else {**settings, "minutes": minutes},
+                         located, out)
 
     def reserve():
         """Seconds kept for the final run: the best trial's pace times ``epochs``."""
@@ -141,7 +161,7 @@ def tune(data=None, budget=600.0, out="runs/tune", epochs=30, seed=0, limit=None
 
     with connect(client, scheduler, workers) as connected:
         slots = sum(connected.nthreads().values()) or 1
-        running = {}
+        running: dict[Any, tuple[Trial, int, dict[str, Any]]] = {}
         try:
             while True:
                 search_ends = deadline - min(reserve(), (1 - search_share) * budget)
@@ -167,20 +187,18 @@ def tune(data=None, budget=600.0, out="runs/tune", epochs=30, seed=0, limit=None
         except BaseException:
             connected.cancel(list(running))
             raise
-        best = max(trials, key=Trial.top, default=None)
-        if best is None or best.top()[1] == -math.inf:
-            raise ArithmeticError("tune: no configuration trained successfully within the budget; "
-                                  "give a larger --budget (or look at the errors in results.csv)")
-        pace = best.pace[max(best.pace)]
-        final_epochs = int(max(1, min(epochs, (deadline - time.monotonic()) / (1.1 * pace))))
-        echo(f"best configuration: trial {best.number} ({best.describe()}); training it for "
-             f"{final_epochs} epochs" + (f" (the budget left holds no more than {final_epochs})"
-                                         if final_epochs < epochs else ""))
-        job = task(best, final_epochs)
-        row = store.rows.get(job["key"]) if store.finished(job["key"]) else None
-        if row is None:
-            row = outcome(submit(connected, job), job)
-            store.add(row, job)
+    best = max(trials, key=Trial.top, default=None)
+    if best is None or best.top()[1] == -math.inf:
+        raise ArithmeticError("tune: no configuration trained successfully within the budget; "
+                              "give a larger --budget (or look at the errors in results.csv)")
+    # The search's workers are gone (or idle): the final run trains here on every core, against
+    # the clock, for all the time left (at least one epoch at the best configuration's pace).
+    seconds, threads = max(deadline - time.monotonic(), best.pace[max(best.pace)]), cores()
+    job = task(best, None, seconds / 60)
+    echo(f"best configuration: trial {best.number} ({best.describe()}); training it for the "
+         f"{seconds:.0f} s left on {threads} thread{'s' * (threads > 1)}")
+    store.add(run_task(job, threads=threads), job)
+    row = store.rows[job["key"]]  # with its settings and folder
     if row["status"] != "done":
         raise ArithmeticError(f"tune: the final run of trial {best.number} failed: {row['error']}")
     _publish(Path(job["folder"]), Path(out) / BEST)
@@ -237,6 +255,14 @@ class _Results(Results):
         _write_leaderboard(self.rows.values(), self.out / LEADERBOARD)
 
 
+def _rank(row):
+    """(epochs, validation accuracy) of a stored row: the epochs it trained (those planned if
+    it failed; a final run against the clock plans none), -inf for a failed run."""
+    done = row["status"] == "done"
+    epochs = row["epochs_run"] if done else row["settings"]["epochs"] or 0
+    return epochs, row["best_validation_accuracy"] if done else -math.inf
+
+
 def _write_leaderboard(rows, path):
     """leaderboard.csv: every configuration that tune ran, as stored ``rows`` of the results
     (a sweep's aside), at its longest run; most epochs first, then validation accuracy."""
@@ -244,21 +270,17 @@ def _write_leaderboard(rows, path):
     for row in rows:
         if "trial" not in row["settings"]:
             continue  # a sweep's run in the same folder
-        configuration = json.dumps({**row["recipe"], "epochs": None}, sort_keys=True)
+        configuration = json.dumps({**row["recipe"], "epochs": None, "minutes": None}, sort_keys=True)
         kept = longest.get(configuration)
-        if kept is None or row["settings"]["epochs"] > kept["settings"]["epochs"]:
+        if kept is None or _rank(row) > _rank(kept):
             longest[configuration] = row
-
-    def rank(row):
-        done = row["status"] == "done"
-        return row["settings"]["epochs"], row["best_validation_accuracy"] if done else -math.inf
 
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")
     writer.writerow(["rank", "trial", "epochs", "validation_accuracy", "sizes", "activation", "eta",
                      "momentum", "l2", "dropout", "batch_size", "distort", "seed"])
-    for number, row in enumerate(sorted(longest.values(), key=rank, reverse=True), 1):
-        epochs, score = rank(row)
+    for number, row in enumerate(sorted(longest.values(), key=_rank, reverse=True), 1):
+        epochs, score = _rank(row)
         r = row["recipe"]
         writer.writerow([number, row["settings"]["trial"], epochs, "" if score == -math.inf else score,
                          ",".join(map(str, r["sizes"])), r["activation"][0], r["eta"], r["momentum"],
