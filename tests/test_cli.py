@@ -420,3 +420,19 @@ def test_the_recipe_flags_are_defined_once_in_the_recipe():
     assert convert("hidden", "100,50") == (100, 50) and convert("nesterov", "yes") is True
     with pytest.raises(ValueError, match="activation: 'swish' is not a valid value .*unknown activation"):
         convert("activation", "swish")
+
+
+def test_train_verbose_prints_the_plan_once(mnist_slice, tmp_path, monkeypatch, capsys):
+    """``fastnet train -v`` prints the network's plan (one line per layer) once,
+    before the first epoch; without -v there is none."""
+    monkeypatch.chdir(tmp_path)
+    flags = ["--data", str(mnist_slice), "--seed", "3", "--epochs", "1", "--quiet",
+             "--limit", "500", "--batch-size", "32"]
+    assert main(["train", *flags, "--out", "quiet"]) == 0
+    assert "plan " not in capsys.readouterr().out
+    assert main(["train", *flags, "-v", "--out", "verbose"]) == 0
+    out = capsys.readouterr().out
+    head, *layers = str(fastnet.Network([784, 30, 10]).plan(32)).splitlines()
+    assert out.count("plan ") == 1 and head.split(";")[0] in out
+    assert all(line in out for line in layers) and len(layers) == 2
+    assert out.index(layers[-1]) < out.index("best validation accuracy")
