@@ -9,7 +9,7 @@ import pytest
 
 import fastnet
 import fastnet.checks
-from fastnet.engine.plan import NAMES, plan
+from fastnet.engine.plan import NAMES
 from fastnet.kernels import blas, layout
 from fastnet.kernels.dense import TILED_WIDTH
 from fastnet.kernels.tunables import EVAL_CHUNK, THREADS_FROM_BATCH
