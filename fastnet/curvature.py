@@ -25,7 +25,10 @@ from .costs import COSTS, OUTPUTS
 from .dataset import Dataset
 from .kernels.curvature import (cost_gradient, curvature_product, curvature_products,
                                 mean_cost)
-from .kernels.tunables import CURVATURE_BLOCKS, HESSIAN_CHUNK, runs_parallel
+from .kernels.tunables import CURVATURE_BLOCKS, HESSIAN_CHUNK
+
+if TYPE_CHECKING:
+    from .engine.plan import Plan
 
 MAX_DENSE_PARAMETERS = 4000  # ``hessian`` refuses larger networks: (P, P) float64 is 128 MB here
 
@@ -44,6 +47,9 @@ class Curvature:
         def n_parameters(self) -> int: ...
 
         def _prepare(self, X: ArrayLike | Dataset, y: ArrayLike | None, name: str = "X") -> Dataset: ...
+
+        def _plan(self, data: Dataset | None, batch_size: int = 10, threads: int | str | None = None,
+                  hogwild: bool = False) -> Plan: ...
 
     # ------------------------------------------------------------ flat view
     @property
@@ -155,14 +161,14 @@ class Curvature:
         """Mean unregularised cost over the prepared ``data`` (float); the gradient
         is written into ``grad``, a padded vector like ``_theta``."""
         self._check_padded(grad=grad)
-        with threads_for(data.n):
+        with numba_threads(self._plan(data).evaluation_threads):
             return cost_gradient(grad, self._theta, self._layers, data.indptr, data.indices,
                                  data.values, data.Y, OUTPUTS[self.output],
                                  COSTS[self.cost_name], min(CURVATURE_BLOCKS, data.n))
 
     def _cost(self, data):
         """Mean unregularised cost over the prepared ``data`` (float): forward only."""
-        with threads_for(data.n):
+        with numba_threads(self._plan(data).evaluation_threads):
             return mean_cost(self._theta, self._layers, data.indptr, data.indices,
                              data.values, data.Y, OUTPUTS[self.output], COSTS[self.cost_name],
                              min(CURVATURE_BLOCKS, data.n))
@@ -171,21 +177,22 @@ class Curvature:
         """out = H·v (or G·v) over the prepared ``data``; v and out padded like
         ``_theta`` (v's padding zero), out overwritten."""
         self._check_padded(v=v, out=out)
-        with threads_for(data.n):
+        with numba_threads(self._plan(data).evaluation_threads):
             curvature_product(out, self._theta, v, self._layers, data.indptr,
                               data.indices, data.values, data.Y, OUTPUTS[self.output],
                               COSTS[self.cost_name], bool(gauss_newton), min(CURVATURE_BLOCKS, data.n))
 
 
 @contextmanager
-def threads_for(n):
-    """Run Numba's parallel kernels on one thread unless ``runs_parallel(n)``
-    (tunables.py): waking the other threads costs more than they save."""
-    if runs_parallel(n):
+def numba_threads(count):
+    """Run Numba's parallel kernels on ``count`` threads (the plan's evaluation
+    threads: one below PARALLEL_FROM samples, where waking the others costs
+    more than they save)."""
+    before = numba.get_num_threads()
+    if count == before:
         yield
         return
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
+    numba.set_num_threads(count)
     try:
         yield
     finally:

@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from os import PathLike
 from typing import Any, Literal
 
-import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -32,13 +31,14 @@ from .kernels import blas
 from .kernels.activations import RELU, SIGMOID, TANH
 from .kernels.costs import output_costs
 from .dataset import Dataset
+from .engine.plan import Plan, plan
 from .files.model_io import read_model_file, save_model
-from .kernels.layout import (B_OFF, ENGINE_NAMES, N_IN, N_OUT, W_OFF, WIDTH, build, check_arrays,
-                             check_columns, line_aligned, line_aligned_zeros, n_parameters, plan)
+from .kernels.layout import (B_OFF, N_IN, N_OUT, W_OFF, WIDTH, build, check_arrays, check_columns,
+                             line_aligned, line_aligned_zeros, n_parameters)
 from .kernels.hogwild import hogwild_buffers, hogwild_epoch
 from .kernels.threads import train_epoch_threads
 from .kernels.train import Buffers, State, Step, buffers, forward_all, gradient_sum, train_epoch
-from .kernels.tunables import EVAL_CHUNK, THREADS_FROM_BATCH, runs_parallel
+from .kernels.tunables import EVAL_CHUNK
 from .kernels.update import all_finite
 from . import onnx_export
 from .optim import SGD, Optimizer
@@ -100,7 +100,7 @@ class Network(Curvature):
         fits_in_memory("sizes", self.sizes, self.dtype)
         self._layers = self._layout()
         self.engine = "auto"  # how layers are computed: "auto" or one of kernels.layout.ENGINE_NAMES
-        self.threads = None   # training threads: None (1), N or "auto"; see _threads_for
+        self.threads = None   # training threads: None (1), N or "auto"; see engine/plan.py
         self.hogwild = False  # threads step without locks (kernels/hogwild.py)
         try:
             self._theta = self._initial_parameters()
@@ -325,16 +325,30 @@ class Network(Curvature):
             epochs = 30
         return trainer.run(epochs, time_budget)
 
+    def plan(self, batch_size: int = 10, X: ArrayLike | Dataset | None = None,
+             threads: int | Literal["auto"] | None = None, hogwild: bool | None = None) -> Plan:
+        """Which engine runs each layer and pass, on how many threads, when this
+        network trains on X in batches of ``batch_size`` (``print`` it: one
+        line per layer).  X: the inputs or a ``Dataset`` (their layout and size
+        decide; an array is converted as ``fit`` would, so pass the Dataset of a
+        large one), None for sparse inputs like MNIST's.  ``threads`` and
+        ``hogwild`` as for ``fit`` (None: the network's settings, those of its
+        last fit)."""
+        batch_size = positive_int("batch_size", batch_size)
+        threads = check_threads("threads", self.threads if threads is None else threads)
+        if hogwild is not None and not isinstance(hogwild, (bool, np.bool_)):
+            raise TypeError(f"hogwild: expected True, False or None (the network's own setting), "
+                            f"got {hogwild!r}")
+        data = None if X is None else self._dataset(X, "X")
+        return self._plan(data, batch_size, threads, self.hogwild if hogwild is None else bool(hogwild))
+
     def _train_epoch(self, data, sgd, eta, progress=None):
         """One epoch of ``sgd`` over ``data`` (a ``Dataset`` with targets) at
         learning rate eta; returns the seconds spent in the compiled loop."""
         order = np.random.default_rng((self.seed, self.epochs_trained)).permutation(data.n)
-        batch = min(sgd.batch_size, data.n)  # a batch larger than the data is all of it
-        threads = self._threads_for(batch)
-        hogwild = self.hogwild and threads > 1
-        thread_blas = threads > 1 and not hogwild and blas.CAN_PIN  # see kernels/threads.py
-        layers = plan(self._layers, batch, data.dense, choice("engine", self.engine, ENGINE_NAMES),
-                      1 if hogwild else threads, hogwild, thread_blas)
+        planned = self._plan(data, sgd.batch_size, self.threads, self.hogwild)
+        batch, threads, layers = planned.batch_size, planned.threads, planned.table
+        hogwild = planned.epoch == "hogwild"
         keep = 1.0 - sgd.dropout
         grad = line_aligned_zeros(self._theta.shape[0], self.dtype)
         state = State(self._theta, sgd.velocity, grad, np.ones(1))
@@ -365,7 +379,7 @@ class Network(Curvature):
                         buffers=tuple((name, getattr(work, name)) for name in names),
                         gathered=work.X, Y=data.Y, order=order, row_splits=work.row_splits,
                         columns=(work.col_start, work.col_sample, work.col_value))
-            if threads == 1:
+            if planned.epoch == "one_thread":
                 run = lambda order, start: train_epoch(  # noqa: E731
                     state, work, layers, record, order, start, step)
             else:
@@ -375,7 +389,7 @@ class Network(Curvature):
         bounds = [min(batch * (-(-data.n // batch) * k // steps), data.n)
                   for k in range(steps + 1)]
         seconds = 0.0
-        with blas.one_thread() if thread_blas else contextlib.nullcontext():
+        with blas.one_thread() if planned.pin_blas else contextlib.nullcontext():
             for start, stop in zip(bounds[:-1], bounds[1:]):
                 began = time.perf_counter()
                 run(order[start:stop], start)
@@ -388,17 +402,6 @@ class Network(Curvature):
         """``check_arrays`` for this network's parameters and ``data``'s inputs."""
         inputs = dict(dense=data.X.reshape(-1)) if data.dense else dict(csr=data.csr)
         check_arrays(layers, self._theta, n_samples=data.n, **inputs, **arrays)
-
-    def _threads_for(self, batch):
-        """Training threads for batches of ``batch``: ``self.threads`` (None: 1;
-        "auto": Numba's thread count, NUMBA_NUM_THREADS, from THREADS_FROM_BATCH
-        samples on, else 1)."""
-        if self.threads is None:
-            return 1
-        if self.threads == "auto":
-            small = batch < THREADS_FROM_BATCH and not self.hogwild
-            return 1 if small else max(1, numba.get_num_threads())
-        return self.threads
 
     def _scalar(self, name, value):
         """value in the network's dtype; ValueError naming it if it overflows."""
@@ -459,24 +462,20 @@ class Network(Curvature):
     def _inputs(self, X):
         return self._dataset(X, "X")
 
-    def _eval_layers(self, data):
-        """The layer table planned for the evaluation kernels' chunks: "auto"
-        evaluates on the blocked engine, whose result for a sample does not
-        depend on which other samples share its chunk (BLAS's does, in the
-        last bits), so predictions do not depend on the batch they come in."""
-        engine = choice("engine", self.engine, ENGINE_NAMES)
-        return plan(self._layers, EVAL_CHUNK, data.dense, "blocked" if engine == "auto" else engine)
+    def _plan(self, data, batch_size=10, threads=None, hogwild=False):
+        """The ``Plan`` of this network's passes on the prepared ``data``."""
+        return plan(self._layers, data, batch_size, threads, hogwild, self.engine)
 
     def _outputs(self, data, check=True):
         """Outputs A and pre-activations Z (n, n_out) of the last layer; with
         ``check``, ValueError if they are not finite (training checks its own)."""
         A = np.empty((data.n, self.sizes[-1]), dtype=self.dtype)
         Z = np.empty_like(A)
-        layers = self._eval_layers(data)
+        planned = self._plan(data)
+        layers = planned.evaluation_table
         targets = {} if data.Y is None else {"Y": data.Y}  # output_costs reads Y
         self._check(layers, data, outputs=(("A", A), ("Z", Z)), **targets)
-        forward_all(A, Z, self._theta, layers, data.record(),
-                    threads=None if runs_parallel(data.n) else 1)
+        forward_all(A, Z, self._theta, layers, data.record(), threads=planned.evaluation_threads)
         if check and not all_finite(Z.reshape(-1)):
             self._explain_overflow(data)
         return A, Z
@@ -566,7 +565,11 @@ class Network(Curvature):
     def _gradient_into(self, grad, data):
         """grad (p,) = the gradient of the mean unregularised cost over the
         prepared ``data``, in the padded parameter layout; overwritten."""
-        layers = self._eval_layers(data)
-        self._check(layers, data, grad=grad, Y=data.Y)
+        layers = self._plan(data).evaluation_table
+        chunk = buffers(layers, EVAL_CHUNK, self.dtype,
+                        longest_row=0 if data.dense else data.longest_row())
+        self._check(layers, data, grad=grad, Y=data.Y, batch_size=EVAL_CHUNK,
+                    buffers=tuple((name, getattr(chunk, name)) for name in ("Z", "A", "D")),
+                    gathered=chunk.X, columns=(chunk.col_start, chunk.col_sample, chunk.col_value))
         gradient_sum(grad, self._theta, layers, data.record(), OUTPUTS[self.output],
-                     COSTS[self.cost_name], buffers(layers, EVAL_CHUNK, self.dtype))
+                     COSTS[self.cost_name], chunk)

@@ -245,7 +245,10 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
                                          and not np.any(np.diff(row_splits) < 0)))):
         fail("row_splits", f"an empty or a non-decreasing (T+1,) int64 array from 0 to {n_in}",
              row_splits)
-    if layers[0, ENGINE] == COLUMNS and csr is not None and columns is not None:
+    accumulates = grad is not None or gradients is not None  # a gradient or a step: the scratch is used
+    if layers[0, ENGINE] == COLUMNS and csr is not None and (columns is not None or accumulates):
+        if columns is None:
+            fail("columns", "the scratch (start, sample, value) of a COLUMNS first layer", columns)
         start, sample, value = columns
         T = start.shape[0] // (n_in + 1) if is_array(start, 1, np.int64) else 0
         if T < 1 or start.shape[0] != T * (n_in + 1):

@@ -513,3 +513,22 @@ def test_the_recipe_flags_are_defined_once_in_the_recipe():
     assert convert("hidden", "100,50") == (100, 50) and convert("nesterov", "yes") is True
     with pytest.raises(ValueError, match="activation: 'swish' is not a valid value .*unknown activation"):
         convert("activation", "swish")
+
+
+def test_train_verbose_prints_the_plan_once(mnist_slice, tmp_path, monkeypatch, capsys):
+    """``fastnet train -v`` prints the network's plan (one line per layer) once,
+    before the first epoch; without -v there is none."""
+    monkeypatch.chdir(tmp_path)
+    flags = ["--data", str(mnist_slice), "--seed", "3", "--epochs", "1", "--quiet",
+             "--limit", "500", "--batch-size", "32"]
+    assert main(["train", *flags, "--out", "quiet"]) == 0
+    assert "plan " not in capsys.readouterr().out
+    assert main(["train", *flags, "-v", "--out", "verbose"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    at = [k for k, line in enumerate(lines) if line.startswith("plan ")]
+    assert len(at) == 1 and lines[at[0]].startswith("plan     batch 32, ")
+    first, second = lines[at[0] + 1:at[0] + 3]
+    assert first.split()[:5] == ["layer", "1", "784", "->", "30"] and "backward -" in first
+    assert second.split()[:5] == ["layer", "2", "30", "->", "10"] and "forward gemm" in second
+    assert at[0] < min(k for k, line in enumerate(lines) if line.startswith("best validation"))

@@ -130,3 +130,17 @@ def test_float32_gradient_matches_reference(output, cost):
     gradient = net.gradient(X, y)
     assert all(g.dtype == np.float32 for g in gradient[0] + gradient[1])
     assert relative_error(gradient, reference) < 1e-5
+
+
+def test_gradient_of_sparse_inputs_through_a_wide_first_layer():
+    """A sparse first layer wider than the register tiles accumulates its gradient
+    row by row of W (the COLUMNS engine); its scratch was once left empty (a crash)."""
+    from fastnet.kernels.dense import TILED_WIDTH
+    from fastnet.kernels.layout import COLUMNS, ENGINE
+    rng = np.random.default_rng(5)
+    X = np.where(rng.random((40, 30)) < 0.3, rng.random((40, 30)), 0.0)
+    y = rng.integers(0, 3, 40)
+    net = fastnet.Network([30, TILED_WIDTH + 8, 3], activation="relu", dtype="float64", seed=2)
+    assert net.plan(X=X).evaluation_table[0, ENGINE] == COLUMNS
+    reference = ref.gradient(*ref.of(net), X, targets(net, y))
+    assert relative_error(net.gradient(X, y), reference) < TOLERANCE

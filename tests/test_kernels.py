@@ -828,3 +828,8 @@ def test_columns_scratch_is_checked():
     with pytest.raises(ValueError, match="col_value"):
         check_arrays(layers, net._theta, csr=csr, batch_size=4,
                      columns=columns[:2] + (work.col_value.astype(np.float64),))
+    grad = np.zeros_like(net._theta)  # a gradient accumulates through the scratch: it must be there
+    check_arrays(layers, net._theta, csr=csr, batch_size=4, columns=columns, grad=grad)
+    with pytest.raises(ValueError, match="columns: expected the scratch"):
+        check_arrays(layers, net._theta, csr=csr, batch_size=4, grad=grad)
+    check_arrays(layers, net._theta, csr=csr, batch_size=4)  # a forward pass needs none

@@ -95,12 +95,12 @@ def test_threads_call_blas_pinned_to_one_thread(data):
 def test_default_threads_follow_the_batch_size_and_numba(monkeypatch):
     import numba
     net = fastnet.Network([4, 3, 2])
-    assert net._threads_for(100) == 1
+    assert net.plan(100).threads == 1
     net.threads = "auto"
-    assert net._threads_for(10) == 1
-    assert net._threads_for(100) == numba.get_num_threads()
+    assert net.plan(10).threads == 1
+    assert net.plan(100).threads == numba.get_num_threads()
     net.threads = 3
-    assert net._threads_for(10) == 3
+    assert net.plan(10).threads == 3
     with pytest.raises(ValueError, match="threads: must be a positive integer"):
         net.fit(np.zeros((4, 4), np.float32), np.zeros(4, int), epochs=1, threads=0)
 
@@ -273,7 +273,7 @@ def test_wide_first_layer_steps_by_column_bit_for_bit(data, options, monkeypatch
     """A sparse first layer wider than the register tiles steps row by row of
     W (COLUMNS): the same weights, bit for bit, as sample by sample, on one
     thread and on 2 and 3."""
-    import fastnet.network
+    import fastnet.engine.plan
     from fastnet.kernels import layout
     from fastnet.kernels.dense import TILED_WIDTH
     sizes = (20, TILED_WIDTH + 9, 3)
@@ -286,7 +286,7 @@ def test_wide_first_layer_steps_by_column_bit_for_bit(data, options, monkeypatch
     for threads in (1, 2, 3):
         by_column = train(data, threads, sizes, **options)
         with monkeypatch.context() as patch:
-            patch.setattr(fastnet.network, "plan", sample_by_sample)
+            patch.setattr(fastnet.engine.plan, "plan_table", sample_by_sample)
             np.testing.assert_array_equal(by_column, train(data, threads, sizes, **options))
 
 
@@ -322,9 +322,14 @@ def test_evaluation_and_curvature_wake_threads_from_the_same_sample_count(monkey
     monkeypatch.setattr(fastnet.network, "forward_all", recording)
     for n in (PARALLEL_FROM - 1, PARALLEL_FROM):
         net.predict(np.ones((n, 3), dtype=np.float32))
-    assert asked == [1, None]
-    seen = []
+    assert asked == [1, numba.get_num_threads()]
+    seen, cost_gradient = [], fastnet.curvature.cost_gradient
+
+    def counting(*args):
+        seen.append(numba.get_num_threads())
+        return cost_gradient(*args)
+
+    monkeypatch.setattr(fastnet.curvature, "cost_gradient", counting)
     for n in (PARALLEL_FROM - 1, PARALLEL_FROM):
-        with fastnet.curvature.threads_for(n):
-            seen.append(numba.get_num_threads())
+        net.flat_gradient(np.ones((n, 3), dtype=np.float32), np.zeros(n, dtype=np.int64))
     assert seen == [1, numba.get_num_threads()]

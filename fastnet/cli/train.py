@@ -57,6 +57,7 @@ def add(commands):
                      help="continue the run in DIR from its last checkpoint "
                           "(--epochs or --minutes may extend it)")
     run.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    run.add_argument("-v", "--verbose", action="store_true", help="print the plan: the engine of each layer")
     run.add_argument("--threads", type=_threads, metavar="N|auto",
                      help="share every batch among N threads (auto: all of Numba's threads "
                           "from batch 32 on; default 1); see docs/speed.md")
@@ -118,6 +119,8 @@ def train_command(args, parser):
               f"training on all of it")
     resuming = f" (resuming after epoch {optimizer.epoch})" if args.resume else ""
     print(f"outputs  {folder}{resuming}")
+    if args.verbose:
+        print(net.plan(getattr(optimizer, "batch_size", len(y)), X, args.threads, args.hogwild))
     if not recipe.unfinished(optimizer):
         print(f"nothing to train: the run has done {optimizer.epoch} of {recipe.epochs} epochs "
               "(--epochs N with --resume trains further)")

@@ -1,0 +1,124 @@
+"""The plan: which engine runs each layer and pass, which epoch kernel, on how
+many threads, for one network, data layout, batch size and thread setting.
+
+The only place that decides it: a network's training epoch, its evaluation
+passes (``predict``, ``evaluate``, ``gradient``, the per-epoch monitoring) and
+its curvature products read their choices from a ``Plan``.
+``kernels/layout.plan`` writes the per-layer choice into the kernels' layer
+tables, which the Plan carries.  ``Network.plan(...)`` returns one to print.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from ..checks import choice
+from ..kernels import blas
+from ..kernels.layout import COLUMNS, ENGINE, ENGINE_NAMES, ENGINES, N_IN, N_OUT, PER_SAMPLE, ROWS
+from ..kernels.layout import plan as plan_table
+from ..kernels.tunables import EVAL_CHUNK, PARALLEL_FROM, THREADS_FROM_BATCH, runs_parallel
+
+if TYPE_CHECKING:
+    from ..dataset import Dataset
+
+NAMES = {**{code: name for name, code in ENGINES.items()}, ROWS: "rows", COLUMNS: "columns"}
+Epoch = Literal["one_thread", "threads", "hogwild"]  # kernels/train.py, threads.py, hogwild.py
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """One layer's engines: ``forward`` (Z = A·W + b), ``backward`` (the
+    previous layer's deltas D·Wᵀ; None for the first layer, which has none),
+    ``step`` (the gradient Aᵀ·D into the weights) in training, and
+    ``evaluate`` (the forward pass of predict, evaluate and gradient)."""
+    n_in: int
+    n_out: int
+    forward: str
+    backward: str | None
+    step: str
+    evaluate: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What runs a network's passes: per layer the engines (``layers``), the
+    epoch kernel (``epoch``: "one_thread", "threads" sharing every batch, or
+    "hogwild"), its ``threads``, whether BLAS is pinned to one thread for the
+    fit (``pin_blas``), and the threads of evaluation and the curvature
+    products (``evaluation_threads``; None without data: all from
+    PARALLEL_FROM samples on, else 1).  ``table`` and ``evaluation_table`` are
+    the planned layer tables the kernels take."""
+    batch_size: int
+    layout: Literal["sparse", "dense"]
+    engine: str
+    epoch: Epoch
+    threads: int
+    pin_blas: bool
+    evaluation_threads: int | None
+    layers: tuple[LayerPlan, ...]
+    table: NDArray[np.int64] = field(repr=False, compare=False)
+    evaluation_table: NDArray[np.int64] = field(repr=False, compare=False)
+
+    def __str__(self) -> str:
+        kernel = {"one_thread": "one thread",
+                  "threads": f"{self.threads} threads sharing every batch",
+                  "hogwild": f"{self.threads} Hogwild! threads"}[self.epoch]
+        blas_note = ", BLAS pinned to one thread" if self.pin_blas else ""
+        evaluation = (f"all threads from {PARALLEL_FROM:,} samples on, else one"
+                      if self.evaluation_threads is None
+                      else f"{self.evaluation_threads} thread{'s' * (self.evaluation_threads > 1)}")
+        lines = [f"plan     batch {self.batch_size}, {self.layout} inputs, engine {self.engine}: "
+                 f"{kernel}{blas_note}; evaluation on {evaluation}"]
+        for l, layer in enumerate(self.layers, 1):
+            lines.append(f"  layer {l} {layer.n_in:>5} -> {layer.n_out:<5}  forward {layer.forward:<10} "
+                         f"backward {layer.backward or '-':<10} step {layer.step:<10} "
+                         f"evaluate {layer.evaluate}")
+        return "\n".join(lines)
+
+
+def plan(layers: NDArray[np.int64], data: Dataset | None = None, batch_size: int = 10,
+         threads: int | Literal["auto"] | None = None, hogwild: bool = False,
+         engine: str = "auto") -> Plan:
+    """The ``Plan`` for a network's layer table ``layers`` (``kernels/layout.py``)
+    on ``data`` (its layout, and its size; None: sparse inputs, MNIST's, of
+    unknown size), batches of ``batch_size`` (at most the data), the
+    ``threads`` setting (None: one; N; "auto": Numba's thread count from
+    THREADS_FROM_BATCH samples on, at any batch size with ``hogwild``),
+    ``hogwild`` and the ``engine`` setting (``Network.engine``)."""
+    engine = choice("engine", engine, ENGINE_NAMES)
+    dense = data is not None and data.dense
+    batch = batch_size if data is None else min(batch_size, data.n)  # a batch larger than the data is all of it
+    if threads is None:
+        count = 1
+    elif threads == "auto":
+        count = 1 if batch < THREADS_FROM_BATCH and not hogwild else max(1, numba.get_num_threads())
+    else:
+        count = threads
+    hogwild = hogwild and count > 1
+    pin_blas = count > 1 and not hogwild and blas.CAN_PIN  # see kernels/threads.py
+    table = plan_table(layers, batch, dense, engine, 1 if hogwild else count, hogwild, pin_blas)
+    # Evaluation runs blocked under "auto": its result for a sample does not depend on which
+    # other samples share its chunk (BLAS's does, in the last bits).
+    evaluation = plan_table(layers, EVAL_CHUNK, dense, "blocked" if engine == "auto" else engine)
+    evaluation_threads = None if data is None else (
+        max(1, numba.get_num_threads()) if runs_parallel(data.n) else 1)
+    return Plan(batch, "dense" if dense else "sparse", engine,
+                "hogwild" if hogwild else "threads" if count > 1 else "one_thread", count, pin_blas,
+                evaluation_threads, tuple(_layer(table, evaluation, l) for l in range(len(layers))),
+                table, evaluation)
+
+
+def _layer(table: NDArray[np.int64], evaluation: NDArray[np.int64], l: int) -> LayerPlan:
+    """Layer l's engines by pass, from the planned tables' ENGINE codes: COLUMNS
+    is a sparse first layer's step (its forward pass is per_sample's), ROWS
+    per_sample by whole rows of W (Hogwild!)."""
+    code = int(table[l, ENGINE])
+    forward = NAMES[PER_SAMPLE if code == COLUMNS else code]
+    evaluate = int(evaluation[l, ENGINE])
+    return LayerPlan(int(table[l, N_IN]), int(table[l, N_OUT]), forward,
+                     None if l == 0 else NAMES[code], NAMES[code],
+                     NAMES[PER_SAMPLE if evaluate == COLUMNS else evaluate])
