@@ -298,12 +298,17 @@ def parse_activations(text):
     return names
 
 
+def _comma_separated(text, convert):
+    """The comma-separated values of ``text``, each through ``convert``; () if one fails."""
+    try:
+        return tuple(convert(part) for part in text.split(","))
+    except ValueError:
+        return ()
+
+
 def parse_hidden(text):
     """'100,50' as the hidden layers' sizes (100, 50)."""
-    try:
-        sizes = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        sizes = ()
+    sizes = _comma_separated(text, int)
     if not sizes or min(sizes) < 1:
         raise ValueError(f"{text!r} is not a comma-separated list of positive integers such as 100,50")
     return sizes
@@ -311,10 +316,7 @@ def parse_hidden(text):
 
 def parse_split(text):
     """'0.8,0.1,0.1' as the training, validation and test fractions."""
-    try:
-        fractions = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        fractions = ()
+    fractions = _comma_separated(text, float)
     if len(fractions) != 3:
         raise ValueError(f"{text!r}: expected three fractions such as 0.8,0.1,0.1")
     return fractions
