@@ -37,9 +37,9 @@ def resolved(threads, batch, hogwild):
     return threads
 
 
-@pytest.mark.parametrize("sizes, batch, threads, dense, hogwild, engine", itertools.product(
+@pytest.mark.parametrize("sizes, batch, threads, dense, hogwild, engine", list(itertools.product(
     SIZES, [1, 7, 8, 16, 40, 500], [None, 1, 2, 3, "auto"], [False, True], [False, True],
-    ["auto", "blocked", "gemm", "per_sample"]))
+    ["auto", "blocked", "gemm", "per_sample"])))
 def test_the_plan_is_the_table_writers_choice(sizes, batch, threads, dense, hogwild, engine):
     net = fastnet.Network(sizes, seed=0)
     net.engine = engine
