@@ -19,10 +19,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+import scipy.sparse
 from numpy.typing import ArrayLike, NDArray
 
 from .checks import as_dtype, as_inputs, choice, not_finite
-from .kernels.csr import counts_and_norms, row_norms, to_csr
+from .kernels.csr import counts_and_norms, index_dtype, row_norms, to_csr
 from .kernels.train import dense_inputs, sparse_inputs
 from .kernels.tunables import DENSE_FROM, SPLIT_STRIDE
 
@@ -30,8 +31,8 @@ LAYOUTS = ("auto", "sparse", "dense")
 
 
 class Dataset:
-    """Inputs X (n, n_in) — float, or uint8 pixels scaled to [0, 1] — and
-    optional targets y (labels (n,) or real targets (n, n_out)), prepared for
+    """Inputs X (n, n_in) — float, or uint8 pixels scaled to [0, 1]; an array
+    or a ``scipy.sparse`` matrix or array — and optional targets y (labels (n,) or real targets (n, n_out)), prepared for
     networks of ``dtype``. ``layout``: "auto" (by density), "sparse" or "dense".
 
     Attributes: n, n_in, dtype, layout, density, y (as given, or None).
@@ -44,6 +45,12 @@ class Dataset:
                  name: str = "X") -> None:
         self.dtype = as_dtype(dtype)
         layout = choice("layout", layout, LAYOUTS)
+        self.y = y
+        self.Y: NDArray | None = None  # targets for a network, set by ``for_targets``
+        self.columns_checked = False  # CSR column numbers checked against a network
+        if scipy.sparse.issparse(X):
+            self._from_sparse(X, layout, n_in, name)
+            return
         if not isinstance(X, np.ndarray):
             try:
                 X = np.asarray(X)
@@ -73,9 +80,39 @@ class Dataset:
         else:
             self.X = None
             self.csr = to_csr(X, self.dtype, 255 if pixels else 1, counts)
-        self.y = y
-        self.Y: NDArray | None = None  # targets for a network, set by ``for_targets``
-        self.columns_checked = False  # CSR column numbers checked against a network
+
+    def _from_sparse(self, X, layout, n_in, name):
+        """Take a ``scipy.sparse`` X as CSR rows without a dense copy: indices
+        sorted within each row, duplicates summed, explicit zeros dropped (the
+        rows ``to_csr`` makes of the same values, so both train alike); uint8
+        values scaled to [0, 1] as dense pixels are."""
+        n, d = X.shape
+        n_in = d if n_in is None else n_in
+        if X.dtype != np.uint8 and X.dtype.kind != "f":
+            raise TypeError(f"{name}: expected a sparse matrix of floats or uint8, got dtype "
+                            f"{X.dtype}; pass {name}.astype('float32') (features as they are) "
+                            f"or {name}.astype('uint8') (0..255 pixels, scaled to [0, 1])")
+        if d != n_in:
+            raise ValueError(f"{name}: expected shape (n, {n_in}) for a network with {n_in} "
+                             f"inputs, got a sparse matrix of shape {X.shape}")
+        if n == 0:
+            raise ValueError(f"{name}: is empty (0 samples); pass at least one sample")
+        X = X.tocsr()  # no copy for CSR; CSC, COO, ... converted once
+        if not X.has_canonical_format or not X.data.all():
+            X = X.copy()  # the caller's matrix stays as it was
+            X.sum_duplicates()  # also sorts the indices
+            X.eliminate_zeros()
+        with np.errstate(over="ignore"):  # too large for dtype becomes inf, caught below
+            values = (X.data.astype(self.dtype) / self.dtype.type(255) if X.dtype == np.uint8
+                      else X.data.astype(self.dtype, copy=False))
+        if not np.isfinite(values).all():
+            raise not_finite(name, self.dtype)
+        self.n, self.n_in = n, n_in
+        self.csr = (X.indptr.astype(np.int64), X.indices.astype(index_dtype(n_in)), values)
+        self.density = values.shape[0] / max(n * n_in, 1)
+        self.X, self.layout = None, "sparse"
+        if layout == "dense" or layout == "auto" and self.density >= DENSE_FROM:
+            self.X, self.csr, self.layout = self.toarray(), None, "dense"
 
     @property
     def dense(self) -> bool:
