@@ -152,3 +152,17 @@ def test_smoke_blas(capsys):
     assert len(lines) == 2 * len(blas.PRODUCTS)
     assert all("fastnet gemm" in line and "NumPy matmul" in line for line in lines)
     assert any("(bound: scipy)" in line for line in lines)
+
+
+def test_smoke_sparse(capsys):
+    """The sparse workload at a tiny size: every contender runs or says why it
+    was skipped, and fastnet learns the teacher's signal (chance is 1/CLASSES)."""
+    from bench import sparse
+    results = sparse.main(["--n", "1500", "--d", "3000", "--density", "0.02", "--epochs", "3"])
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("| ") for line in lines) == 1 + len(sparse.CONTENDERS)
+    ran = {r["contender"]: r for r in results}
+    assert "fastnet" in ran and "sklearn" in ran
+    assert ran["fastnet"]["accuracy"] > 1.5 / sparse.CLASSES
+    skipped = [line for line in lines if "skipped" in line]
+    assert len(ran) + len(skipped) == len(sparse.CONTENDERS)
