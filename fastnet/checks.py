@@ -175,6 +175,29 @@ def not_finite(name, dtype):
                       f"{dtype.name}); clean or drop those samples first (e.g. np.nan_to_num)")
 
 
+def as_sample_weight(name, weights, n, dtype):
+    """Per-sample weights as an (n,) array of ``dtype``: finite, none negative,
+    not all zero (None stays None: every sample counts once)."""
+    if weights is None:
+        return None
+    w = np.asarray(weights)
+    if w.dtype == np.bool_ or not np.issubdtype(w.dtype, np.number) or np.iscomplexobj(w):
+        raise TypeError(f"{name}: expected an (n,) array of non-negative numbers, got dtype "
+                        f"{w.dtype}; pass one float weight per sample")
+    if w.shape != (n,):
+        raise ValueError(f"{name}: expected shape ({n},), one weight per sample, got {w.shape}")
+    with np.errstate(over="ignore"):
+        w = np.ascontiguousarray(w, dtype=dtype)
+    if not np.isfinite(w).all():
+        raise ValueError(f"{name}: contains NaN or infinite weights (or weights too large for "
+                         f"{dtype.name}); pass finite weights")
+    if n and w.min() < 0:
+        raise ValueError(f"{name}: weights must not be negative, got {w.min():g}; pass weights >= 0")
+    if not w.any():
+        raise ValueError(f"{name}: every weight is 0, so no sample counts; pass some positive weights")
+    return w
+
+
 def as_targets(name, y, n, n_out, dtype, allow_real, probabilities=False,
                regression=False):
     """Targets as an (n, n_out) array of ``dtype``: one-hot rows for labels.

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse
 from numpy.typing import ArrayLike, NDArray
 
-from .checks import as_dtype, as_inputs, choice, not_finite
+from .checks import as_dtype, as_inputs, as_sample_weight, choice, not_finite
 from .kernels.csr import counts_and_norms, index_dtype, row_norms, to_csr
 from .kernels.train import dense_inputs, sparse_inputs
 from .kernels.tunables import DENSE_FROM, SPLIT_STRIDE
@@ -35,14 +35,18 @@ class Dataset:
     or a ``scipy.sparse`` matrix or array — and optional targets y (labels (n,) or real targets (n, n_out)), prepared for
     networks of ``dtype``. ``layout``: "auto" (by density), "sparse" or "dense".
 
-    Attributes: n, n_in, dtype, layout, density, y (as given, or None).
+    ``sample_weight`` (n,): each sample's weight in the cost and its gradient
+    (``Network.fit``, ``cost``, ``gradient``, ...), None: all 1.
+
+    Attributes: n, n_in, dtype, layout, density, y (as given, or None),
+    sample_weight ((n,) of dtype, or None).
     """
     X: Any    # the dense layout's (n, n_in) array of dtype, else None
     csr: Any  # the CSR rows (indptr, indices, values): the sparse layout's, or made on first use; else None
 
     def __init__(self, X: ArrayLike, y: ArrayLike | None = None, *, dtype: str | np.dtype | type = "float32",
                  layout: Literal["auto", "sparse", "dense"] = "auto", n_in: int | None = None,
-                 name: str = "X") -> None:
+                 name: str = "X", sample_weight: ArrayLike | None = None) -> None:
         self.dtype = as_dtype(dtype)
         layout = choice("layout", layout, LAYOUTS)
         self.y = y
@@ -50,7 +54,12 @@ class Dataset:
         self.columns_checked = False  # CSR column numbers checked against a network
         if scipy.sparse.issparse(X):
             self._from_sparse(X, layout, n_in, name)
-            return
+        else:
+            self._from_array(X, layout, n_in, name)
+        self.sample_weight = as_sample_weight("sample_weight", sample_weight, self.n, self.dtype)
+
+    def _from_array(self, X, layout, n_in, name):
+        """Take an array X: checked, then kept dense or made CSR rows by ``layout``."""
         if not isinstance(X, np.ndarray):
             try:
                 X = np.asarray(X)
@@ -146,7 +155,7 @@ class Dataset:
             np.cumsum(lengths, out=new[1:])
             picked = np.repeat(starts - new[:-1], lengths) + np.arange(new[-1])
             part.csr = (new, self.csr[1][picked], self.csr[2][picked])
-        for name in ("Y", "y"):
+        for name in ("Y", "y", "sample_weight"):
             value = getattr(self, name)
             if value is not None:
                 setattr(part, name, np.asarray(value)[rows])
@@ -166,8 +175,13 @@ class Dataset:
         """The kernels' ``Inputs`` record (``kernels/train.py``)."""
         Y = self.Y if self.Y is not None else np.empty((0, 0), self.dtype)
         if self.dense:
-            return dense_inputs(self.X, Y)
-        return sparse_inputs(*self.csr, Y)
+            return dense_inputs(self.X, Y, self.sample_weight)
+        return sparse_inputs(*self.csr, Y, self.sample_weight)
+
+    @property
+    def weight_total(self) -> float:
+        """Σ sample_weight (n without weights): what a weighted mean divides by."""
+        return self.n if self.sample_weight is None else float(self.sample_weight.sum(dtype=np.float64))
 
     # CSR views for kernels that read CSR only (kernels/curvature.py): a dense
     # Dataset converts once, on first use.

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .checks import (as_dtype, as_targets, choice, fits_in_memory, labels_of, positive_int,
+from .checks import (as_dtype, as_sample_weight, as_targets, choice, fits_in_memory, labels_of, positive_int,
                      too_large)
 from .checks import n_parameters as count_parameters
 from .checks import seed as check_seed
@@ -242,16 +242,22 @@ class Network(Curvature):
             dropout: float | None = None, validation: tuple[ArrayLike | Dataset, ArrayLike | None] | None = None,
             schedule: Schedule | None = None, early_stopping: int | None = None, restore_best: bool = False,
             augment: Augment | None = None,
-            monitor: bool = True, verbose: bool = False, callback: Callable[[Network, Optimizer], Any] | None = None,
+            monitor: bool | Literal["running"] = True, verbose: bool = False, callback: Callable[[Network, Optimizer], Any] | None = None,
             progress: Callable[[int, int], Any] | None = None, optimizer: Optimizer | None = None,
             threads: int | Literal["auto"] | None = None, hogwild: bool | None = None,
-            time_budget: float | None = None) -> dict[str, list]:
+            time_budget: float | None = None, sample_weight: ArrayLike | None = None) -> dict[str, list]:
         """Train by mini-batch SGD and return the history (dict of per-epoch lists).
 
         X (n, n_in) float or uint8; y (n,) integer labels (or (n, n_out) real
         targets for sigmoid and linear outputs).  ``validation`` = (X_val, y_val)
         is evaluated after every epoch; ``monitor`` evaluates the training data
-        too.  ``dropout`` is the probability of dropping a hidden unit.
+        too (cost and accuracy, one more pass over it), or, "running", records
+        as the training cost the mean of the samples' costs as they were
+        trained (summed by the compiled epoch, no extra pass; plus the
+        regularisation term at the epoch's end; no accuracy).
+        ``sample_weight`` (n,): each sample's weight; a batch's step follows
+        the weighted mean gradient Σ w_i·g_i / Σ w_i (scikit-learn's rule), and
+        the costs are weighted means.  ``dropout`` is the probability of dropping a hidden unit.
         ``schedule`` is a name or callable (see ``fastnet.schedules``);
         ``early_stopping`` a patience in epochs; ``restore_best`` keeps the
         weights of the best validation epoch.  ``augment(X, y, epoch)`` returns
@@ -320,7 +326,7 @@ class Network(Curvature):
             raise TypeError("validation: expected a pair (X_val, y_val)")
         trainer = Trainer(self, optimizer, (X, y), validation, augment=augment, monitor=monitor,
                           restore_best=restore_best, callback=callback, progress=progress,
-                          verbose=verbose)
+                          verbose=verbose, sample_weight=sample_weight)
         if epochs is None and time_budget is None:
             epochs = 30
         return trainer.run(epochs, time_budget)
@@ -344,7 +350,8 @@ class Network(Curvature):
 
     def _train_epoch(self, data, sgd, eta, progress=None):
         """One epoch of ``sgd`` over ``data`` (a ``Dataset`` with targets) at
-        learning rate eta; returns the seconds spent in the compiled loop."""
+        learning rate eta; returns (the seconds spent in the compiled loop,
+        the (weighted) mean cost of the samples as they were trained)."""
         order = np.random.default_rng((self.seed, self.epochs_trained)).permutation(data.n)
         planned = self._plan(data, sgd.batch_size, self.threads, self.hogwild)
         batch, threads, layers = planned.batch_size, planned.threads, planned.table
@@ -363,14 +370,14 @@ class Network(Curvature):
             if sgd.momentum != 0.0 or sgd.l1 != 0.0:
                 raise ValueError("hogwild: plain SGD only (momentum and l1 0): threads sharing one "
                                  "velocity would apply each other's steps; pass hogwild=False")
-            grads, scales, units, X = hogwild_buffers(layers, batch, threads, self.dtype)
+            grads, scales, units, X, costs = hogwild_buffers(layers, batch, threads, self.dtype)
             self._check(layers, data, velocity=sgd.velocity, gradients=grads, batch_size=batch,
                         buffers=tuple((name, units[k, t]) for k, name in enumerate(Buffers._fields[:5])
                                       for t in range(threads) if name in names),
                         gathered=X[0], Y=data.Y, order=order)
             run = lambda order, start: hogwild_epoch(  # noqa: E731
-                self._theta, sgd.velocity, grads, scales, units, X, layers, record, order, start,
-                step)
+                self._theta, sgd.velocity, grads, scales, units, X, costs, layers, record, order,
+                start, step)
         else:
             work = buffers(layers, batch, self.dtype, keep < 1.0,
                            data.row_splits(threads) if threads > 1 and not data.dense else None,
@@ -379,6 +386,7 @@ class Network(Curvature):
                         buffers=tuple((name, getattr(work, name)) for name in names),
                         gathered=work.X, Y=data.Y, order=order, row_splits=work.row_splits,
                         columns=(work.col_start, work.col_sample, work.col_value))
+            costs = work.cost
             if planned.epoch == "one_thread":
                 run = lambda order, start: train_epoch(  # noqa: E731
                     state, work, layers, record, order, start, step)
@@ -396,7 +404,7 @@ class Network(Curvature):
                 seconds += time.perf_counter() - began
                 if progress is not None:
                     progress(stop, data.n)
-        return seconds
+        return seconds, float(costs.sum()) / data.weight_total
 
     def _check(self, layers, data, **arrays):
         """``check_arrays`` for this network's parameters and ``data``'s inputs."""
@@ -439,10 +447,14 @@ class Network(Curvature):
             X.columns_checked = True
         return X
 
-    def _prepare(self, X, y, name="X"):
-        """Check and convert (X, y) into a ``Dataset`` with targets; X may be a
-        ``Dataset`` already (y None: its own targets)."""
+    def _prepare(self, X, y, name="X", sample_weight=None):
+        """Check and convert (X, y) into a ``Dataset`` with targets (and
+        ``sample_weight``); X may be a ``Dataset`` already (y None: its own
+        targets and weights)."""
         data = self._dataset(X, name)
+        if sample_weight is not None and data.sample_weight is not None:
+            raise ValueError(f"sample_weight: {name} is a Dataset made with its own sample_weight, "
+                             "so it takes none beside them; pass sample_weight None")
         label = "y" if name == "X" else f"{name}[1]" if name == "validation" else name + "'s y"
         if y is not None and isinstance(X, Dataset) and X.y is not None:
             raise ValueError(f"{label}: {name} is a Dataset made with its own targets, so it takes "
@@ -457,7 +469,11 @@ class Network(Curvature):
                        allow_real=self.output in ("linear", "sigmoid"),
                        probabilities=self.cost_name == "cross_entropy",
                        regression=self.output == "linear")
-        return data.for_targets(Y)
+        prepared = data.for_targets(Y)
+        if sample_weight is not None:
+            prepared.sample_weight = as_sample_weight("sample_weight", sample_weight, data.n,
+                                                      self.dtype)
+        return prepared
 
     def _inputs(self, X):
         return self._dataset(X, "X")
@@ -493,15 +509,17 @@ class Network(Curvature):
                          "or zero mean and unit variance), or use dtype='float64'")
 
     def _evaluate(self, data, check=True):
-        """(mean cost including the regularisation term, accuracy) on ``data``;
-        ``check`` as for ``_outputs``."""
+        """(mean cost including the regularisation term, accuracy) on ``data``,
+        both weighted means where it has sample weights; ``check`` as for
+        ``_outputs``."""
         A, Z = self._outputs(data, check)
         costs = np.empty(data.n, dtype=np.float64)
         output_costs(costs, A, Z, data.Y, OUTPUTS[self.output], COSTS[self.cost_name])
-        cost = float(costs.mean()) + self._penalty()
+        weights = data.sample_weight
+        cost = float(np.average(costs, weights=weights)) + self._penalty()
         if self._is_regression:
             return cost, None
-        return cost, float(np.mean(self._classes(A) == self._classes(data.Y)))
+        return cost, float(np.average(self._classes(A) == self._classes(data.Y), weights=weights))
 
     @property
     def _is_regression(self):
@@ -522,10 +540,12 @@ class Network(Curvature):
     def _weights_finite(self):
         return all_finite(self._theta)
 
-    def evaluate(self, X: ArrayLike | Dataset, y: ArrayLike | None = None) -> tuple[float, float]:
+    def evaluate(self, X: ArrayLike | Dataset, y: ArrayLike | None = None,
+                 sample_weight: ArrayLike | None = None) -> tuple[float, float]:
         """(cost, accuracy) on (X, y) in one pass; see ``cost`` and ``accuracy``
-        (accuracy is NaN for a regression: one linear output)."""
-        cost, accuracy = self._evaluate(self._prepare(X, y))
+        (accuracy is NaN for a regression: one linear output).  With
+        ``sample_weight`` (n,), both are weighted means."""
+        cost, accuracy = self._evaluate(self._prepare(X, y, sample_weight=sample_weight))
         return cost, float("nan") if accuracy is None else accuracy
 
     def accuracy(self, X: ArrayLike | Dataset, y: ArrayLike | None = None) -> float:
@@ -536,10 +556,12 @@ class Network(Curvature):
                              "no classes to count; use net.cost(X, y) (the mean cost) instead")
         return self.evaluate(X, y)[1]
 
-    def cost(self, X: ArrayLike | Dataset, y: ArrayLike | None = None) -> float:
+    def cost(self, X: ArrayLike | Dataset, y: ArrayLike | None = None,
+             sample_weight: ArrayLike | None = None) -> float:
         """Mean cost over (X, y) plus the regularisation term of the last fit
-        (l2/(2n)·Σw² + l1/n·Σ|w|, n its training-set size)."""
-        return self.evaluate(X, y)[0]
+        (l2/(2n)·Σw² + l1/n·Σ|w|, n its training-set size); with
+        ``sample_weight`` (n,), the weighted mean Σ w_i·C_i / Σ w_i."""
+        return self.evaluate(X, y, sample_weight)[0]
 
     def predict_proba(self, X: ArrayLike | Dataset) -> NDArray[np.floating]:
         """Outputs of the last layer, (n, n_out)."""
@@ -552,19 +574,21 @@ class Network(Curvature):
         A = self.predict_proba(X)
         return A[:, 0].copy() if self._is_regression else self._classes(A)
 
-    def gradient(self, X: ArrayLike | Dataset, y: ArrayLike | None = None
+    def gradient(self, X: ArrayLike | Dataset, y: ArrayLike | None = None,
+                 sample_weight: ArrayLike | None = None
                  ) -> tuple[list[NDArray[np.floating]], list[NDArray[np.floating]]]:
-        """Gradient of the mean unregularised cost over (X, y).
+        """Gradient of the mean unregularised cost over (X, y) (with
+        ``sample_weight`` (n,), of the weighted mean Σ w_i·C_i / Σ w_i).
 
         Returns (gW, gb): lists shaped like ``weights`` and ``biases``.
         """
         grad = np.empty_like(self._theta)
-        self._gradient_into(grad, self._prepare(X, y))
+        self._gradient_into(grad, self._prepare(X, y, sample_weight=sample_weight))
         return self._split(grad)
 
     def _gradient_into(self, grad, data):
-        """grad (p,) = the gradient of the mean unregularised cost over the
-        prepared ``data``, in the padded parameter layout; overwritten."""
+        """grad (p,) = the gradient of the (weighted) mean unregularised cost over
+        the prepared ``data``, in the padded parameter layout; overwritten."""
         layers = self._plan(data).evaluation_table
         chunk = buffers(layers, EVAL_CHUNK, self.dtype,
                         longest_row=0 if data.dense else data.longest_row())

@@ -89,7 +89,10 @@ class Optimizer:
     def train_epoch(self, net: Network, data: Dataset,
                     progress: Callable[[int, int], Any] | None = None) -> dict[str, Any]:
         """Run one epoch on ``net``'s parameters, in place; return its history
-        values, at least ``{"epoch_seconds": s}``."""
+        values, at least ``{"epoch_seconds": s}``, and where the method
+        computes it as it goes, ``"training_cost"``: the mean cost of the
+        samples as trained plus the regularisation term (``fit``'s
+        ``monitor="running"``)."""
         raise NotImplementedError
 
     def next_eta(self) -> float | None:
@@ -194,8 +197,8 @@ class SGD(Optimizer):
         if not eta > 0.0 or not np.isfinite(eta):
             raise ValueError(f"schedule: returned eta={eta!r} for epoch {self.epoch + 1}; a "
                              "schedule must return a finite learning rate above 0")
-        seconds = net._train_epoch(data, self, eta, progress)
-        return {"eta": eta, "epoch_seconds": seconds}
+        seconds, cost = net._train_epoch(data, self, eta, progress)
+        return {"eta": eta, "epoch_seconds": seconds, "training_cost": cost + net._penalty()}
 
     def state_arrays(self) -> dict[str, NDArray]:
         return {} if self.velocity is None else {"velocity": self.velocity}

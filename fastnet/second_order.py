@@ -102,6 +102,13 @@ class Objective:
 
 
 # ------------------------------------------------------------------ L-BFGS
+def unweighted(optimizer: Optimizer, data: Dataset) -> None:
+    """Refuse sample weights: the curvature kernels weigh every sample alike."""
+    if data.sample_weight is not None:
+        raise ValueError(f"sample_weight: {type(optimizer).__name__} weighs every sample alike; "
+                         "pass sample_weight=None, or train with fastnet.SGD")
+
+
 class LBFGS(Optimizer):
     """Full-batch L-BFGS through ``scipy.optimize.minimize(method="L-BFGS-B")``.
 
@@ -135,6 +142,7 @@ class LBFGS(Optimizer):
     def start(self, net: Network, data: Dataset, epochs: int | None, seconds: float | None = None) -> None:
         """Refuse a network other than the one this run trained (its last
         result has another number of parameters)."""
+        unweighted(self, data)
         if self.result is not None and len(self.result.x) != net.n_parameters:
             raise ValueError(
                 f"optimizer: this LBFGS trained a network of {len(self.result.x)} parameters, but "
@@ -225,6 +233,7 @@ class HessianFree(Optimizer):
         return self.l2, 0.0
 
     def start(self, net: Network, data: Dataset, epochs: int | None, seconds: float | None = None) -> None:
+        unweighted(self, data)
         if self.direction is None:
             self.direction = np.zeros_like(net._theta)
         self.check_state_shape(net)

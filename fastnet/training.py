@@ -51,7 +51,10 @@ class Trainer:
     """Train ``net`` with ``optimizer`` on ``train`` = (X, y).
 
     ``validation`` is None or (X_val, y_val), evaluated after every epoch;
-    ``monitor`` evaluates the training data too.  ``augment(X, y, epoch)``
+    ``monitor`` evaluates the training data too (True: a pass for the cost
+    and accuracy; "running": the cost of the samples as trained, from the
+    optimizer's epoch where it reports one, else from a pass; False: nothing).
+    ``sample_weight`` (n,) weighs the training samples.  ``augment(X, y, epoch)``
     returns the (X, y) of an epoch (given a ``Dataset``, its ``toarray()`` and
     targets); ``callback(net, optimizer)`` runs after every epoch;
     ``progress(done, n)`` a few times within one; ``verbose`` prints a line
@@ -63,10 +66,20 @@ class Trainer:
     def __init__(self, net: Network, optimizer: Optimizer, train: tuple[ArrayLike | Dataset, ArrayLike | None],
                  validation: tuple[ArrayLike | Dataset, ArrayLike | None] | None = None,
                  augment: Augment | None = None,
-                 monitor: bool = True, restore_best: bool = False,
+                 monitor: bool | str = True, restore_best: bool = False,
                  callback: Callable[[Network, Optimizer], Any] | None = None,
                  progress: Callable[[int, int], Any] | None = None, verbose: bool = False,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter,
+                 sample_weight: ArrayLike | None = None) -> None:
+        if not (isinstance(monitor, str) and monitor == "running"
+                or isinstance(monitor, (bool, np.bool_))):
+            raise TypeError(f"monitor: expected True (a pass over the training data after each "
+                            f"epoch), 'running' (the cost as trained, no pass) or False, got "
+                            f"{monitor!r}")
+        if augment is not None and sample_weight is not None:
+            raise ValueError("sample_weight: cannot follow augment's new samples each epoch; pass "
+                             "augment=None, or weigh the samples by repeating them")
+        self.sample_weight = sample_weight
         self.net, self.optimizer = net, optimizer
         self.train, self.validation = train, validation
         self.augment, self.monitor, self.restore_best = augment, monitor, restore_best
@@ -90,7 +103,7 @@ class Trainer:
         if (optimizer.early_stopping or self.restore_best) and self.validation is None:
             raise ValueError("early_stopping / restore_best: need validation data; pass "
                              "validation=(X_val, y_val)")
-        data = self.data = net._prepare(*self.train, name="X")
+        data = self.data = net._prepare(*self.train, name="X", sample_weight=self.sample_weight)
         source: tuple[Any, Any] = self.train
         if self.augment is not None and isinstance(source[0], Dataset):  # augment takes arrays
             source = data.toarray(), data.y if source[1] is None else source[1]
@@ -123,7 +136,11 @@ class Trainer:
             row["wait_seconds"] = waited
             optimizer.epoch += 1
             net.epochs_trained += 1
-            if self.monitor:  # check=False: non-finite outputs here are divergence
+            running = row.pop("training_cost", None)
+            if isinstance(self.monitor, str):  # "running"
+                row["training_cost"] = (net._evaluate(data, check=False)[0] if running is None
+                                        else running)
+            elif self.monitor:  # check=False: non-finite outputs here are divergence
                 row["training_cost"], row["training_accuracy"] = net._evaluate(data, check=False)
             if valid is not None:
                 row["validation_cost"], row["validation_accuracy"] = net._evaluate(valid, check=False)

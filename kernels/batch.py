@@ -23,7 +23,7 @@ from .activations import activation_backward, activation_forward
 from .blas import gemm
 from .blocked import block_accumulate, block_backward, block_forward
 from .columns import column_accumulate
-from .costs import output_delta
+from .costs import output_delta, sample_cost
 from .dense import (bias_accumulate, dense_accumulate, dense_backward, dense_forward,
                     sparse_accumulate, sparse_forward)
 from .dropout import dropout_forward
@@ -134,10 +134,27 @@ def activate(buffers, layers, l, m, keep, key, position):
                             units_of(buffers.M, layers, l, 0, s)[:n_out], a, key, counter, keep)
 
 
-@kernel
-def backward_batch(buffers, theta, layers, Y, rows, output, cost, keep, scale):
-    """Backpropagate: D (m·U,) = dC/dz for every layer and sample, overwritten.
+@kernel(inline=True)
+def weight_norm(weights, rows):
+    """m / Σ weights[rows] for the m samples ``rows`` (0 where that sum is 0),
+    or 1 without weights (``weights`` empty): the factor that turns a mean
+    over the samples into the weighted mean Σ w_i·x_i / Σ w_i."""
+    if weights.shape[0] == 0:
+        return 1.0
+    total = 0.0
+    for r in rows:
+        total += weights[r]
+    return rows.shape[0] / total if total > 0.0 else 0.0
 
+
+@kernel
+def backward_batch(buffers, theta, layers, data, rows, output, cost, keep, scale, norm):
+    """Backpropagate: D (m·U,) = dC/dz for every layer and sample, overwritten;
+    adds the samples' costs to ``buffers.cost[0]``.
+
+    With sample weights (``data.weights`` not empty) sample r's output delta
+    is multiplied by weights[r]·norm (``weight_norm`` of the rows whose mean
+    gradient is taken) and its cost by weights[r].
     The padding of every delta must hold zeros on entry (fresh buffers from
     ``np.zeros``); only the first n_out entries of each are written.
     """
@@ -145,10 +162,20 @@ def backward_batch(buffers, theta, layers, Y, rows, output, cost, keep, scale):
     last = layers.shape[0] - 1
     U = n_units(layers)
     D, A = buffers.D, buffers.A
+    weighted = data.weights.shape[0] > 0
+    total = 0.0
     for s in range(m):
         n_out = layers[last, N_OUT]
-        output_delta(units_of(D, layers, last, 0, s)[:n_out],
-                     units_of(A, layers, last, 0, s)[:n_out], Y[rows[s]], output, cost)
+        r = rows[s]
+        delta, a = units_of(D, layers, last, 0, s)[:n_out], units_of(A, layers, last, 0, s)[:n_out]
+        output_delta(delta, a, data.Y[r], output, cost)
+        c = sample_cost(a, units_of(buffers.Z, layers, last, 0, s)[:n_out], data.Y[r], output, cost)
+        if weighted:
+            w = data.weights[r]
+            delta *= w * norm
+            c *= w
+        total += c
+    buffers.cost[0] += total
     for l in range(last - 1, -1, -1):
         W_next = weights_of(theta, layers, l + 1)
         width_next = layers[l + 1, WIDTH]

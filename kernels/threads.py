@@ -44,7 +44,8 @@ import numpy as np
 
 from .bands import at_once
 from .barrier import meet, new_sync
-from .batch import backward_batch, forward_batch, input_matrix, layer_input, prefetch_rows
+from .batch import (backward_batch, forward_batch, input_matrix, layer_input, prefetch_rows,
+                    weight_norm)
 from .blas import gemm
 from .blocked import block_accumulate
 from .columns import column_accumulate, row_part
@@ -77,15 +78,15 @@ def row_split(work, layers, l, t, T):
 
 
 @kernel
-def share_buffers(work, layers, lo):
-    """``work`` seen from sample lo of the batch on."""
+def share_buffers(work, layers, lo, t):
+    """``work`` seen from sample lo of the batch on, by thread t (its cost sum)."""
     U, d = n_units(layers), layers[0, N_IN]
     dropout = work.Ad.shape[0] > 0
     gathered = work.X.shape[0] > 0
     return Buffers(work.Z[lo * U:], work.A[lo * U:], work.Ad[lo * U if dropout else 0:],
                    work.M[lo * U if dropout else 0:], work.D[lo * U:],
                    work.X[lo * d if gathered else 0:], work.row_splits, work.col_start,
-                   work.col_sample, work.col_value)
+                   work.col_sample, work.col_value, work.cost[t:t + 1])
 
 
 @kernel(inline=True)
@@ -93,10 +94,11 @@ def pass_share(work, theta, layers, data, rows, t, T, keep, output, cost, key, p
     """Forward and backpropagate thread t's share of the batch ``rows``."""
     lo, hi = share(rows.shape[0], t, T)
     if hi > lo:
-        mine = share_buffers(work, layers, lo)
+        mine = share_buffers(work, layers, lo, t)
         forward_batch(mine, theta, layers, data, rows[lo:hi], keep, key, position + lo, scale,
                       np.int64(0))
-        backward_batch(mine, theta, layers, data.Y, rows[lo:hi], output, cost, keep, scale)
+        backward_batch(mine, theta, layers, data, rows[lo:hi], output, cost, keep, scale,
+                       weight_norm(data.weights, rows))
 
 
 @kernel

@@ -2,17 +2,20 @@
 
 A kernel here takes a few named records instead of dozens of arrays:
 
-- ``Inputs(indptr, indices, values, dense, Y)``: the inputs, either CSR
+- ``Inputs(indptr, indices, values, dense, Y, weights)``: the inputs, either CSR
   (``indptr`` (n+1,) int64, ``indices`` (nnz,) ``csr.index_dtype(n_in)``,
   ``values`` (nnz,)) or,
   when ``dense``, the rows of X back to back in ``values`` (n·n_in,) with
   empty ``indptr``/``indices``; ``Y`` (n, n_out) the targets (one-hot rows
-  for class labels; (0, n_out) when only forwarding).  Make one with
-  ``sparse_inputs`` / ``dense_inputs``.
+  for class labels; (0, n_out) when only forwarding); ``weights`` (n,) the
+  samples' weights, or (0,) for none (``batch.backward_batch``).  Make one
+  with ``sparse_inputs`` / ``dense_inputs``.
 - ``Buffers(Z, A, Ad, M, D, X, row_splits, col_start, col_sample,
-  col_value)``: the batch buffers of ``batch.py`` and ``threads.py``, and
+  col_value, cost)``: the batch buffers of ``batch.py`` and ``threads.py``,
   the scratch of a COLUMNS first layer (``columns.py``; one part per
-  thread); make them with ``buffers``.
+  thread), and ``cost`` (T,) float64, each thread's running sum of the
+  (weighted) costs of the samples it backpropagated, added to as they are
+  computed; make them with ``buffers``.
 - ``State(theta, velocity, grad, weight_scale)``: parameters (p,), momentum
   velocity (p,), gradient buffer (p,) (zero between batches) and the lazy
   weight decay scale (1,) float64.
@@ -31,7 +34,7 @@ from collections import namedtuple
 import numpy as np
 
 from .bands import in_bands
-from .batch import accumulate_batch, backward_batch, forward_batch, prefetch_rows
+from .batch import accumulate_batch, backward_batch, forward_batch, prefetch_rows, weight_norm
 from .csr import index_dtype
 from .dropout import stream_key
 from .jit import kernel
@@ -43,25 +46,32 @@ from .update import scale, sgd_update
 MIN_LAZY_DECAY = 0.5     # a stronger decay per step is applied to the weights directly
 MIN_WEIGHT_SCALE = 1e-3  # fold the lazy decay into the weights below this
 
-Inputs = namedtuple("Inputs", ["indptr", "indices", "values", "dense", "Y"])
+Inputs = namedtuple("Inputs", ["indptr", "indices", "values", "dense", "Y", "weights"])
 Buffers = namedtuple("Buffers", ["Z", "A", "Ad", "M", "D", "X", "row_splits", "col_start",
-                                 "col_sample", "col_value"])
+                                 "col_sample", "col_value", "cost"])
 State = namedtuple("State", ["theta", "velocity", "grad", "weight_scale"])
 Step = namedtuple("Step", ["batch_size", "eta", "momentum", "nesterov", "l2_rate", "l1_rate",
                            "keep", "seed", "epoch", "output", "cost", "lazy"])
 
 
-def sparse_inputs(indptr, indices, values, Y):
-    """An ``Inputs`` record for CSR inputs."""
-    return Inputs(indptr, indices, values, False, Y)
+def sparse_inputs(indptr, indices, values, Y, weights=None):
+    """An ``Inputs`` record for CSR inputs; ``weights`` (n,) of the values'
+    dtype, or None for unweighted samples."""
+    return Inputs(indptr, indices, values, False, Y, no_weights(values, weights))
 
 
-def dense_inputs(X, Y):
+def dense_inputs(X, Y, weights=None):
     """An ``Inputs`` record for dense inputs X (n, n_in), C-contiguous (not
     copied); its empty ``indices`` have the dtype of CSR rows of n_in columns,
     so that the record has the same type as sparse ones (one compile)."""
     empty = np.empty(0, dtype=np.int64)
-    return Inputs(empty, empty.astype(index_dtype(X.shape[1])), X.reshape(-1), True, Y)
+    return Inputs(empty, empty.astype(index_dtype(X.shape[1])), X.reshape(-1), True, Y,
+                  no_weights(X, weights))
+
+
+def no_weights(values, weights):
+    """``weights``, or an empty array of the values' dtype for none."""
+    return np.empty(0, dtype=values.dtype) if weights is None else weights
 
 
 def buffers(layers, batch_size, dtype, dropout=False, row_splits=None, longest_row=0):
@@ -81,7 +91,7 @@ def buffers(layers, batch_size, dtype, dropout=False, row_splits=None, longest_r
                    zeros(size if dropout else 0), zeros(size), zeros(gathered),
                    np.zeros(0, dtype=np.int64) if row_splits is None else row_splits,
                    np.zeros(T * (layers[0, N_IN] + 1) if by_column else 0, dtype=np.int64),
-                   np.zeros(cap, dtype=np.int32), zeros(cap))
+                   np.zeros(cap, dtype=np.int32), zeros(cap), np.zeros(T))
 
 
 @kernel(inline=True)
@@ -134,7 +144,8 @@ def train_epoch(state, buffers, layers, data, order, first, step):
         prefetch_rows(data, layers, order[start + batch_size:start + 2 * batch_size])
         forward_batch(buffers, theta, layers, data, rows, keep, key, first + start, s,
                       np.int64(0))  # not a literal: one type with every caller
-        backward_batch(buffers, theta, layers, data.Y, rows, step.output, step.cost, keep, s)
+        backward_batch(buffers, theta, layers, data, rows, step.output, step.cost, keep, s,
+                       weight_norm(data.weights, rows))
         if lazy:
             s *= decay
             accumulate_batch(theta, -eta / m, buffers, layers, data, rows, keep, s)
@@ -180,13 +191,15 @@ def forward_all(A_out, Z_out, theta, layers, data, threads=None):
 
 @kernel(allocates=True)
 def gradient_sum(grad, theta, layers, data, output, cost, chunk):
-    """grad (p,) = mean over all n samples of the unregularised cost gradient;
+    """grad (p,) = mean over all n samples of the unregularised cost gradient
+    (weighted: Σ w_i·g_i / Σ w_i);
     ``layers`` planned for batches of EVAL_CHUNK, ``chunk`` their ``buffers``."""
     n = data.Y.shape[0]
     grad[:] = 0.0
+    norm = weight_norm(data.weights, np.arange(n))
     for start in range(0, n, EVAL_CHUNK):
         rows = np.arange(start, min(start + EVAL_CHUNK, n))
         forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), start, 1.0,
                       np.int64(0))
-        backward_batch(chunk, theta, layers, data.Y, rows, output, cost, 1.0, 1.0)
+        backward_batch(chunk, theta, layers, data, rows, output, cost, 1.0, 1.0, norm)
         accumulate_batch(grad, 1.0 / n, chunk, layers, data, rows, 1.0, 1.0)
