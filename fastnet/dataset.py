@@ -58,7 +58,7 @@ class Dataset:
             self._from_array(X, layout, n_in, name)
         self.sample_weight = as_sample_weight("sample_weight", sample_weight, self.n, self.dtype)
 
-    def _from_array(self, X, layout, n_in, name):
+    def _from_array(self, X: Any, layout: str, n_in: int | None, name: str) -> None:
         """Take an array X: checked, then kept dense or made CSR rows by ``layout``."""
         if not isinstance(X, np.ndarray):
             try:
@@ -90,7 +90,7 @@ class Dataset:
             self.X = None
             self.csr = to_csr(X, self.dtype, 255 if pixels else 1, counts)
 
-    def _from_sparse(self, X, layout, n_in, name):
+    def _from_sparse(self, X: Any, layout: str, n_in: int | None, name: str) -> None:
         """Take a ``scipy.sparse`` X as CSR rows without a dense copy: indices
         sorted within each row, duplicates summed, explicit zeros dropped (the
         rows ``to_csr`` makes of the same values, so both train alike); uint8

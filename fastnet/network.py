@@ -241,8 +241,8 @@ class Network(Curvature):
             nesterov: bool | None = None, l2: float | None = None, l1: float | None = None,
             dropout: float | None = None, validation: tuple[ArrayLike | Dataset, ArrayLike | None] | None = None,
             schedule: Schedule | None = None, early_stopping: int | None = None, restore_best: bool = False,
-            augment: Augment | None = None,
-            monitor: bool | Literal["running"] = True, verbose: bool = False, callback: Callable[[Network, Optimizer], Any] | None = None,
+            augment: Augment | None = None, monitor: bool | Literal["running"] = True,
+            verbose: bool = False, callback: Callable[[Network, Optimizer], Any] | None = None,
             progress: Callable[[int, int], Any] | None = None, optimizer: Optimizer | None = None,
             threads: int | Literal["auto"] | None = None, hogwild: bool | None = None,
             time_budget: float | None = None, sample_weight: ArrayLike | None = None) -> dict[str, list]:
