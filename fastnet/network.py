@@ -381,12 +381,14 @@ class Network(Curvature):
         else:
             work = buffers(layers, batch, self.dtype, keep < 1.0,
                            data.row_splits(threads) if threads > 1 and not data.dense else None,
-                           0 if data.dense else data.longest_row())
+                           0 if data.dense else data.longest_row(), threads)
             self._check(layers, data, velocity=sgd.velocity, grad=state.grad, batch_size=batch,
                         buffers=tuple((name, getattr(work, name)) for name in names),
                         gathered=work.X, Y=data.Y, order=order, row_splits=work.row_splits,
                         columns=(work.col_start, work.col_sample, work.col_value))
             costs = work.cost
+            if costs.shape[0] < threads:  # each thread adds to its own sum
+                raise ValueError(f"cost: {costs.shape[0]} sums for {threads} threads")
             if planned.epoch == "one_thread":
                 run = lambda order, start: train_epoch(  # noqa: E731
                     state, work, layers, record, order, start, step)

@@ -74,13 +74,14 @@ def no_weights(values, weights):
     return np.empty(0, dtype=values.dtype) if weights is None else weights
 
 
-def buffers(layers, batch_size, dtype, dropout=False, row_splits=None, longest_row=0):
+def buffers(layers, batch_size, dtype, dropout=False, row_splits=None, longest_row=0, threads=1):
     """Zeroed ``Buffers`` for batches of up to ``batch_size`` samples of the
     planned table ``layers``: X only where the first layer runs on a matrix
     engine; ``row_splits`` (T+1,) int64, the threads' rows of a sparse first
     layer's weights (``threads.py``; kept, not copied), or none; the
     COLUMNS scratch for T threads (1 without ``row_splits``) where the first
-    layer runs on it, for CSR rows of up to ``longest_row`` non-zeros."""
+    layer runs on it, for CSR rows of up to ``longest_row`` non-zeros; a
+    cost sum for each of T (or ``threads``) threads."""
     size = batch_size * n_units(layers)
     zeros = lambda k: line_aligned_zeros(k, dtype)  # noqa: E731
     gathered = batch_size * layers[0, N_IN] if layers[0, ENGINE] in (GEMM, BLOCKED) else 0
@@ -91,7 +92,7 @@ def buffers(layers, batch_size, dtype, dropout=False, row_splits=None, longest_r
                    zeros(size if dropout else 0), zeros(size), zeros(gathered),
                    np.zeros(0, dtype=np.int64) if row_splits is None else row_splits,
                    np.zeros(T * (layers[0, N_IN] + 1) if by_column else 0, dtype=np.int64),
-                   np.zeros(cap, dtype=np.int32), zeros(cap), np.zeros(T))
+                   np.zeros(cap, dtype=np.int32), zeros(cap), np.zeros(max(T, threads)))
 
 
 @kernel(inline=True)

@@ -299,3 +299,44 @@ def test_a_checkpoint_from_before_the_clock_resumes_against_a_budget(tmp_path):
     assert optimizer.history["wait_seconds"][:2] == [0.0, 0.0]
     fastnet.save_checkpoint(net, optimizer, path)
     assert fastnet.load_checkpoint(path)[1].history["wall_seconds"][:2] == trained
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_running_cost_is_the_cost_of_the_samples_as_trained(weighted):
+    """monitor="running": with one batch per epoch every sample is forwarded at
+    the weights the epoch starts from, so the running cost is the exact cost
+    there (weighted where the samples are), plus the regularisation term at
+    the epoch's end, as the exact monitoring adds it."""
+    net, X, y = problem(n=30)
+    w = np.arange(30) % 4 + 0.5 if weighted else None
+    history = net.fit(X, y, epochs=3, batch_size=30, eta=0.3, l2=0.5, monitor="running",
+                      sample_weight=w)
+    assert "training_accuracy" not in history or history["training_accuracy"] == []
+    net2, _, _ = problem(n=30)
+    starts = [net2.cost(X, y, w)]
+    penalties = []
+    for _ in range(3):
+        net2.fit(X, y, epochs=1, batch_size=30, eta=0.3, l2=0.5, sample_weight=w, monitor=False)
+        penalties.append(net2._penalty())
+        starts.append(net2.cost(X, y, w) - penalties[-1])
+    np.testing.assert_allclose(history["training_cost"],
+                               np.array(starts[:3]) + np.array(penalties), rtol=1e-12)
+
+
+def test_running_cost_needs_no_pass_over_the_training_data(monkeypatch):
+    net, X, y = problem(n=40)
+    calls = []
+    evaluate = net._evaluate
+    monkeypatch.setattr(net, "_evaluate", lambda data, check=True: (calls.append(data.n),
+                                                                      evaluate(data, check))[1])
+    for monitor, passes in (("running", 0), (True, 4), (False, 0)):
+        calls.clear()
+        history = net.fit(X, y, epochs=4, batch_size=8, eta=0.1, monitor=monitor)
+        assert calls[1:] == [40] * passes  # calls[0]: the cost before the fit, on a sample
+        assert len(history["training_cost"]) == (4 if monitor else 0)
+    threads = [problem(n=40)[0] for _ in range(2)]
+    costs = [t.fit(X, y, epochs=2, batch_size=8, eta=0.1, monitor="running", threads=c)["training_cost"]
+             for t, c in zip(threads, (1, 2))]
+    np.testing.assert_allclose(costs[0], costs[1], rtol=1e-12)
+    with pytest.raises(TypeError, match="monitor: expected True .* 'running'"):
+        net.fit(X, y, epochs=1, monitor="exact")
