@@ -23,7 +23,7 @@ from .activations import activation_backward, activation_forward
 from .blas import gemm
 from .blocked import block_accumulate, block_backward, block_forward
 from .columns import column_accumulate
-from .costs import output_delta, sample_cost
+from .costs import output_delta, trained_cost
 from .dense import (bias_accumulate, dense_accumulate, dense_backward, dense_forward,
                     sparse_accumulate, sparse_forward)
 from .dropout import dropout_forward
@@ -169,7 +169,7 @@ def backward_batch(buffers, theta, layers, data, rows, output, cost, keep, scale
         r = rows[s]
         delta, a = units_of(D, layers, last, 0, s)[:n_out], units_of(A, layers, last, 0, s)[:n_out]
         output_delta(delta, a, data.Y[r], output, cost)
-        c = sample_cost(a, units_of(buffers.Z, layers, last, 0, s)[:n_out], data.Y[r], output, cost)
+        c = trained_cost(a, units_of(buffers.Z, layers, last, 0, s)[:n_out], data.Y[r], output, cost)
         if weighted:
             w = data.weights[r]
             delta *= w * norm

@@ -5,12 +5,15 @@ C = −Σ y ln a + (1 − y) ln(1 − a), computed from z as Σ softplus(z) − 
 never takes log(0); ``LOG_LIKELIHOOD`` (softmax output) C = −Σ y·log_softmax(z).
 The Python layer rejects combinations that make no sense before any kernel runs.
 """
+import math
+
 import numpy as np
 
 from .activations import LINEAR, SIGMOID, SOFTMAX, log_sum_exp, softmax_jacobian_product, softplus
 from .jit import kernel
 
 QUADRATIC, CROSS_ENTROPY, LOG_LIKELIHOOD = 0, 1, 2
+TINY = 1e-30  # smaller softmax outputs lose digits (float32's subnormals): trained_cost takes z
 
 
 @kernel(inline=True)
@@ -31,6 +34,23 @@ def sample_cost(a, z, y, output, cost):
     for j in range(z.shape[0]):
         if y[j] != 0.0:
             total += y[j] * (lse - z[j])
+    return total
+
+
+@kernel(inline=True)
+def trained_cost(a, z, y, output, cost):
+    """``sample_cost`` for the running cost of training, within rounding: a
+    softmax's log-likelihood from its outputs a, −Σ y_j·ln a_j (a log per
+    target instead of an exp per output), falling back on log-sum-exp where a
+    target's a_j is below ``TINY`` (never ln 0)."""
+    if cost != LOG_LIKELIHOOD:
+        return sample_cost(a, z, y, output, cost)
+    total = 0.0
+    for j in range(a.shape[0]):
+        if y[j] != 0.0:
+            if a[j] < TINY:
+                return sample_cost(a, z, y, output, cost)
+            total -= y[j] * math.log(a[j])
     return total
 
 

@@ -833,3 +833,25 @@ def test_columns_scratch_is_checked():
     with pytest.raises(ValueError, match="columns: expected the scratch"):
         check_arrays(layers, net._theta, csr=csr, batch_size=4, grad=grad)
     check_arrays(layers, net._theta, csr=csr, batch_size=4)  # a forward pass needs none
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_trained_cost_is_the_sample_cost_within_rounding(dtype):
+    """The running cost's per-sample formula (−ln a_y for softmax) against
+    log-sum-exp, and its fallback where a_y underflows: never ln 0."""
+    rng = np.random.default_rng(0)
+    for z in [rng.standard_normal(10) * 5, np.array([1000.0, -1000.0, 0.0])]:
+        z = z.astype(dtype)
+        a = np.empty_like(z)
+        act.activation_forward(a, z, act.SOFTMAX)
+        for label in range(z.shape[0]):
+            y = np.zeros_like(z)
+            y[label] = 1
+            want = kc.sample_cost(a, z, y, act.SOFTMAX, kc.LOG_LIKELIHOOD)
+            got = kc.trained_cost(a, z, y, act.SOFTMAX, kc.LOG_LIKELIHOOD)
+            assert np.isfinite(got) and got == pytest.approx(want, rel=1e-6, abs=1e-6)
+    y = np.array([0.0, 1.0], dtype)
+    z = np.array([0.3, -0.2], dtype)
+    a = 1 / (1 + np.exp(-z))
+    assert kc.trained_cost(a, z, y, act.SIGMOID, kc.CROSS_ENTROPY) == kc.sample_cost(
+        a, z, y, act.SIGMOID, kc.CROSS_ENTROPY)
