@@ -278,9 +278,9 @@ class Network(Curvature):
         cores this process may run on (bit-identical weights for a given
         count; equal to one thread within rounding);
         "auto": Numba's thread count (``NUMBA_NUM_THREADS``) from batch size 32
-        on.  Default 1: each batch synchronises the threads twice, which
-        costs milliseconds instead of microseconds when other processes share
-        the cores (see docs/speed.md).  ``hogwild=True`` instead runs that many
+        on.  Default 1: each batch synchronises the threads twice (once more
+        with clip_norm), which costs milliseconds instead of microseconds when
+        other processes share the cores (see docs/speed.md).  ``hogwild=True`` instead runs that many
         threads of plain SGD at once on the shared weights, without locks
         (Hogwild!; for small batches; not bit-reproducible).
 

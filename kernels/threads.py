@@ -3,7 +3,8 @@
 Each of T threads runs the whole epoch in one compiled call
 (``epoch_share``), each in a Python thread of its own (the kernels release
 the GIL; ``bands.at_once``), and the threads meet at a spinning barrier
-(``barrier.meet``) twice per batch, whatever the depth:
+(``barrier.meet``) twice per batch, whatever the depth (once more with
+clip_norm: see 2.):
 
 1. the passes (``pass_share``): thread t takes its share of the batch's
    samples, [t·m/T, (t+1)·m/T) (``share``), and forwards and backpropagates
