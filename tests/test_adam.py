@@ -2,12 +2,17 @@
 from ``net.gradient`` on the same mini-batches, on one and two threads, and
 resumed from checkpoints."""
 import copy
+import json
 
 import numpy as np
 import pytest
 
 import fastnet
+from fastnet.cli import main
+from fastnet.recipe import Recipe
 from fastnet.schedules import Cosine, Warmup
+from fastnet.sweeps.grid import apply, base_recipe, points, setting_names
+from fastnet.sweeps.tune import draw
 
 N, BATCH = 23, 5  # the last batch of each epoch has 3 samples
 
@@ -207,3 +212,84 @@ def test_fit_takes_clip_norm_like_the_other_sgd_keywords(data):
     assert net.optimizer.clip_norm == 0.05
     with pytest.raises(TypeError, match="clip_norm cannot be given with it"):
         net.fit(X, y, epochs=1, optimizer=fastnet.Adam(), clip_norm=1.0)
+
+
+# ------------------------------------------------- the command, sweeps and tune
+def checkpoint_arrays(path):
+    with np.load(path, allow_pickle=False) as archive:
+        return {name: archive[name] for name in archive.files if name != "header"}
+
+
+def test_train_command_trains_adamw_and_resumes_to_the_same_weights(synthetic_mnist, tmp_path,
+                                                                     monkeypatch, capsys):
+    """--optimizer adamw with its flags; --eta left out is Adam's 0.001, not the
+    preset's; 1 epoch + --resume to 2 gives the weights and moments of 2 straight."""
+    monkeypatch.chdir(tmp_path)
+    flags = ["train", "--data", str(synthetic_mnist), "--seed", "3", "--limit", "300", "--sizes",
+             "784,16,10", "--quiet", "--optimizer", "adamw", "--weight-decay", "0.1",
+             "--clip-norm", "2", "--beta2", "0.99"]
+    assert main([*flags, "--epochs", "2", "--out", "straight"]) == 0
+    assert "of AdamW, batch 10, eta 0.001, betas 0.9, 0.99, weight decay 0.1" in capsys.readouterr().out
+    assert main([*flags, "--epochs", "1", "--out", "resumed"]) == 0
+    assert main(["train", "--resume", "resumed", "--epochs", "2", "--quiet"]) == 0
+    recipe = json.loads((tmp_path / "resumed" / "recipe.json").read_text())["recipe"]
+    assert (recipe["optimizer_name"], recipe["eta"], recipe["clip_norm"]) == ("adamw", 0.001, 2.0)
+    net, optimizer = fastnet.load_checkpoint(tmp_path / "resumed" / "checkpoint-last.npz")
+    assert isinstance(optimizer, fastnet.AdamW) and optimizer.steps == 2 * 30
+    assert (optimizer.weight_decay, optimizer.clip_norm, optimizer.beta2) == (0.1, 2.0, 0.99)
+    straight = checkpoint_arrays(tmp_path / "straight" / "checkpoint-last.npz")
+    resumed = checkpoint_arrays(tmp_path / "resumed" / "checkpoint-last.npz")
+    assert sorted(straight) == sorted(resumed) and any(k.startswith("second_moment") for k in straight)
+    for key in straight:
+        np.testing.assert_array_equal(straight[key], resumed[key], err_msg=key)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--optimizer", "adam", "--momentum", "0.9"], "--momentum does not apply to --optimizer adam"),
+    (["--beta1", "0.8"], "--beta1 does not apply to --optimizer sgd"),
+    (["--optimizer", "adam", "--weight-decay", "0.1"], "--weight-decay does not apply to --optimizer adam"),
+    (["--optimizer", "lbfgs", "--clip-norm", "1"], "--clip-norm set SGD's hyperparameters"),
+    (["--optimizer", "adam", "--beta2", "1"], "beta2: 1.0 is out of range"),
+    (["--clip-norm", "0"], "clip_norm: 0.0 is out of range"),
+    (["--optimizer", "adamw", "--eta", "0"], "eta: 0.0 is out of range"),
+])
+def test_train_command_refuses_flags_of_another_optimizer(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", *argv])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_sweeps_vary_the_optimizer():
+    assert points({"optimizer": ["sgd", "adamw"], "beta1": [0.8]}) == \
+        [{"optimizer": "sgd", "beta1": 0.8}, {"optimizer": "adamw", "beta1": 0.8}]
+    adam = base_recipe("ch1", optimizer="adam", eta=0.002, clip_norm=1)
+    assert isinstance(adam.optimizer(), fastnet.Adam) and adam.optimizer().clip_norm == 1.0
+    assert type(apply(adam, {"optimizer": "adamw"}).optimizer()) is fastnet.AdamW
+    assert "optimizer" in setting_names()
+    with pytest.raises(ValueError, match="optimizer: expected one of sgd, adam, adamw, got 'lbfgs'"):
+        points({"optimizer": ["lbfgs"]})
+
+
+def test_sweep_command_takes_a_mini_batch_optimizer(monkeypatch, tmp_path):
+    """fastnet sweep --optimizer adam sets the recipe every grid point starts from."""
+    import fastnet.cli.sweep as sweep
+    planned = []
+    monkeypatch.setattr(sweep, "plan", lambda recipe, *args: planned.append(recipe) or [])
+    monkeypatch.setattr(sweep, "run_tasks", lambda *args, **kwargs: [])
+    monkeypatch.setattr(sweep, "report", lambda *args: None)
+    main(["sweep", "--grid", "beta1=0.8,0.9", "--optimizer", "adam", "--quiet", "--out",
+          str(tmp_path / "out")])
+    assert planned[0].optimizer_name == "adam" and planned[0].eta == 0.001
+
+
+def test_tune_draws_sgd_momentum_and_adam():
+    rng = np.random.default_rng(0)
+    draws = [draw(rng, 784, 10, 50_000, images=True) for _ in range(60)]
+    adam = [d for d in draws if d["optimizer_name"] == "adam"]
+    sgd = [d for d in draws if d["optimizer_name"] == "sgd"]
+    assert adam and {d["momentum"] for d in sgd} == {0.0, 0.9}
+    assert all(1e-4 <= d["eta"] <= 3e-3 and d["momentum"] == 0.0 for d in adam)
+    assert all(d["eta"] >= 0.003 for d in sgd)
+    assert isinstance(Recipe.from_dict({**Recipe().to_dict(), **adam[0]}).optimizer(), fastnet.Adam)
