@@ -321,8 +321,10 @@ class Adam(FirstOrder):
         self.second_moment: NDArray | None = None
 
     def hyperparameters(self) -> dict[str, Any]:
-        return {**super().hyperparameters(), "beta1": self.beta1, "beta2": self.beta2,
-                "eps": self.eps}
+        return {"eta": self.eta, "batch_size": self.batch_size, "beta1": self.beta1,
+                "beta2": self.beta2, "eps": self.eps, "l2": self.l2, "dropout": self.dropout,
+                "schedule": self.schedule, "clip_norm": self.clip_norm,
+                "early_stopping": self.early_stopping}
 
     def update_rule(self) -> dict[str, Any]:
         return {**super().update_rule(), "rule": "adam", "beta1": self.beta1,
@@ -369,9 +371,8 @@ class AdamW(Adam):
         self.weight_decay = real("weight_decay", weight_decay)
 
     def hyperparameters(self) -> dict[str, Any]:
-        settings = super().hyperparameters()
-        del settings["l2"]
-        return {**settings, "weight_decay": self.weight_decay}
+        return {("weight_decay" if key == "l2" else key): (self.weight_decay if key == "l2" else value)
+                for key, value in super().hyperparameters().items()}
 
     def update_rule(self) -> dict[str, Any]:
         return {**super().update_rule(), "rule": "adamw", "weight_decay": self.weight_decay}

@@ -59,9 +59,9 @@ class Recipe:
     schedule: str = "constant"
     warmup: float | None = None         # a linear warm-up over this fraction of the run
     early_stopping: int | None = None   # patience in epochs; None: never stop early
-    beta1: float = 0.9                  # Adam's and AdamW's moment decay rates
-    beta2: float = 0.999
-    weight_decay: float = 0.01          # AdamW's decoupled weight decay
+    beta1: float | None = None          # Adam's and AdamW's moment decay rates; None: theirs (0.9, 0.999)
+    beta2: float | None = None
+    weight_decay: float | None = None   # AdamW's decoupled weight decay; None: AdamW's (0.01)
     clip_norm: float | None = None      # gradient-norm clipping (sgd, adam, adamw); None: none
     expand: bool = False                # train on the book's 5x expanded training set
     distort: bool = False               # a fresh elastic distortion of it every epoch
@@ -173,9 +173,11 @@ class Recipe:
         if self.optimizer_name == "sgd":
             return SGD(momentum=self.momentum, nesterov=self.nesterov, l2=self.l2, l1=self.l1,
                        **shared)
+        own = {name: getattr(self, name) for name in ("beta1", "beta2", "weight_decay")
+               if getattr(self, name) is not None}  # None: the optimizer's default
         if self.optimizer_name == "adam":
-            return Adam(beta1=self.beta1, beta2=self.beta2, l2=self.l2, **shared)
-        return AdamW(beta1=self.beta1, beta2=self.beta2, weight_decay=self.weight_decay, **shared)
+            return Adam(l2=self.l2, **shared, **own)
+        return AdamW(**shared, **own)
 
     def learning_schedule(self):
         """The schedule object of ``schedule`` (behind the ``warmup``), measuring
@@ -212,10 +214,11 @@ class Recipe:
         network = (f"network  {layers}, {'/'.join(self.activation)} hidden, {self.output} output, "
                    f"{cost} cost, init {self.init}, {self.dtype}")
         sgd, adamw = self.optimizer_name == "sgd", self.optimizer_name == "adamw"
+        optimizer = self.optimizer()
         extras = [f"momentum {self.momentum:g}" + (" (Nesterov)" if self.nesterov else "")
                   if self.momentum and sgd else "",
-                  f"betas {self.beta1:g}, {self.beta2:g}" if not sgd else "",
-                  f"weight decay {self.weight_decay:g}" if adamw else "",
+                  f"betas {optimizer.beta1:g}, {optimizer.beta2:g}" if isinstance(optimizer, Adam) else "",
+                  f"weight decay {optimizer.weight_decay:g}" if isinstance(optimizer, AdamW) else "",
                   f"gradient norm clipped to {self.clip_norm:g}" if self.clip_norm else "",
                   f"L2 {self.l2:g}" if self.l2 and not adamw else "",
                   f"L1 {self.l1:g}" if self.l1 and sgd else "",
@@ -226,7 +229,6 @@ class Recipe:
                   "expanded data" if self.expand else "", "distorted data" if self.distort else "",
                   "standardized inputs" if self.standardize else ""]
         if self.optimizer_name not in FIRST_ORDER:  # SGD's settings do not apply
-            optimizer = self.optimizer()
             shown = ", ".join(f"{key} {value:g}" for key, value in
                               optimizer.hyperparameters().items()
                               if key not in ("l2", "early_stopping"))
