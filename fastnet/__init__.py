@@ -6,7 +6,7 @@ from . import schedules
 from .data import DataError, Distort, download_mnist, expand, load_mnist, read_idx
 from .dataset import Dataset
 from .network import Network
-from .optim import SGD, Optimizer
+from .optim import SGD, Adam, AdamW, Optimizer
 from .second_order import LBFGS, HessianFree
 from .training import DivergenceError, Trainer
 from .checkpoints import load_checkpoint, save_checkpoint
@@ -14,7 +14,7 @@ from .files.model_io import ModelFileError
 from .sweeps.run import sweep  # the package fastnet.sweeps holds the sweep modules
 from .sweeps.tune import tune
 
-__all__ = ["__version__", "Network", "Dataset", "SGD", "LBFGS", "HessianFree", "Optimizer", "Trainer",
+__all__ = ["__version__", "Network", "Dataset", "SGD", "Adam", "AdamW", "LBFGS", "HessianFree", "Optimizer", "Trainer",
            "DivergenceError", "schedules",
            "DataError", "Distort", "download_mnist", "expand", "load_mnist", "read_idx",
            "ModelFileError", "load_checkpoint", "save_checkpoint", "sweep", "tune"]

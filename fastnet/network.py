@@ -39,7 +39,7 @@ from .kernels.hogwild import hogwild_buffers, hogwild_epoch
 from .kernels.threads import train_epoch_threads
 from .kernels.train import Buffers, State, Step, buffers, forward_all, gradient_sum, train_epoch
 from .kernels.tunables import EVAL_CHUNK
-from .kernels.update import all_finite
+from .kernels.update import RULES, all_finite
 from . import onnx_export
 from .optim import SGD, Optimizer
 from .schedules import Schedule
@@ -245,8 +245,9 @@ class Network(Curvature):
             verbose: bool = False, callback: Callable[[Network, Optimizer], Any] | None = None,
             progress: Callable[[int, int], Any] | None = None, optimizer: Optimizer | None = None,
             threads: int | Literal["auto"] | None = None, hogwild: bool | None = None,
-            time_budget: float | None = None, sample_weight: ArrayLike | None = None) -> dict[str, list]:
-        """Train by mini-batch SGD and return the history (dict of per-epoch lists).
+            time_budget: float | None = None, sample_weight: ArrayLike | None = None,
+            clip_norm: float | None = None) -> dict[str, list]:
+        """Train by mini-batch SGD (or ``optimizer``) and return the history (dict of per-epoch lists).
 
         X (n, n_in) float or uint8; y (n,) integer labels (or (n, n_out) real
         targets for sigmoid and linear outputs).  ``validation`` = (X_val, y_val)
@@ -264,12 +265,12 @@ class Network(Curvature):
         the (X, y) to train on in that epoch.  ``callback(net, optimizer)`` runs
         after each epoch; ``progress(done, n)`` a few times within each.
         The SGD keywords (batch_size, eta, momentum, nesterov, l2, l1, dropout,
-        schedule, early_stopping) left None take ``fastnet.SGD``'s defaults
-        (batch_size 10, eta 0.5, the rest off).
-        Pass ``optimizer`` (an ``SGD`` or another ``fastnet.optim.Optimizer``,
-        e.g. from a checkpoint) to continue its run up to ``epochs`` epochs in
-        total; it carries its own hyperparameters, so the SGD keywords cannot
-        be given with it.  The loop itself is ``fastnet.training.Trainer``.
+        schedule, early_stopping, clip_norm) left None take ``fastnet.SGD``'s
+        defaults (batch_size 10, eta 0.5, the rest off).
+        Pass ``optimizer`` (e.g. ``fastnet.Adam(eta=1e-3)``, an ``SGD``, or any
+        ``fastnet.optim.Optimizer``, e.g. from a checkpoint) to continue its run
+        up to ``epochs`` epochs in total; it carries its own hyperparameters,
+        so the SGD keywords cannot be given with it.  The loop itself is ``fastnet.training.Trainer``.
 
         ``time_budget``: seconds of wall-clock time for the run (an optimizer's
         earlier epochs count): training stops before an epoch that would not
@@ -284,9 +285,9 @@ class Network(Curvature):
         cores this process may run on (bit-identical weights for a given
         count; equal to one thread within rounding);
         "auto": Numba's thread count (``NUMBA_NUM_THREADS``) from batch size 32
-        on.  Default 1: each batch synchronises the threads twice, which
-        costs milliseconds instead of microseconds when other processes share
-        the cores (see docs/speed.md).  ``hogwild=True`` instead runs that many
+        on.  Default 1: each batch synchronises the threads twice (once more
+        with clip_norm), which costs milliseconds instead of microseconds when
+        other processes share the cores (see docs/speed.md).  ``hogwild=True`` instead runs that many
         threads of plain SGD at once on the shared weights, without locks
         (Hogwild!; for small batches; not bit-reproducible).
 
@@ -306,7 +307,7 @@ class Network(Curvature):
             self.hogwild = bool(hogwild)
         settings: dict[str, Any] = dict(eta=eta, batch_size=batch_size, momentum=momentum, nesterov=nesterov,
                         l2=l2, l1=l1, dropout=dropout, schedule=schedule,
-                        early_stopping=early_stopping)
+                        early_stopping=early_stopping, clip_norm=clip_norm)
         given = [name for name, value in settings.items() if value is not None]
         if optimizer is None:
             optimizer = SGD(**{name: settings[name] for name in given})
@@ -348,41 +349,52 @@ class Network(Curvature):
         data = None if X is None else self._dataset(X, "X")
         return self._plan(data, batch_size, threads, self.hogwild if hogwild is None else bool(hogwild))
 
-    def _train_epoch(self, data, sgd, eta, progress=None):
-        """One epoch of ``sgd`` over ``data`` (a ``Dataset`` with targets) at
-        learning rate eta; returns (the seconds spent in the compiled loop,
-        the (weighted) mean cost of the samples as they were trained)."""
+    def _train_epoch(self, data, optimizer, eta, progress=None):
+        """One epoch of ``optimizer`` (a ``fastnet.optim.FirstOrder``) over
+        ``data`` (a ``Dataset`` with targets) at learning rate eta; returns
+        (the seconds spent in the compiled loop, the (weighted) mean cost of
+        the samples as they were trained)."""
         order = np.random.default_rng((self.seed, self.epochs_trained)).permutation(data.n)
-        planned = self._plan(data, sgd.batch_size, self.threads, self.hogwild)
+        planned = self._plan(data, optimizer.batch_size, self.threads, self.hogwild)
         batch, threads, layers = planned.batch_size, planned.threads, planned.table
         hogwild = planned.epoch == "hogwild"
-        keep = 1.0 - sgd.dropout
+        keep = 1.0 - optimizer.dropout
+        rule = optimizer.update_rule()
+        velocity, second = optimizer.update_arrays()
         grad = line_aligned_zeros(self._theta.shape[0], self.dtype)
-        state = State(self._theta, sgd.velocity, grad, np.ones(1))
+        state = State(self._theta, velocity, grad, np.ones(1),
+                      *(() if second is None else (second,)))
+        adam = {key: float(rule[key]) for key in ("beta1", "beta2", "eps", "weight_decay")
+                if key in rule}
         step = Step(batch, *(self._scalar(name, value) for name, value in
-                             (("eta", eta), ("momentum", sgd.momentum))),
-                    bool(sgd.nesterov), self._scalar("l2/n", sgd.l2 / data.n),
-                    self._scalar("l1/n", sgd.l1 / data.n), keep, self.seed,
-                    self.epochs_trained, OUTPUTS[self.output], COSTS[self.cost_name], True)
+                             (("eta", eta), ("momentum", rule.get("momentum", 0.0)))),
+                    bool(rule.get("nesterov", False)), self._scalar("l2/n", rule["l2"] / data.n),
+                    self._scalar("l1/n", rule.get("l1", 0.0) / data.n), keep, self.seed,
+                    self.epochs_trained, OUTPUTS[self.output], COSTS[self.cost_name], True,
+                    rule=RULES[rule["rule"]], clip_norm=float(rule["clip_norm"] or 0.0),
+                    steps=int(optimizer.steps), **adam)
         record = data.record()
         names = ("Z", "A", "D") + (("Ad", "M") if keep < 1.0 else ())
         if hogwild:
-            if sgd.momentum != 0.0 or sgd.l1 != 0.0:
-                raise ValueError("hogwild: plain SGD only (momentum and l1 0): threads sharing one "
-                                 "velocity would apply each other's steps; pass hogwild=False")
+            if rule["rule"] != "sgd" or rule.get("momentum") or rule.get("l1") \
+                    or rule["clip_norm"] is not None:
+                raise ValueError(f"hogwild: plain SGD only (no momentum, l1, clip_norm, Adam or "
+                                 f"AdamW; got {optimizer!r}): threads sharing one velocity or "
+                                 "moments would apply each other's steps; pass hogwild=False")
             grads, scales, units, X, costs = hogwild_buffers(layers, batch, threads, self.dtype)
-            self._check(layers, data, velocity=sgd.velocity, gradients=grads, batch_size=batch,
+            self._check(layers, data, velocity=velocity, gradients=grads, batch_size=batch,
                         buffers=tuple((name, units[k, t]) for k, name in enumerate(Buffers._fields[:5])
                                       for t in range(threads) if name in names),
                         gathered=X[0], Y=data.Y, order=order)
             run = lambda order, start: hogwild_epoch(  # noqa: E731
-                self._theta, sgd.velocity, grads, scales, units, X, costs, layers, record, order,
+                self._theta, velocity, grads, scales, units, X, costs, layers, record, order,
                 start, step)
         else:
             work = buffers(layers, batch, self.dtype, keep < 1.0,
                            data.row_splits(threads) if threads > 1 and not data.dense else None,
                            0 if data.dense else data.longest_row(), threads)
-            self._check(layers, data, velocity=sgd.velocity, grad=state.grad, batch_size=batch,
+            self._check(layers, data, velocity=velocity, second=second, grad=state.grad,
+                        batch_size=batch,
                         buffers=tuple((name, getattr(work, name)) for name in names),
                         gathered=work.X, Y=data.Y, order=order, row_splits=work.row_splits,
                         columns=(work.col_start, work.col_sample, work.col_value))

@@ -13,6 +13,8 @@ checkpoints) and implements:
     next_eta(), stop_reason() (optional), state_values() / state_arrays() /
     set_state(values, arrays) (when it has state).
 
+``SGD``, ``Adam`` and ``AdamW`` share ``FirstOrder`` (the mini-batch
+settings); their update rules run compiled (``kernels/update.py``).
 ``SGD`` is mini-batch stochastic gradient descent.  Regularisation follows
 the book: with n the training-set size, L2 adds l2/(2n)·Σw² to the cost, so
 each plain-SGD step multiplies the weights by (1 − eta·l2/n); L1 adds
@@ -140,42 +142,65 @@ class Optimizer:
                              f"this network's parameters have shape {expected}; pass a fresh optimizer")
 
 
-class SGD(Optimizer):
-    """Mini-batch stochastic gradient descent with momentum (or Nesterov), L2,
-    L1 and dropout; the learning rate of each epoch comes from ``schedule``
-    (see ``fastnet.schedules``).  Parameters mirror ``Network.fit``.
-    """
-    name: str | None = "sgd"  # a subclass may set None: then it is not registered
+class FirstOrder(Optimizer):
+    """What the mini-batch gradient optimizers (``SGD``, ``Adam``, ``AdamW``)
+    share: the learning rate ``eta`` of each epoch from ``schedule`` (see
+    ``fastnet.schedules``), ``batch_size``, L2 in the book's units (``l2``/n
+    per sample of n), ``dropout``, gradient-norm clipping and early stopping.
 
-    def __init__(self, eta: float = 0.5, batch_size: int = 10, momentum: float = 0.0, nesterov: bool = False,
-                 l2: float = 0.0, l1: float = 0.0, dropout: float = 0.0, schedule: Schedule | None = None,
-                 early_stopping: int | None = None) -> None:
+    ``clip_norm``: before each update, the mini-batch gradient of the cost
+    (every weight and bias; L2 and L1 are added after) is scaled down to this
+    L2 norm where its norm is larger (None: never), as
+    ``torch.nn.utils.clip_grad_norm_`` does before a step.  ``lr`` is
+    PyTorch's name for ``eta``: pass one of them.
+    A subclass names its update rule (``update_rule``) and the arrays it
+    keeps (``update_arrays``); the compiled epoch (``kernels/update.py``)
+    applies it.  ``steps`` counts the updates made so far (Adam's t).
+    """
+    name: str | None = None
+
+    def __init__(self, eta: float | None, batch_size: int, l2: float, dropout: float,
+                 schedule: Schedule | None, clip_norm: float | None, early_stopping: int | None,
+                 lr: float | None, default_eta: float) -> None:
         super().__init__(early_stopping)
-        self.eta = real("eta", eta, 0.0, low_open=True)
+        if lr is not None and eta is not None:
+            raise TypeError("lr: PyTorch's name for eta; pass one of eta and lr, not both")
+        self.eta = real("eta", default_eta if lr is None and eta is None else
+                        lr if eta is None else eta, 0.0, low_open=True)
         self.batch_size = positive_int("batch_size", batch_size)
-        self.momentum = real("momentum", momentum, 0.0, 1.0, high_open=True)
-        if not isinstance(nesterov, (bool, np.bool_)):
-            raise TypeError(f"nesterov: expected True or False, got {nesterov!r}")
-        self.nesterov = bool(nesterov)
         self.l2 = real("l2", l2)
-        self.l1 = real("l1", l1)
         self.dropout = real("dropout", dropout, 0.0, 1.0, high_open=True)
         self.schedule = make_schedule(schedule)
-        self.velocity: NDArray | None = None
+        self.clip_norm = None if clip_norm is None else real("clip_norm", clip_norm, 0.0,
+                                                             low_open=True)
+        self.steps = 0
 
     def hyperparameters(self) -> dict[str, Any]:
         """The constructor's arguments as a dict (the schedule object is shared)."""
-        return {"eta": self.eta, "batch_size": self.batch_size, "momentum": self.momentum,
-                "nesterov": self.nesterov, "l2": self.l2, "l1": self.l1, "dropout": self.dropout,
-                "schedule": self.schedule, "early_stopping": self.early_stopping}
+        return {"eta": self.eta, "batch_size": self.batch_size, "l2": self.l2,
+                "dropout": self.dropout, "schedule": self.schedule, "clip_norm": self.clip_norm,
+                "early_stopping": self.early_stopping}
+
+    def update_rule(self) -> dict[str, Any]:
+        """The update's settings for the compiled epoch: ``rule`` ("sgd",
+        "adam" or "adamw"), ``l2``, ``clip_norm`` and the rule's own."""
+        return {"rule": "sgd", "l2": self.l2, "clip_norm": self.clip_norm}
+
+    def update_arrays(self) -> tuple[NDArray, NDArray | None]:
+        """The update's state (p,) laid out like the parameters: SGD's velocity
+        or Adam's first moment, and Adam's second moment (SGD: None)."""
+        raise NotImplementedError
+
+    def allocate(self, net: Network) -> None:
+        """Make the zeroed state arrays for ``net`` where there are none."""
+        raise NotImplementedError
 
     def start(self, net: Network, data: Dataset, epochs: int | None, seconds: float | None = None) -> None:
-        """Fix a run-length schedule's length (e.g. "cosine") and make the velocity."""
+        """Fix a run-length schedule's length (e.g. "cosine") and make the state."""
         for_run = getattr(self.schedule, "for_run", None)
         if for_run is not None:
             self.schedule = for_run(epochs) if seconds is None else for_run(epochs, seconds)
-        if self.velocity is None:
-            self.velocity = line_aligned_zeros(net._theta.shape[0], net._theta.dtype)
+        self.allocate(net)
         self.check_state_shape(net)
 
     def next_eta(self) -> float:
@@ -189,7 +214,7 @@ class SGD(Optimizer):
         return None if stop is None else stop(self.next_eta(), self.eta)
 
     def regularisation(self) -> tuple[float, float]:
-        return self.l2, self.l1
+        return self.l2, 0.0
 
     def train_epoch(self, net: Network, data: Dataset,
                     progress: Callable[[int, int], Any] | None = None) -> dict[str, Any]:
@@ -198,12 +223,66 @@ class SGD(Optimizer):
             raise ValueError(f"schedule: returned eta={eta!r} for epoch {self.epoch + 1}; a "
                              "schedule must return a finite learning rate above 0")
         seconds, cost = net._train_epoch(data, self, eta, progress)
+        self.steps += -(-data.n // self.batch_size)
         return {"eta": eta, "epoch_seconds": seconds, "training_cost": cost + net._penalty()}
+
+    def state_values(self) -> dict[str, Any]:
+        return {"steps": self.steps}
+
+    def set_state(self, values: dict[str, Any], arrays: dict[str, NDArray]) -> None:
+        steps = values.get("steps", 0)  # absent in checkpoints of fastnet 0.2
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise ValueError(f"steps: expected a count of updates (an integer >= 0), got {steps!r}")
+        self.steps = int(steps)
+
+
+class SGD(FirstOrder):
+    """Mini-batch stochastic gradient descent with momentum (or Nesterov), L2,
+    L1, dropout and gradient-norm clipping (see ``FirstOrder``); the learning
+    rate of each epoch (``eta``, default 0.5) comes from ``schedule``.
+    Parameters mirror ``Network.fit``.
+    """
+    name: str | None = "sgd"  # a subclass may set None: then it is not registered
+
+    def __init__(self, eta: float | None = None, batch_size: int = 10, momentum: float = 0.0,
+                 nesterov: bool = False, l2: float = 0.0, l1: float = 0.0, dropout: float = 0.0,
+                 schedule: Schedule | None = None, early_stopping: int | None = None,
+                 clip_norm: float | None = None, *, lr: float | None = None) -> None:
+        super().__init__(eta, batch_size, l2, dropout, schedule, clip_norm, early_stopping, lr,
+                         default_eta=0.5)
+        self.momentum = real("momentum", momentum, 0.0, 1.0, high_open=True)
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov: expected True or False, got {nesterov!r}")
+        self.nesterov = bool(nesterov)
+        self.l1 = real("l1", l1)
+        self.velocity: NDArray | None = None
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"eta": self.eta, "batch_size": self.batch_size, "momentum": self.momentum,
+                "nesterov": self.nesterov, "l2": self.l2, "l1": self.l1, "dropout": self.dropout,
+                "schedule": self.schedule, "early_stopping": self.early_stopping,
+                "clip_norm": self.clip_norm}
+
+    def update_rule(self) -> dict[str, Any]:
+        return {**super().update_rule(), "momentum": self.momentum, "nesterov": self.nesterov,
+                "l1": self.l1}
+
+    def update_arrays(self) -> tuple[NDArray, NDArray | None]:
+        assert self.velocity is not None, "start() makes the velocity"
+        return self.velocity, None
+
+    def allocate(self, net: Network) -> None:
+        if self.velocity is None:
+            self.velocity = line_aligned_zeros(net._theta.shape[0], net._theta.dtype)
+
+    def regularisation(self) -> tuple[float, float]:
+        return self.l2, self.l1
 
     def state_arrays(self) -> dict[str, NDArray]:
         return {} if self.velocity is None else {"velocity": self.velocity}
 
     def set_state(self, values: dict[str, Any], arrays: dict[str, NDArray]) -> None:
+        super().set_state(values, arrays)
         self.velocity = arrays.get("velocity")
 
     def run(self, net: Network, train: tuple[ArrayLike | Dataset, ArrayLike | None],
@@ -213,3 +292,90 @@ class SGD(Optimizer):
         warnings.warn("SGD.run is deprecated; use net.fit(X, y, epochs, optimizer=sgd, ...)",
                       DeprecationWarning, stacklevel=2)
         return Trainer(net, self, train, validation, **options).run(epochs)
+
+
+class Adam(FirstOrder):
+    """Adam (Kingma & Ba 2015): each parameter's step is eta (default 0.001) times its
+    gradient's running mean over the root of its running mean square, both
+    bias-corrected (``kernels/update.py`` has the formulas).  The learning
+    rate of each epoch comes from ``schedule`` (e.g. ``Warmup("cosine")``).
+
+    ``l2`` is the book's L2 added to the cost (l2/n per sample), so its
+    gradient (l2/n)·w joins the weights' gradient before the moments, like
+    ``torch.optim.Adam(weight_decay=l2/n)`` — which also decays the biases;
+    fastnet never does.  ``beta1``, ``beta2``: the moments' decay rates in
+    [0, 1); ``eps`` > 0 keeps the division finite.  ``clip_norm``,
+    ``dropout``, ``early_stopping``, ``lr`` as for ``FirstOrder``.  The
+    moments (``first_moment``, ``second_moment``) and the update count
+    ``steps`` are kept in checkpoints, so a resumed run continues exactly.
+    """
+    name: str | None = "adam"
+
+    def __init__(self, eta: float | None = None, batch_size: int = 32, beta1: float = 0.9,
+                 beta2: float = 0.999, eps: float = 1e-8, l2: float = 0.0, dropout: float = 0.0,
+                 schedule: Schedule | None = None, clip_norm: float | None = None,
+                 early_stopping: int | None = None, *, lr: float | None = None) -> None:
+        super().__init__(eta, batch_size, l2, dropout, schedule, clip_norm, early_stopping, lr,
+                         default_eta=1e-3)
+        self.beta1 = real("beta1", beta1, 0.0, 1.0, high_open=True)
+        self.beta2 = real("beta2", beta2, 0.0, 1.0, high_open=True)
+        self.eps = real("eps", eps, 0.0, low_open=True)
+        self.first_moment: NDArray | None = None
+        self.second_moment: NDArray | None = None
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"eta": self.eta, "batch_size": self.batch_size, "beta1": self.beta1,
+                "beta2": self.beta2, "eps": self.eps, "l2": self.l2, "dropout": self.dropout,
+                "schedule": self.schedule, "clip_norm": self.clip_norm,
+                "early_stopping": self.early_stopping}
+
+    def update_rule(self) -> dict[str, Any]:
+        return {**super().update_rule(), "rule": "adam", "beta1": self.beta1,
+                "beta2": self.beta2, "eps": self.eps}
+
+    def update_arrays(self) -> tuple[NDArray, NDArray | None]:
+        assert self.first_moment is not None, "start() makes the moments"
+        return self.first_moment, self.second_moment
+
+    def allocate(self, net: Network) -> None:
+        if self.first_moment is None or self.second_moment is None:
+            self.first_moment, self.second_moment = (
+                line_aligned_zeros(net._theta.shape[0], net._theta.dtype) for _ in range(2))
+
+    def state_arrays(self) -> dict[str, NDArray]:
+        if self.first_moment is None or self.second_moment is None:
+            return {}
+        return {"first_moment": self.first_moment, "second_moment": self.second_moment}
+
+    def set_state(self, values: dict[str, Any], arrays: dict[str, NDArray]) -> None:
+        super().set_state(values, arrays)
+        self.first_moment = arrays.get("first_moment")
+        self.second_moment = arrays.get("second_moment")
+
+
+class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay —
+    each update first multiplies the weights by 1 − eta·weight_decay (eta
+    this epoch's learning rate), and no L2 enters the gradient.  The biases
+    are not decayed.  ``torch.optim.AdamW(weight_decay=wd)`` decays every
+    parameter it is given, biases too; to match fastnet, give it the biases
+    in a parameter group of their own with ``weight_decay=0``.  The other
+    arguments as for ``Adam``.
+    """
+    name: str | None = "adamw"
+
+    def __init__(self, eta: float | None = None, batch_size: int = 32, beta1: float = 0.9,
+                 beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.01,
+                 dropout: float = 0.0, schedule: Schedule | None = None,
+                 clip_norm: float | None = None, early_stopping: int | None = None, *,
+                 lr: float | None = None) -> None:
+        super().__init__(eta, batch_size, beta1, beta2, eps, 0.0, dropout, schedule, clip_norm,
+                         early_stopping, lr=lr)
+        self.weight_decay = real("weight_decay", weight_decay)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {("weight_decay" if key == "l2" else key): (self.weight_decay if key == "l2" else value)
+                for key, value in super().hyperparameters().items()}
+
+    def update_rule(self) -> dict[str, Any]:
+        return {**super().update_rule(), "rule": "adamw", "weight_decay": self.weight_decay}

@@ -1,8 +1,9 @@
 """``Recipe``: everything that defines a training run, as one JSON-able record.
 
 A recipe names the network (sizes, activations, output, cost, init, dtype),
-the optimizer (epochs, batch size, eta, momentum, Nesterov, L2, L1, dropout,
-schedule, early stopping), the data (``limit``, ``expand``, ``distort``) and
+the optimizer (``optimizer_name``: SGD, Adam, AdamW, L-BFGS or Hessian-free;
+epochs, batch size, eta, momentum, Nesterov, Adam's betas, AdamW's weight
+decay, L2, L1, dropout, gradient-norm clipping, schedule, early stopping), the data (``limit``, ``expand``, ``distort``) and
 the seed.  ``fastnet train`` builds one from a preset (``fastnet.presets``)
 and its flags, stores it as ``recipe.json`` in the run folder, and ``--resume``
 reads it back, so a resumed run trains exactly what the first one did.
@@ -31,7 +32,7 @@ from .costs import COSTS, OUTPUTS
 from .data import Distort, expand, load_mnist
 from .data.table import check_split
 from .network import HIDDEN, INITS, Network
-from .optim import SGD, Optimizer
+from .optim import SGD, Adam, AdamW, Optimizer
 from .second_order import HessianFree, LBFGS  # noqa: F401 (registers "lbfgs" and "hf")
 from .prefetch import Prefetch
 from .schedules import SCHEDULES, Warmup, make_schedule
@@ -58,12 +59,16 @@ class Recipe:
     schedule: str = "constant"
     warmup: float | None = None         # a linear warm-up over this fraction of the run
     early_stopping: int | None = None   # patience in epochs; None: never stop early
+    beta1: float | None = None          # Adam's and AdamW's moment decay rates; None: theirs (0.9, 0.999)
+    beta2: float | None = None
+    weight_decay: float | None = None   # AdamW's decoupled weight decay; None: AdamW's (0.01)
+    clip_norm: float | None = None      # gradient-norm clipping (sgd, adam, adamw); None: none
     expand: bool = False                # train on the book's 5x expanded training set
     distort: bool = False               # a fresh elastic distortion of it every epoch
     seed: int | None = None
     minutes: float | None = None        # wall-clock minutes of training; None: no limit
     limit: int | None = None            # train on the first `limit` training images only
-    optimizer_name: str = "sgd"         # "sgd", "lbfgs" or "hf" (the SGD fields apply to sgd only)
+    optimizer_name: str = "sgd"         # one of OPTIMIZERS (the SGD fields apply to sgd, adam, adamw)
     optimizer_settings: dict | None = None  # keyword arguments of LBFGS / HessianFree
     # users' own data (fastnet.data.table): see docs/your-data.md
     hidden: tuple | None = None         # hidden layer sizes; None: the preset's
@@ -148,22 +153,31 @@ class Recipe:
                        cost=self.cost, init=self.init, dtype=self.dtype, seed=self.seed)
 
     def optimizer(self):
-        """A fresh optimizer with the recipe's hyperparameters: an ``SGD``, or
-        for ``optimizer_name`` "lbfgs" / "hf" an ``LBFGS`` / ``HessianFree`` with
-        ``l2``, ``early_stopping`` and ``optimizer_settings``."""
-        if self.optimizer_name != "sgd":
-            if self.optimizer_name not in ("lbfgs", "hf"):
-                raise ValueError(f"optimizer_name: unknown value {self.optimizer_name!r}; "
-                                 "pass 'sgd', 'lbfgs' or 'hf'")
+        """A fresh optimizer with the recipe's hyperparameters: an ``SGD``,
+        ``Adam`` or ``AdamW`` (``optimizer_name`` "sgd", "adam", "adamw"), or
+        for "lbfgs" / "hf" an ``LBFGS`` / ``HessianFree`` with ``l2``,
+        ``early_stopping`` and ``optimizer_settings``."""
+        if self.optimizer_name not in OPTIMIZERS:
+            raise ValueError(f"optimizer_name: unknown value {self.optimizer_name!r}; "
+                             f"pass one of {', '.join(map(repr, OPTIMIZERS))}")
+        if self.optimizer_name not in FIRST_ORDER:
             settings = self.optimizer_settings or {}
             if not isinstance(settings, dict):
                 raise TypeError(f"optimizer_settings: expected a dict of settings, got "
                                 f"{settings!r}")
             return Optimizer.registry[self.optimizer_name](
                 l2=self.l2, early_stopping=self.early_stopping, **settings)
-        return SGD(eta=self.eta, batch_size=self.batch_size, momentum=self.momentum,
-                   nesterov=self.nesterov, l2=self.l2, l1=self.l1, dropout=self.dropout,
-                   schedule=self.learning_schedule(), early_stopping=self.early_stopping)
+        shared = dict(eta=self.eta, batch_size=self.batch_size, dropout=self.dropout,
+                      schedule=self.learning_schedule(), clip_norm=self.clip_norm,
+                      early_stopping=self.early_stopping)
+        if self.optimizer_name == "sgd":
+            return SGD(momentum=self.momentum, nesterov=self.nesterov, l2=self.l2, l1=self.l1,
+                       **shared)
+        own = {name: getattr(self, name) for name in ("beta1", "beta2", "weight_decay")
+               if getattr(self, name) is not None}  # None: the optimizer's default
+        if self.optimizer_name == "adam":
+            return Adam(l2=self.l2, **shared, **own)
+        return AdamW(**shared, **own)
 
     def learning_schedule(self):
         """The schedule object of ``schedule`` (behind the ``warmup``), measuring
@@ -199,17 +213,22 @@ class Recipe:
         layers = " -> ".join(map(str, self.sizes))
         network = (f"network  {layers}, {'/'.join(self.activation)} hidden, {self.output} output, "
                    f"{cost} cost, init {self.init}, {self.dtype}")
+        sgd, adamw = self.optimizer_name == "sgd", self.optimizer_name == "adamw"
+        optimizer = self.optimizer()
         extras = [f"momentum {self.momentum:g}" + (" (Nesterov)" if self.nesterov else "")
-                  if self.momentum else "",
-                  f"L2 {self.l2:g}" if self.l2 else "", f"L1 {self.l1:g}" if self.l1 else "",
+                  if self.momentum and sgd else "",
+                  f"betas {optimizer.beta1:g}, {optimizer.beta2:g}" if isinstance(optimizer, Adam) else "",
+                  f"weight decay {optimizer.weight_decay:g}" if isinstance(optimizer, AdamW) else "",
+                  f"gradient norm clipped to {self.clip_norm:g}" if self.clip_norm else "",
+                  f"L2 {self.l2:g}" if self.l2 and not adamw else "",
+                  f"L1 {self.l1:g}" if self.l1 and sgd else "",
                   f"dropout {self.dropout:g}" if self.dropout else "",
                   f"schedule {self.schedule}" if self.schedule != "constant" else "",
                   f"warm-up over {self.warmup:g} of the run" if self.warmup else "",
                   f"early stop after {self.early_stopping}" if self.early_stopping else "",
                   "expanded data" if self.expand else "", "distorted data" if self.distort else "",
                   "standardized inputs" if self.standardize else ""]
-        if self.optimizer_name != "sgd":  # SGD's settings do not apply
-            optimizer = self.optimizer()
+        if self.optimizer_name not in FIRST_ORDER:  # SGD's settings do not apply
             shown = ", ".join(f"{key} {value:g}" for key, value in
                               optimizer.hyperparameters().items()
                               if key not in ("l2", "early_stopping"))
@@ -217,7 +236,8 @@ class Recipe:
             training = ", ".join([f"training {self._length()} of "
                                   f"{type(optimizer).__name__} ({shown})"] + [e for e in extras if e])
             return [network, training + f", seed {self.seed}"]
-        training = ", ".join([f"training {self._length()}, batch {self.batch_size}, "
+        name = "" if sgd else {"adam": " of Adam", "adamw": " of AdamW"}[self.optimizer_name]
+        training = ", ".join([f"training {self._length()}{name}, batch {self.batch_size}, "
                               f"eta {self.eta:g}"] + [e for e in extras if e])
         return [network, training + f", seed {self.seed}"]
 
@@ -226,6 +246,10 @@ class Recipe:
         parts = ([] if self.epochs is None else [f"{self.epochs} epochs"]) + \
             ([] if self.minutes is None else [f"{self.minutes:g} minutes"])
         return " or ".join(parts)
+
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "lbfgs", "hf")  # optimizer_name's values
+FIRST_ORDER = ("sgd", "adam", "adamw")  # those that take the mini-batch settings
 
 
 def parse_schedule(text):
@@ -354,6 +378,15 @@ FLAGS = {flag.name: flag for flag in (
     Flag("warmup", "training", float, "FRACTION",
          "raise eta linearly from a tenth over this fraction of the run (its epochs or minutes), "
          "in front of the schedule"),
+    Flag("clip_norm", "training", float, "X",
+         "scale each mini-batch gradient down to this L2 norm where it is larger "
+         "(sgd, adam, adamw)"),
+    Flag("beta1", "training", float, "X", "adam, adamw: decay rate of the gradient's mean "
+                                         "(default 0.9)"),
+    Flag("beta2", "training", float, "X", "adam, adamw: decay rate of the gradient's mean "
+                                         "square (default 0.999)"),
+    Flag("weight_decay", "training", float, "X",
+         "adamw: decoupled weight decay, the weights shrink by eta*X per step (default 0.01)"),
     Flag("early_stopping", "training", int, "N",
          "stop after N epochs without a better validation accuracy (0: never)", aliases=("--early-stop",)),
     Flag("expand", "data", None, help="add the book's one-pixel shifts of every training image (x5)"),

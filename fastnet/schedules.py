@@ -199,14 +199,13 @@ class Warmup(_RunLength):
         self._check_length(epochs, seconds)
 
     def for_run(self, epochs: int | None, seconds: float | None = None) -> Warmup:
-        """A copy measuring this run, with the inner schedule's ``for_run`` applied."""
+        """A copy measuring this run (or its own length, if it has one), with
+        the inner schedule's ``for_run`` applied to the same length."""
+        if self.epochs is not None or self.seconds is not None:
+            epochs, seconds = self.epochs, self.seconds
         inner = getattr(self.schedule, "for_run", None)
         schedule = self.schedule if inner is None else inner(epochs, seconds)
-        if self.epochs is None and self.seconds is None:
-            epochs_, seconds_ = epochs, seconds
-        else:
-            epochs_, seconds_ = self.epochs, self.seconds
-        return Warmup(schedule, self.fraction, self.start, epochs_, seconds_)
+        return Warmup(schedule, self.fraction, self.start, epochs, seconds)
 
     def factor(self, epoch: int, history: History) -> float:
         """The warm-up's multiplier of the inner schedule's eta before ``epoch``."""

@@ -172,7 +172,7 @@ def n_units(layers):
     return layers[last, U_OFF] + layers[last, WIDTH]
 
 
-def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_size=1,
+def check_arrays(layers, theta, *, velocity=None, grad=None, second=None, buffers=(), batch_size=1,
                  csr=None, dense=None, n_samples=None, Y=None, order=None, outputs=(),
                  gathered=None, gradients=None, row_splits=None, columns=None):
     """Raise ValueError unless every array is what the layer table promises.
@@ -180,7 +180,7 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
     Plain Python, called once per kernel call (never per batch), so that no
     argument can make a compiled kernel read or write out of bounds.
     ``layers`` (L, 8) int64; theta (p,) float32/float64 with p the table's
-    length; velocity, grad (p,) like theta; ``buffers`` pairs (name, array)
+    length; velocity, grad, second (p,) like theta; ``buffers`` pairs (name, array)
     of per-sample unit buffers, each at least batch_size·U long (U =
     ``n_units``); csr = (indptr (n+1,) int64 non-decreasing from 0, indices
     (nnz,) ``csr.index_dtype(n_in)`` with nnz = indptr[n], values (nnz,)
@@ -228,7 +228,7 @@ def check_arrays(layers, theta, *, velocity=None, grad=None, buffers=(), batch_s
             or not is_array(theta, 1, theta.dtype) or theta.shape != (p,):
         fail("theta", f"a contiguous ({p},) float32 or float64 array", theta)
     dtype = theta.dtype
-    for name, array in (("velocity", velocity), ("grad", grad)):
+    for name, array in (("velocity", velocity), ("grad", grad), ("second", second)):
         if array is not None and (not is_array(array, 1, dtype) or array.shape != (p,)):
             fail(name, f"a contiguous ({p},) {dtype} array laid out like theta", array)
     needed = batch_size * u_off

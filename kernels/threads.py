@@ -3,7 +3,8 @@
 Each of T threads runs the whole epoch in one compiled call
 (``epoch_share``), each in a Python thread of its own (the kernels release
 the GIL; ``bands.at_once``), and the threads meet at a spinning barrier
-(``barrier.meet``) twice per batch, whatever the depth:
+(``barrier.meet``) twice per batch, whatever the depth (once more with
+clip_norm: see 2.):
 
 1. the passes (``pass_share``): thread t takes its share of the batch's
    samples, [t·m/T, (t+1)·m/T) (``share``), and forwards and backpropagates
@@ -19,8 +20,11 @@ the GIL; ``bands.at_once``), and the threads meet at a spinning barrier
    binary search in the sample's sorted CSR columns), with the tiles of
    ``dense.sparse_accumulate`` — or, on the COLUMNS engine, the batch's
    non-zeros in its columns grouped by column (``columns.py``).
-   With momentum, Nesterov or L1 the step goes to the gradient buffer and
-   the thread then updates the same rows (``update_share``).
+   With momentum, Nesterov, L1, clipping or Adam the step goes to the
+   gradient buffer and the thread then updates the same rows
+   (``update_share``).  Clipping needs the whole gradient's norm: each
+   thread sums the squares of its own rows into ``norms[t]``, the threads
+   meet once more, and each adds up the T partial sums in the same order.
 
 One parallel region per epoch, not two per batch: a barrier costs about a
 tenth of a microsecond on two cores, and there are no parallel loops to
@@ -55,8 +59,8 @@ from .jit import kernel
 from .layout import (B_OFF, COLUMNS, ENGINE, GEMM, N_IN, U_OFF, WIDTH, biases_of, is_matrix,
                      n_units, rows_of, units_of, weights_of)
 from .train import MIN_WEIGHT_SCALE, Buffers, end_call, step_kind
+from .update import clip_factor, squared_norm, update
 from .update import scale as scale_by
-from .update import sgd_update
 
 
 @kernel
@@ -156,20 +160,33 @@ def step_share(work, target, layers, data, rows, t, T, keep, alpha, scale, decay
 
 
 @kernel(inline=True)
-def update_share(state, work, layers, t, T, step_):
-    """The momentum step (``update.sgd_update``) on thread t's rows of every
-    layer's weights, and (thread 0) on the biases."""
+def share_squares(grad, work, layers, t, T):
+    """Σ g² over thread t's rows of every layer's weights in grad (p,), and
+    (thread 0) over the biases: its part of the squared gradient norm."""
+    total = 0.0
+    for l in range(layers.shape[0]):
+        first, last = row_split(work, layers, l, t, T)
+        total += squared_norm(weights_of(grad, layers, l)[first * layers[l, WIDTH]:
+                                                          last * layers[l, WIDTH]])
+    if t == 0:
+        total += squared_norm(grad[layers[0, B_OFF]:])
+    return total
+
+
+@kernel(inline=True)
+def update_share(state, work, layers, t, T, step_, clip, count):
+    """The update (``update.update``) on thread t's rows of every layer's
+    weights, and (thread 0) on the biases."""
     for l in range(layers.shape[0]):
         first, last = row_split(work, layers, l, t, T)
         a, b = first * layers[l, WIDTH], last * layers[l, WIDTH]
-        sgd_update(weights_of(state.theta, layers, l)[a:b],
-                   weights_of(state.velocity, layers, l)[a:b],
-                   weights_of(state.grad, layers, l)[a:b], b - a, step_.eta, step_.momentum,
-                   step_.nesterov, step_.l2_rate, step_.l1_rate)
+        update(weights_of(state.theta, layers, l)[a:b], weights_of(state.velocity, layers, l)[a:b],
+               weights_of(state.second, layers, l)[a:b], weights_of(state.grad, layers, l)[a:b],
+               b - a, step_, clip, count)
     if t == 0:
         n_weights = layers[0, B_OFF]
-        sgd_update(state.theta[n_weights:], state.velocity[n_weights:], state.grad[n_weights:], 0,
-                   step_.eta, step_.momentum, step_.nesterov, step_.l2_rate, step_.l1_rate)
+        update(state.theta[n_weights:], state.velocity[n_weights:], state.second[n_weights:],
+               state.grad[n_weights:], 0, step_, clip, count)
 
 
 @kernel(inline=True)
@@ -181,10 +198,12 @@ def fold_share(theta, work, layers, t, T, s):
 
 
 @kernel
-def epoch_share(state, work, layers, data, order, first, step_, t, T, sync):
+def epoch_share(state, work, layers, data, order, first, step_, t, T, sync, norms):
     """Thread t of T's part of ``train.train_epoch`` (same arguments and lazy
     weight decay); the threads meet at ``sync`` after the passes and after
-    the step of every batch.  Every thread keeps the same lazy scale s."""
+    the step of every batch (and, clipping, after summing the squares of
+    their rows into norms (T,) float64).  Every thread keeps the same lazy
+    scale s."""
     theta = state.theta
     n = order.shape[0]
     eta, keep, batch_size = step_.eta, step_.keep, step_.batch_size
@@ -211,7 +230,13 @@ def epoch_share(state, work, layers, data, order, first, step_, t, T, sync):
                        decay if step_.l2_rate != 0.0 else 1.0)
         else:
             step_share(work, state.grad, layers, data, rows, t, T, keep, 1.0 / m, 1.0, 1.0)
-            update_share(state, work, layers, t, T, step_)
+            clip = 1.0
+            if step_.clip_norm != 0.0:
+                norms[t] = share_squares(state.grad, work, layers, t, T)
+                meet(sync, T)
+                clip = clip_factor(norms[:T].sum(), step_.clip_norm)
+            update_share(state, work, layers, t, T, step_, clip,
+                         step_.steps + (first + start) // batch_size + 1)
         meet(sync, T)
     if t == 0:
         end_call(state, layers[0, B_OFF], s, first + n == data.Y.shape[0])
@@ -221,5 +246,6 @@ def train_epoch_threads(state, work, layers, data, order, first, step_, T):
     """``train.train_epoch`` with every batch shared by T threads (same
     arguments and lazy weight decay); ``work`` holds buffers for a whole
     batch (``train.buffers``), ``layers`` planned for T threads."""
-    sync = new_sync()
-    at_once(lambda t: epoch_share(state, work, layers, data, order, first, step_, t, T, sync), T)
+    sync, norms = new_sync(), np.zeros(T)
+    at_once(lambda t: epoch_share(state, work, layers, data, order, first, step_, t, T, sync,
+                                  norms), T)

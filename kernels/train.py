@@ -16,18 +16,24 @@ A kernel here takes a few named records instead of dozens of arrays:
   thread), and ``cost`` (T,) float64, each thread's running sum of the
   (weighted) costs of the samples it backpropagated, added to as they are
   computed; make them with ``buffers``.
-- ``State(theta, velocity, grad, weight_scale)``: parameters (p,), momentum
-  velocity (p,), gradient buffer (p,) (zero between batches) and the lazy
-  weight decay scale (1,) float64.
+- ``State(theta, velocity, grad, weight_scale, second)``: parameters (p,),
+  momentum velocity or Adam's first moment (p,), gradient buffer (p,) (zero
+  between batches), the lazy weight decay scale (1,) float64 and Adam's
+  second moment (p,) (SGD: none, an empty float64 array by default).
 - ``Step(batch_size, eta, momentum, nesterov, l2_rate, l1_rate, keep, seed,
-  epoch, output, cost, lazy)``: the SGD hyperparameters of one epoch, the
-  real ones in the network's dtype; l2_rate = l2/n_train, l1_rate =
-  l1/n_train, keep = 1 − dropout; ``lazy`` allows the lazy weight decay
-  (off for threads that share the weights: ``hogwild.py``).
+  epoch, output, cost, lazy, rule, beta1, beta2, eps, weight_decay,
+  clip_norm, steps)``: the hyperparameters of one epoch, eta to l1_rate in
+  the network's dtype; l2_rate = l2/n_train, l1_rate = l1/n_train, keep =
+  1 − dropout; ``lazy`` allows the lazy weight decay (off for threads that
+  share the weights: ``hogwild.py``); ``rule`` the update rule
+  (``update.SGD``, ``ADAM`` or ``ADAMW``; SGD by default) and its float
+  settings (``update.py``), clip_norm 0 for no clipping; ``steps`` the
+  updates made before the epoch (Adam's t counts on from it).
 
 A batch is: forward every sample, backpropagate every delta, then change the
-parameters once.  Plain SGD adds −eta/m·gradient straight into theta; momentum,
-Nesterov and L1 go through the ``grad`` buffer and ``sgd_update``.
+parameters once.  Plain SGD adds −eta/m·gradient straight into theta; every
+other rule (momentum, Nesterov, L1, clipping, Adam) goes through the ``grad``
+buffer and ``update.update``.
 """
 from collections import namedtuple
 
@@ -41,7 +47,7 @@ from .jit import kernel
 from .layout import (B_OFF, BLOCKED, COLUMNS, ENGINE, GEMM, N_IN, N_OUT, U_OFF,
                      line_aligned_zeros, n_units)
 from .tunables import EVAL_CHUNK
-from .update import scale, sgd_update
+from .update import SGD, clip_factor, scale, squared_norm, update
 
 MIN_LAZY_DECAY = 0.5     # a stronger decay per step is applied to the weights directly
 MIN_WEIGHT_SCALE = 1e-3  # fold the lazy decay into the weights below this
@@ -49,9 +55,13 @@ MIN_WEIGHT_SCALE = 1e-3  # fold the lazy decay into the weights below this
 Inputs = namedtuple("Inputs", ["indptr", "indices", "values", "dense", "Y", "weights"])
 Buffers = namedtuple("Buffers", ["Z", "A", "Ad", "M", "D", "X", "row_splits", "col_start",
                                  "col_sample", "col_value", "cost"])
-State = namedtuple("State", ["theta", "velocity", "grad", "weight_scale"])
+NO_SECOND = np.zeros(0)  # SGD's second moment: none (never read or written)
+State = namedtuple("State", ["theta", "velocity", "grad", "weight_scale", "second"],
+                   defaults=(NO_SECOND,))
 Step = namedtuple("Step", ["batch_size", "eta", "momentum", "nesterov", "l2_rate", "l1_rate",
-                           "keep", "seed", "epoch", "output", "cost", "lazy"])
+                           "keep", "seed", "epoch", "output", "cost", "lazy", "rule", "beta1",
+                           "beta2", "eps", "weight_decay", "clip_norm", "steps"],
+                  defaults=(SGD, 0.9, 0.999, 1e-8, 0.0, 0.0, 0))
 
 
 def sparse_inputs(indptr, indices, values, Y, weights=None):
@@ -98,10 +108,11 @@ def buffers(layers, batch_size, dtype, dropout=False, row_splits=None, longest_r
 @kernel(inline=True)
 def step_kind(step):
     """(direct, decay, lazy) of an epoch's steps: ``direct`` — plain SGD adds
-    −eta/m·gradient straight into theta (no momentum, no L1); ``decay`` = 1 −
+    −eta/m·gradient straight into theta (no momentum, L1 or clipping); ``decay`` = 1 −
     eta·l2_rate, the L2 factor per step; ``lazy`` — the decay is kept as a
     scale of the weights (see ``train_epoch``)."""
-    direct = step.momentum == 0.0 and step.l1_rate == 0.0
+    direct = (step.rule == SGD and step.momentum == 0.0 and step.l1_rate == 0.0
+              and step.clip_norm == 0.0)
     decay = 1.0 - step.eta * step.l2_rate
     return direct, decay, step.lazy and direct and step.l2_rate != 0.0 and decay >= MIN_LAZY_DECAY
 
@@ -118,7 +129,8 @@ def end_call(state, n_weights, s, epoch_ends):
 
 @kernel
 def train_epoch(state, buffers, layers, data, order, first, step):
-    """Mini-batch SGD over the samples in ``order`` (n,), in place on ``state``.
+    """Mini-batch SGD (or Adam: ``step.rule``) over the samples in ``order``
+    (n,), in place on ``state``.
 
     ``order`` may be a slice of the epoch's permutation that starts at
     position ``first`` (a multiple of batch_size), so that an epoch can run in
@@ -159,8 +171,10 @@ def train_epoch(state, buffers, layers, data, order, first, step):
             accumulate_batch(theta, -eta / m, buffers, layers, data, rows, keep, 1.0)
         else:
             accumulate_batch(state.grad, 1.0 / m, buffers, layers, data, rows, keep, 1.0)
-            sgd_update(theta, state.velocity, state.grad, n_weights, eta, step.momentum,
-                       step.nesterov, step.l2_rate, step.l1_rate)
+            clip = 1.0 if step.clip_norm == 0.0 else \
+                clip_factor(squared_norm(state.grad), step.clip_norm)
+            update(theta, state.velocity, state.second, state.grad, n_weights, step, clip,
+                   step.steps + (first + start) // batch_size + 1)
     end_call(state, n_weights, s, first + n == data.Y.shape[0])
 
 

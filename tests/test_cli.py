@@ -509,7 +509,7 @@ def test_the_recipe_flags_are_defined_once_in_the_recipe():
         for flag in FLAGS.values():
             action = actions[flag.name]
             assert flag.option in action.option_strings and action.choices == flag.choices, (command, flag)
-    assert setting_names() == sorted(set(FLAGS) - {"seed"})
+    assert setting_names() == sorted(set(FLAGS) - {"seed"} | {"optimizer"})  # train's --optimizer
     assert convert("hidden", "100,50") == (100, 50) and convert("nesterov", "yes") is True
     with pytest.raises(ValueError, match="activation: 'swish' is not a valid value .*unknown activation"):
         convert("activation", "swish")

@@ -205,7 +205,8 @@ def barrier_kernels():
 
 def test_the_docs_count_the_barriers_of_a_batch_as_the_epoch_loop_meets():
     """Network.fit's docstring, kernels/threads.py and docs/speed.md say how often the
-    threads meet per batch: as often as ``epoch_share``'s batch loop calls ``meet``."""
+    threads meet per batch: as often as ``epoch_share``'s batch loop calls ``meet``
+    outside its branches, and once more with clipping (the one ``meet`` in a branch)."""
     from fastnet.kernels import threads
 
     def meets(tree):
@@ -216,13 +217,18 @@ def test_the_docs_count_the_barriers_of_a_batch_as_the_epoch_loop_meets():
                        if isinstance(node, ast.FunctionDef) and node.name == "epoch_share")
     batch_loop = next(node for node in epoch_share.body if isinstance(node, ast.For))
     assert meets(batch_loop) == meets(module)  # the threads meet nowhere else
-    times = {1: "once", 2: "twice"}.get(meets(module), f"{meets(module)} times")
+    branched = sum(meets(node) for node in batch_loop.body if isinstance(node, ast.If))
+    assert branched == 1  # clipping's
+    always = meets(batch_loop) - branched
+    times = {1: "once", 2: "twice"}.get(always, f"{always} times")
     speed = Path(__file__).resolve().parents[1] / "docs" / "speed.md"
     for where, text, said in (
             ("Network.fit", fastnet.Network.fit.__doc__, f"synchronises the threads {times}"),
             ("kernels/threads.py", threads.__doc__, f"{times} per batch"),
             ("docs/speed.md", speed.read_text(), f"barrier {times} per batch")):
         assert said in re.sub(r"\s+", " ", text), f"{where} does not say {said!r}"
+        assert "once more with clip_norm" in re.sub(r"\s+", " ", text), \
+            f"{where} does not say that clipping meets once more"
 
 
 @pytest.mark.parametrize("T", [1, 2, 3, 5])

@@ -1,14 +1,21 @@
-"""``fastnet train --optimizer sgd|lbfgs|hf`` and the second-order settings as flags.
+"""``fastnet train --optimizer sgd|adam|adamw|lbfgs|hf`` and the second-order settings as flags.
 
-The choice goes into the recipe as ``optimizer_name`` and the flags given as
-``optimizer_settings`` (keyword arguments of ``fastnet.LBFGS`` or
-``fastnet.HessianFree``); ``--l2`` and ``--early-stopping`` apply to every
-optimizer.  SGD's own flags (``--eta``, ``--batch-size``, ...) are refused
-next to ``--optimizer lbfgs`` or ``hf``, and a flag of one second-order method
-next to the other.
+The choice goes into the recipe as ``optimizer_name`` and, for L-BFGS and
+Hessian-free, the flags given as ``optimizer_settings`` (keyword arguments of
+``fastnet.LBFGS`` or ``fastnet.HessianFree``); ``--l2`` and
+``--early-stopping`` apply to every optimizer.  The mini-batch flags
+(``--eta``, ``--batch-size``, ...) are refused next to ``--optimizer lbfgs``
+or ``hf``, a flag of one method next to another (``--momentum`` with adam,
+``--beta1`` with sgd, ``--weight-decay`` with adam), and ``--optimizer adam``
+or ``adamw`` without ``--eta`` trains at Adam's eta 0.001, not the preset's.
 """
-NAMES = ("sgd", "lbfgs", "hf")
-SGD_ONLY = ("batch_size", "eta", "momentum", "nesterov", "l1", "dropout", "schedule")
+from ..optim import Adam
+from ..recipe import FIRST_ORDER, OPTIMIZERS
+
+NAMES = OPTIMIZERS
+MINI_BATCH = ("batch_size", "eta", "dropout", "schedule", "clip_norm")  # every FIRST_ORDER one's
+OWN = {"momentum": ("sgd",), "nesterov": ("sgd",), "l1": ("sgd",), "beta1": ("adam", "adamw"),
+       "beta2": ("adam", "adamw"), "weight_decay": ("adamw",)}  # recipe flags of some only
 SETTINGS = {  # flag (as a keyword) -> (type, help, the optimizers that take it)
     "iterations": (int, "iterations per epoch (L-BFGS: default 10; HF: Newton steps, default 5)",
                    ("lbfgs", "hf")),
@@ -29,10 +36,11 @@ SETTINGS = {  # flag (as a keyword) -> (type, help, the optimizers that take it)
 
 def add_flags(train):
     """Add --optimizer and the second-order settings to the ``train`` parser."""
-    group = train.add_argument_group("second-order training (--optimizer lbfgs or hf)")
+    group = train.add_argument_group("optimizer, and second-order training (--optimizer lbfgs or hf)")
     group.add_argument("--optimizer", choices=NAMES,
-                       help="sgd (default), lbfgs (full-batch L-BFGS) or hf (Hessian-free "
-                            "Newton); see docs/second-order.md")
+                       help="sgd (default), adam, adamw (--eta is their learning rate, default "
+                            "0.001; see docs/optimizers.md), lbfgs (full-batch L-BFGS) or hf "
+                            "(Hessian-free Newton; see docs/second-order.md)")
     for name, (kind, text, _) in SETTINGS.items():
         group.add_argument("--" + name.replace("_", "-"), type=kind, metavar="N" if kind is int
                            else "X", help=text)
@@ -51,13 +59,20 @@ def overrides(args, parser):
     if foreign:
         parser.error(f"{_flags(foreign)} does not apply to --optimizer {name}; "
                      f"pass --optimizer {SETTINGS[foreign[0]][2][0]} or drop it")
-    if name != "sgd":
-        sgd_flags = [key for key in SGD_ONLY if getattr(args, key, None) is not None]
+    if name not in FIRST_ORDER:
+        sgd_flags = [key for key in (*MINI_BATCH, *OWN) if getattr(args, key, None) is not None]
         if sgd_flags:
             parser.error(f"{_flags(sgd_flags)} set SGD's hyperparameters and do not apply to "
                          f"--optimizer {name}; drop them (see fastnet train --help)")
+    others = [key for key, names in OWN.items() if name not in names and getattr(args, key, None) is not None]
+    if others:
+        parser.error(f"{_flags(others)} does not apply to --optimizer {name}; pass --optimizer "
+                     f"{OWN[others[0]][0]} or drop it")
     if args.optimizer is None:
         return {}
+    if name in FIRST_ORDER:
+        return {"optimizer_name": name, **({"eta": Adam().eta} if name != "sgd" and args.eta is None
+                                           else {})}
     return {"optimizer_name": name, "optimizer_settings": settings}
 
 

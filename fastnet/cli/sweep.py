@@ -12,9 +12,9 @@ import argparse
 import sys
 
 from ..files.outputs import FOLDER, check_output_folder
-from ..recipe import FLAGS
+from ..recipe import FIRST_ORDER, FLAGS
 from ..sweeps.cluster import DistributedMissing
-from ..sweeps.grid import base_recipe, parse_axis, parse_seeds
+from ..sweeps.grid import OPTIMIZER, base_recipe, parse_axis, parse_seeds
 from ..sweeps.report import PLOTS, report
 from ..sweeps.run import run_tasks
 from ..sweeps.storage import OUTPUTS
@@ -34,8 +34,8 @@ def add(commands):
         help="train every combination of a grid of settings, as tasks on dask.distributed",
         description="Train one run per grid point and seed, in parallel on dask.distributed "
                     "(an embedded cluster of one worker per core, or --scheduler). Every train "
-                    "flag but --threads, --hogwild and the second-order ones sets the recipe "
-                    "that the grid varies. Finished runs are kept: the "
+                    "flag but --threads, --hogwild and the second-order ones (--optimizer takes "
+                    "sgd, adam or adamw) sets the recipe that the grid varies. Finished runs are kept: the "
                     "same command again trains only what is missing.",
         epilog="example: fastnet sweep --preset ch3 --grid eta=0.025,0.25,2.5 --grid l2=0,5 "
                "--seeds 1,2,3 --out runs/ch3-eta")
@@ -97,12 +97,14 @@ def sweep_command(args, parser):
         return guarded(lambda: _report(report, args.report))
     if args.resume:
         parser.error("--resume: a sweep continues by running the same command again")
+    mini_batch = args.optimizer in FIRST_ORDER
     unused = ["--threads"] * (args.threads is not None) + ["--hogwild"] * args.hogwild + \
-        ["--" + name.replace("_", "-") for name in second_order.given(args)]
+        ["--" + name.replace("_", "-") for name in second_order.given(args)
+         if not (mini_batch and name == "optimizer")]
     if unused:
         parser.error(f"{', '.join(unused)}: a sweep trains every run with SGD on one thread of "
-                     "its worker, so this train flag would be ignored; drop it (--workers sets "
-                     "how many runs train at once)")
+                     "its worker (or Adam, AdamW: --optimizer adam, adamw), so this train flag "
+                     "would be ignored; drop it (--workers sets how many runs train at once)")
     if not args.grid and args.random is None:
         parser.error("--grid: give at least one NAME=VALUES to sweep (e.g. --grid eta=0.1,1), "
                      "or --random N")
@@ -110,6 +112,10 @@ def sweep_command(args, parser):
         parser.error(f"--random: expected a positive number of points, got {args.random}")
     settings = {name: getattr(args, name) for name in FLAGS
                 if name != "seed" and getattr(args, name) is not None}
+    chosen = second_order.overrides(args, parser)  # flags of another optimizer are refused
+    if chosen:  # --optimizer, as the grid's setting of that name, and Adam's eta
+        settings[OPTIMIZER] = chosen.pop("optimizer_name")
+        settings.update(chosen)
     seeds = args.seeds or [args.seed if args.seed is not None else 0]
     echo = (lambda line: None) if args.quiet else echo_line
     check_output_folder(args.out, "--out", SWEEP_OUTPUTS, {"--data": args.data}, args.force)

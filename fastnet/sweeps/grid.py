@@ -2,7 +2,8 @@
 for random search, the grid's points and the seeds, and the recipe a sweep starts from.
 
 Settings are named as ``fastnet train``'s flags (``batch_size`` or
-``batch-size``).  Values are lists (``eta=0.025,0.25,2.5``;
+``batch-size``); ``optimizer`` (sgd, adam or adamw) sets the recipe's
+``optimizer_name``.  Values are lists (``eta=0.025,0.25,2.5``;
 ``hidden=100/30,30``, as sizes contain commas) or, for random search, ranges
 (``hidden=int:30:800`` draws one hidden layer's width):
 ``log:LOW:HIGH`` (log-uniform), ``float:LOW:HIGH`` (uniform),
@@ -18,10 +19,11 @@ from typing import Any, cast
 import numpy as np
 
 from ..presets import DEFAULT_PRESET, PRESETS
-from ..recipe import FLAGS, Recipe
+from ..recipe import FIRST_ORDER, FLAGS, Recipe
 
 RANGE_KINDS = ("log", "float", "int")
 TUPLES = ("sizes", "activation", "hidden", "split")   # settings whose values are lists
+OPTIMIZER = "optimizer"  # the one setting beside the flags: the recipe's optimizer_name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,8 +53,9 @@ Seeds = int | str | Sequence[int | str]  # 3, '1,2,3', [1, 2, 3] or range(3)
 
 
 def setting_names() -> list[str]:
-    """Every name a sweep can vary: the recipe's flags (``fastnet.recipe.FLAGS``) but the seed."""
-    return sorted(set(FLAGS) - {"seed"})
+    """Every name a sweep can vary: the recipe's flags (``fastnet.recipe.FLAGS``) but the
+    seed, and ``optimizer``."""
+    return sorted(set(FLAGS) - {"seed"} | {OPTIMIZER})
 
 
 def _name(name: str) -> str:
@@ -72,7 +75,7 @@ def _kind(name: str) -> type:
     """The Python type a setting's values have (int, float, bool, tuple or str)."""
     if name in TUPLES:
         return tuple
-    parse = FLAGS[name].parse
+    parse = str if name == OPTIMIZER else FLAGS[name].parse
     if parse is None:
         return bool
     return parse if parse in (int, float) else str
@@ -93,7 +96,8 @@ def convert(name: str, value: Any) -> Any:
                 raise ValueError(f"{flag}expected true or false, got {value!r}")
             return words[text.lower()]
         try:
-            value = cast(Callable[[str], Any], FLAGS[name].parse)(text)  # not None: kind is not bool
+            value = text if name == OPTIMIZER else \
+                cast(Callable[[str], Any], FLAGS[name].parse)(text)  # not None: kind is not bool
         except ValueError as error:
             raise ValueError(f"{flag}{value!r} is not a valid value ({error}); pass it as "
                              f"`fastnet train --{name.replace('_', '-')}` takes it") from None
@@ -113,7 +117,7 @@ def convert(name: str, value: Any) -> Any:
         value = tuple(value) if isinstance(value, (list, tuple)) else (value,)
     else:
         raise TypeError(f"{flag}expected text, got {value!r}")
-    choices = FLAGS[name].choices
+    choices = FIRST_ORDER if name == OPTIMIZER else FLAGS[name].choices
     if choices and value not in choices:
         raise ValueError(f"{flag}expected one of {', '.join(map(str, choices))}, got {value!r}")
     return value
@@ -269,8 +273,10 @@ def base_recipe(recipe: Recipe | str | None = None, **settings: Any) -> Recipe:
 
 def apply(recipe: Recipe, changes: Mapping[str, Any]) -> Recipe:
     """``recipe`` with settings changed as ``fastnet train`` flags would change it
-    (``early_stopping`` 0 means never; an int ``hidden`` is one hidden layer)."""
-    changes = {name: (value,) if name == "hidden" and isinstance(value, int) else value
+    (``early_stopping`` 0 means never; an int ``hidden`` is one hidden layer;
+    ``optimizer`` is ``optimizer_name``)."""
+    changes = {"optimizer_name" if name == OPTIMIZER else name:
+               (value,) if name == "hidden" and isinstance(value, int) else value
                for name, value in changes.items()}
     if changes.get("early_stopping") == 0:
         changes["early_stopping"] = None

@@ -9,7 +9,8 @@ import json
 from ..recipe import Recipe
 from .grid import apply
 
-KEYED_WHEN_SET = ("header", "minutes", "warmup")  # settings newer than 0.2's keys: part of a key only when not None
+KEYED_WHEN_SET = ("header", "minutes", "warmup", "beta1", "beta2", "weight_decay",
+                  "clip_norm")  # settings newer than 0.2's keys: part of a key only when not None
 
 
 def run_key(recipe: Recipe, data: str | None) -> str:

@@ -23,8 +23,9 @@ The default space is meant for data sets not seen before, not tuned to MNIST
     width               log-uniform in [64, 1024], a multiple of 16
     activation          relu or tanh (softmax output, log-likelihood cost,
                         normalized init)
-    momentum            0 or 0.9
-    eta                 eta / (1 - momentum) log-uniform in [0.03, 1]
+    optimizer           SGD, SGD with momentum 0.9, or Adam (one in three each)
+    eta                 SGD: eta / (1 - momentum) log-uniform in [0.03, 1];
+                        Adam: log-uniform in [1e-4, 3e-3]
     l2                  0 (one time in three) or n x a decay per image
                         log-uniform in [1e-6, 1e-3]
     dropout             0, 0.1 or 0.2
@@ -76,13 +77,16 @@ def draw(rng, n_in, n_out, n_train, images):
     ``images``: whether the inputs are MNIST's images, which ``distort`` can distort."""
     depth = int(rng.integers(1, 4))
     width = int(16 * round(math.exp(rng.uniform(math.log(64), math.log(1024))) / 16))
-    momentum = float(rng.choice([0.0, 0.9]))
-    step = math.exp(rng.uniform(math.log(0.03), math.log(1.0)))
+    arm = int(rng.integers(3))  # SGD, SGD with momentum, Adam
+    momentum = 0.9 if arm == 1 else 0.0
+    eta = math.exp(rng.uniform(math.log(1e-4), math.log(3e-3))) if arm == 2 else \
+        math.exp(rng.uniform(math.log(0.03), math.log(1.0))) * (1 - momentum)
     decay = 0.0 if rng.random() < 1 / 3 else math.exp(rng.uniform(math.log(1e-6), math.log(1e-3)))
     return {"sizes": (n_in,) + (width,) * depth + (n_out,),
             "activation": (str(rng.choice(["relu", "tanh"])),), "output": "softmax",
             "cost": "log_likelihood", "init": "normalized", "momentum": momentum,
-            "eta": float(f"{step * (1 - momentum):.3g}"), "l2": float(f"{decay * n_train:.3g}"),
+            "optimizer_name": "adam" if arm == 2 else "sgd", "eta": float(f"{eta:.3g}"),
+            "l2": float(f"{decay * n_train:.3g}"),
             "dropout": float(rng.choice([0.0, 0.1, 0.2])),
             "batch_size": int(rng.choice([16, 32, 64, 128])),
             "distort": bool(images and rng.random() < 0.5), "schedule": "cosine"}
@@ -104,8 +108,9 @@ class Trial:
 
     def describe(self):
         s = self.settings
-        return (f"{'-'.join(map(str, s['sizes']))} {s['activation'][0]}, eta {s['eta']:g}, "
-                f"momentum {s['momentum']:g}, l2 {s['l2']:g}, dropout {s['dropout']:g}, "
+        return (f"{'-'.join(map(str, s['sizes']))} {s['activation'][0]}, "
+                f"{s.get('optimizer_name', 'sgd')} eta {s['eta']:g}, momentum {s['momentum']:g}, "
+                f"l2 {s['l2']:g}, dropout {s['dropout']:g}, "
                 f"batch {s['batch_size']}" + (", distort" if s["distort"] else ""))
 
 
@@ -277,13 +282,14 @@ def _write_leaderboard(rows, path):
 
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")
-    writer.writerow(["rank", "trial", "epochs", "validation_accuracy", "sizes", "activation", "eta",
-                     "momentum", "l2", "dropout", "batch_size", "distort", "seed"])
+    writer.writerow(["rank", "trial", "epochs", "validation_accuracy", "sizes", "activation",
+                     "optimizer", "eta", "momentum", "l2", "dropout", "batch_size", "distort", "seed"])
     for number, row in enumerate(sorted(longest.values(), key=_rank, reverse=True), 1):
         epochs, score = _rank(row)
         r = row["recipe"]
         writer.writerow([number, row["settings"]["trial"], epochs, "" if score == -math.inf else score,
-                         ",".join(map(str, r["sizes"])), r["activation"][0], r["eta"], r["momentum"],
+                         ",".join(map(str, r["sizes"])), r["activation"][0],
+                         r.get("optimizer_name", "sgd"), r["eta"], r["momentum"],
                          r["l2"], r["dropout"], r["batch_size"], r["distort"], r["seed"]])
     with atomic_write(path, text=True) as handle:
         handle.write(table.getvalue())
