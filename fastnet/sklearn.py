@@ -69,7 +69,7 @@ if TYPE_CHECKING:
 
 ACTIVATION_NAMES = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "sigmoid": "sigmoid"}
 SOLVERS = ("adam", "sgd", "lbfgs")
-RETRIES = 3  # a fit that diverges runs again at 1/10, 1/100, 1/1000 of learning_rate_init
+RETRIES = 3  # a fit that diverges runs again, at a smaller learning rate, at most this often
 
 __all__ = ["FastNetClassifier", "FastNetRegressor"]
 
@@ -167,20 +167,22 @@ class _FastNetEstimator(BaseEstimator):
 
     def _fit_slower_if_diverged(self, X, targets):
         """``_fit_epochs`` from the network's initial weights; where that
-        diverges, again at a tenth of the learning rate, up to ``RETRIES``
-        times, each with a ConvergenceWarning (scikit-learn's MLP trains, badly,
-        where fastnet's divergence check stops a run)."""
+        diverges, again at the learning rate the DivergenceError suggests (or a
+        tenth of it), up to ``RETRIES`` times, each with a ConvergenceWarning
+        (scikit-learn's MLP trains, badly, where fastnet's divergence check
+        stops a run)."""
         for retry in range(RETRIES + 1):
             try:
                 return self._fit_epochs(X, targets)
             except DivergenceError as error:
                 if retry == RETRIES:
                     raise
-                rate = self.learning_rate_init * self._rate_scale
+                failed = self.learning_rate_init * self._rate_scale
+                rate = error.suggested_eta or failed / 10
                 self._untrained()  # the network is back to its initial weights
-                self._rate_scale = 0.1 ** (retry + 1)
+                self._rate_scale = rate / self.learning_rate_init
                 warnings.warn(f"{type(self).__name__}: {str(error).split('. ')[0]}; trained with "
-                              f"learning_rate_init={rate / 10:g} instead. Scale X (e.g. with "
+                              f"learning_rate_init={rate:g} instead. Scale X (e.g. with "
                               "StandardScaler) and y, or pass a smaller learning_rate_init",
                               ConvergenceWarning, stacklevel=5)
 

@@ -101,11 +101,36 @@ def test_attributes_are_the_networks_parameters_in_scikit_learns_layout():
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_alpha_is_the_books_lambda_and_the_loss_is_fastnets_cost():
-    X, y = blobs()
-    model = small_classifier(alpha=3.0, max_iter=5, n_iter_no_change=5).fit(X, y)
-    assert model.optimizer_.l2 == 3.0
-    assert model.loss_ == pytest.approx(model.network_.cost(X.astype(np.float32), y), rel=1e-6)
+def test_alpha_is_scikit_learns_penalty_per_mini_batch():
+    """With zero inputs the first layer's weights only decay: by (1 − lr·α/batch)
+    per step in scikit-learn's mini-batch solvers, so in fastnet's too (not by
+    fastnet's per-training-set 1 − lr·α/n)."""
+    X, y = np.zeros((64, 4)), np.arange(64) % 3
+    settings = dict(hidden_layer_sizes=(8,), solver="sgd", alpha=3.0, batch_size=16,
+                    learning_rate_init=0.01, momentum=0.0, random_state=0)
+    ratios = []
+    for model in (MLPClassifier(**settings), FastNetClassifier(**settings, dtype="float64")):
+        first = model.partial_fit(X, y, classes=[0, 1, 2]).coefs_[0].copy()
+        ratios.append(model.partial_fit(X, y).coefs_[0] / first)
+    np.testing.assert_allclose(ratios[0], (1 - 0.01 * 3.0 / 16) ** 4, rtol=1e-12)
+    np.testing.assert_allclose(ratios[1], ratios[0], rtol=1e-12)
+    model = small_classifier(alpha=3.0, max_iter=5, n_iter_no_change=5).fit(*blobs())
+    assert model.loss_ == pytest.approx(model.network_.cost(blobs()[0].astype(np.float32), blobs()[1]),
+                                        rel=1e-6)  # the loss is fastnet's cost, penalty included
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["sgd", pytest.param("adam", marks=needs_adam), "lbfgs"])
+def test_a_large_alpha_collapses_both_as_it_collapses_mlpclassifier(solver):
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X[:500])
+    y = y[:500]
+    settings = dict(hidden_layer_sizes=(32,), solver=solver, batch_size=50, max_iter=30,
+                    learning_rate_init=0.01, random_state=0)
+    for alpha, low, high in ((1e-4, 0.95, 1.0), (100.0, 0.0, 0.5)):
+        for kind in (MLPClassifier, FastNetClassifier):
+            accuracy = kind(**settings, alpha=alpha).fit(X, y).score(X, y)
+            assert low <= accuracy <= high, (kind.__name__, alpha, accuracy)
 
 
 def test_training_stops_by_scikit_learns_rules():
@@ -166,7 +191,7 @@ def test_warm_start_continues_from_the_fitted_weights():
 def test_regression_with_one_and_with_several_outputs():
     X, Y = make_regression(n_samples=200, n_features=5, n_targets=2, noise=1.0, random_state=0)
     Y = Y / Y.std(axis=0)
-    settings = dict(hidden_layer_sizes=(16,), max_iter=80, batch_size=16,
+    settings = dict(hidden_layer_sizes=(16,), solver="sgd", max_iter=80, batch_size=16,
                     learning_rate_init=0.01, random_state=0)
     several = FastNetRegressor(**settings).fit(X, Y)
     assert several.predict(X).shape == (200, 2) and several.score(X, Y) > 0.9
@@ -248,7 +273,7 @@ def test_threads_train_the_network_on_that_many_threads(monkeypatch):
     assert counts == [2, 2, 2] and model.network_.threads == 2
     net = Network([4, 8, 3], activation="relu", seed=model.network_.seed)
     net.fit(X.astype(np.float32), y, epochs=3, batch_size=16, eta=0.05, momentum=0.9,
-            nesterov=True, l2=1e-4, threads=2)
+            nesterov=True, l2=1e-4 * 200 / 16, threads=2)
     assert len(counts) == 6
     np.testing.assert_array_equal(model.network_._theta, net._theta)
 
@@ -287,8 +312,8 @@ def test_messages_use_scikit_learns_names():
                            (dict(alpha=1e300), "alpha")):
         with pytest.raises(ValueError, match=f"^{name}: 1e\\+300 is out of range"):
             small_classifier(**settings).fit(X, y)
-    with pytest.raises(fastnet.DivergenceError) as caught:
-        small_classifier(learning_rate_init=1e4).fit(X, y)
+    with pytest.raises(fastnet.DivergenceError) as caught:  # partial_fit continues: no retry
+        small_classifier(learning_rate_init=1e4).partial_fit(X, y, classes=[0, 1, 2])
     message = str(caught.value)
     assert "(learning_rate_init=10000)" in message and "smaller learning_rate_init" in message
     assert not re.search(r"\beta\b", message), message
@@ -312,7 +337,7 @@ def test_a_network_too_large_for_memory_is_named_before_allocating():
 def test_a_sigmoid_regressor_fits_targets_in_the_unit_interval():
     X, _ = blobs()
     targets = 1 / (1 + np.exp(-X[:, :2]))
-    model = FastNetRegressor(hidden_layer_sizes=(16,), output="sigmoid", max_iter=60, batch_size=16,
+    model = FastNetRegressor(hidden_layer_sizes=(16,), solver="sgd", output="sigmoid", max_iter=60, batch_size=16,
                              learning_rate_init=0.1, random_state=0).fit(X, targets)
     assert model.network_.cost_name == "cross_entropy" and model.score(X, targets) > 0.9
 
@@ -323,7 +348,7 @@ def test_changed_settings_apply_to_the_next_partial_fit_and_the_momentum_carries
     velocity = model.optimizer_.velocity.copy()
     assert np.abs(velocity).max() > 0
     model.set_params(learning_rate_init=0.001, alpha=2.0).partial_fit(X, y)
-    assert (model.optimizer_.eta, model.optimizer_.l2, model.optimizer_.epoch) == (0.001, 2.0, 2)
+    assert (model.optimizer_.eta, model.optimizer_.l2, model.optimizer_.epoch) == (0.001, 2.0 * 200 / 16, 2)
     assert not np.array_equal(model.optimizer_.velocity, velocity)  # moved on from epoch 1's
 
 
