@@ -292,6 +292,11 @@ class Network(Curvature):
         threads of plain SGD at once on the shared weights, without locks
         (Hogwild!; for small batches; not bit-reproducible).
 
+        The book's names (``lmbda``, ``mini_batch_size``, ``evaluation_data``,
+        ``monitor_*``, ``net.SGD``, a list of (x, y) pairs) get a TypeError
+        naming fastnet's (``fastnet.checks.BOOK_NAMES``); so does a callback,
+        progress or augment that cannot take the arguments fastnet passes.
+
         History keys: training_cost, training_accuracy, validation_cost,
         validation_accuracy, eta, epoch_seconds (training time only),
         wall_seconds (the whole epoch), wait_seconds (of it, waiting for augment).

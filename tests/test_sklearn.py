@@ -133,7 +133,7 @@ def test_alpha_weighs_as_much_as_in_mlpclassifier(solver):
     for alpha in (1e-4, 10.0, 100.0):
         accuracies = [kind(**settings, alpha=alpha).fit(X, y).score(X, y)
                       for kind in (MLPClassifier, FastNetClassifier)]
-        assert abs(accuracies[0] - accuracies[1]) < 0.05, (alpha, accuracies)
+        assert abs(accuracies[0] - accuracies[1]) < 0.1, (alpha, accuracies)
 
 
 def stop_epoch_by_scikit_learns_rule(scores, tol, n_iter_no_change):
