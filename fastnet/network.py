@@ -302,9 +302,9 @@ class Network(Curvature):
         wall_seconds (the whole epoch), wait_seconds (of it, waiting for augment).
         """
         if unknown:
-            given = next(iter(unknown))
-            raise from_the_book(given, given) or TypeError(
-                f"fit() got an unexpected keyword argument {given!r}")
+            keyword = next(iter(unknown))
+            raise from_the_book(keyword, keyword) or TypeError(
+                f"fit() got an unexpected keyword argument {keyword!r}")
         problem = book_pairs("X", X)
         if problem is not None:
             raise problem

@@ -196,6 +196,18 @@ def test_a_fit_that_diverges_trains_again_at_a_smaller_learning_rate():
     assert model.score(X, y) > 0.9
 
 
+def test_lbfgs_is_one_run_of_max_iter_iterations_and_max_fun_evaluations():
+    X, y = blobs()
+    model = small_classifier(solver="lbfgs", max_iter=200).fit(X, y)
+    assert isinstance(model.optimizer_, fastnet.LBFGS) and model.optimizer_.l2 == 1e-4
+    assert model.n_iter_ == model.optimizer_.result.nit <= 200 and model.score(X, y) > 0.95
+    with pytest.warns(ConvergenceWarning, match="solver='lbfgs' stopped before it converged"):
+        model = small_classifier(solver="lbfgs", max_iter=200, max_fun=5).fit(X, y)
+    assert model.optimizer_.result.nfev <= 5 + 20  # SciPy checks maxfun between line searches
+    with pytest.raises(ValueError, match="solver: partial_fit .* 'lbfgs' is none"):
+        model.partial_fit(X, y)
+
+
 def test_training_stops_by_scikit_learns_rules():
     X, y = blobs()
     model = small_classifier(max_iter=500, n_iter_no_change=3, tol=0.5).fit(X, y)
