@@ -1,7 +1,7 @@
 """scikit-learn estimators on top of ``fastnet.Network``: ``FastNetClassifier``, ``FastNetRegressor``.
 
 They use only fastnet's public API (``Network``, ``Network.fit`` with an
-``SGD`` passed back in to continue a run, ``predict_proba``, ``weights`` /
+optimizer passed back in to continue a run, ``predict_proba``, ``weights`` /
 ``biases`` / ``set_parameters``) and follow scikit-learn's conventions and
 parameter names where ``MLPClassifier`` / ``MLPRegressor`` have one:
 
@@ -27,9 +27,10 @@ its score has not risen by ``tol`` for ``n_iter_no_change`` epochs, and keep
 the best epoch's weights.  "lbfgs" is one epoch of ``fastnet.LBFGS`` with
 ``max_iter`` iterations, as scikit-learn runs it.
 
-``sample_weight`` is not accepted: fastnet's kernels weight every sample
-equally, and no rescaling of inputs or targets reproduces a weighted cost
-exactly, so ``fit`` has no such argument (scikit-learn's convention for
+A fresh ``fit`` that diverges (fastnet's ``DivergenceError``, where
+scikit-learn's MLP would carry on) trains again at a smaller learning rate
+with a ``ConvergenceWarning``.  ``sample_weight`` and sparse X are not
+accepted yet (``fit`` has no such argument, scikit-learn's convention for
 estimators without sample weights).
 
 scikit-learn is an optional dependency: ``pip install "fastnet[sklearn]"``.
@@ -60,9 +61,9 @@ from .checks import as_dtype, choice, fits_in_memory, positive_int, real
 from .checks import threads as check_threads
 from .costs import DEFAULT_COST
 from .network import Network
-from .training import DivergenceError
 from .optim import SGD, Optimizer
 from .second_order import LBFGS
+from .training import DivergenceError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -378,7 +379,7 @@ class _FastNetEstimator(BaseEstimator):
 
 
 class FastNetClassifier(ClassifierMixin, _FastNetEstimator):
-    """A multi-layer perceptron classifier trained by fastnet's compiled SGD.
+    """A multi-layer perceptron classifier trained by fastnet's compiled Adam, SGD or L-BFGS.
 
     Labels may be anything ``np.unique`` sorts (strings, non-contiguous
     integers); ``classes_`` holds them.  The output layer has one unit per
@@ -390,8 +391,8 @@ class FastNetClassifier(ClassifierMixin, _FastNetEstimator):
     (for DataFrames with string column names), ``n_iter_``, ``loss_``,
     ``loss_curve_``, ``best_loss_``, ``validation_scores_``,
     ``best_validation_score_``, ``coefs_``, ``intercepts_``, ``network_``
-    (the ``fastnet.Network``) and ``optimizer_`` (its ``fastnet.SGD``, with a
-    stop hook for scikit-learn's rules).
+    (the ``fastnet.Network``) and ``optimizer_`` (its ``fastnet.Adam``,
+    ``SGD`` or ``LBFGS``).
     """
 
     _outputs = ("softmax", "sigmoid")
@@ -463,7 +464,7 @@ def _sorted_labels(name, labels):
 
 
 class FastNetRegressor(RegressorMixin, _FastNetEstimator):
-    """A multi-layer perceptron regressor trained by fastnet's compiled SGD.
+    """A multi-layer perceptron regressor trained by fastnet's compiled Adam, SGD or L-BFGS.
 
     A linear output layer with the quadratic cost (½‖a − y‖² per sample) by
     default, one unit per target; ``output="sigmoid"`` for targets in [0, 1].
