@@ -34,14 +34,15 @@ from fastnet.sklearn import FastNetClassifier
 
 def settings(hidden, epochs, batch_size, eta, seed):
     """The constructor arguments both estimators share, in scikit-learn's names."""
-    return dict(hidden_layer_sizes=(hidden,), activation="relu", alpha=1e-4, batch_size=batch_size,
+    return dict(hidden_layer_sizes=(hidden,), activation="relu", solver="sgd", alpha=1e-4,
+                batch_size=batch_size,
                 learning_rate_init=eta, momentum=0.9, nesterovs_momentum=True, max_iter=epochs,
                 n_iter_no_change=epochs + 1, early_stopping=False, random_state=seed)
 
 
 def estimators(shared):
     """(label, estimator, BLAS threads or None for the default) of each contender."""
-    sklearn = dict(solver="sgd", learning_rate="constant", shuffle=True, **shared)
+    sklearn = dict(learning_rate="constant", shuffle=True, **shared)
     return [("fastnet FastNetClassifier", FastNetClassifier(**shared), None),
             ("sklearn MLPClassifier(sgd)", MLPClassifier(**sklearn), None),
             ("sklearn MLPClassifier(sgd), 1 BLAS thread", MLPClassifier(**sklearn), 1)]

@@ -257,3 +257,37 @@ def as_targets(name, y, n, n_out, dtype, allow_real, probabilities=False,
 def labels_of(Y):
     """The class each target row stands for: argmax per row, (n,) int64."""
     return np.argmax(Y, axis=1)
+
+
+# The book's names (Nielsen's network.py / network2.py) -> what to write in fastnet.
+BOOK_NAMES = {
+    "SGD": "net.fit(X, y, epochs, batch_size, eta)",
+    "mini_batch_size": "batch_size", "lmbda": "l2", "early_stopping_n": "early_stopping",
+    "evaluation_data": "validation=(X_val, y_val)", "test_data": "validation=(X_val, y_val)",
+    "monitor_evaluation_accuracy": "validation=(X_val, y_val) (evaluated after every epoch: "
+                                   "history['validation_accuracy'])",
+    "monitor_evaluation_cost": "validation=(X_val, y_val) (evaluated after every epoch: "
+                               "history['validation_cost'])",
+    "monitor_training_accuracy": "monitor=True (history['training_accuracy'])",
+    "monitor_training_cost": "monitor=True (history['training_cost'])",
+    "CrossEntropyCost": "cost='cross_entropy'", "QuadraticCost": "cost='quadratic'",
+}
+
+
+def from_the_book(name, given):
+    """TypeError for ``given``, a name of Nielsen's book that fastnet spells
+    otherwise (see ``BOOK_NAMES``), naming fastnet's; None for other names."""
+    instead = BOOK_NAMES.get(given)
+    if instead is None:
+        return None
+    return TypeError(f"{name}: {given!r} is the book's name; fastnet's is {instead}")
+
+
+def book_pairs(name, X):
+    """TypeError if X is the book's list of (x, y) column-vector pairs, which
+    fastnet takes as two arrays; None otherwise."""
+    if isinstance(X, (list, tuple)) and X and isinstance(X[0], tuple) and len(X[0]) == 2:
+        return TypeError(f"{name}: got a list of (x, y) pairs, the book's data layout; fastnet "
+                         "takes two arrays: pass X = np.array([x.ravel() for x, _ in data]) "
+                         "and y = np.array([np.argmax(t) if np.ndim(t) else t for _, t in data])")
+    return None

@@ -11,17 +11,18 @@ the network.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import secrets
 import time
 from collections.abc import Callable, Sequence
 from os import PathLike
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .checks import (as_dtype, as_sample_weight, as_targets, choice, fits_in_memory, labels_of, positive_int,
-                     too_large)
+from .checks import (as_dtype, as_sample_weight, as_targets, book_pairs, choice, fits_in_memory,
+                     from_the_book, labels_of, positive_int, too_large)
 from .checks import n_parameters as count_parameters
 from .checks import seed as check_seed
 from .checks import threads as check_threads
@@ -86,6 +87,9 @@ class Network(Curvature):
             raise ValueError("output: a softmax over one unit is always 1 and learns nothing; "
                              "for two classes pass output='sigmoid' with one output unit and "
                              "0/1 labels (binary classification), or two softmax outputs")
+        book = from_the_book("cost", getattr(cost, "__name__", cost))
+        if book is not None:
+            raise book
         self.cost_name = choice("cost", DEFAULT_COST[output] if cost is None else cost, COSTS)
         check_pair(self.output, self.cost_name)
         self.init = choice("init", init, INITS)
@@ -107,6 +111,10 @@ class Network(Curvature):
         except MemoryError:
             raise too_large("sizes", self.sizes, self.dtype,
                             "than this process can allocate now") from None
+
+    def SGD(self, *args: Any, **kwargs: Any) -> NoReturn:  # noqa: N802 (the book's name)
+        """The book's training method, which fastnet calls ``fit``: raises a TypeError saying so."""
+        raise from_the_book("net", "SGD")
 
     # ----------------------------------------------------------------- layout
     @staticmethod
@@ -246,7 +254,7 @@ class Network(Curvature):
             progress: Callable[[int, int], Any] | None = None, optimizer: Optimizer | None = None,
             threads: int | Literal["auto"] | None = None, hogwild: bool | None = None,
             time_budget: float | None = None, sample_weight: ArrayLike | None = None,
-            clip_norm: float | None = None) -> dict[str, list]:
+            clip_norm: float | None = None, **unknown: Any) -> dict[str, list]:
         """Train by mini-batch SGD (or ``optimizer``) and return the history (dict of per-epoch lists).
 
         X (n, n_in) float or uint8; y (n,) integer labels (or (n, n_out) real
@@ -291,15 +299,30 @@ class Network(Curvature):
         threads of plain SGD at once on the shared weights, without locks
         (Hogwild!; for small batches; not bit-reproducible).
 
+        The book's names (``lmbda``, ``mini_batch_size``, ``evaluation_data``,
+        ``monitor_*``, ``net.SGD``, a list of (x, y) pairs) get a TypeError
+        naming fastnet's (``fastnet.checks.BOOK_NAMES``); so does a callback,
+        progress or augment that cannot take the arguments fastnet passes.
+
         History keys: training_cost, training_accuracy, validation_cost,
         validation_accuracy, eta, epoch_seconds (training time only),
         wall_seconds (the whole epoch), wait_seconds (of it, waiting for augment).
         """
+        if unknown:
+            keyword = next(iter(unknown))
+            raise from_the_book(keyword, keyword) or TypeError(
+                f"fit() got an unexpected keyword argument {keyword!r}")
+        problem = book_pairs("X", X)
+        if problem is not None:
+            raise problem
         for name, value, signature in (("augment", augment, "augment(X, y, epoch)"),
                                        ("callback", callback, "callback(net, optimizer)"),
                                        ("progress", progress, "progress(done, n)")):
             if value is not None and not callable(value):
                 raise TypeError(f"{name}: expected None or a function {signature}, got {value!r}")
+            if value is not None and not takes(value, signature.count(",") + 1):
+                raise TypeError(f"{name}: fastnet calls {signature}, which {value!r} cannot take; "
+                                f"pass a function of {signature.count(',') + 1} arguments")
         self.threads = check_threads("threads", self.threads if threads is None else threads)
         if hogwild is not None:
             if not isinstance(hogwild, (bool, np.bool_)):
@@ -611,3 +634,15 @@ class Network(Curvature):
                     gathered=chunk.X, columns=(chunk.col_start, chunk.col_sample, chunk.col_value))
         gradient_sum(grad, self._theta, layers, data.record(), OUTPUTS[self.output],
                      COSTS[self.cost_name], chunk)
+
+
+def takes(function: Callable, n: int) -> bool:
+    """Whether ``function`` can be called with ``n`` positional arguments (True
+    where Python cannot tell, e.g. for some builtins)."""
+    try:
+        inspect.signature(function).bind(*range(n))
+    except TypeError:
+        return False
+    except ValueError:
+        return True
+    return True

@@ -55,11 +55,15 @@ class Optimizer:
     validation accuracy (None: never stop).  ``epoch``, ``history``,
     ``best_epoch``, ``best_weights`` and ``stop_reason`` are written by the
     ``Trainer``; ``history_keys`` lists the history's keys (subclasses may add
-    their own after ``HISTORY_KEYS``).
+    their own after ``HISTORY_KEYS``).  A ``fit`` callback may set
+    ``stop_request`` (a reason) to end the run before the next epoch; the
+    ``Trainer`` then makes it the ``stop_reason`` (a request left when
+    the last epoch ends the run is dropped when the next run starts).
     """
     name: str | None = None
     history_keys: tuple[str, ...] = HISTORY_KEYS
     eta_name = "eta"  # the learning rate's name in messages (a wrapper may use its own)
+    stop_request: str | None = None  # set by a callback: see above
     registry: dict[str, type[Optimizer]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

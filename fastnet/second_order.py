@@ -117,24 +117,29 @@ class LBFGS(Optimizer):
     iterations: L-BFGS iterations per epoch (the memory is rebuilt each epoch).
     gtol, ftol: SciPy's tolerances; reaching either ends the run
         (``stop_reason`` then holds SciPy's message).
+    max_evaluations: cost-and-gradient evaluations per epoch at most (SciPy's
+        ``maxfun``); running out ends the run too.
     early_stopping: patience in epochs, as for SGD.
     """
     name = "lbfgs"
     history_keys = HISTORY_KEYS + ("iterations", "evaluations", "gradient_norm")
 
     def __init__(self, l2: float = 5.0, memory: int = 10, iterations: int = 10, gtol: float = 1e-6,
-                 ftol: float = 1e-12, early_stopping: int | None = None) -> None:
+                 ftol: float = 1e-12, max_evaluations: int = 15000,
+                 early_stopping: int | None = None) -> None:
         super().__init__(early_stopping)
         self.l2 = real("l2", l2)
         self.memory = integer("memory", memory, 1, MAX_MEMORY)
         self.iterations = positive_int("iterations", iterations)
         self.gtol = real("gtol", gtol)
         self.ftol = real("ftol", ftol)
+        self.max_evaluations = positive_int("max_evaluations", max_evaluations)
         self.result = None
 
     def hyperparameters(self) -> dict[str, Any]:
         return {"l2": self.l2, "memory": self.memory, "iterations": self.iterations,
-                "gtol": self.gtol, "ftol": self.ftol, "early_stopping": self.early_stopping}
+                "gtol": self.gtol, "ftol": self.ftol, "max_evaluations": self.max_evaluations,
+                "early_stopping": self.early_stopping}
 
     def regularisation(self) -> tuple[float, float]:
         return self.l2, 0.0
@@ -181,7 +186,8 @@ class LBFGS(Optimizer):
             result = minimize(fun, net._theta[index].astype(float), jac=True,
                               method="L-BFGS-B", callback=step,
                               options={"maxcor": self.memory, "maxiter": self.iterations,
-                                       "gtol": self.gtol, "ftol": self.ftol})
+                                       "gtol": self.gtol, "ftol": self.ftol,
+                                       "maxfun": self.max_evaluations})
         net._theta[index] = result.x  # the last evaluation need not be the result
         self.result = result
         return {"epoch_seconds": time.perf_counter() - began, "iterations": int(result.nit),

@@ -1,7 +1,7 @@
 """scikit-learn estimators on top of ``fastnet.Network``: ``FastNetClassifier``, ``FastNetRegressor``.
 
 They use only fastnet's public API (``Network``, ``Network.fit`` with an
-``SGD`` passed back in to continue a run, ``predict_proba``, ``weights`` /
+optimizer passed back in to continue a run, ``predict_proba``, ``weights`` /
 ``biases`` / ``set_parameters``) and follow scikit-learn's conventions and
 parameter names where ``MLPClassifier`` / ``MLPRegressor`` have one:
 
@@ -9,23 +9,28 @@ parameter names where ``MLPClassifier`` / ``MLPRegressor`` have one:
 |--------------------------|------------------------------------------------------|
 | hidden_layer_sizes       | the hidden entries of ``sizes``                      |
 | activation               | "relu", "tanh", "logistic" (= "sigmoid")             |
-| alpha                    | ``l2``, the book's λ: both add α/(2n)·Σw² to the cost |
-| learning_rate_init       | ``eta`` (mean gradient of a mini-batch, as both do)  |
-| momentum, nesterovs_momentum | ``momentum``, ``nesterov``                       |
+| solver                   | "adam": ``fastnet.Adam``, "sgd": ``fastnet.SGD``, "lbfgs": ``fastnet.LBFGS`` |
+| alpha                    | ``l2``, scaled as scikit-learn scales α (``_solver``) |
+| learning_rate_init       | ``lr`` / ``eta`` (mean gradient of a mini-batch, as both do) |
+| beta_1, beta_2, epsilon  | Adam's ``beta1``, ``beta2``, ``eps``                 |
+| momentum, nesterovs_momentum | SGD's ``momentum``, ``nesterov``                 |
+| max_fun                  | LBFGS's ``max_evaluations``                          |
 | batch_size ("auto")      | ``batch_size`` (auto: min(200, n_samples))           |
-| max_iter                 | epochs                                               |
+| max_iter                 | epochs (lbfgs: its iterations)                       |
 
-The solver is always mini-batch SGD.  Each ``fit`` is one ``Network.fit``
-call whose callback keeps the fitted attributes after every epoch and applies
-scikit-learn's stopping rules (through the optimizer's stop hook): without
-``early_stopping``, stop once the training loss has not fallen by ``tol`` for
-``n_iter_no_change`` epochs; with it, hold out a (stratified)
-``validation_fraction``, stop once its score has not risen by ``tol`` for
-``n_iter_no_change`` epochs, and keep the best epoch's weights.
+Each ``fit`` is one ``Network.fit`` call whose callback keeps the fitted
+attributes after every epoch and applies scikit-learn's stopping rules (by
+setting the optimizer's ``stop_request``): without ``early_stopping``, stop
+once the training loss has not fallen by ``tol`` for ``n_iter_no_change``
+epochs; with it, hold out a (stratified) ``validation_fraction``, stop once
+its score has not risen by ``tol`` for ``n_iter_no_change`` epochs, and keep
+the best epoch's weights.  "lbfgs" is one epoch of ``fastnet.LBFGS`` with
+``max_iter`` iterations, as scikit-learn runs it.
 
-``sample_weight`` is not accepted: fastnet's kernels weight every sample
-equally, and no rescaling of inputs or targets reproduces a weighted cost
-exactly, so ``fit`` has no such argument (scikit-learn's convention for
+A fresh ``fit`` that diverges (fastnet's ``DivergenceError``, where
+scikit-learn's MLP would carry on) trains again at a smaller learning rate
+with a ``ConvergenceWarning``.  ``sample_weight`` and sparse X are not
+accepted yet (``fit`` has no such argument, scikit-learn's convention for
 estimators without sample weights).
 
 scikit-learn is an optional dependency: ``pip install "fastnet[sklearn]"``.
@@ -50,31 +55,23 @@ except ImportError as missing:  # pragma: no cover - exercised without the extra
     raise ImportError("fastnet.sklearn needs scikit-learn 1.6 or later, which is not installed; "
                       "install it with: pip install \"fastnet[sklearn]\"") from missing
 
-from .checks import as_dtype, fits_in_memory, positive_int, real
+
+from .checks import as_dtype, choice, fits_in_memory, positive_int, real
 from .checks import threads as check_threads
 from .costs import DEFAULT_COST
 from .network import Network
-from .optim import SGD
+from .optim import SGD, Adam, Optimizer
+from .second_order import LBFGS
+from .training import DivergenceError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
 ACTIVATION_NAMES = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "sigmoid": "sigmoid"}
+SOLVERS = ("adam", "sgd", "lbfgs")
+RETRIES = 3  # a fit that diverges runs again, at a smaller learning rate, at most this often
 
 __all__ = ["FastNetClassifier", "FastNetRegressor"]
-
-
-class _StoppableSGD(SGD):
-    """fastnet's SGD with a stop hook: ``stop_request`` (a reason, set by the
-    estimator after an epoch) ends the run before the next epoch.  Not a
-    registered optimizer: checkpoints keep plain SGDs."""
-
-    name = None
-    eta_name = "learning_rate_init"
-    stop_request = None
-
-    def stop_reason_before_epoch(self):
-        return self.stop_request or super().stop_reason_before_epoch()
 
 
 class _FastNetEstimator(BaseEstimator):
@@ -83,21 +80,28 @@ class _FastNetEstimator(BaseEstimator):
     _outputs: tuple[str, ...] = ()  # output layers this estimator allows; the first is the default
 
     def __init__(self, hidden_layer_sizes: Sequence[int] = (100,), activation: str = "relu", *,
+                 solver: Literal["adam", "sgd", "lbfgs"] = "adam",
                  alpha: float = 0.0001, batch_size: int | Literal["auto"] = "auto",
-                 learning_rate_init: float = 0.01, momentum: float = 0.9, nesterovs_momentum: bool = True,
-                 max_iter: int = 200, early_stopping: bool = False, validation_fraction: float = 0.1,
-                 n_iter_no_change: int = 10, tol: float = 1e-4,
+                 learning_rate_init: float = 0.001, momentum: float = 0.9, nesterovs_momentum: bool = True,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
+                 max_iter: int = 200, max_fun: int = 15000, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, n_iter_no_change: int = 10, tol: float = 1e-4,
                  random_state: int | np.random.RandomState | None = None, warm_start: bool = False,
                  verbose: bool = False, dropout: float = 0.0, cost: str | None = None, output: str | None = None,
                  dtype: str | np.dtype | type = "float32", threads: int | Literal["auto"] | None = None) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
         self.max_iter = max_iter
+        self.max_fun = max_fun
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -137,6 +141,9 @@ class _FastNetEstimator(BaseEstimator):
     # -------------------------------------------------------------- training
     def _fit(self, X, y, incremental, classes=None):
         settings = self._checked_settings()
+        if incremental and self.solver == "lbfgs":
+            raise ValueError("solver: partial_fit trains one epoch of a stochastic solver, and "
+                             "'lbfgs' is none; pass solver='adam' or 'sgd', or call fit")
         changed = self._changed(settings) if hasattr(self, "network_") else None
         if incremental and changed:
             raise ValueError(f"{', '.join(changed)}: changed since network_ was built "
@@ -150,12 +157,34 @@ class _FastNetEstimator(BaseEstimator):
         if fresh:
             self._start(X.shape[1], settings)
         X = X.astype(self.network_.dtype, copy=False)
-        self.optimizer_ = self._optimizer(X.shape[0], self.optimizer_)
         if incremental:
             self._epochs(X, targets, None, 1, stop_rules=False)
+        elif fresh and self.solver != "lbfgs":
+            self._fit_slower_if_diverged(X, targets)
         else:
             self._fit_epochs(X, targets)
         return self
+
+    def _fit_slower_if_diverged(self, X, targets):
+        """``_fit_epochs`` from the network's initial weights; where that
+        diverges, again at the learning rate the DivergenceError suggests (or a
+        tenth of it), up to ``RETRIES`` times, each with a ConvergenceWarning
+        (scikit-learn's MLP trains, badly, where fastnet's divergence check
+        stops a run)."""
+        for retry in range(RETRIES + 1):
+            try:
+                return self._fit_epochs(X, targets)
+            except DivergenceError as error:
+                if retry == RETRIES:
+                    raise
+                failed = self.learning_rate_init * self._rate_scale
+                rate = error.suggested_eta or failed / 10
+                self._untrained()  # the network is back to its initial weights
+                self._rate_scale = rate / self.learning_rate_init
+                warnings.warn(f"{type(self).__name__}: {str(error).split('. ')[0]}; trained with "
+                              f"learning_rate_init={rate:g} instead. Scale X (e.g. with "
+                              "StandardScaler) and y, or pass a smaller learning_rate_init",
+                              ConvergenceWarning, stacklevel=5)
 
     def _checked_settings(self):
         """The hyperparameters checked, with fastnet's names and values."""
@@ -173,6 +202,7 @@ class _FastNetEstimator(BaseEstimator):
         if output not in self._outputs:
             raise ValueError(f"output: {output!r} is not available here; pass one of "
                              f"{', '.join(map(repr, self._outputs))}")
+        choice("solver", self.solver, SOLVERS)
         if self.batch_size != "auto":
             positive_int("batch_size", self.batch_size)
         for name in ("early_stopping", "warm_start", "nesterovs_momentum"):
@@ -205,6 +235,11 @@ class _FastNetEstimator(BaseEstimator):
         fits_in_memory("hidden_layer_sizes", sizes, settings["dtype"])
         self.network_ = Network(sizes, activation=settings["activation"], output=settings["output"],
                                 cost=settings["cost"], dtype=settings["dtype"], seed=seed)
+        self._untrained()
+
+    def _untrained(self):
+        """The fitted attributes of a network not trained yet."""
+        self._rate_scale = 1.0  # of learning_rate_init: less after a fit that diverged
         self.optimizer_ = None
         self.n_iter_ = 0
         self.t_ = 0
@@ -215,70 +250,102 @@ class _FastNetEstimator(BaseEstimator):
         self.best_validation_score_ = None
         self._no_improvement = 0
 
-    def _optimizer(self, n_samples, previous):
-        """An ``SGD`` with the current hyperparameters that continues ``previous``'s run
-        (epoch count, history, momentum), so that ``set_params`` between warm-started
-        fits or ``partial_fit`` calls takes effect."""
-        batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+    def _solver(self, n_samples: int) -> tuple[type[Optimizer], dict]:
+        """The fastnet optimizer for ``solver`` and its arguments, training on
+        ``n_samples``: the one place where scikit-learn's solver settings become
+        fastnet's.  ``alpha`` is scaled as scikit-learn scales it: "adam" and
+        "sgd" add α/(2·batch)·Σw² to each mini-batch's mean cost, which is
+        fastnet's l2/(2n)·Σw² with l2 = α·n/batch; "lbfgs" adds α/(2n)·Σw² to
+        the whole set's, l2 = α."""
         largest = float(np.finfo(self.network_.dtype).max)  # beyond, they overflow the network
-        optimizer = _StoppableSGD(eta=real("learning_rate_init", self.learning_rate_init, 0.0, largest,
-                                           low_open=True),
-                                  batch_size=min(batch, n_samples),
-                                  momentum=real("momentum", self.momentum, 0.0, 1.0, high_open=True),
-                                  nesterov=bool(self.nesterovs_momentum),
-                                  l2=real("alpha", self.alpha, 0.0, largest),
-                                  dropout=real("dropout", self.dropout, 0.0, 1.0, high_open=True))
-        if previous is not None:
+        alpha = real("alpha", self.alpha, 0.0, largest)
+        if self.solver == "lbfgs":
+            return LBFGS, dict(l2=alpha, iterations=self.max_iter, gtol=self.tol,
+                               max_evaluations=positive_int("max_fun", self.max_fun))
+        batch = min(n_samples, 200 if self.batch_size == "auto" else self.batch_size)
+        rate = real("learning_rate_init", self.learning_rate_init, 0.0, largest, low_open=True) \
+            * self._rate_scale
+        common = dict(batch_size=batch, l2=alpha * n_samples / batch,
+                      dropout=real("dropout", self.dropout, 0.0, 1.0, high_open=True))
+        if self.solver == "sgd":
+            return SGD, dict(common, eta=rate,
+                             momentum=real("momentum", self.momentum, 0.0, 1.0, high_open=True),
+                             nesterov=bool(self.nesterovs_momentum))
+        return Adam, dict(
+            common, lr=rate, beta1=real("beta_1", self.beta_1, 0.0, 1.0, high_open=True),
+            beta2=real("beta_2", self.beta_2, 0.0, 1.0, high_open=True),
+            eps=real("epsilon", self.epsilon, 0.0, low_open=True))
+
+    def _optimizer(self, n_samples, previous):
+        """The optimizer of ``_solver`` with the current hyperparameters; it
+        continues ``previous``'s run (epoch count, history, momentum or moments)
+        when that is of the same kind, so that ``set_params`` between
+        warm-started fits or ``partial_fit`` calls takes effect."""
+        kind, settings = self._solver(n_samples)
+        optimizer = kind(**settings)
+        optimizer.eta_name = "learning_rate_init"  # messages name scikit-learn's parameter
+        if type(previous) is kind:
             optimizer.epoch, optimizer.history = previous.epoch, previous.history
             optimizer.set_state(previous.state_values(), previous.state_arrays())
         return optimizer
 
     def _fit_epochs(self, X, targets):
-        """Up to ``max_iter`` epochs with scikit-learn's stopping rules."""
+        """Up to ``max_iter`` epochs with scikit-learn's stopping rules ("lbfgs":
+        one epoch of ``max_iter`` iterations, without early stopping, as
+        scikit-learn runs it)."""
         validation = None
-        if self.early_stopping:
+        lbfgs = self.solver == "lbfgs"
+        if self.early_stopping and not lbfgs:
             stratify = None if self._multi_output else targets
             X, X_val, targets, t_val = train_test_split(
                 X, targets, test_size=self.validation_fraction, stratify=stratify,
                 random_state=self.network_.seed)
+            if X_val.shape[0] < 2:
+                raise ValueError(f"validation_fraction: {self.validation_fraction} of "
+                                 f"{X.shape[0] + X_val.shape[0]} samples leaves fewer than 2 "
+                                 "for validation; pass a larger validation_fraction or more data")
             validation = (X_val, self._decode(t_val))
             self.validation_scores_ = self.validation_scores_ or []
             self.best_loss_ = None
             if self.best_validation_score_ is None:
                 self.best_validation_score_ = -np.inf
         self._no_improvement = 0
-        stopped, best = self._epochs(X, targets, validation, self.max_iter, stop_rules=True)
+        converged, best = self._epochs(X, targets, validation, 1 if lbfgs else self.max_iter,
+                                       stop_rules=not lbfgs)
         if best is not None:
             self.network_.set_parameters(*best)
-        if not stopped:
-            warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} epochs reached and "
-                          "the optimization has not converged yet", ConvergenceWarning,
-                          stacklevel=4)
+        if not converged:
+            why = (f"solver='lbfgs' stopped before it converged ({self.optimizer_.result.message})"
+                   if lbfgs else f"max_iter={self.max_iter} epochs reached and the optimization "
+                   "has not converged yet")
+            warnings.warn(f"{type(self).__name__}: {why}", ConvergenceWarning, stacklevel=4)
 
     def _epochs(self, X, targets, validation, epochs, stop_rules):
-        """Train up to ``epochs`` epochs in one ``Network.fit`` call, keeping the
-        fitted attributes after each epoch (its callback) and, with ``stop_rules``,
-        stopping by scikit-learn's rules (the optimizer's stop hook).
+        """Train up to ``epochs`` epochs in one ``Network.fit`` call with a new
+        ``optimizer_`` (see ``_optimizer``), keeping the fitted attributes after
+        each epoch (its callback) and, with ``stop_rules``, stopping by
+        scikit-learn's rules (the optimizer's ``stop_request``).
 
-        Returns (whether a stop rule fired, the (weights, biases) of the best
-        validation epoch or None)."""
-        best = {}
+        Returns (whether the run converged: a stop rule fired, or L-BFGS
+        converged; the (weights, biases) of the best validation epoch or None)."""
+        best, stopped = {}, []
+        self.optimizer_ = optimizer = self._optimizer(X.shape[0], self.optimizer_)
 
         def after_epoch(net, optimizer):
             self.loss_ = float(optimizer.history["training_cost"][-1])
             self.loss_curve_.append(self.loss_)
-            self.n_iter_ += 1
+            self.n_iter_ += optimizer.history["iterations"][-1] if "iterations" in optimizer.history else 1
             self.t_ += X.shape[0]
-            if validation is not None:
+            if validation is not None:  # scikit-learn's _update_no_improvement_count
                 score = self.score(*validation)
                 self.validation_scores_.append(score)
-                improved = score > self.best_validation_score_ + self.tol
+                improved = not score < self.best_validation_score_ + self.tol
                 if score > self.best_validation_score_:
                     self.best_validation_score_ = score
                     best["parameters"] = ([w.copy() for w in net.weights], [b.copy() for b in net.biases])
             else:
                 lowest = np.inf if self.best_loss_ is None else self.best_loss_  # None after early stopping
-                improved = self.loss_ < lowest - self.tol
+                improved = not self.loss_ > lowest - self.tol
                 self.best_loss_ = min(lowest, self.loss_)
             self._no_improvement = 0 if improved else self._no_improvement + 1
             if self.verbose:
@@ -288,15 +355,15 @@ class _FastNetEstimator(BaseEstimator):
                 optimizer.stop_request = (f"{'validation score' if validation else 'training loss'} did "
                                           f"not improve more than tol={self.tol} for "
                                           f"{self.n_iter_no_change} consecutive epochs")
+                stopped.append(optimizer.stop_request)
 
-        optimizer = self.optimizer_
-        optimizer.stop_request = None
         self.network_.fit(X, targets, epochs=optimizer.epoch + epochs, optimizer=optimizer,
                           callback=after_epoch, threads=1 if self.threads is None else self.threads)
-        stopped, optimizer.stop_request = optimizer.stop_request, None
         if stopped and self.verbose:
-            print(stopped[0].upper() + stopped[1:] + ". Stopping.", flush=True)
-        return stopped is not None, best.get("parameters")
+            print(stopped[0][0].upper() + stopped[0][1:] + ". Stopping.", flush=True)
+        if isinstance(optimizer, LBFGS):
+            return optimizer.result.status == 0, None
+        return bool(stopped), best.get("parameters")
 
     def _outputs_of(self, X):
         """The network's outputs for X as float64, after scikit-learn's checks."""
@@ -311,7 +378,7 @@ class _FastNetEstimator(BaseEstimator):
 
 
 class FastNetClassifier(ClassifierMixin, _FastNetEstimator):
-    """A multi-layer perceptron classifier trained by fastnet's compiled SGD.
+    """A multi-layer perceptron classifier trained by fastnet's compiled Adam, SGD or L-BFGS.
 
     Labels may be anything ``np.unique`` sorts (strings, non-contiguous
     integers); ``classes_`` holds them.  The output layer has one unit per
@@ -323,8 +390,8 @@ class FastNetClassifier(ClassifierMixin, _FastNetEstimator):
     (for DataFrames with string column names), ``n_iter_``, ``loss_``,
     ``loss_curve_``, ``best_loss_``, ``validation_scores_``,
     ``best_validation_score_``, ``coefs_``, ``intercepts_``, ``network_``
-    (the ``fastnet.Network``) and ``optimizer_`` (its ``fastnet.SGD``, with a
-    stop hook for scikit-learn's rules).
+    (the ``fastnet.Network``) and ``optimizer_`` (its ``fastnet.Adam``,
+    ``SGD`` or ``LBFGS``).
     """
 
     _outputs = ("softmax", "sigmoid")
@@ -396,7 +463,7 @@ def _sorted_labels(name, labels):
 
 
 class FastNetRegressor(RegressorMixin, _FastNetEstimator):
-    """A multi-layer perceptron regressor trained by fastnet's compiled SGD.
+    """A multi-layer perceptron regressor trained by fastnet's compiled Adam, SGD or L-BFGS.
 
     A linear output layer with the quadratic cost (½‖a − y‖² per sample) by
     default, one unit per target; ``output="sigmoid"`` for targets in [0, 1].

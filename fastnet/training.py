@@ -118,11 +118,13 @@ class Trainer:
         except ValueError:  # X's scale overflows the dtype (not eta's fault)
             self._roll_back(before)
             raise
-        optimizer.stop_reason = None
+        optimizer.stop_reason = optimizer.stop_request = None
         self._pad_seconds()
         mark = started  # the end of the last epoch (or the start of the fit)
         while epochs is None or optimizer.epoch < epochs:
-            optimizer.stop_reason = (optimizer.stop_reason_before_epoch() or self._patience_ran_out()
+            request, optimizer.stop_request = optimizer.stop_request, None
+            optimizer.stop_reason = (request or optimizer.stop_reason_before_epoch()
+                                     or self._patience_ran_out()
                                      or self._budget_ran_out(self.clock() - mark))
             if optimizer.stop_reason:
                 break

@@ -145,6 +145,43 @@ def test_fit_rejects_bad_hyperparameters_and_changes_nothing(net, data, kwargs, 
     assert net.epochs_trained == 0
 
 
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(lmbda=5.0), "lmbda: 'lmbda' is the book's name; fastnet's is l2"),
+    (dict(mini_batch_size=10), "fastnet's is batch_size"),
+    (dict(evaluation_data=[]), r"fastnet's is validation=\(X_val, y_val\)"),
+    (dict(monitor_evaluation_accuracy=True), r"validation=\(X_val, y_val\).*validation_accuracy"),
+    (dict(monitor_training_cost=True), "monitor=True"),
+    (dict(early_stopping_n=10), "fastnet's is early_stopping"),
+    (dict(epoch=3), r"^fit\(\) got an unexpected keyword argument 'epoch'$"),
+])
+def test_the_books_names_are_answered_with_fastnets(net, data, kwargs, message):
+    with pytest.raises(TypeError, match=message):
+        net.fit(*data, epochs=1, **kwargs)
+    assert net.epochs_trained == 0
+
+
+def test_the_books_sgd_cost_and_data_layout_are_answered_with_fastnets(net, data):
+    X, y = data
+    with pytest.raises(TypeError, match=r"'SGD' is the book's name; fastnet's is net.fit\(X, y,"):
+        net.SGD(list(zip(X, y)), 30, 10, 3.0)
+    for cost in ("CrossEntropyCost", type("CrossEntropyCost", (), {})):
+        with pytest.raises(TypeError, match="fastnet's is cost='cross_entropy'"):
+            fastnet.Network([4, 5, 3], output="sigmoid", cost=cost)
+    pairs = [(x.reshape(-1, 1), np.eye(3)[t].reshape(-1, 1)) for x, t in zip(X, y)]
+    with pytest.raises(TypeError, match=r"X: got a list of \(x, y\) pairs, the book's data layout"):
+        net.fit(pairs, 1, 1, 2, 0.1)  # net.SGD(training_data, epochs, mini_batch_size, eta) as fit
+
+
+@pytest.mark.parametrize("name,function", [("callback", lambda net: None),
+                                           ("progress", lambda done: None),
+                                           ("augment", lambda X, y: (X, y))])
+def test_a_function_of_too_few_arguments_is_refused_before_training(net, data, name, function):
+    with pytest.raises(TypeError, match=f"^{name}: fastnet calls {name}\\(.*pass a function of"):
+        net.fit(*data, epochs=1, **{name: function})
+    assert net.epochs_trained == 0
+    net.fit(*data, epochs=1, callback=lambda *args: None, progress=max)  # any that take them (max: no signature)
+
+
 def bad_data(X, y):
     """(X, y, error, message) cases for every entry point that takes data."""
     return [

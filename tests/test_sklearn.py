@@ -1,6 +1,7 @@
 """fastnet.sklearn: scikit-learn's estimator checks, and the estimators in Pipelines, searches, pickles."""
 import os
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -10,9 +11,9 @@ pytest.importorskip("sklearn")  # guard only: CI installs the sklearn extra
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 from sklearn.base import clone  # noqa: E402
-from sklearn.datasets import load_digits, make_blobs, make_regression  # noqa: E402
+from sklearn.datasets import load_diabetes, load_digits, make_blobs, make_regression  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
@@ -20,16 +21,19 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 from fastnet import Network  # noqa: E402
 from fastnet.sklearn import FastNetClassifier, FastNetRegressor  # noqa: E402
 
-# Small networks and few epochs keep scikit-learn's ~50 checks per estimator at a few seconds.
-CHECKED = [FastNetClassifier(hidden_layer_sizes=(16,), max_iter=40, learning_rate_init=0.05,
-                             batch_size=16, random_state=0),
-           FastNetRegressor(hidden_layer_sizes=(16,), max_iter=40, learning_rate_init=0.001,
-                            batch_size=16, random_state=0)]
+from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
+
+import fastnet  # noqa: E402
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks([FastNetClassifier(solver="sgd"), FastNetRegressor(solver="sgd")])
+def test_scikit_learn_estimator_checks_at_the_defaults_with_sgd(estimator, check):
+    check(estimator)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks(CHECKED)
-def test_scikit_learn_estimator_checks(estimator, check):
+@parametrize_with_checks([FastNetClassifier(), FastNetRegressor()])
+def test_scikit_learn_estimator_checks_at_the_defaults(estimator, check):
     check(estimator)
 
 
@@ -39,7 +43,7 @@ def blobs(n=200, classes=3, seed=0):
 
 
 def small_classifier(**settings):
-    return FastNetClassifier(**{"hidden_layer_sizes": (8,), "max_iter": 30, "batch_size": 16,
+    return FastNetClassifier(**{"hidden_layer_sizes": (8,), "solver": "sgd", "max_iter": 30, "batch_size": 16,
                                 "learning_rate_init": 0.05, "random_state": 0, **settings})
 
 
@@ -94,11 +98,110 @@ def test_attributes_are_the_networks_parameters_in_scikit_learns_layout():
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_alpha_is_the_books_lambda_and_the_loss_is_fastnets_cost():
+def test_alpha_is_scikit_learns_penalty_per_mini_batch():
+    """With zero inputs the first layer's weights only decay: by (1 − lr·α/batch)
+    per step in scikit-learn's mini-batch solvers, so in fastnet's too (not by
+    fastnet's per-training-set 1 − lr·α/n)."""
+    X, y = np.zeros((64, 4)), np.arange(64) % 3
+    settings = dict(hidden_layer_sizes=(8,), solver="sgd", alpha=3.0, batch_size=16,
+                    learning_rate_init=0.01, momentum=0.0, random_state=0)
+    ratios = []
+    for model in (MLPClassifier(**settings), FastNetClassifier(**settings, dtype="float64")):
+        first = model.partial_fit(X, y, classes=[0, 1, 2]).coefs_[0].copy()
+        ratios.append(model.partial_fit(X, y).coefs_[0] / first)
+    np.testing.assert_allclose(ratios[0], (1 - 0.01 * 3.0 / 16) ** 4, rtol=1e-12)
+    np.testing.assert_allclose(ratios[1], ratios[0], rtol=1e-12)
+    model = small_classifier(alpha=3.0, max_iter=5, n_iter_no_change=5).fit(*blobs())
+    assert model.loss_ == pytest.approx(model.network_.cost(blobs()[0].astype(np.float32), blobs()[1]),
+                                        rel=1e-6)  # the loss is fastnet's cost, penalty included
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_alpha_weighs_as_much_as_in_mlpclassifier(solver):
+    """The same alpha, the same training accuracy as MLPClassifier's, from none
+    to a penalty that collapses mini-batch training to chance (alpha=100,
+    batches of 50; the old per-training-set scaling still reached 99 %)."""
+    X, y = load_digits(return_X_y=True)
+    X, y = StandardScaler().fit_transform(X[:500]), y[:500]
+    settings = dict(hidden_layer_sizes=(32,), solver=solver, batch_size=50, max_iter=30,
+                    learning_rate_init=0.01, random_state=0)
+    for alpha in (1e-4, 10.0, 100.0):
+        accuracies = [kind(**settings, alpha=alpha).fit(X, y).score(X, y)
+                      for kind in (MLPClassifier, FastNetClassifier)]
+        assert abs(accuracies[0] - accuracies[1]) < 0.1, (alpha, accuracies)
+
+
+def stop_epoch_by_scikit_learns_rule(scores, tol, n_iter_no_change):
+    """The epoch after which MLPClassifier's early stopping ends a run with these
+    validation scores (its _update_no_improvement_count), None if it never does."""
+    best, count = -np.inf, 0
+    for epoch, score in enumerate(scores, 1):
+        count = count + 1 if score < best + tol else 0
+        best = max(best, score)
+        if count > n_iter_no_change:
+            return epoch
+    return None
+
+
+@pytest.mark.parametrize("settings", [dict(solver="sgd", learning_rate_init=0.01),
+                                      {}], ids=["sgd", "defaults"])
+def test_early_stopping_side_by_side_with_mlpclassifier(settings):
+    """Standardised digits, (100,), max_iter=200: per seed, the run stops where
+    scikit-learn's rule says for its validation scores; over three seeds, as
+    many epochs and the same test accuracy as MLPClassifier's."""
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(StandardScaler().fit_transform(X), y,
+                                                        test_size=0.25, stratify=y, random_state=0)
+    runs = {MLPClassifier: [], FastNetClassifier: []}
+    for seed in range(3):
+        for kind, found in runs.items():
+            model = kind(hidden_layer_sizes=(100,), early_stopping=True, max_iter=200,
+                         random_state=seed, **settings).fit(X_train, y_train)
+            assert stop_epoch_by_scikit_learns_rule(model.validation_scores_, model.tol,
+                                                    model.n_iter_no_change) == model.n_iter_
+            assert model.best_validation_score_ == max(model.validation_scores_)
+            found.append((model.n_iter_, model.score(X_test, y_test)))
+    (sk_epochs, sk_accuracy), (epochs, accuracy) = (np.mean(found, axis=0) for found in runs.values())
+    assert 0.7 <= epochs / sk_epochs <= 1.4, runs
+    assert abs(accuracy - sk_accuracy) < 0.015, runs
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_a_default_regressor_trains_on_unscaled_targets(solver):
+    """load_diabetes with standardised X and raw y (about 25 to 350): at most
+    warnings, as MLPRegressor, which trains too."""
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    for seed in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = FastNetRegressor(solver=solver, random_state=seed).fit(X, y)
+            reference = MLPRegressor(solver=solver, random_state=seed).fit(X, y)
+        assert np.isfinite(model.predict(X)).all()
+        assert model.score(X, y) >= min(reference.score(X, y), 0.5) - 0.05
+
+
+@pytest.mark.filterwarnings("ignore:.*max_iter=30 epochs reached")
+def test_a_fit_that_diverges_trains_again_at_a_smaller_learning_rate():
     X, y = blobs()
-    model = small_classifier(alpha=3.0, max_iter=5, n_iter_no_change=5).fit(X, y)
-    assert model.optimizer_.l2 == 3.0
-    assert model.loss_ == pytest.approx(model.network_.cost(X.astype(np.float32), y), rel=1e-6)
+    with pytest.warns(ConvergenceWarning, match=r"diverged in epoch 1 \(learning_rate_init=10000\).*"
+                                                r"trained with learning_rate_init=1 instead"):
+        model = small_classifier(learning_rate_init=1e4, n_iter_no_change=30).fit(X, y)
+    assert model.learning_rate_init == 1e4 and model.optimizer_.eta == 1.0
+    assert model.score(X, y) > 0.9
+
+
+def test_lbfgs_is_one_run_of_max_iter_iterations_and_max_fun_evaluations():
+    X, y = blobs()
+    model = small_classifier(solver="lbfgs", max_iter=200).fit(X, y)
+    assert isinstance(model.optimizer_, fastnet.LBFGS) and model.optimizer_.l2 == 1e-4
+    assert model.n_iter_ == model.optimizer_.result.nit <= 200 and model.score(X, y) > 0.95
+    with pytest.warns(ConvergenceWarning, match="solver='lbfgs' stopped before it converged"):
+        model = small_classifier(solver="lbfgs", max_iter=200, max_fun=5).fit(X, y)
+    assert model.optimizer_.result.nfev <= 5 + 20  # SciPy checks maxfun between line searches
+    with pytest.raises(ValueError, match="solver: partial_fit .* 'lbfgs' is none"):
+        model.partial_fit(X, y)
 
 
 def test_training_stops_by_scikit_learns_rules():
@@ -159,7 +262,7 @@ def test_warm_start_continues_from_the_fitted_weights():
 def test_regression_with_one_and_with_several_outputs():
     X, Y = make_regression(n_samples=200, n_features=5, n_targets=2, noise=1.0, random_state=0)
     Y = Y / Y.std(axis=0)
-    settings = dict(hidden_layer_sizes=(16,), max_iter=80, batch_size=16,
+    settings = dict(hidden_layer_sizes=(16,), solver="sgd", max_iter=80, batch_size=16,
                     learning_rate_init=0.01, random_state=0)
     several = FastNetRegressor(**settings).fit(X, Y)
     assert several.predict(X).shape == (200, 2) and several.score(X, Y) > 0.9
@@ -239,9 +342,10 @@ def test_threads_train_the_network_on_that_many_threads(monkeypatch):
     with pytest.warns(ConvergenceWarning):
         model.fit(X, y)
     assert counts == [2, 2, 2] and model.network_.threads == 2
+    assert model.network_.plan(16, X.astype(np.float32)).threads == 2
     net = Network([4, 8, 3], activation="relu", seed=model.network_.seed)
     net.fit(X.astype(np.float32), y, epochs=3, batch_size=16, eta=0.05, momentum=0.9,
-            nesterov=True, l2=1e-4, threads=2)
+            nesterov=True, l2=1e-4 * 200 / 16, threads=2)
     assert len(counts) == 6
     np.testing.assert_array_equal(model.network_._theta, net._theta)
 
@@ -280,8 +384,8 @@ def test_messages_use_scikit_learns_names():
                            (dict(alpha=1e300), "alpha")):
         with pytest.raises(ValueError, match=f"^{name}: 1e\\+300 is out of range"):
             small_classifier(**settings).fit(X, y)
-    with pytest.raises(fastnet.DivergenceError) as caught:
-        small_classifier(learning_rate_init=1e4).fit(X, y)
+    with pytest.raises(fastnet.DivergenceError) as caught:  # partial_fit continues: no retry
+        small_classifier(learning_rate_init=1e4).partial_fit(X, y, classes=[0, 1, 2])
     message = str(caught.value)
     assert "(learning_rate_init=10000)" in message and "smaller learning_rate_init" in message
     assert not re.search(r"\beta\b", message), message
@@ -305,7 +409,7 @@ def test_a_network_too_large_for_memory_is_named_before_allocating():
 def test_a_sigmoid_regressor_fits_targets_in_the_unit_interval():
     X, _ = blobs()
     targets = 1 / (1 + np.exp(-X[:, :2]))
-    model = FastNetRegressor(hidden_layer_sizes=(16,), output="sigmoid", max_iter=60, batch_size=16,
+    model = FastNetRegressor(hidden_layer_sizes=(16,), solver="sgd", output="sigmoid", max_iter=60, batch_size=16,
                              learning_rate_init=0.1, random_state=0).fit(X, targets)
     assert model.network_.cost_name == "cross_entropy" and model.score(X, targets) > 0.9
 
@@ -316,7 +420,7 @@ def test_changed_settings_apply_to_the_next_partial_fit_and_the_momentum_carries
     velocity = model.optimizer_.velocity.copy()
     assert np.abs(velocity).max() > 0
     model.set_params(learning_rate_init=0.001, alpha=2.0).partial_fit(X, y)
-    assert (model.optimizer_.eta, model.optimizer_.l2, model.optimizer_.epoch) == (0.001, 2.0, 2)
+    assert (model.optimizer_.eta, model.optimizer_.l2, model.optimizer_.epoch) == (0.001, 2.0 * 200 / 16, 2)
     assert not np.array_equal(model.optimizer_.velocity, velocity)  # moved on from epoch 1's
 
 

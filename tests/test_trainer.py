@@ -60,6 +60,21 @@ def test_a_schedule_with_a_stop_hook_ends_the_run():
     assert net.optimizer.stop_reason == "two epochs are enough"
 
 
+@pytest.mark.parametrize("optimizer", [fastnet.SGD(eta=0.3, batch_size=5),
+                                       fastnet.LBFGS(l2=0.1, iterations=2)], ids=["sgd", "lbfgs"])
+def test_a_callback_ends_the_run_of_any_optimizer_with_a_stop_request(optimizer):
+    net, X, y = problem()
+
+    def stop_after_two(net, optimizer):
+        if optimizer.epoch == 2:
+            optimizer.stop_request = "enough"
+
+    net.fit(X, y, epochs=10, optimizer=optimizer, callback=stop_after_two)
+    assert (optimizer.epoch, optimizer.stop_reason, optimizer.stop_request) == (2, "enough", None)
+    net.fit(X, y, epochs=3, optimizer=optimizer)  # the request ended one run only
+    assert optimizer.epoch == 3 and optimizer.stop_reason is None
+
+
 def test_a_schedule_returning_zero_is_refused():
     net, X, y = problem()
     with pytest.raises(ValueError, match="schedule: returned eta=0"):
