@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from .checks import labels_of
 from .kernels.activations import LINEAR, SIGMOID, SOFTMAX
 from .kernels.costs import CROSS_ENTROPY, LOG_LIKELIHOOD, QUADRATIC
 
@@ -43,3 +44,12 @@ def regularisation(weights: NDArray[np.floating], l2: float, l1: float, n: int) 
         return 0.0
     w = weights.astype(float, copy=False)
     return 0.5 * l2 / n * float(w @ w) + l1 / n * float(abs(w).sum())
+
+
+def classes_of(A: NDArray) -> NDArray[np.int64]:
+    """The class each output (or target) row of A (n, n_out) stands for, (n,)
+    int64: the largest unit, or with one unit (binary classification) 1 where
+    it exceeds 0.5."""
+    if A.shape[1] == 1:
+        return (A[:, 0] > 0.5).astype(np.int64)
+    return labels_of(A)

@@ -19,6 +19,7 @@ import copy
 
 import numpy as np
 
+from .engine import evaluate
 from .kernels.tunables import PROBE_SAMPLES, START_SAMPLES
 
 COST_FACTOR = 100.0  # also the factor for the weights
@@ -39,14 +40,14 @@ def starting_point(net, data):
         rows = np.unique(np.append(np.linspace(0, data.n - 1, START_SAMPLES).astype(np.int64),
                                    data.heaviest_row()))
         data = data.take(rows)
-    return net._evaluate(data)[0], float(np.abs(net._theta).max(initial=0.0))
+    return evaluate(net, data)[0], float(np.abs(net.parameters.theta).max(initial=0.0))
 
 
 def divergence(net, row, start):
     """Why the epoch whose history values are ``row`` diverged, or None;
     ``start`` is ``starting_point``'s pair."""
     start_cost, start_weight = start
-    if not net._weights_finite():
+    if not net.parameters.finite():
         return "the weights became NaN or infinite"
     cost = row.get("training_cost", row.get("validation_cost"))
     if cost is not None and not np.isfinite(cost):
@@ -55,7 +56,7 @@ def divergence(net, row, start):
     if cost is not None and cost > limit:
         return (f"the cost blew up to {cost:.3g} (it was {start_cost:.3g} before the fit; "
                 f"fastnet stops above {limit:.3g})")
-    largest = float(np.abs(net._theta).max(initial=0.0))
+    largest = float(np.abs(net.parameters.theta).max(initial=0.0))
     bound = max(WEIGHT_BOUND, COST_FACTOR * start_weight)
     if largest > bound:
         return f"a weight reached {largest:.3g} (fastnet stops above {bound:.3g})"
@@ -76,10 +77,10 @@ def suggest_eta(net, optimizer, data, start):
         probe = copy.deepcopy(net)
         trial = type(optimizer)(**{**settings, "eta": eta, "schedule": None,
                                    "early_stopping": None})
-        before = probe._evaluate(data, check=False)[0]
+        before = evaluate(probe, data, check_finite=False)[0]
         trial.start(probe, data, 1)
         row = trial.train_epoch(probe, data)
-        row["training_cost"] = after = probe._evaluate(data, check=False)[0]
+        row["training_cost"] = after = evaluate(probe, data, check_finite=False)[0]
         if divergence(probe, row, start) is None and after < before:
             return eta
     return None

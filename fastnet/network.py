@@ -10,10 +10,8 @@ the network.
 """
 from __future__ import annotations
 
-import contextlib
 import inspect
 import secrets
-import time
 from collections.abc import Callable, Sequence
 from os import PathLike
 from typing import Any, Literal, NoReturn
@@ -22,25 +20,18 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .checks import (as_dtype, as_sample_weight, as_targets, book_pairs, choice, fits_in_memory,
-                     from_the_book, labels_of, positive_int, too_large)
+                     from_the_book, positive_int, too_large)
 from .checks import n_parameters as count_parameters
 from .checks import seed as check_seed
 from .checks import threads as check_threads
-from .costs import COSTS, DEFAULT_COST, OUTPUTS, check_pair, regularisation
+from .costs import COSTS, DEFAULT_COST, OUTPUTS, check_pair, classes_of, regularisation
 from .curvature import Curvature
-from .kernels import blas
 from .kernels.activations import RELU, SIGMOID, TANH
-from .kernels.costs import output_costs
 from .dataset import Dataset
-from .engine.plan import Plan, plan
+from . import engine
+from .engine import Parameters, Plan, plan
 from .files.model_io import read_model_file, save_model
-from .kernels.layout import (B_OFF, N_IN, N_OUT, W_OFF, WIDTH, build, check_arrays, check_columns,
-                             line_aligned, line_aligned_zeros, n_parameters)
-from .kernels.hogwild import hogwild_buffers, hogwild_epoch
-from .kernels.threads import train_epoch_threads
-from .kernels.train import Buffers, State, Step, buffers, forward_all, gradient_sum, train_epoch
-from .kernels.tunables import EVAL_CHUNK
-from .kernels.update import RULES, all_finite
+from .kernels.layout import build, check_columns
 from . import onnx_export
 from .optim import SGD, Optimizer
 from .schedules import Schedule
@@ -49,7 +40,6 @@ from .training import Augment, Trainer
 
 HIDDEN = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
 INITS = ("normalized", "large")
-PROGRESS_STEPS = 20
 
 
 class Network(Curvature):
@@ -100,14 +90,14 @@ class Network(Curvature):
         self.epochs_trained = 0
         self.standardize: Standardize | None = None  # kept with the model
         self.classes: list[Any] | None = None  # the label of each output unit, kept with the model (None: its index)
-        self._regularised_by = (0.0, 0.0, 0)
+        # (l2, l1, n) of the last fit: cost() adds l2/(2n)·Σw² + l1/n·Σ|w| (kept with the model)
+        self.regularisation: tuple[float, float, int] = (0.0, 0.0, 0)
         fits_in_memory("sizes", self.sizes, self.dtype)
-        self._layers = self._layout()
         self.engine = "auto"  # how layers are computed: "auto" or one of kernels.layout.ENGINE_NAMES
         self.threads = None   # training threads: None (1), N or "auto"; see engine/plan.py
         self.hogwild = False  # threads step without locks (kernels/hogwild.py)
         try:
-            self._theta = self._initial_parameters()
+            self.parameters = self._initial_parameters()  # the weights and biases (engine.Parameters)
         except MemoryError:
             raise too_large("sizes", self.sizes, self.dtype,
                             "than this process can allocate now") from None
@@ -133,54 +123,49 @@ class Network(Curvature):
         codes = [HIDDEN[a] for a in self.activations] + [OUTPUTS[self.output]]
         return build(self.sizes, codes)
 
-    def __setstate__(self, state):
-        """Unpickled and copied networks keep their parameters on a cache line
-        (``kernels/layout.py``: the kernels run 10–25 % faster there)."""
-        self.__dict__.update(state)
-        self._theta = line_aligned(self._theta)
-
     def _initial_parameters(self):
         """Weights N(0, 1/n_in) ("normalized") or N(0, 1) ("large"), biases
         N(0, 1), drawn layer by layer in the book's order; padding zero."""
         rng = np.random.default_rng(self.seed)
-        theta = line_aligned_zeros(n_parameters(self._layers), self.dtype)
-        weights, biases = self._split(theta)
-        for W, b in zip(weights, biases):
+        parameters = Parameters(self._layout(), self.dtype)
+        for W, b in zip(parameters.weights, parameters.biases):
             std = 1.0 / np.sqrt(W.shape[0]) if self.init == "normalized" else 1.0
             W[:] = rng.standard_normal(W.shape) * std
             b[:] = rng.standard_normal(b.shape)
-        return theta
+        return parameters
 
     @property
     def n_parameters(self) -> int:
         """Number of weights and biases."""
         return count_parameters(self.sizes)
 
+    # What the Curvature mixin (curvature.py) reads of the parameters and the data
     @property
-    def _n_padded_weights(self):
-        """Length of the weights' prefix of the flat vector, padding included."""
-        return int(self._layers[0, B_OFF])
+    def _theta(self):
+        return self.parameters.theta
+
+    @property
+    def _layers(self):
+        return self.parameters.layers
 
     def _split(self, flat):
-        """Per-layer views of a flat vector laid out like the parameters:
-        (weights list of (n_in, n_out), biases list of (n_out,))."""
-        weights, biases = [], []
-        for row in self._layers:
-            n_in, n_out, width = row[N_IN], row[N_OUT], row[WIDTH]
-            block = flat[row[W_OFF]:row[W_OFF] + n_in * width].reshape(n_in, width)
-            weights.append(block[:, :n_out])
-            biases.append(flat[row[B_OFF]:row[B_OFF] + n_out])
-        return weights, biases
+        return self.parameters.split(flat)
+
+    def _prepare(self, X, y, name="X"):
+        return self.with_targets(X, y, name=name)
+
+    def _plan(self, data, batch_size=10, threads=None, hogwild=False):
+        return plan(self.parameters.layers, data, batch_size, threads, hogwild, self.engine)
 
     @property
     def weights(self) -> list[NDArray[np.floating]]:
         """Per layer, an (n_in, n_out) view of the weights."""
-        return self._split(self._theta)[0]
+        return self.parameters.weights
 
     @property
     def biases(self) -> list[NDArray[np.floating]]:
         """Per layer, an (n_out,) view of the biases."""
-        return self._split(self._theta)[1]
+        return self.parameters.biases
 
     def split_parameters(self, flat: NDArray[np.floating]
                          ) -> tuple[list[NDArray[np.floating]], list[NDArray[np.floating]]]:
@@ -188,36 +173,24 @@ class Network(Curvature):
         parameters, such as an ``SGD``'s ``velocity`` or ``best_weights``:
         (weights list of (n_in, n_out), biases list of (n_out,)).  Editing the
         views edits ``flat``."""
-        if not isinstance(flat, np.ndarray) or flat.shape != self._theta.shape:
+        theta = self.parameters.theta
+        if not isinstance(flat, np.ndarray) or flat.shape != theta.shape:
             shape = getattr(flat, "shape", type(flat).__name__)
-            raise ValueError(f"flat: expected an array of shape {self._theta.shape} laid out like "
+            raise ValueError(f"flat: expected an array of shape {theta.shape} laid out like "
                              f"this network's parameters (e.g. an SGD's velocity), got {shape}")
-        return self._split(flat)
+        return self.parameters.split(flat)
 
     def join_parameters(self, weights: Sequence[ArrayLike], biases: Sequence[ArrayLike]) -> NDArray[np.floating]:
         """A new flat vector in this network's parameter layout (padding zero)
         from per-layer arrays shaped like ``weights`` and ``biases``; the
         inverse of ``split_parameters``.  Values are cast to ``dtype``; the
         vector starts on a cache line, like the parameters."""
-        flat = line_aligned_zeros(self._theta.shape[0], self.dtype)
-        views = self._split(flat)
-        for name, given, targets in zip(("weights", "biases"), (weights, biases), views):
-            given = list(given)
-            if len(given) != len(targets):
-                raise ValueError(f"{name}: expected {len(targets)} arrays, one per layer of "
-                                 f"{list(self.sizes)}, got {len(given)}")
-            for l, (array, target) in enumerate(zip(given, targets)):
-                array = np.asarray(array)
-                if array.shape != target.shape:
-                    raise ValueError(f"{name}[{l}]: expected shape {target.shape} for layer {l} of "
-                                     f"{list(self.sizes)}, got {array.shape}")
-                target[...] = array
-        return flat
+        return self.parameters.join(weights, biases)
 
     def set_parameters(self, weights: Sequence[ArrayLike], biases: Sequence[ArrayLike]) -> None:
         """Overwrite every weight and bias from per-layer arrays shaped like
         ``net.weights`` [(n_in, n_out), ...] and ``net.biases`` [(n_out,), ...]."""
-        self._theta[:] = self.join_parameters(weights, biases)
+        self.parameters.theta[:] = self.join_parameters(weights, biases)
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | PathLike[str]) -> None:
@@ -370,92 +343,8 @@ class Network(Curvature):
             raise TypeError(f"hogwild: expected True, False or None (the network's own setting), "
                             f"got {hogwild!r}")
         data = None if X is None else self._dataset(X, "X")
-        return self._plan(data, batch_size, threads, self.hogwild if hogwild is None else bool(hogwild))
-
-    def _train_epoch(self, data, optimizer, eta, progress=None):
-        """One epoch of ``optimizer`` (a ``fastnet.optim.FirstOrder``) over
-        ``data`` (a ``Dataset`` with targets) at learning rate eta; returns
-        (the seconds spent in the compiled loop, the (weighted) mean cost of
-        the samples as they were trained)."""
-        order = np.random.default_rng((self.seed, self.epochs_trained)).permutation(data.n)
-        planned = self._plan(data, optimizer.batch_size, self.threads, self.hogwild)
-        batch, threads, layers = planned.batch_size, planned.threads, planned.table
-        hogwild = planned.epoch == "hogwild"
-        keep = 1.0 - optimizer.dropout
-        rule = optimizer.update_rule()
-        velocity, second = optimizer.update_arrays()
-        grad = line_aligned_zeros(self._theta.shape[0], self.dtype)
-        state = State(self._theta, velocity, grad, np.ones(1),
-                      *(() if second is None else (second,)))
-        adam = {key: float(rule[key]) for key in ("beta1", "beta2", "eps", "weight_decay")
-                if key in rule}
-        step = Step(batch, *(self._scalar(name, value) for name, value in
-                             (("eta", eta), ("momentum", rule.get("momentum", 0.0)))),
-                    bool(rule.get("nesterov", False)), self._scalar("l2/n", rule["l2"] / data.n),
-                    self._scalar("l1/n", rule.get("l1", 0.0) / data.n), keep, self.seed,
-                    self.epochs_trained, OUTPUTS[self.output], COSTS[self.cost_name], True,
-                    rule=RULES[rule["rule"]], clip_norm=float(rule["clip_norm"] or 0.0),
-                    steps=int(optimizer.steps), **adam)
-        record = data.record()
-        names = ("Z", "A", "D") + (("Ad", "M") if keep < 1.0 else ())
-        if hogwild:
-            if rule["rule"] != "sgd" or rule.get("momentum") or rule.get("l1") \
-                    or rule["clip_norm"] is not None:
-                raise ValueError(f"hogwild: plain SGD only (no momentum, l1, clip_norm, Adam or "
-                                 f"AdamW; got {optimizer!r}): threads sharing one velocity or "
-                                 "moments would apply each other's steps; pass hogwild=False")
-            grads, scales, units, X, costs = hogwild_buffers(layers, batch, threads, self.dtype)
-            self._check(layers, data, velocity=velocity, gradients=grads, batch_size=batch,
-                        buffers=tuple((name, units[k, t]) for k, name in enumerate(Buffers._fields[:5])
-                                      for t in range(threads) if name in names),
-                        gathered=X[0], Y=data.Y, order=order)
-            run = lambda order, start: hogwild_epoch(  # noqa: E731
-                self._theta, velocity, grads, scales, units, X, costs, layers, record, order,
-                start, step)
-        else:
-            work = buffers(layers, batch, self.dtype, keep < 1.0,
-                           data.row_splits(threads) if threads > 1 and not data.dense else None,
-                           0 if data.dense else data.longest_row(), threads)
-            self._check(layers, data, velocity=velocity, second=second, grad=state.grad,
-                        batch_size=batch,
-                        buffers=tuple((name, getattr(work, name)) for name in names),
-                        gathered=work.X, Y=data.Y, order=order, row_splits=work.row_splits,
-                        columns=(work.col_start, work.col_sample, work.col_value))
-            costs = work.cost
-            if costs.shape[0] < threads:  # each thread adds to its own sum
-                raise ValueError(f"cost: {costs.shape[0]} sums for {threads} threads")
-            if planned.epoch == "one_thread":
-                run = lambda order, start: train_epoch(  # noqa: E731
-                    state, work, layers, record, order, start, step)
-            else:
-                run = lambda order, start: train_epoch_threads(  # noqa: E731
-                    state, work, layers, record, order, start, step, threads)
-        steps = PROGRESS_STEPS if progress is not None else 1
-        bounds = [min(batch * (-(-data.n // batch) * k // steps), data.n)
-                  for k in range(steps + 1)]
-        seconds = 0.0
-        with blas.one_thread() if planned.pin_blas else contextlib.nullcontext():
-            for start, stop in zip(bounds[:-1], bounds[1:]):
-                began = time.perf_counter()
-                run(order[start:stop], start)
-                seconds += time.perf_counter() - began
-                if progress is not None:
-                    progress(stop, data.n)
-        return seconds, float(costs.sum()) / data.weight_total
-
-    def _check(self, layers, data, **arrays):
-        """``check_arrays`` for this network's parameters and ``data``'s inputs."""
-        inputs = dict(dense=data.X.reshape(-1)) if data.dense else dict(csr=data.csr)
-        check_arrays(layers, self._theta, n_samples=data.n, **inputs, **arrays)
-
-    def _scalar(self, name, value):
-        """value in the network's dtype; ValueError naming it if it overflows."""
-        with np.errstate(over="ignore"):
-            cast = self.dtype.type(value)
-        if not np.isfinite(cast):
-            raise ValueError(f"{name}: {value:g} overflows this {self.dtype.name} network; "
-                             f"pass a value below {np.finfo(self.dtype).max:g}")
-        return cast
+        return plan(self.parameters.layers, data, batch_size, threads,
+                    self.hogwild if hogwild is None else bool(hogwild), self.engine)
 
     # -------------------------------------------------------------- evaluation
     def prepare(self, X: ArrayLike, y: ArrayLike | None = None,
@@ -466,7 +355,7 @@ class Network(Curvature):
         data = self._dataset(Dataset(X, y, dtype=self.dtype, layout=layout,
                                      n_in=self.sizes[0]), "X")
         if y is not None:
-            self._prepare(data, None)  # check the targets now
+            self.with_targets(data)  # check the targets now
         return data
 
     def _dataset(self, X, name):
@@ -484,10 +373,13 @@ class Network(Curvature):
             X.columns_checked = True
         return X
 
-    def _prepare(self, X, y, name="X", sample_weight=None):
-        """Check and convert (X, y) into a ``Dataset`` with targets (and
-        ``sample_weight``); X may be a ``Dataset`` already (y None: its own
-        targets and weights)."""
+    def with_targets(self, X: ArrayLike | Dataset, y: ArrayLike | None = None, *,
+                     sample_weight: ArrayLike | None = None, name: str = "X") -> Dataset:
+        """(X, y) checked and converted into a ``Dataset`` that holds this
+        network's targets ``Y`` (n, n_out) (and ``sample_weight``), as
+        ``fit``, ``evaluate`` and ``gradient`` take it; X may be a ``Dataset``
+        already (y None: its own targets and weights).  ``name``: X's name in
+        error messages."""
         data = self._dataset(X, name)
         if sample_weight is not None and data.sample_weight is not None:
             raise ValueError(f"sample_weight: {name} is a Dataset made with its own sample_weight, "
@@ -512,83 +404,29 @@ class Network(Curvature):
                                                       self.dtype)
         return prepared
 
-    def _inputs(self, X):
-        return self._dataset(X, "X")
-
-    def _plan(self, data, batch_size=10, threads=None, hogwild=False):
-        """The ``Plan`` of this network's passes on the prepared ``data``."""
-        return plan(self._layers, data, batch_size, threads, hogwild, self.engine)
-
-    def _outputs(self, data, check=True):
-        """Outputs A and pre-activations Z (n, n_out) of the last layer; with
-        ``check``, ValueError if they are not finite (training checks its own)."""
-        A = np.empty((data.n, self.sizes[-1]), dtype=self.dtype)
-        Z = np.empty_like(A)
-        planned = self._plan(data)
-        layers = planned.evaluation_table
-        targets = {} if data.Y is None else {"Y": data.Y}  # output_costs reads Y
-        self._check(layers, data, outputs=(("A", A), ("Z", Z)), **targets)
-        forward_all(A, Z, self._theta, layers, data.record(), threads=planned.evaluation_threads)
-        if check and not all_finite(Z.reshape(-1)):
-            self._explain_overflow(data)
-        return A, Z
-
-    def _explain_overflow(self, data):
-        """Raise ValueError saying why the outputs are not finite: NaN/inf weights,
-        or inputs whose scale overflows the dtype."""
-        if not self._weights_finite():
-            raise ValueError("weights: the network's parameters hold NaN or infinite values "
-                             "(set by hand, or left by a failed run); load a saved model or "
-                             "set finite weights with net.set_parameters(...)")
-        largest = float(np.abs(data.X if data.dense else data.csr[2]).max(initial=0.0))
-        raise ValueError(f"X: the network's outputs overflow {self.dtype.name} for these "
-                         f"inputs (largest |x| = {largest:.3g}); scale X down (e.g. to [0, 1] "
-                         "or zero mean and unit variance), or use dtype='float64'")
-
-    def _evaluate(self, data, check=True):
-        """(mean cost including the regularisation term, accuracy) on ``data``,
-        both weighted means where it has sample weights; ``check`` as for
-        ``_outputs``."""
-        A, Z = self._outputs(data, check)
-        costs = np.empty(data.n, dtype=np.float64)
-        output_costs(costs, A, Z, data.Y, OUTPUTS[self.output], COSTS[self.cost_name])
-        weights = data.sample_weight
-        cost = float(np.average(costs, weights=weights)) + self._penalty()
-        if self._is_regression:
-            return cost, None
-        return cost, float(np.average(self._classes(A) == self._classes(data.Y), weights=weights))
-
     @property
-    def _is_regression(self):
+    def is_regression(self) -> bool:
         """One linear output unit: outputs are values, not classes."""
         return self.sizes[-1] == 1 and self.output == "linear"
 
-    def _classes(self, A):
-        """Classes of output (or target) rows A (n, n_out): the largest unit, or with
-        one unit (binary classification) 1 where it exceeds 0.5; (n,) int64."""
-        if A.shape[1] == 1:
-            return (A[:, 0] > 0.5).astype(np.int64)
-        return labels_of(A)
-
-    def _penalty(self):
-        l2, l1, n = self._regularised_by
-        return regularisation(self._theta[:self._n_padded_weights], l2, l1, n)
-
-    def _weights_finite(self):
-        return all_finite(self._theta)
+    def regularisation_term(self) -> float:
+        """The term ``cost`` adds to the mean cost: l2/(2n)·Σw² + l1/n·Σ|w| with
+        (l2, l1, n) = ``regularisation``, those of the last fit."""
+        l2, l1, n = self.regularisation
+        return regularisation(self.parameters.theta[:self.parameters.n_weights], l2, l1, n)
 
     def evaluate(self, X: ArrayLike | Dataset, y: ArrayLike | None = None,
                  sample_weight: ArrayLike | None = None) -> tuple[float, float]:
         """(cost, accuracy) on (X, y) in one pass; see ``cost`` and ``accuracy``
         (accuracy is NaN for a regression: one linear output).  With
         ``sample_weight`` (n,), both are weighted means."""
-        cost, accuracy = self._evaluate(self._prepare(X, y, sample_weight=sample_weight))
+        cost, accuracy = engine.evaluate(self, self.with_targets(X, y, sample_weight=sample_weight))
         return cost, float("nan") if accuracy is None else accuracy
 
     def accuracy(self, X: ArrayLike | Dataset, y: ArrayLike | None = None) -> float:
         """Fraction of samples whose predicted class (``predict``) is the label,
         in [0, 1]."""
-        if self._is_regression:
+        if self.is_regression:
             raise ValueError("accuracy: this network has one linear output, a regression with "
                              "no classes to count; use net.cost(X, y) (the mean cost) instead")
         return self.evaluate(X, y)[1]
@@ -602,14 +440,14 @@ class Network(Curvature):
 
     def predict_proba(self, X: ArrayLike | Dataset) -> NDArray[np.floating]:
         """Outputs of the last layer, (n, n_out)."""
-        return self._outputs(self._inputs(X))[0]
+        return engine.outputs(self, self._dataset(X, "X"))[0]
 
     def predict(self, X: ArrayLike | Dataset) -> NDArray:
         """Predicted labels (n,) int64: the index of the largest output; with one
         sigmoid output (binary classification) 1 where it exceeds 0.5, else 0.
         With one linear output (regression): the outputs, (n,) floats."""
         A = self.predict_proba(X)
-        return A[:, 0].copy() if self._is_regression else self._classes(A)
+        return A[:, 0].copy() if self.is_regression else classes_of(A)
 
     def gradient(self, X: ArrayLike | Dataset, y: ArrayLike | None = None,
                  sample_weight: ArrayLike | None = None
@@ -619,21 +457,9 @@ class Network(Curvature):
 
         Returns (gW, gb): lists shaped like ``weights`` and ``biases``.
         """
-        grad = np.empty_like(self._theta)
-        self._gradient_into(grad, self._prepare(X, y, sample_weight=sample_weight))
-        return self._split(grad)
-
-    def _gradient_into(self, grad, data):
-        """grad (p,) = the gradient of the (weighted) mean unregularised cost over
-        the prepared ``data``, in the padded parameter layout; overwritten."""
-        layers = self._plan(data).evaluation_table
-        chunk = buffers(layers, EVAL_CHUNK, self.dtype,
-                        longest_row=0 if data.dense else data.longest_row())
-        self._check(layers, data, grad=grad, Y=data.Y, batch_size=EVAL_CHUNK,
-                    buffers=tuple((name, getattr(chunk, name)) for name in ("Z", "A", "D")),
-                    gathered=chunk.X, columns=(chunk.col_start, chunk.col_sample, chunk.col_value))
-        gradient_sum(grad, self._theta, layers, data.record(), OUTPUTS[self.output],
-                     COSTS[self.cost_name], chunk)
+        grad = np.empty_like(self.parameters.theta)
+        engine.gradient_into(self, grad, self.with_targets(X, y, sample_weight=sample_weight))
+        return self.parameters.split(grad)
 
 
 def takes(function: Callable, n: int) -> bool:

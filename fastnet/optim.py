@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .checks import positive_int, real
-from .kernels.layout import line_aligned_zeros
+from .engine import first_order_epoch
 from .schedules import Schedule, make_schedule
 from .training import Trainer
 
@@ -133,7 +133,7 @@ class Optimizer:
     def check_state_shape(self, net: Network) -> None:
         """Raise ValueError when any state array is not laid out like ``net``'s
         parameters (e.g. an optimizer taken from a network of another size)."""
-        expected = net._theta.shape
+        expected = net.parameters.theta.shape
         for key, array in self.state_arrays().items():
             if array is not None and (array.shape != expected or array.dtype != net.dtype):
                 raise ValueError(
@@ -158,8 +158,9 @@ class FirstOrder(Optimizer):
     ``torch.nn.utils.clip_grad_norm_`` does before a step.  ``lr`` is
     PyTorch's name for ``eta``: pass one of them.
     A subclass names its update rule (``update_rule``) and the arrays it
-    keeps (``update_arrays``); the compiled epoch (``kernels/update.py``)
-    applies it.  ``steps`` counts the updates made so far (Adam's t).
+    keeps (``update_arrays``); ``train_epoch`` hands both to the engine
+    (``fastnet.engine.first_order_epoch``), whose compiled epoch
+    (``kernels/update.py``) applies them.  ``steps`` counts the updates made so far (Adam's t).
     """
     name: str | None = None
 
@@ -226,9 +227,11 @@ class FirstOrder(Optimizer):
         if not eta > 0.0 or not np.isfinite(eta):
             raise ValueError(f"schedule: returned eta={eta!r} for epoch {self.epoch + 1}; a "
                              "schedule must return a finite learning rate above 0")
-        seconds, cost = net._train_epoch(data, self, eta, progress)
+        seconds, cost = first_order_epoch(net, data, eta, self.update_rule(), self.update_arrays(),
+                                          self.batch_size, self.dropout, self.steps, progress)
         self.steps += -(-data.n // self.batch_size)
-        return {"eta": eta, "epoch_seconds": seconds, "training_cost": cost + net._penalty()}
+        return {"eta": eta, "epoch_seconds": seconds,
+                "training_cost": cost + net.regularisation_term()}
 
     def state_values(self) -> dict[str, Any]:
         return {"steps": self.steps}
@@ -277,7 +280,7 @@ class SGD(FirstOrder):
 
     def allocate(self, net: Network) -> None:
         if self.velocity is None:
-            self.velocity = line_aligned_zeros(net._theta.shape[0], net._theta.dtype)
+            self.velocity = net.parameters.zeros()
 
     def regularisation(self) -> tuple[float, float]:
         return self.l2, self.l1
@@ -343,8 +346,7 @@ class Adam(FirstOrder):
 
     def allocate(self, net: Network) -> None:
         if self.first_moment is None or self.second_moment is None:
-            self.first_moment, self.second_moment = (
-                line_aligned_zeros(net._theta.shape[0], net._theta.dtype) for _ in range(2))
+            self.first_moment, self.second_moment = (net.parameters.zeros() for _ in range(2))
 
     def state_arrays(self) -> dict[str, NDArray]:
         if self.first_moment is None or self.second_moment is None:

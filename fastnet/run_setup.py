@@ -113,7 +113,7 @@ def check_data_fits(net, train, validation, test):
             raise ValueError(f"--sizes: the network has {n_out} output(s) but the {part} labels "
                              f"go up to {largest}; pass --sizes ...,{largest + 1} "
                              "(one output per class)")
-    net._prepare(train[0][:1], train[1][:1])  # the network's own checks, on one sample
+    net.with_targets(train[0][:1], train[1][:1])  # the network's own checks, on one sample
 
 
 def announce_compilation(net, optimizer, X, y):

@@ -65,15 +65,16 @@ def one_blas_thread():
 class Objective:
     """f(θ) = mean cost over ``data`` + l2/(2n)·Σw² for ``net``, with n = data.n.
 
-    Works on padded vectors laid out like ``net._theta`` (see
-    ``fastnet.curvature``); ``weights`` masks the regularised prefix.
+    Works on padded vectors laid out like the parameters ``net.parameters.theta``
+    (``fastnet.engine.Parameters``); the regularised prefix is its weights.
     """
 
     def __init__(self, net, data, l2):
         self.net, self.data = net, data
         self.rate = l2 / data.n
-        self.n_weights = net._n_padded_weights
-        self.grad = np.empty_like(net._theta)
+        self.theta = net.parameters.theta
+        self.n_weights = net.parameters.n_weights
+        self.grad = np.empty_like(self.theta)
         self.evaluations = 0
 
     def penalty(self, theta):
@@ -83,14 +84,14 @@ class Objective:
     def value(self):
         """f at the network's current parameters."""
         self.evaluations += 1
-        return self.net._cost(self.data) + self.penalty(self.net._theta)
+        return self.net._cost(self.data) + self.penalty(self.theta)
 
     def value_gradient(self):
         """(f, ∇f) at the network's current parameters; ∇f is a buffer reused next call."""
         self.evaluations += 1
-        f = self.net._cost_gradient(self.data, self.grad) + self.penalty(self.net._theta)
+        f = self.net._cost_gradient(self.data, self.grad) + self.penalty(self.theta)
         if self.rate:
-            self.grad[:self.n_weights] += self.rate * self.net._theta[:self.n_weights]
+            self.grad[:self.n_weights] += self.rate * self.theta[:self.n_weights]
         return f, self.grad
 
     def curvature(self, data, v, out):
@@ -168,10 +169,10 @@ class LBFGS(Optimizer):
                     progress: Callable[[int, int], Any] | None = None) -> dict[str, Any]:
         began = time.perf_counter()
         objective = Objective(net, data, self.l2)
-        index = net._flat_index
+        theta, index = net.parameters.theta, net.parameters.flat_index
 
         def fun(x):
-            net._theta[index] = x
+            theta[index] = x
             f, grad = objective.value_gradient()
             return f, grad[index].astype(float)
 
@@ -183,12 +184,12 @@ class LBFGS(Optimizer):
                 progress(done[0], self.iterations)
 
         with one_blas_thread():
-            result = minimize(fun, net._theta[index].astype(float), jac=True,
+            result = minimize(fun, theta[index].astype(float), jac=True,
                               method="L-BFGS-B", callback=step,
                               options={"maxcor": self.memory, "maxiter": self.iterations,
                                        "gtol": self.gtol, "ftol": self.ftol,
                                        "maxfun": self.max_evaluations})
-        net._theta[index] = result.x  # the last evaluation need not be the result
+        theta[index] = result.x  # the last evaluation need not be the result
         self.result = result
         return {"epoch_seconds": time.perf_counter() - began, "iterations": int(result.nit),
                 "evaluations": int(result.nfev),
@@ -241,7 +242,7 @@ class HessianFree(Optimizer):
     def start(self, net: Network, data: Dataset, epochs: int | None, seconds: float | None = None) -> None:
         unweighted(self, data)
         if self.direction is None:
-            self.direction = np.zeros_like(net._theta)
+            self.direction = np.zeros_like(net.parameters.theta)
         self.check_state_shape(net)
 
     def state_values(self) -> dict[str, Any]:
@@ -287,11 +288,12 @@ class HessianFree(Optimizer):
 
     def step(self, net: Network, data: Dataset, objective: Objective) -> dict[str, Any]:
         """One damped Newton-CG step on ``net``; returns what happened (a dict)."""
-        theta0 = net._theta.copy()
+        theta = net.parameters.theta
+        theta0 = theta.copy()
         f0, grad = objective.value_gradient()
         g = grad.astype(float)
         batch = self.curvature_data(net, data)
-        out = np.empty_like(net._theta)
+        out = np.empty_like(theta)
         lam = self.lam
 
         def apply(v, damped=True):
@@ -307,7 +309,7 @@ class HessianFree(Optimizer):
         best: Any = None  # the latest CG iterate that lowers f
         f_best = np.inf
         for candidate in reversed(saved):
-            net._theta[:] = theta0 + candidate.astype(net.dtype)
+            theta[:] = theta0 + candidate.astype(net.dtype)
             f = objective.value()
             if f >= f_best:
                 break
@@ -320,15 +322,15 @@ class HessianFree(Optimizer):
         elif rho > 0.75:
             self.lam *= 2.0 / 3.0
         # Armijo backtracking, so that f never increases.
-        net._theta[:] = theta0 + best.astype(net.dtype)
+        theta[:] = theta0 + best.astype(net.dtype)
         slope, alpha, f_new = g @ best, 1.0, f_best
         while f_new > f0 + 1e-2 * alpha * slope and alpha > 1e-4:
             alpha *= 0.8
-            net._theta[:] = theta0 + (alpha * best).astype(net.dtype)
+            theta[:] = theta0 + (alpha * best).astype(net.dtype)
             f_new = objective.value()
         if not f_new <= f0:
             alpha, f_new = 0.0, f0
-            net._theta[:] = theta0
+            theta[:] = theta0
         self.direction = x.astype(net.dtype)
         self.steps += 1
         self.last_step = step = {"cost_before": f0, "cost": f_new, "cg_iterations": cg_iterations,

@@ -13,6 +13,8 @@ on, and explains why and what to do.
 """
 import numpy as np
 
+from .costs import classes_of
+from .engine import outputs
 from .kernels.tunables import STALL_SAMPLES
 
 MIN_SAMPLES = 10    # a class needs this many samples in the data to count
@@ -27,13 +29,13 @@ def find_stall(net, data, where, epoch):
     sigmoid output stays below ``SATURATED`` for every sample), message (one line).
     """
     n_out = net.sizes[-1]
-    if n_out < 3 or net._is_regression:
+    if n_out < 3 or net.is_regression:
         return None
     if data.n > STALL_SAMPLES:
         data = data.take(np.linspace(0, data.n - 1, STALL_SAMPLES).astype(np.int64))
-    A, _ = net._outputs(data, check=False)
-    predicted = np.bincount(net._classes(A), minlength=n_out)
-    present = np.bincount(net._classes(data.Y), minlength=n_out)
+    A, _ = outputs(net, data, check_finite=False)
+    predicted = np.bincount(classes_of(A), minlength=n_out)
+    present = np.bincount(classes_of(data.Y), minlength=n_out)
     missing = [c for c in range(n_out) if predicted[c] == 0 and present[c] >= MIN_SAMPLES]
     if not missing:
         return None

@@ -7,11 +7,10 @@ keeps the best weights, stops early or when a time budget would run out,
 detects divergence (and puts everything back as it was before the fit) and
 calls the user's callback.  The optimizer
 holds only its hyperparameters, state and update rule (``fastnet.optim``);
-the network only computes (``Network._prepare``, ``_evaluate``, and the
-kernel bridge the optimizer calls).
+the engine computes (``fastnet.engine``: the epoch, the evaluation).
 
-    Network.fit ──> Trainer.run ──> optimizer.train_epoch ──> Network._train_epoch ──> kernels
-                          └──────> Network._evaluate ──> kernels
+    Network.fit ──> Trainer.run ──> optimizer.train_epoch ──> engine.first_order_epoch ──> kernels
+                          └──────> engine.evaluate ──> kernels
 """
 from __future__ import annotations
 
@@ -25,6 +24,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .checks import positive_int, real
 from .dataset import Dataset
+from .engine import evaluate, scalar
 from .divergence import advice, divergence, starting_point, suggest_eta
 from .kernels.tunables import STALL_AFTER
 from .stall import find_stall
@@ -103,16 +103,16 @@ class Trainer:
         if (optimizer.early_stopping or self.restore_best) and self.validation is None:
             raise ValueError("early_stopping / restore_best: need validation data; pass "
                              "validation=(X_val, y_val)")
-        data = self.data = net._prepare(*self.train, name="X", sample_weight=self.sample_weight)
+        data = self.data = net.with_targets(*self.train, name="X", sample_weight=self.sample_weight)
         source: tuple[Any, Any] = self.train
         if self.augment is not None and isinstance(source[0], Dataset):  # augment takes arrays
             source = data.toarray(), data.y if source[1] is None else source[1]
-        valid = None if self.validation is None else net._prepare(*self.validation, name="validation")
+        valid = None if self.validation is None else net.with_targets(*self.validation, name="validation")
         for name, value in zip(("l2/n", "l1/n"), optimizer.regularisation()):
-            net._scalar(name, value / data.n)  # ValueError if it overflows the network's dtype
+            scalar(net.dtype, name, value / data.n)  # ValueError if it overflows the network's dtype
         optimizer.start(net, data, epochs, time_budget)
         before = self._snapshot()
-        net._regularised_by = (*optimizer.regularisation(), data.n)
+        net.regularisation = (*optimizer.regularisation(), data.n)
         try:  # the cost before the fit, with this fit's regularisation term as every epoch's has
             self.start = starting_point(net, data)
         except ValueError:  # X's scale overflows the dtype (not eta's fault)
@@ -133,19 +133,21 @@ class Trainer:
                 asked = self.clock()
                 X, y = self.augment(*source, optimizer.epoch)
                 waited = self.clock() - asked
-                data = net._prepare(X, y, name="augment(X)")
+                data = net.with_targets(X, y, name="augment(X)")
             row = optimizer.train_epoch(net, data, self.progress)
             row["wait_seconds"] = waited
             optimizer.epoch += 1
             net.epochs_trained += 1
             running = row.pop("training_cost", None)
             if isinstance(self.monitor, str):  # "running"
-                row["training_cost"] = (net._evaluate(data, check=False)[0] if running is None
-                                        else running)
+                row["training_cost"] = (evaluate(net, data, check_finite=False)[0]
+                                        if running is None else running)
             elif self.monitor:  # check=False: non-finite outputs here are divergence
-                row["training_cost"], row["training_accuracy"] = net._evaluate(data, check=False)
+                row["training_cost"], row["training_accuracy"] = evaluate(net, data,
+                                                                          check_finite=False)
             if valid is not None:
-                row["validation_cost"], row["validation_accuracy"] = net._evaluate(valid, check=False)
+                row["validation_cost"], row["validation_accuracy"] = evaluate(net, valid,
+                                                                              check_finite=False)
             row = {key: value for key, value in row.items() if value is not None}
             self._check_divergence(before, row)
             now = self.clock()  # (the callback's time counts in the next epoch)
@@ -158,7 +160,7 @@ class Trainer:
                 self.callback(net, optimizer)
         self._stall_at_the_end(valid, data)
         if self.restore_best and optimizer.best_weights is not None:
-            net._theta[:] = optimizer.best_weights
+            net.parameters.theta[:] = optimizer.best_weights
         return optimizer.history
 
     # ------------------------------------------------------------ policy
@@ -217,7 +219,7 @@ class Trainer:
         scores = optimizer.history["validation_accuracy"]
         if "validation_accuracy" in row and row["validation_accuracy"] > max(scores[:-1], default=-1.0):
             optimizer.best_epoch = optimizer.epoch
-            optimizer.best_weights = self.net._theta.copy()
+            optimizer.best_weights = self.net.parameters.theta.copy()
 
     # ------------------------------------------------------------ stalls
     def _watch_for_stall(self, valid, data):
@@ -249,8 +251,8 @@ class Trainer:
     def _snapshot(self):
         """What a diverged run puts back: the network's and the optimizer's state."""
         net, optimizer = self.net, self.optimizer
-        return dict(theta=net._theta.copy(), epochs_trained=net.epochs_trained,
-                    regularised_by=net._regularised_by, epoch=optimizer.epoch,
+        return dict(theta=net.parameters.theta.copy(), epochs_trained=net.epochs_trained,
+                    regularisation=net.regularisation, epoch=optimizer.epoch,
                     values=dict(optimizer.state_values()),
                     arrays={k: None if a is None else a.copy()
                             for k, a in optimizer.state_arrays().items()},
@@ -275,9 +277,9 @@ class Trainer:
 
     def _roll_back(self, before):
         net, optimizer = self.net, self.optimizer
-        net._theta[:] = before["theta"]
+        net.parameters.theta[:] = before["theta"]
         net.epochs_trained = before["epochs_trained"]
-        net._regularised_by = before["regularised_by"]
+        net.regularisation = before["regularisation"]
         optimizer.epoch = before["epoch"]
         optimizer.set_state(before["values"], before["arrays"])
         optimizer.best_weights, optimizer.best_epoch = before["best"]

@@ -62,7 +62,7 @@ def evaluate_table(net, args):
         parts = dict(zip(("training", "validation", "test"), load_mnist(located, dtype=net.dtype)))
         X, labels = parts[args.split]
         where, name = f"{located} ({origin}), {args.split} set", args.split
-    if net._is_regression:
+    if net.is_regression:
         y, classes = regression_targets(labels, args.data), None
     else:
         classes = model_classes(net)

@@ -6,7 +6,7 @@ def score_line(part, net, X, y):
     """'<part> accuracy 95.31% (9531/10000)  cost 0.0812' for ``net`` on (X, y); for a
     regression (one linear output) '<part> cost 0.0812'."""
     cost, accuracy = net.evaluate(X, y)
-    if net._is_regression:
+    if net.is_regression:
         return f"{part} cost {cost:.4f}"
     correct = int(round(accuracy * len(y)))
     return f"{part} accuracy {100 * accuracy:.2f}% ({correct}/{len(y)})  cost {cost:.4f}"

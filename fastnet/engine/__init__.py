@@ -1,4 +1,20 @@
 """The engine layer: the Python side's one way to the kernels.
 
+Only the modules of this package call the training, evaluation and gradient
+kernels; they pack the kernels' records (``State``, ``Step``, ``Buffers``,
+``Inputs``) and check every array that crosses (``check_arrays``).
+
+``Parameters``: a network's weights and biases in the kernels' flat layout.
 ``plan``: which engine runs each layer and pass, and on how many threads.
+``first_order_epoch``: one epoch of SGD, Adam or AdamW, from the optimizer's rule.
+``outputs``, ``evaluate``, ``gradient_into``: the whole-data passes.
+``check``, ``scalar``: what crosses into a kernel, checked.
 """
+from .checked import check, scalar
+from .epoch import first_order_epoch
+from .parameters import Parameters
+from .passes import evaluate, gradient_into, outputs
+from .plan import Plan, plan
+
+__all__ = ["Parameters", "Plan", "check", "evaluate", "first_order_epoch", "gradient_into",
+           "outputs", "plan", "scalar"]

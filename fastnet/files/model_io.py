@@ -129,7 +129,7 @@ def write_checkpoint(net: Network, optimizer: Optimizer, path: str | os.PathLike
 
 
 def _header(kind: str, net: Network) -> dict[str, Any]:
-    l2, l1, n = net._regularised_by
+    l2, l1, n = net.regularisation
     header: dict[str, Any] = {"format": kind, "format_version": FORMAT_VERSION, "fastnet_version": __version__,
             "network": {"sizes": list(net.sizes), "activations": list(net.activations),
                         "output": net.output, "cost": net.cost_name, "init": net.init,
@@ -365,9 +365,9 @@ def _network(reader: _HeaderReader, arrays: dict[str, Entry], network: type[N]) 
         raise reader.error(f"the header describes no valid network: {error}") from None
     net.set_parameters(weights, biases)
     net.epochs_trained = reader.get(spec, "epochs_trained", "count", "network")
-    net._regularised_by = (reader.get(regularisation, "l2", "number", "network.regularisation"),
-                           reader.get(regularisation, "l1", "number", "network.regularisation"),
-                           reader.get(regularisation, "n", "count", "network.regularisation"))
+    net.regularisation = (reader.get(regularisation, "l2", "number", "network.regularisation"),
+                          reader.get(regularisation, "l1", "number", "network.regularisation"),
+                          reader.get(regularisation, "n", "count", "network.regularisation"))
     return net
 
 
