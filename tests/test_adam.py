@@ -120,7 +120,7 @@ def threaded(data, threads, optimizer):
         X = net.prepare(X, layout="dense")
     assert net.plan(40, X, threads).epoch == ("threads" if threads > 1 else "one_thread")
     net.fit(X, y, epochs=2, optimizer=copy.deepcopy(optimizer), monitor=False, threads=threads)
-    return net._theta.copy()
+    return net.parameters.theta.copy()
 
 
 @pytest.mark.parametrize("layout", ["sparse", "dense"])
@@ -158,7 +158,7 @@ def test_resuming_from_a_checkpoint_is_bit_identical(data, tmp_path, dtype, opti
     assert type(loaded) is type(optimizer) and loaded.steps == first.steps == 2 * -(-N // BATCH)
     np.testing.assert_array_equal(loaded.second_moment, first.second_moment)
     net.fit(X, y, epochs=4, optimizer=loaded, monitor=False)
-    np.testing.assert_array_equal(net._theta, whole._theta)
+    np.testing.assert_array_equal(net.parameters.theta, whole.parameters.theta)
     np.testing.assert_array_equal(loaded.first_moment, whole.optimizer.first_moment)
 
 

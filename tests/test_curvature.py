@@ -182,8 +182,8 @@ def test_flat_parameters_round_trip_and_order():
     np.testing.assert_array_equal(net.weights[0].ravel(), np.arange(12))
     np.testing.assert_array_equal(net.biases[0], np.arange(12, 16))
     np.testing.assert_array_equal(net.flat_parameters(), flat)
-    assert not np.shares_memory(net.flat_parameters(), net._theta)
-    assert (net._theta[np.setdiff1d(np.arange(net._theta.size), net._flat_index)] == 0).all()
+    assert not np.shares_memory(net.flat_parameters(), net.parameters.theta)
+    assert (net.parameters.theta[np.setdiff1d(np.arange(net.parameters.theta.size), net.parameters.flat_index)] == 0).all()
 
 
 def test_bad_vectors_are_refused():

@@ -72,7 +72,7 @@ def test_every_entry_point_takes_a_dataset_with_the_same_results(layout, dtype):
     nets[0].fit(X, y, epochs=2, batch_size=5, eta=0.3, monitor=False)
     nets[1].fit(data, epochs=2, batch_size=5, eta=0.3, monitor=False)
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-13)
-    np.testing.assert_allclose(nets[0]._theta, nets[1]._theta, **tol)
+    np.testing.assert_allclose(nets[0].parameters.theta, nets[1].parameters.theta, **tol)
     net = nets[1]
     np.testing.assert_allclose(net.predict_proba(data), net.predict_proba(X), **tol)
     np.testing.assert_array_equal(net.predict(data), net.predict(X))
@@ -92,7 +92,7 @@ def test_a_prepared_dataset_trains_bit_identically_on_every_layout_and_engine_ch
         net = fastnet.Network([12, 16, 3], activation="relu", seed=2)
         net.engine = engine
         net.fit(data, epochs=2, batch_size=20, eta=0.2, monitor=False)
-        runs.setdefault(engine, []).append(net._theta.copy())
+        runs.setdefault(engine, []).append(net.parameters.theta.copy())
     np.testing.assert_array_equal(*runs["auto"])
     for engine in ("per_sample", "blocked", "gemm"):
         np.testing.assert_allclose(runs[engine][0], runs["auto"][0], rtol=1e-4, atol=1e-5)
@@ -116,7 +116,7 @@ def test_augment_gets_a_datasets_inputs_as_an_array_and_its_targets(layout, targ
     for inputs, labels in ((floats, y), (data, None if targets == "in the Dataset" else y)):
         net = fastnet.Network([16, 6, 3], seed=3)
         net.fit(inputs, labels, epochs=2, batch_size=8, eta=0.3, augment=augment, monitor=False)
-        weights.append(net._theta)
+        weights.append(net.parameters.theta)
     for X_seen, y_seen in seen[2:]:
         assert isinstance(X_seen, np.ndarray) and X_seen.dtype == np.float32
         np.testing.assert_array_equal(X_seen, floats)
@@ -151,8 +151,8 @@ def test_take_keeps_the_layout_and_the_rows(layout):
     X, y = pixels()
     rows = np.array([0, 3, 4, 17])
     net = fastnet.Network([12, 4, 3], seed=0)
-    part = net._prepare(fastnet.Dataset(X, y, layout=layout), None).take(rows)
-    direct = net._prepare(fastnet.Dataset(X[rows], y[rows], layout=layout), None)
+    part = net.with_targets(fastnet.Dataset(X, y, layout=layout), None).take(rows)
+    direct = net.with_targets(fastnet.Dataset(X[rows], y[rows], layout=layout), None)
     assert part.layout == layout and part.n == 4
     for name in ("indptr", "indices", "values", "Y"):
         np.testing.assert_array_equal(getattr(part, name), getattr(direct, name))

@@ -99,7 +99,7 @@ def test_each_tunable_says_what_it_decides_and_how_it_was_measured():
 
 
 # Modules whose public names make up fastnet's typed API (fastnet/py.typed; mypy checks the bodies).
-TYPED_MODULES = ("fastnet", "fastnet.schedules", "fastnet.data", "fastnet.costs", "fastnet.presets",
+TYPED_MODULES = ("fastnet", "fastnet.engine", "fastnet.schedules", "fastnet.data", "fastnet.costs", "fastnet.presets",
                  "fastnet.standardize", "fastnet.onnx_export", "fastnet.sklearn", "fastnet.checkpoints",
                  "fastnet.files.model_io", "fastnet.files.npz_entries", "fastnet.files.outputs",
                  "fastnet.files.png", "fastnet.files.pictures", "fastnet.files.run_layout",
@@ -258,3 +258,42 @@ def test_every_package_of_fastnet_is_installed():
     found = {".".join(path.parent.relative_to(FASTNET.parent).parts) for path in FASTNET.rglob("__init__.py")
              if "kernels" not in path.parts}
     assert found <= set(listed), f"pyproject.toml's [tool.setuptools] packages lacks {sorted(found - set(listed))}"
+
+
+# Private attributes of other objects that fastnet/ may read, each with why.
+PRIVATE_ACCESS_ALLOWED = {
+    ("engine/epoch.py", "_fields"): "a namedtuple's field names: public API despite the underscore",
+    ("second_order.py", "_cost"): "the curvature products' padded-vector bridge (curvature.py), "
+                                  "which the one-forward/backward rework turns into engine functions",
+    ("second_order.py", "_cost_gradient"): "as _cost",
+    ("second_order.py", "_curvature_product"): "as _cost",
+}
+
+
+def private_access(source):
+    """(line, "x._name") for every attribute ``_name`` (not a dunder) read or written on
+    an object other than ``self`` or ``cls``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") \
+                and not node.attr.startswith("__") \
+                and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+            found.append((node.lineno, f"{ast.unparse(node.value)}.{node.attr}"))
+    return found
+
+
+def test_no_module_reaches_into_another_objects_private_members():
+    reached = []
+    for path in sorted(FASTNET.rglob("*.py")):
+        module = path.relative_to(FASTNET).as_posix()
+        if module.startswith("kernels/"):
+            continue
+        reached += [f"{module}:{line} {access}" for line, access in private_access(path.read_text())
+                    if (module, access.rsplit(".", 1)[1]) not in PRIVATE_ACCESS_ALLOWED]
+    assert not reached, "private members used from outside their class (add a public name, or " \
+                        "allow-list it in PRIVATE_ACCESS_ALLOWED with a reason): " + "; ".join(reached)
+
+
+def test_private_access_is_found():
+    source = "def f(net, self):\n    self._a = net._theta.copy()\n    return cls._b, net.__class__, x.y._z\n"
+    assert sorted(private_access(source)) == [(2, "net._theta"), (3, "x.y._z")]

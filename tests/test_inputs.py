@@ -138,10 +138,10 @@ def test_weights_and_biases_are_views_of_the_parameters():
 ])
 def test_fit_rejects_bad_hyperparameters_and_changes_nothing(net, data, kwargs, error, message):
     X, y = data
-    before = net._theta.copy()
+    before = net.parameters.theta.copy()
     with pytest.raises(error, match=message):
         net.fit(X, y, **dict(dict(epochs=1, batch_size=2, eta=0.1), **kwargs))
-    np.testing.assert_array_equal(net._theta, before)
+    np.testing.assert_array_equal(net.parameters.theta, before)
     assert net.epochs_trained == 0
 
 
@@ -210,10 +210,10 @@ def bad_data(X, y):
 @pytest.mark.parametrize("case", range(len(bad_data(np.zeros((6, 4)), np.zeros(6, int)))))
 def test_every_entry_point_rejects_bad_data(net, data, case):
     X, y, error, message = bad_data(*data)[case]
-    before = net._theta.copy()
+    before = net.parameters.theta.copy()
     with pytest.raises(error, match=message):
         net.fit(X, y, epochs=1, batch_size=2, eta=0.1)
-    np.testing.assert_array_equal(net._theta, before)
+    np.testing.assert_array_equal(net.parameters.theta, before)
     for method in (net.accuracy, net.cost, net.evaluate, net.gradient):
         with pytest.raises(error, match=message):
             method(X, y)
@@ -225,23 +225,23 @@ def test_every_entry_point_rejects_bad_data(net, data, case):
 
 def test_bad_validation_data_is_named_and_rejected_before_training(net, data):
     X, y = data
-    before = net._theta.copy()
+    before = net.parameters.theta.copy()
     with pytest.raises(ValueError, match=r"validation: expected shape \(n, 4\)"):
         net.fit(X, y, epochs=1, validation=(X[:, :2], y))
     with pytest.raises(ValueError, match=r"validation\[1\]: has 5 labels"):
         net.fit(X, y, epochs=1, validation=(X, y[:5]))
-    np.testing.assert_array_equal(net._theta, before)
+    np.testing.assert_array_equal(net.parameters.theta, before)
 
 
 def test_labels_beside_a_dataset_with_its_own_targets_are_refused(net, data):
     """A Dataset made with y carries its targets: a second set beside it is
     refused, not trained on in their place."""
     X, y = data
-    prepared, before = fastnet.Dataset(X, y), net._theta.copy()
+    prepared, before = fastnet.Dataset(X, y), net.parameters.theta.copy()
     with pytest.raises(ValueError, match="y: X is a Dataset made with its own targets, so it "
                                          "takes no labels beside them"):
         net.fit(prepared, y[::-1], epochs=1)
-    np.testing.assert_array_equal(net._theta, before)
+    np.testing.assert_array_equal(net.parameters.theta, before)
     with pytest.raises(ValueError, match=r"validation\[1\]: validation is a Dataset made with"):
         net.fit(X, y, epochs=1, validation=(prepared, y))
     for method in (net.accuracy, net.cost, net.evaluate, net.gradient):

@@ -515,7 +515,7 @@ class Problem:
         self.hidden, self.output, self.cost = list(hidden), output, cost
         self.net = fastnet.Network(list(sizes), activation=self.hidden, output=output,
                                    cost=cost, dtype=dtype, seed=seed)
-        self.theta, self.layers = self.net._theta.copy(), self.net._layers
+        self.theta, self.layers = self.net.parameters.theta.copy(), self.net.parameters.layers
         X = rng.random((n, sizes[0])) * (rng.random((n, sizes[0])) < 0.6)
         self.X = X.astype(dtype)
         self.Y = ref.one_hot(np.arange(n) % sizes[-1], sizes[-1]).astype(dtype)
@@ -523,16 +523,16 @@ class Problem:
 
     def unpadded(self, theta):
         """The weights and biases of a flat vector, as the reference's flat vector."""
-        return ref.flatten(*self.net._split(theta))[0]
+        return ref.flatten(*self.net.parameters.split(theta))[0]
 
     def assert_padding_zero(self, theta):
         real = np.zeros_like(theta)
-        for view in sum(self.net._split(real), []):
+        for view in sum(self.net.parameters.split(real), []):
             view[...] = 1
         assert not theta[real == 0].any()
 
     def reference(self):
-        W, b = self.net._split(self.theta)
+        W, b = self.net.parameters.split(self.theta)
         return ([w.astype(float) for w in W], [x.astype(float) for x in b],
                 self.hidden, self.output, self.cost)
 
@@ -722,7 +722,7 @@ def test_vector_width_follows_the_cpu_features():
     host = config.CPU_FEATURES or binding.get_host_cpu_features().flatten()
     assert LANES == lanes_for(host)
     assert describe().startswith(f"{LANES} float32 lanes")
-    assert fastnet.Network([3, 5, 2])._layers[0, 2] % LANES == 0
+    assert fastnet.Network([3, 5, 2]).parameters.layers[0, 2] % LANES == 0
 
 
 # ------------------------------------------------------------------ columns.py
@@ -799,8 +799,8 @@ def test_column_accumulate_is_sample_by_sample_bit_for_bit(dtype, width):
 def test_wide_sparse_first_layers_step_by_column():
     from fastnet.kernels.dense import TILED_WIDTH
     from fastnet.kernels.layout import COLUMNS, ENGINE, PER_SAMPLE, ROWS
-    wide = fastnet.Network([20, TILED_WIDTH + 1, 3])._layers
-    narrow = fastnet.Network([20, TILED_WIDTH, 3])._layers
+    wide = fastnet.Network([20, TILED_WIDTH + 1, 3]).parameters.layers
+    narrow = fastnet.Network([20, TILED_WIDTH, 3]).parameters.layers
     assert plan(wide, 32, False)[0, ENGINE] == COLUMNS
     assert plan(wide, 32, False, "blocked", threads=2)[0, ENGINE] == COLUMNS
     assert plan(wide, 32, False, "per_sample")[0, ENGINE] == PER_SAMPLE
@@ -813,26 +813,26 @@ def test_columns_scratch_is_checked():
     from fastnet.kernels.dense import TILED_WIDTH
     from fastnet.kernels.layout import check_arrays
     net = fastnet.Network([20, TILED_WIDTH + 1, 3])
-    layers = plan(net._layers, 4, False)
+    layers = plan(net.parameters.layers, 4, False)
     data, _ = batch_csr(net.dtype, np.uint16, m=6, n_in=20)
     csr = (data.indptr, data.indices, data.values)
     longest = int(np.diff(data.indptr).max())
     work = buffers(layers, 4, net.dtype, longest_row=longest)
     columns = (work.col_start, work.col_sample, work.col_value)
-    check_arrays(layers, net._theta, csr=csr, batch_size=4, columns=columns)
+    check_arrays(layers, net.parameters.theta, csr=csr, batch_size=4, columns=columns)
     with pytest.raises(ValueError, match="col_sample: expected a contiguous int32 array"):
-        check_arrays(layers, net._theta, csr=csr, batch_size=5, columns=columns)
+        check_arrays(layers, net.parameters.theta, csr=csr, batch_size=5, columns=columns)
     with pytest.raises(ValueError, match="col_start"):
-        check_arrays(layers, net._theta, csr=csr, batch_size=4,
+        check_arrays(layers, net.parameters.theta, csr=csr, batch_size=4,
                      columns=(work.col_start[1:],) + columns[1:])
     with pytest.raises(ValueError, match="col_value"):
-        check_arrays(layers, net._theta, csr=csr, batch_size=4,
+        check_arrays(layers, net.parameters.theta, csr=csr, batch_size=4,
                      columns=columns[:2] + (work.col_value.astype(np.float64),))
-    grad = np.zeros_like(net._theta)  # a gradient accumulates through the scratch: it must be there
-    check_arrays(layers, net._theta, csr=csr, batch_size=4, columns=columns, grad=grad)
+    grad = np.zeros_like(net.parameters.theta)  # a gradient accumulates through the scratch: it must be there
+    check_arrays(layers, net.parameters.theta, csr=csr, batch_size=4, columns=columns, grad=grad)
     with pytest.raises(ValueError, match="columns: expected the scratch"):
-        check_arrays(layers, net._theta, csr=csr, batch_size=4, grad=grad)
-    check_arrays(layers, net._theta, csr=csr, batch_size=4)  # a forward pass needs none
+        check_arrays(layers, net.parameters.theta, csr=csr, batch_size=4, grad=grad)
+    check_arrays(layers, net.parameters.theta, csr=csr, batch_size=4)  # a forward pass needs none
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -57,14 +57,14 @@ def check_fit(net, dtype, big):
     weights up by orders of magnitude in one epoch (a divergence by
     ``fastnet.divergence``'s rule, though finite), may fit stop with a
     DivergenceError instead, and then the weights must be as they were."""
-    before = net._theta.copy()
+    before = net.parameters.theta.copy()
     try:
         history = net.fit(X, Y, epochs=1, batch_size=2, eta=1e-3, validation=(X, Y))
     except fastnet.DivergenceError as error:
         unbounded = net.output == "linear" or "relu" in net.activations
         assert (dtype == "float32" and big == 1e30) or unbounded, error
         assert "epoch 1" in str(error)
-        np.testing.assert_array_equal(net._theta, before)
+        np.testing.assert_array_equal(net.parameters.theta, before)
         return
     assert np.isfinite(history["training_cost"]).all()
     assert np.isfinite(history["validation_cost"]).all()

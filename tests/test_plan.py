@@ -49,8 +49,8 @@ def test_the_plan_is_the_table_writers_choice(sizes, batch, threads, dense, hogw
     count = resolved(threads, batch, hogwild)
     wild = hogwild and count > 1
     pin = count > 1 and not wild and blas.CAN_PIN
-    table = layout.plan(net._layers, batch, dense, engine, 1 if wild else count, wild, pin)
-    evaluation = layout.plan(net._layers, EVAL_CHUNK, dense, "blocked" if engine == "auto" else engine)
+    table = layout.plan(net.parameters.layers, batch, dense, engine, 1 if wild else count, wild, pin)
+    evaluation = layout.plan(net.parameters.layers, EVAL_CHUNK, dense, "blocked" if engine == "auto" else engine)
     np.testing.assert_array_equal(planned.table, table)
     np.testing.assert_array_equal(planned.evaluation_table, evaluation)
     assert (planned.batch_size, planned.threads, planned.pin_blas) == (batch, count, pin)

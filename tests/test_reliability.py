@@ -17,6 +17,7 @@ import pytest
 import fastnet
 from fastnet import Network
 from fastnet.cli import main
+from fastnet.engine import first_order_epoch
 from conftest import synthetic_digits
 from fastnet.kernels.layout import ENGINE, ROWS, check_arrays, check_columns, plan
 from fastnet.runs import RunFolder
@@ -57,11 +58,11 @@ def test_optimizer_of_another_network_is_refused_not_a_crash():
         X = rng.random((100, 784)).astype(np.float32); y = rng.integers(0, 10, 100)
         a = Network([784, 10, 10], seed=1); a.fit(X, y, epochs=1, momentum=0.9)
         b = Network([784, 100, 10], seed=1)
-        before = b._theta.copy()
+        before = b.parameters.theta.copy()
         try:
             b.fit(X, y, epochs=3, optimizer=a.optimizer)
         except ValueError as error:
-            assert (b._theta == before).all()
+            assert (b.parameters.theta == before).all()
             print("refused:", error)
     """)
     assert result.returncode == 0, result.stderr
@@ -83,12 +84,12 @@ def test_kernel_bridge_refuses_foreign_arrays_even_past_the_optimizer_check():
     """Every array that crosses into kernels/ is checked against the layer table."""
     X, y = blobs()
     net = Network([20, 5, 10], seed=0)
-    data = net._prepare(fastnet.Dataset(X, y, layout="sparse"), None)
+    data = net.with_targets(fastnet.Dataset(X, y, layout="sparse"), None)
     sgd = fastnet.SGD(momentum=0.9)
-    sgd.velocity = np.zeros(7, net.dtype)  # skips SGD.check_state: straight to the bridge
+    velocity = np.zeros(7, net.dtype)  # no optimizer's check: straight to the engine
     with pytest.raises(ValueError, match="velocity: expected"):
-        net._train_epoch(data, sgd, 0.1)
-    layers, theta = net._layers, net._theta
+        first_order_epoch(net, data, 0.1, sgd.update_rule(), (velocity, None), sgd.batch_size)
+    layers, theta = net.parameters.layers, net.parameters.theta
     with pytest.raises(ValueError, match="theta"):
         check_arrays(layers, theta[:-1])
     with pytest.raises(ValueError, match="Y"):
@@ -175,7 +176,7 @@ def test_huge_batch_size_is_the_whole_data_set():
     huge, whole = Network([20, 6, 10], seed=0), Network([20, 6, 10], seed=0)
     huge.fit(X, y, epochs=2, batch_size=10**9)
     whole.fit(X, y, epochs=2, batch_size=50)
-    np.testing.assert_array_equal(huge._theta, whole._theta)
+    np.testing.assert_array_equal(huge.parameters.theta, whole.parameters.theta)
 
 
 # ------------------------------------------------------ 5: scale and NaN weights
@@ -186,10 +187,10 @@ def test_inputs_that_overflow_the_dtype_name_X():
     for call in (net.predict_proba, lambda X: net.cost(X, y)):
         with pytest.raises(ValueError, match="X: the network's outputs overflow float32"):
             call(X)
-    before = net._theta.copy()
+    before = net.parameters.theta.copy()
     with pytest.raises(ValueError, match="X: "):
         net.fit(X, y, epochs=1)
-    np.testing.assert_array_equal(net._theta, before)
+    np.testing.assert_array_equal(net.parameters.theta, before)
 
 
 def test_nan_weights_are_reported_not_predicted_as_zeros():
@@ -380,10 +381,10 @@ def digits(n=1000, seed=1):
 def test_finite_blow_up_raises_restores_and_suggests_a_sensible_eta(eta, output):
     X, y = digits()
     net = Network([784, 30, 10], output=output, seed=0)
-    before = net._theta.copy()
+    before = net.parameters.theta.copy()
     with pytest.raises(fastnet.DivergenceError) as caught:
         net.fit(X, y, epochs=3, eta=eta)
-    np.testing.assert_array_equal(net._theta, before)
+    np.testing.assert_array_equal(net.parameters.theta, before)
     assert net.epochs_trained == 0 and net.optimizer.epoch == 0
     message, suggested = str(caught.value), caught.value.suggested_eta
     assert "blew up" in message and "back to what they were before fit" in message

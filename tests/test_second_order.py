@@ -131,7 +131,7 @@ def test_subset_is_the_prepared_rows():
     X, y = blobs(n=20)
     X[X < 0] = 0.0  # sparse rows of different lengths
     rows = np.array([0, 3, 4, 17])
-    picked, direct = subset(net._prepare(X, y), rows), net._prepare(X[rows], y[rows])
+    picked, direct = subset(net.with_targets(X, y), rows), net.with_targets(X[rows], y[rows])
     for name in ("indptr", "indices", "values", "Y"):
         np.testing.assert_array_equal(getattr(picked, name), getattr(direct, name))
 
@@ -156,11 +156,11 @@ def test_an_l2_whose_l2_over_n_overflows_the_dtype_is_refused_by_name(optimizer)
     """As SGD's: a bad l2, refused before training, not a cost that blew up."""
     X, y = blobs(n=30)
     net = fastnet.Network([5, 4, 3], seed=0)
-    before = net._theta.copy()
+    before = net.parameters.theta.copy()
     with pytest.raises(ValueError, match=r"l2/n: 3\.3+e\+306 overflows this float32 network; "
                                          r"pass a value below 3\.4"):
         net.fit(X, y, epochs=1, optimizer=optimizer(l2=1e308))
-    np.testing.assert_array_equal(net._theta, before)
+    np.testing.assert_array_equal(net.parameters.theta, before)
     assert net.epochs_trained == 0
 
 
@@ -186,11 +186,11 @@ def test_lbfgs_belongs_to_one_network():
     optimizer = fastnet.LBFGS(iterations=2)
     fastnet.Network([5, 3], seed=0).fit(X, y, epochs=1, optimizer=optimizer)
     other = fastnet.Network([5, 4, 3], seed=0)
-    before = other._theta.copy()
+    before = other.parameters.theta.copy()
     with pytest.raises(ValueError, match="this LBFGS trained a network of 18 parameters, but "
                                          "this network has 39"):
         other.fit(X, y, epochs=1, optimizer=optimizer)
-    np.testing.assert_array_equal(other._theta, before)
+    np.testing.assert_array_equal(other.parameters.theta, before)
 
 
 def test_hessian_free_state_belongs_to_one_network():

@@ -347,7 +347,7 @@ def test_threads_train_the_network_on_that_many_threads(monkeypatch):
     net.fit(X.astype(np.float32), y, epochs=3, batch_size=16, eta=0.05, momentum=0.9,
             nesterov=True, l2=1e-4 * 200 / 16, threads=2)
     assert len(counts) == 6
-    np.testing.assert_array_equal(model.network_._theta, net._theta)
+    np.testing.assert_array_equal(model.network_.parameters.theta, net.parameters.theta)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -365,7 +365,7 @@ def test_warm_start_with_another_network_starts_a_new_one(change):
     fresh = clone(model).set_params(warm_start=False).fit(X, y)
     assert model.network_ is not first and model.n_iter_ == 3
     assert repr(model.network_) == repr(fresh.network_)
-    np.testing.assert_array_equal(model.network_._theta, fresh.network_._theta)
+    np.testing.assert_array_equal(model.network_.parameters.theta, fresh.network_.parameters.theta)
     pieces = small_classifier().partial_fit(X, y, classes=[0, 1, 2])
     name = next(iter(change))
     with pytest.raises(ValueError, match=f"{name}(, cost)?: changed since network_ was built"):

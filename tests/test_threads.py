@@ -29,7 +29,7 @@ def train(data, threads, sizes=(20, 24, 16, 3), engine="auto", **options):
     net = fastnet.Network(list(sizes), activation="relu", seed=1)
     net.engine = engine
     net.fit(*data, epochs=2, batch_size=40, eta=0.1, monitor=False, threads=threads, **options)
-    return net._theta.copy()
+    return net.parameters.theta.copy()
 
 
 OPTIONS = [{}, {"l2": 3.0}, {"l2": 2000.0}, {"momentum": 0.9, "nesterov": True}, {"dropout": 0.3},
@@ -58,7 +58,7 @@ def test_threads_on_sparse_inputs(data, sizes, options):
     one = train(data, 1, sizes, "blocked", **options)
     for threads in (2, 3, 7):
         np.testing.assert_array_equal(train(data, threads, sizes, "blocked", **options), one)
-    assert not np.allclose(one, fastnet.Network(list(sizes), activation="relu", seed=1)._theta)
+    assert not np.allclose(one, fastnet.Network(list(sizes), activation="relu", seed=1).parameters.theta)
 
 
 @pytest.mark.parametrize("engine", ["per_sample", "blocked"])
@@ -80,7 +80,7 @@ def test_threads_call_blas_pinned_to_one_thread(data):
     from fastnet.kernels.layout import ENGINE, GEMM, plan
     if not blas.CAN_PIN:
         pytest.skip("this BLAS's thread count cannot be set: threads use BLOCKED instead")
-    layers = fastnet.Network([20, 24, 16, 3])._layers
+    layers = fastnet.Network([20, 24, 16, 3]).parameters.layers
     assert list(plan(layers, 40, True, threads=2, thread_blas=True)[:, ENGINE]) == [GEMM] * 3
     dense = (np.random.default_rng(5).random((240, 20)) + 0.1).astype(np.float32), data[1]
     before = blas._THREAD_COUNT[0]()
@@ -115,7 +115,7 @@ def test_more_threads_than_cores_are_refused_everywhere(monkeypatch, tmp_path, c
     monkeypatch.setattr(fastnet.checks, "cores", lambda: 2)
     X, y = np.zeros((8, 4), np.float32), np.arange(8) % 2
     net = fastnet.Network([4, 3, 2], seed=0)
-    before = net._theta.copy()
+    before = net.parameters.theta.copy()
     message = "threads: 3 threads, but this process may run on 2 cores; pass at most 2"
     with pytest.raises(ValueError, match=message):
         net.fit(X, y, epochs=1, threads=3)
@@ -124,7 +124,7 @@ def test_more_threads_than_cores_are_refused_everywhere(monkeypatch, tmp_path, c
         net.fit(X, y, epochs=1)
     with pytest.raises(TypeError, match="threads: expected a positive integer or 'auto'"):
         net.fit(X, y, epochs=1, threads="all")
-    np.testing.assert_array_equal(net._theta, before)
+    np.testing.assert_array_equal(net.parameters.theta, before)
     net.fit(X, y, epochs=1, threads=2)
     net.fit(X, y, epochs=1, threads="auto")
     with pytest.raises(ValueError, match=message):
@@ -149,7 +149,7 @@ def test_hogwild_threads_share_the_weights(data, options):
         net.fit(X, y, epochs=5, batch_size=4, eta=0.05, monitor=False, threads=threads,
                 hogwild=hogwild, **options)
         losses.append(net.cost(X, y))
-        assert net.hogwild is hogwild and np.all(np.isfinite(net._theta))
+        assert net.hogwild is hogwild and np.all(np.isfinite(net.parameters.theta))
         for W in net.weights:
             assert W.shape[1] in (24, 16, 3)
     assert max(losses) < before, (before, losses)
@@ -172,7 +172,7 @@ def test_hogwild_plans_whole_rows_and_no_blas():
     and writes them whole and in order (ROWS, never register tiles), and no
     layer calls BLAS from a thread."""
     from fastnet.kernels.layout import BLOCKED, ENGINE, GEMM, PER_SAMPLE, ROWS, plan
-    layers = fastnet.Network([20, 24, 16, 3])._layers
+    layers = fastnet.Network([20, 24, 16, 3]).parameters.layers
     assert list(plan(layers, 32, False, hogwild=True)[:, ENGINE]) == [ROWS, BLOCKED, BLOCKED]
     assert list(plan(layers, 32, True, hogwild=True)[:, ENGINE]) == [BLOCKED] * 3
     assert list(plan(layers, 32, False)[:, ENGINE]) == [PER_SAMPLE, GEMM, GEMM]

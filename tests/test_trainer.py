@@ -4,6 +4,7 @@ import pytest
 
 import fastnet
 from fastnet import schedules
+from fastnet.engine import gradient_into
 from fastnet.optim import Optimizer
 from fastnet.training import Trainer
 
@@ -27,7 +28,7 @@ def test_fit_is_a_trainer_run():
     b, _, _ = problem()
     a.fit(X, y, epochs=3, batch_size=5, eta=0.3, momentum=0.5, monitor=False)
     Trainer(b, fastnet.SGD(eta=0.3, batch_size=5, momentum=0.5), (X, y), monitor=False).run(3)
-    assert np.array_equal(a._theta, b._theta)
+    assert np.array_equal(a.parameters.theta, b.parameters.theta)
     assert a.epochs_trained == b.epochs_trained == 3
 
 
@@ -102,9 +103,9 @@ class HalfStep(Optimizer):
         return {"step": self.step, **super().hyperparameters()}
 
     def train_epoch(self, net, data, progress=None):
-        gradient = np.empty_like(net._theta)
-        net._gradient_into(gradient, data)
-        net._theta -= self.step * gradient
+        gradient = np.empty_like(net.parameters.theta)
+        gradient_into(net, gradient, data)
+        net.parameters.theta -= self.step * gradient
         return {"epoch_seconds": 0.0}
 
 
@@ -117,7 +118,7 @@ def test_any_optimizer_plugs_into_fit_and_checkpoints(tmp_path):
     fastnet.save_checkpoint(net, net.optimizer, tmp_path / "c.npz")
     again, optimizer = fastnet.load_checkpoint(tmp_path / "c.npz")
     assert isinstance(optimizer, HalfStep) and optimizer.epoch == 5
-    assert np.array_equal(again._theta, net._theta)
+    assert np.array_equal(again.parameters.theta, net.parameters.theta)
 
 
 # ------------------------------------------------------------ time budget
@@ -332,7 +333,7 @@ def test_running_cost_is_the_cost_of_the_samples_as_trained(weighted):
     penalties = []
     for _ in range(3):
         net2.fit(X, y, epochs=1, batch_size=30, eta=0.3, l2=0.5, sample_weight=w, monitor=False)
-        penalties.append(net2._penalty())
+        penalties.append(net2.regularisation_term())
         starts.append(net2.cost(X, y, w) - penalties[-1])
     np.testing.assert_allclose(history["training_cost"],
                                np.array(starts[:3]) + np.array(penalties), rtol=1e-12)
@@ -341,13 +342,13 @@ def test_running_cost_is_the_cost_of_the_samples_as_trained(weighted):
 def test_running_cost_needs_no_pass_over_the_training_data(monkeypatch):
     net, X, y = problem(n=40)
     calls = []
-    evaluate = net._evaluate
-    monkeypatch.setattr(net, "_evaluate", lambda data, check=True: (calls.append(data.n),
-                                                                      evaluate(data, check))[1])
+    evaluate = fastnet.training.evaluate  # the Trainer's evaluation passes (engine.evaluate)
+    monkeypatch.setattr(fastnet.training, "evaluate", lambda net, data, check_finite=True: (
+        calls.append(data.n), evaluate(net, data, check_finite))[1])
     for monitor, passes in (("running", 0), (True, 4), (False, 0)):
         calls.clear()
         history = net.fit(X, y, epochs=4, batch_size=8, eta=0.1, monitor=monitor)
-        assert calls[1:] == [40] * passes  # calls[0]: the cost before the fit, on a sample
+        assert calls == [40] * passes
         assert len(history["training_cost"]) == (4 if monitor else 0)
     threads = [problem(n=40)[0] for _ in range(2)]
     costs = [t.fit(X, y, epochs=2, batch_size=8, eta=0.1, monitor="running", threads=c)["training_cost"]

@@ -424,7 +424,7 @@ def test_restore_best_keeps_the_weights_of_the_best_validation_epoch():
 def test_divergence_raises_and_restores_the_weights(dtype, monitor):
     net, X, y = problem(dtype, output="linear", cost="quadratic")
     net.fit(X, y, epochs=1, batch_size=4, eta=0.01, monitor=False)  # a previous fit
-    before = net._theta.copy()
+    before = net.parameters.theta.copy()
     epochs_trained, cost = net.epochs_trained, net.cost(X, y)
     finished = []
     sgd = fastnet.SGD(eta=1e6, batch_size=4, momentum=0.5)
@@ -434,7 +434,7 @@ def test_divergence_raises_and_restores_the_weights(dtype, monitor):
     message = str(caught.value)
     assert f"epoch {len(finished) + 1} " in message
     assert "eta=1e+06" in message and "smaller eta" in message
-    np.testing.assert_array_equal(net._theta, before)
+    np.testing.assert_array_equal(net.parameters.theta, before)
     # Nothing of the failed run is left: counters, cost's regulariser, optimizer state.
     assert net.epochs_trained == epochs_trained and net.cost(X, y) == cost
     assert sgd.epoch == 0 and not sgd.velocity.any() and sgd.history["eta"] == []
@@ -483,5 +483,5 @@ def test_parameters_and_training_arrays_start_on_a_cache_line(dtype, monkeypatch
     assert all(on_a_line(a) for a in (state.theta, state.velocity, state.grad, work.Z, work.A,
                                        work.D))
     for other in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
-        assert on_a_line(other._theta) and np.array_equal(other._theta, net._theta)
+        assert on_a_line(other.parameters.theta) and np.array_equal(other.parameters.theta, net.parameters.theta)
     assert on_a_line(net.join_parameters(net.weights, net.biases))
