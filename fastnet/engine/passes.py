@@ -59,6 +59,7 @@ def evaluate(net: Network, data: Dataset, check_finite: bool = True) -> tuple[fl
     ``Dataset`` with targets), both weighted means where it has sample
     weights; accuracy None for a regression (one linear output).
     ``check_finite`` as for ``outputs``."""
+    assert data.Y is not None, "evaluate takes a Dataset with targets (Network.with_targets)"
     A, Z = outputs(net, data, check_finite)
     costs = np.empty(data.n, dtype=np.float64)
     output_costs(costs, A, Z, data.Y, OUTPUTS[net.output], COSTS[net.cost_name])
