@@ -97,7 +97,7 @@ class Network(Curvature):
         self.threads = None   # training threads: None (1), N or "auto"; see engine/plan.py
         self.hogwild = False  # threads step without locks (kernels/hogwild.py)
         try:
-            self.parameters = self._initial_parameters()  # the weights and biases (engine.Parameters)
+            self.parameters: Parameters = self._initial_parameters()  # the weights and biases
         except MemoryError:
             raise too_large("sizes", self.sizes, self.dtype,
                             "than this process can allocate now") from None
