@@ -29,7 +29,8 @@ from .curvature import Curvature
 from .kernels.activations import RELU, SIGMOID, TANH
 from .dataset import Dataset
 from . import engine
-from .engine import Parameters, Plan, plan
+from .engine import Parameters, Plan
+from .engine.plan import plan
 from .files.model_io import read_model_file, save_model
 from .kernels.layout import build, check_columns
 from . import onnx_export

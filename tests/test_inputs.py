@@ -262,7 +262,7 @@ def test_a_network_too_large_for_memory_is_named_before_allocating(monkeypatch):
     def fails(*args):
         raise MemoryError
 
-    monkeypatch.setattr("fastnet.network.line_aligned_zeros", fails)
+    monkeypatch.setattr("fastnet.engine.parameters.line_aligned_zeros", fails)
     with pytest.raises(ValueError, match=r"sizes: a network of layers \[4, 5, 3\] has 43 weights "
                                          r"and biases, 0.0 GiB .*than this process can allocate"):
         fastnet.Network([4, 5, 3], dtype="float64")

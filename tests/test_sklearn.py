@@ -333,9 +333,9 @@ def test_threads_leave_numbas_setting_alone_and_verbose_prints_each_epoch(capsys
 def test_threads_train_the_network_on_that_many_threads(monkeypatch):
     """threads=2 reaches the network's fit: every batch is shared by two threads
     (kernels/threads.py), and the weights are those of Network.fit(threads=2)."""
-    import fastnet.network
-    shared, counts = fastnet.network.train_epoch_threads, []
-    monkeypatch.setattr(fastnet.network, "train_epoch_threads",
+    import fastnet.engine.epoch
+    shared, counts = fastnet.engine.epoch.train_epoch_threads, []
+    monkeypatch.setattr(fastnet.engine.epoch, "train_epoch_threads",
                         lambda *args: counts.append(args[-1]) or shared(*args))
     X, y = blobs()
     model = small_classifier(threads=2, max_iter=3, n_iter_no_change=3)

@@ -319,13 +319,13 @@ def test_evaluation_and_curvature_wake_threads_from_the_same_sample_count(monkey
     import fastnet.network
     from fastnet.kernels.tunables import PARALLEL_FROM
 
-    net, asked, forward_all = fastnet.Network([3, 4, 2], seed=0), [], fastnet.network.forward_all
+    net, asked, forward_all = fastnet.Network([3, 4, 2], seed=0), [], fastnet.engine.passes.forward_all
 
     def recording(*args, threads=None):
         asked.append(threads)
         return forward_all(*args, threads=threads)
 
-    monkeypatch.setattr(fastnet.network, "forward_all", recording)
+    monkeypatch.setattr(fastnet.engine.passes, "forward_all", recording)
     for n in (PARALLEL_FROM - 1, PARALLEL_FROM):
         net.predict(np.ones((n, 3), dtype=np.float32))
     assert asked == [1, numba.get_num_threads()]

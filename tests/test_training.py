@@ -474,7 +474,7 @@ def test_parameters_and_training_arrays_start_on_a_cache_line(dtype, monkeypatch
     net, X, y = problem(dtype, sizes=(5, 9, 3))
     seen = []
     epoch = train.train_epoch
-    monkeypatch.setattr(fastnet.network, "train_epoch",
+    monkeypatch.setattr(fastnet.engine.epoch, "train_epoch",
                         lambda state, work, *rest: (seen.append((state, work)),
                                                     epoch(state, work, *rest))[1])
     sgd = fastnet.SGD(eta=0.1, momentum=0.9, batch_size=4)

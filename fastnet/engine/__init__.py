@@ -5,7 +5,8 @@ kernels; they pack the kernels' records (``State``, ``Step``, ``Buffers``,
 ``Inputs``) and check every array that crosses (``check_arrays``).
 
 ``Parameters``: a network's weights and biases in the kernels' flat layout.
-``plan``: which engine runs each layer and pass, and on how many threads.
+``plan.plan``: which engine runs each layer and pass, and on how many threads
+(a ``Plan``; ``fastnet.engine.plan`` stays the module).
 ``first_order_epoch``: one epoch of SGD, Adam or AdamW, from the optimizer's rule.
 ``outputs``, ``evaluate``, ``gradient_into``: the whole-data passes.
 ``check``, ``scalar``: what crosses into a kernel, checked.
@@ -14,7 +15,7 @@ from .checked import check, scalar
 from .epoch import first_order_epoch
 from .parameters import Parameters
 from .passes import evaluate, gradient_into, outputs
-from .plan import Plan, plan
+from .plan import Plan
 
 __all__ = ["Parameters", "Plan", "check", "evaluate", "first_order_epoch", "gradient_into",
-           "outputs", "plan", "scalar"]
+           "outputs", "scalar"]
