@@ -101,7 +101,7 @@ def test_weights_change_training():
     (-np.ones(60), ValueError, "must not be negative"),
     (np.full(60, np.nan), ValueError, "NaN or infinite"),
     (np.ones(59), ValueError, r"expected shape \(60,\)"),
-    (np.zeros(60), ValueError, "every weight is 0"),
+    (np.zeros(60), ValueError, "every weight is zero"),
     (np.array(["a"] * 60), TypeError, "non-negative numbers"),
     (np.full(60, 1e300), ValueError, "too large for float32"),
 ])
