@@ -43,9 +43,9 @@ ENTRY_POINTS = (
     EntryPoint("evaluate", lambda net, pixels, floats: (net.evaluate(pixels), net.evaluate(floats))),
     EntryPoint("predict", lambda net, pixels, floats: net.predict(pixels)),
     EntryPoint("gradient", lambda net, pixels, floats: net.gradient(pixels)),
-    EntryPoint("epoch, one thread",
+    EntryPoint("epoch (one thread)",
                lambda net, pixels, floats: net.fit(pixels, epochs=1, threads=1, validation=(floats, None))),
-    EntryPoint("epoch, threads",
+    EntryPoint("epoch (threads)",
                lambda net, pixels, floats: net.fit(pixels, epochs=1, threads=2), threads=True),
 )
 
