@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -22,8 +22,10 @@ from ..checks import choice, cores
 from ..dataset import Dataset
 from ..network import Network
 
-DTYPES = ("float32", "float64")
-LAYOUTS = ("sparse", "dense")
+Dtype = Literal["float32", "float64"]
+Layout = Literal["sparse", "dense"]
+DTYPES: tuple[Dtype, ...] = ("float32", "float64")
+LAYOUTS: tuple[Layout, ...] = ("sparse", "dense")
 INPUTS = 784     # MNIST's columns: their CSR column numbers have the dtype of any n_in up to 65,536
 SAMPLES = 20     # tiny data: two batches of 10
 DENSITY = 0.19   # MNIST's fraction of non-zero pixels
@@ -50,7 +52,7 @@ ENTRY_POINTS = (
 )
 
 
-def precompile(dtype: str | Sequence[str] = DTYPES, layout: str | Sequence[str] = LAYOUTS,
+def precompile(dtype: Dtype | Sequence[Dtype] = DTYPES, layout: Layout | Sequence[Layout] = LAYOUTS,
                verbose: bool = False) -> dict[tuple[str, str, str], float]:
     """Compile (or load from Numba's cache) the kernels of a typical run ahead
     of it, so that the first ``fit`` compiles nothing: the inputs' conversion,
@@ -61,7 +63,7 @@ def precompile(dtype: str | Sequence[str] = DTYPES, layout: str | Sequence[str] 
     (dtype, layout, entry point name); an entry point that needs two cores is
     left out on one."""
     dtypes = _names("dtype", dtype, DTYPES)
-    layouts = _names("layout", layout, LAYOUTS)
+    layouts = cast("tuple[Layout, ...]", _names("layout", layout, LAYOUTS))
     rng = np.random.default_rng(0)
     X = (rng.integers(1, 256, (SAMPLES, INPUTS)) * (rng.random((SAMPLES, INPUTS)) < DENSITY)).astype(np.uint8)
     y = np.arange(SAMPLES) % 10
