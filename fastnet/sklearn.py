@@ -390,7 +390,6 @@ class _FastNetEstimator(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.non_deterministic = self.random_state is None
         tags.input_tags.sparse = True
         return tags
 
