@@ -205,3 +205,16 @@ def test_smoke_sparse(capsys):
     assert ran["fastnet"]["accuracy"] > 1.5 / sparse.CLASSES
     skipped = [line for line in lines if "skipped" in line]
     assert len(ran) + len(skipped) == len(sparse.CONTENDERS)
+
+
+def test_smoke_optimizers(capsys):
+    """Every optimizer on the tabular problem at the quick size: one row each,
+    and each learns above chance (4 classes)."""
+    from bench import optimizers
+    results = optimizers.main(["--quick", "--epochs", "2", "--problems", "tabular"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [r["optimizer"] for r in results] == list(optimizers.SETTINGS)
+    assert sum(line.startswith("| tabular |") for line in lines) == len(optimizers.SETTINGS)
+    assert all(r["accuracy"] > 0.35 and r["seconds"] > 0 for r in results)
+    with pytest.raises(SystemExit):
+        optimizers.main(["--problems", "imagenet"])
