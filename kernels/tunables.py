@@ -79,8 +79,9 @@ THREADS_FROM_BATCH = 32
 # Measured: not recorded (the barrier itself: about 0.14 µs for two threads).
 SPINS = 4096
 
-# Blocks the curvature products sum the samples in, whatever the thread count
-# (at most this many threads help); changing it moves rounding.
+# Blocks the full-batch passes (the gradient, its cost, the curvature products) sum
+# the samples in, whatever the thread count (at most this many threads help);
+# changing it moves rounding.
 # Measured: not recorded.
 CURVATURE_BLOCKS = 8
 
