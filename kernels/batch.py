@@ -108,7 +108,7 @@ def forward_batch(buffers, theta, layers, data, rows, keep, key, position, scale
         activate(buffers, layers, l, m, keep, key, position)
 
 
-@kernel(inline=True)
+@kernel  # not inlined: the training passes and the R-passes call it (compile time)
 def linear_forward(target, buffers, theta, layers, data, rows, l, keep, scale):
     """Layer l's units in ``target`` (m·U,) = scale·(its input @ W) + b for the
     samples ``rows`` (m,), overwritten, on layer l's engine; the input is
@@ -205,7 +205,7 @@ def batch_cost(buffers, layers, data, rows, output, cost):
     return total
 
 
-@kernel(inline=True)
+@kernel  # not inlined: the training passes and the R-passes call it (compile time)
 def delta_product(target, source, theta, layers, l, m, scale):
     """Layer l's units in ``target`` (m·U,) = scale·(layer l+1's units in
     ``source`` (m·U,) @ W_{l+1}ᵀ), the first n_out of each sample's, overwritten,
