@@ -96,10 +96,6 @@ EVAL_CHUNK = 256
 # the first bad entry; the chunk size itself not recorded.
 FINITE_CHUNK = 4096
 
-# Directions per call when building the dense Hessian.
-# Measured: not recorded.
-HESSIAN_CHUNK = 64
-
 # -- checks during a fit ----------------------------------------------------
 
 # Evenly spaced samples the cost before a fit (divergence's reference) is taken on
