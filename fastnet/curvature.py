@@ -6,26 +6,26 @@ P = ``net.n_parameters`` numbers.  (Inside, the parameters live in a padded
 vector ``net._theta``, see ``kernels/layout.py``; ``_flat_index`` maps one to
 the other.)
 
-Products are of the mean *unregularised* cost over the samples given: the
-gradient, H·v by Pearlmutter's R-operator and the Gauss-Newton product G·v,
-all compiled in ``kernels/curvature.py``.  The underscore methods take a
+Products are of the mean *unregularised* cost over the samples given
+(weighted: Σ w_i·C_i / Σ w_i where the data has sample weights): the
+gradient (``kernels/train.py``'s, the training passes'), H·v by Pearlmutter's
+R-operator and the Gauss-Newton product G·v (``kernels/curvature.py``: two
+more passes over the training passes' buffers).  The underscore methods take a
 prepared ``Dataset`` and padded vectors, for optimizers that call them every
 iteration.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .costs import COSTS, OUTPUTS
 from .dataset import Dataset
-from .kernels.curvature import (cost_gradient, curvature_product, curvature_products,
-                                mean_cost)
-from .kernels.tunables import CURVATURE_BLOCKS, HESSIAN_CHUNK
+from .kernels.bands import at_once
+from .kernels.curvature import product_all
+from .kernels.train import cost_all, gradient_all
 
 if TYPE_CHECKING:
     from .engine.plan import Plan
@@ -46,7 +46,10 @@ class Curvature:
         @property
         def n_parameters(self) -> int: ...
 
-        def _prepare(self, X: ArrayLike | Dataset, y: ArrayLike | None, name: str = "X") -> Dataset: ...
+        def _prepare(self, X: ArrayLike | Dataset, y: ArrayLike | None, name: str = "X",
+                     sample_weight: ArrayLike | None = None) -> Dataset: ...
+
+        def _check(self, layers: NDArray[np.int64], data: Dataset, **arrays: object) -> None: ...
 
         def _plan(self, data: Dataset | None, batch_size: int = 10, threads: int | str | None = None,
                   hogwild: bool = False) -> Plan: ...
@@ -138,15 +141,16 @@ class Curvature:
         data = self._prepare(X, y)
         index = self._flat_index
         H = np.empty((P, P))
-        for start in range(0, P, HESSIAN_CHUNK):
-            rows = index[start:start + HESSIAN_CHUNK]
-            V = np.zeros((len(rows), self._theta.shape[0]), dtype=self.dtype)
-            V[np.arange(len(rows)), rows] = 1
-            out = np.empty_like(V)
-            curvature_products(out, self._theta, V, self._layers, data.indptr, data.indices,
-                               data.values, data.Y, OUTPUTS[self.output], COSTS[self.cost_name],
-                               bool(gauss_newton))
-            H[start:start + len(rows)] = out[:, index]
+        threads = self._plan(data).evaluation_threads or 1
+
+        def columns(t):  # thread t's columns, each a product on one thread: the same sums
+            v, out = np.zeros_like(self._theta), np.empty_like(self._theta)
+            for i in range(t, P, threads):
+                v[index[i]] = 1
+                self._curvature_product(data, v, out, gauss_newton, threads=1)
+                v[index[i]] = 0
+                H[i] = out[index]
+        at_once(columns, min(threads, P))
         return H
 
     # ------------------------------------------------------------ for optimizers
@@ -157,43 +161,32 @@ class Curvature:
                                  f"array laid out like the parameters, got {array.shape} "
                                  f"{array.dtype}")
 
+    def _passes(self, data, **padded):
+        """The layer table of the full-batch passes over the prepared ``data``
+        (the plan's evaluation table), its threads, the codes of the output
+        and cost, after checking ``data`` and the ``padded`` vectors."""
+        self._check_padded(**padded)
+        planned = self._plan(data)
+        layers = planned.evaluation_table
+        self._check(layers, data, Y=data.Y)
+        return layers, planned.evaluation_threads, OUTPUTS[self.output], COSTS[self.cost_name]
+
     def _cost_gradient(self, data, grad):
-        """Mean unregularised cost over the prepared ``data`` (float); the gradient
-        is written into ``grad``, a padded vector like ``_theta``."""
-        self._check_padded(grad=grad)
-        with numba_threads(self._plan(data).evaluation_threads):
-            return cost_gradient(grad, self._theta, self._layers, data.indptr, data.indices,
-                                 data.values, data.Y, OUTPUTS[self.output],
-                                 COSTS[self.cost_name], min(CURVATURE_BLOCKS, data.n))
+        """Mean (weighted) unregularised cost over the prepared ``data`` (float);
+        the gradient is written into ``grad``, a padded vector like ``_theta``."""
+        layers, threads, output, cost = self._passes(data, grad=grad)
+        return gradient_all(grad, self._theta, layers, data.record(), output, cost, threads)
 
     def _cost(self, data):
-        """Mean unregularised cost over the prepared ``data`` (float): forward only."""
-        with numba_threads(self._plan(data).evaluation_threads):
-            return mean_cost(self._theta, self._layers, data.indptr, data.indices,
-                             data.values, data.Y, OUTPUTS[self.output], COSTS[self.cost_name],
-                             min(CURVATURE_BLOCKS, data.n))
+        """Mean (weighted) unregularised cost over the prepared ``data`` (float):
+        the forward passes of ``_cost_gradient``, the same number."""
+        layers, threads, output, cost = self._passes(data)
+        return cost_all(self._theta, layers, data.record(), output, cost, threads)
 
-    def _curvature_product(self, data, v, out, gauss_newton=False):
+    def _curvature_product(self, data, v, out, gauss_newton=False, threads=None):
         """out = H·v (or G·v) over the prepared ``data``; v and out padded like
-        ``_theta`` (v's padding zero), out overwritten."""
-        self._check_padded(v=v, out=out)
-        with numba_threads(self._plan(data).evaluation_threads):
-            curvature_product(out, self._theta, v, self._layers, data.indptr,
-                              data.indices, data.values, data.Y, OUTPUTS[self.output],
-                              COSTS[self.cost_name], bool(gauss_newton), min(CURVATURE_BLOCKS, data.n))
-
-
-@contextmanager
-def numba_threads(count):
-    """Run Numba's parallel kernels on ``count`` threads (the plan's evaluation
-    threads: one below PARALLEL_FROM samples, where waking the others costs
-    more than they save)."""
-    before = numba.get_num_threads()
-    if count == before:
-        yield
-        return
-    numba.set_num_threads(count)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
+        ``_theta`` (v's padding zero), out overwritten; on the plan's threads
+        unless ``threads`` says."""
+        layers, planned, output, cost = self._passes(data, v=v, out=out)
+        product_all(out, self._theta, v, layers, data.record(), output, cost, bool(gauss_newton),
+                    planned if threads is None else threads)

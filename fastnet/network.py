@@ -38,8 +38,7 @@ from .kernels.layout import (B_OFF, N_IN, N_OUT, W_OFF, WIDTH, build, check_arra
                              line_aligned, line_aligned_zeros, n_parameters)
 from .kernels.hogwild import hogwild_buffers, hogwild_epoch
 from .kernels.threads import train_epoch_threads
-from .kernels.train import Buffers, State, Step, buffers, forward_all, gradient_sum, train_epoch
-from .kernels.tunables import EVAL_CHUNK
+from .kernels.train import Buffers, State, Step, buffers, forward_all, train_epoch
 from .kernels.update import RULES, all_finite
 from . import onnx_export
 from .optim import SGD, Optimizer
@@ -626,14 +625,7 @@ class Network(Curvature):
     def _gradient_into(self, grad, data):
         """grad (p,) = the gradient of the (weighted) mean unregularised cost over
         the prepared ``data``, in the padded parameter layout; overwritten."""
-        layers = self._plan(data).evaluation_table
-        chunk = buffers(layers, EVAL_CHUNK, self.dtype,
-                        longest_row=0 if data.dense else data.longest_row())
-        self._check(layers, data, grad=grad, Y=data.Y, batch_size=EVAL_CHUNK,
-                    buffers=tuple((name, getattr(chunk, name)) for name in ("Z", "A", "D")),
-                    gathered=chunk.X, columns=(chunk.col_start, chunk.col_sample, chunk.col_value))
-        gradient_sum(grad, self._theta, layers, data.record(), OUTPUTS[self.output],
-                     COSTS[self.cost_name], chunk)
+        self._cost_gradient(data, grad)
 
 
 def takes(function: Callable, n: int) -> bool:

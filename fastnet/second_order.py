@@ -2,7 +2,8 @@
 
 Both are full-batch methods that plug into the same loop as SGD
 (``net.fit(X, y, epochs, optimizer=fastnet.LBFGS())``).  The objective is the
-mean cost over the training data plus the book's L2 term l2/(2n)·Σw²
+mean cost over the training data (weighted with ``sample_weight``: Σ w_i·C_i /
+Σ w_i) plus the book's L2 term l2/(2n)·Σw²
 (biases are not regularised), the same number ``training_cost`` reports.
 
 One *epoch* of a second-order method is a fixed number of its own
@@ -102,13 +103,6 @@ class Objective:
 
 
 # ------------------------------------------------------------------ L-BFGS
-def unweighted(optimizer: Optimizer, data: Dataset) -> None:
-    """Refuse sample weights: the curvature kernels weigh every sample alike."""
-    if data.sample_weight is not None:
-        raise ValueError(f"sample_weight: {type(optimizer).__name__} weighs every sample alike; "
-                         "pass sample_weight=None, or train with fastnet.SGD")
-
-
 class LBFGS(Optimizer):
     """Full-batch L-BFGS through ``scipy.optimize.minimize(method="L-BFGS-B")``.
 
@@ -147,7 +141,6 @@ class LBFGS(Optimizer):
     def start(self, net: Network, data: Dataset, epochs: int | None, seconds: float | None = None) -> None:
         """Refuse a network other than the one this run trained (its last
         result has another number of parameters)."""
-        unweighted(self, data)
         if self.result is not None and len(self.result.x) != net.n_parameters:
             raise ValueError(
                 f"optimizer: this LBFGS trained a network of {len(self.result.x)} parameters, but "
@@ -239,7 +232,6 @@ class HessianFree(Optimizer):
         return self.l2, 0.0
 
     def start(self, net: Network, data: Dataset, epochs: int | None, seconds: float | None = None) -> None:
-        unweighted(self, data)
         if self.direction is None:
             self.direction = np.zeros_like(net._theta)
         self.check_state_shape(net)
