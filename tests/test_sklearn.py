@@ -326,9 +326,9 @@ def test_hidden_layer_sizes_that_are_no_sizes_are_named(sizes):
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("estimator", ["classifier", "regressor"])
-@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
 def test_integer_sample_weights_train_as_repeated_rows(estimator, solver):
-    """One batch per epoch: a weight of k steps as k copies of the row would."""
+    """One batch per epoch (or L-BFGS): a weight of k steps as k copies of the row would."""
     X, y = blobs(n=60)
     if estimator == "regressor":
         y = X @ np.array([1.0, -2.0, 0.5, 3.0])
