@@ -1,7 +1,7 @@
 """Run every benchmark workload for fastnet and each peer in one process; print and save.
 
     python -m bench.compare                   # full run (several minutes on 2 cores)
-    python -m bench.compare --quick           # smoke run: 5,000 images, 1 repetition
+    python -m bench.compare --quick           # every table and ratio in under 2 minutes, indicative
     python -m bench.compare --json results.json --ch3-epochs 30
     python -m bench.compare --report results.json   # print an earlier run's table again
     python -m bench.compare --only-fits --workloads 800-b32,1000x2-b32-noisy --epochs 2
@@ -9,8 +9,9 @@
     python -m bench.compare --only-fits --rounds 3
                                               # the whole-fit targets from paired rounds
 
-Prints seconds per epoch (median of ``--repeats``, scaled to 50,000 images
-where a peer or ``--images`` times fewer), fastnet's speed-up over each peer,
+Prints seconds per epoch (median of ``--repeats`` paired rounds, the peers
+alternated, scaled to 50,000 images where a peer or ``--images`` times fewer),
+fastnet's speed-up over each peer (the median of the rounds' speed-ups),
 the start-up costs of the JIT (cold and warm cache, in fresh subprocesses),
 the time to 95% test accuracy, the book's chapter-3 run and the peak RSS while
 training, then the issue's targets with PASS / FAIL. ``--json`` writes the raw
@@ -20,7 +21,9 @@ included, with each workload's roofline) comes first; ``--workloads`` picks
 its rows, ``--epochs`` its epochs per fit, ``--rounds`` how many times each
 peer's fit runs (the peers alternated; the speed-ups and the targets are the
 median of the rounds' speed-ups, which a noisy machine moves less than any
-single fit), ``--only-fits`` skips the rest.
+single fit), ``--fit-images`` caps its images, ``--only-fits`` skips the rest.
+``--quick`` (under 2 minutes on 2 cores) runs every table with one round,
+5,000 images per epoch or fit and one epoch per fit: every ratio, indicative only.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
+
+import numpy as np
 
 if not __package__:  # `python bench/compare.py`: make the `bench` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -134,36 +139,60 @@ def _ready_peer(name: str, workload: Workload, X, y) -> tuple[Peer, object]:
     return peer, peer.prepare(X, y)
 
 
-def measure_epochs(peers, workloads, X, y, repeats: int) -> list[dict]:
-    """One record per (workload, peer): seconds per 50,000-image epoch (scaled from len(X)).
+def measure_epochs(peers, workloads, X, y, rounds: int) -> list[dict]:
+    """One record per (workload, peer): seconds per 50,000-image epoch (scaled from len(X)),
+    from ``rounds`` paired rounds: each round times one epoch of every peer, the
+    peers in alternating order (as ``fits.measure_fits`` does), so that a slow
+    phase of the machine falls on all of them alike.
 
     ``median_seconds`` is the epoch alone: the peer's own training-only clock where
     it has one (fastnet's ``epoch_seconds``; its ``fit`` converts X on every call),
     else the wall time of ``train_epoch``; ``wall_median_seconds`` is always the wall.
+    A peer's record also has ``speedup``: the median of its round-by-round
+    seconds over fastnet's (the figure the targets use).
     """
     order = data.epoch_order(len(X), SEED)
     records = []
     for workload in workloads:
+        ready, timings, busy, skipped = {}, {}, {}, {}
+        for name in peers:
+            try:
+                ready[name] = _ready_peer(name, workload, X, y)
+            except PeerUnavailable as exc:
+                skipped[name] = str(exc)
+        for round_ in range(rounds):
+            for name in ready if round_ % 2 == 0 else list(ready)[::-1]:
+                peer, prepared = ready[name]
+                settle()
+                meter = CpuMeter()
+                timing = time_epoch(peer, prepared, order, 1, data.N_TRAIN)
+                if name in timings:
+                    timings[name].seconds += timing.seconds
+                    timings[name].internal_seconds += timing.internal_seconds
+                else:
+                    timings[name] = timing
+                other = meter.other_cores()
+                busy[name] = None if other is None else max(other, busy.get(name) or 0.0)
+                _log(f"  {workload.label:<24} {name:<13} {timing.epoch_median:8.3f} s/epoch"
+                     + ("" if other is None else f"  (other processes: {other:.2f} cores)"))
+        ours = timings.get("fastnet")
         for name in peers:
             record = {"workload": workload.id, "sizes": list(workload.sizes),
-                      "batch_size": workload.batch_size, "eta": workload.eta, "peer": name}
-            try:
-                peer, prepared = _ready_peer(name, workload, X, y)
-            except PeerUnavailable as exc:
-                records.append({**record, "skipped": str(exc)})
+                      "batch_size": workload.batch_size, "eta": workload.eta, "peer": name,
+                      "rounds": rounds}
+            if name in skipped:
+                records.append({**record, "skipped": skipped[name]})
                 continue
-            settle()
-            meter = CpuMeter()
-            timing = time_epoch(peer, prepared, order, repeats, data.N_TRAIN)
-            other = meter.other_cores()
+            timing = timings[name]
             records.append({**record, "median_seconds": timing.epoch_median,
                             "min_seconds": min(timing.internal_seconds or timing.seconds),
                             "wall_median_seconds": timing.median, "wall_seconds": timing.seconds,
                             "internal_seconds": timing.internal_seconds or None,
                             "images_timed": timing.n_timed, "images_per_epoch": timing.n_images,
-                            "other_cores_busy": other})
-            _log(f"  {workload.label:<24} {name:<13} {timing.epoch_median:8.3f} s/epoch"
-                 + ("" if other is None else f"  (other processes: {other:.2f} cores)"))
+                            "other_cores_busy": busy[name]})
+            if name != "fastnet" and ours is not None:
+                theirs = np.array(timing.internal_seconds or timing.seconds)
+                records[-1]["speedup"] = float(np.median(theirs / np.array(ours.internal_seconds or ours.seconds)))
     return records
 
 
@@ -299,6 +328,7 @@ def evaluate_targets(results: dict) -> list[dict]:
         ours, theirs = _record(records, t.workload.id, "fastnet"), _record(records, t.workload.id, t.peer)
         ratio = theirs["median_seconds"] / ours["median_seconds"] \
             if "median_seconds" in ours and "median_seconds" in theirs else None
+        ratio = theirs.get("speedup", ratio)  # paired rounds where measured
         targets.append({"target": f"{t.workload.label}: >= {t.factor:g}x {t.peer}",
                         "measured": None if ratio is None else f"{ratio:.1f}x",
                         "verdict": _verdict(None if ratio is None else ratio >= t.factor,
@@ -363,7 +393,8 @@ def format_report(results: dict) -> str:
     cfg, machine = results["config"], results["machine"]
     lines = [
         f"fastnet bench{' (QUICK: indicative only)' if cfg['quick'] else ''}: one epoch = "
-        f"{data.N_TRAIN:,} images, float32, eta {ETA}, median of {cfg['repeats']}",
+        f"{data.N_TRAIN:,} images, float32, eta {ETA}, median of {cfg['repeats']} paired rounds "
+        "(the peers alternated; speed-ups the median of each round's)",
         f"machine: {machine['cpu_model']}, {machine['cpus_usable']} usable cores; load average "
         f"{machine['load_average_start'][0]:.2f} at start, {machine.get('load_average_end', [0])[0]:.2f} at end",
     ]
@@ -399,7 +430,7 @@ def format_report(results: dict) -> str:
             if r["peer"] == "fastnet":
                 speed = "-"
             else:
-                speed = f"{r['median_seconds'] / ours:.1f}x" if ours else "n/a"
+                speed = f"{r.get('speedup', r['median_seconds'] / ours):.1f}x" if ours else "n/a"
             note = f"  ({'; '.join(notes)})" if notes else ""
             lines.append(f"{head} {r['median_seconds']:>9.3f}  {speed}{note}")
     lines += _format_extras(results)
@@ -465,13 +496,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: --images 5000 --repeats 1 --ch3-epochs 1 --acc-max-epochs 1")
+                        help="every table and ratio in under 2 minutes, indicative only: --images 5000 "
+                             "--repeats 1 --ch3-epochs 1 --acc-max-epochs 1 --epochs 1 --fit-images 5000")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the raw numbers here")
     parser.add_argument("--report", type=Path, metavar="PATH",
                         help="measure nothing: print the table of an earlier --json file")
     parser.add_argument("--peers", default=",".join(PEER_NAMES), help="comma-separated peers")
     parser.add_argument("--images", type=int, help=f"images per timed epoch (default {data.N_TRAIN})")
-    parser.add_argument("--repeats", type=int, help="epochs timed per workload and peer (default 3)")
+    parser.add_argument("--repeats", type=int,
+                        help="paired rounds of the epoch table, one epoch of every peer each, the "
+                             "peers alternated; the speed-ups are the median of the rounds' (default 3)")
     parser.add_argument("--ch3-epochs", type=int, help="epochs of the chapter-3 run (default 60)")
     parser.add_argument("--ch3-eta", type=float, default=0.1)
     parser.add_argument("--acc-sizes", default="784,100,10", help="network for the time to 95%%")
@@ -483,7 +517,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workloads", default="all",
                         help="whole-fit workloads, comma-separated, 'all' or 'none': "
                         + ",".join(w.id for w in FIT_WORKLOADS))
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per whole fit (default 3)")
+    parser.add_argument("--epochs", type=int, help="epochs per whole fit (default 3)")
+    parser.add_argument("--fit-images", type=int, metavar="N",
+                        help="at most N images per whole fit (default: each workload's own)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="whole fits per workload and peer, the peers alternated; the "
                              "speed-ups are the median of the rounds' (default 1)")
@@ -492,8 +528,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="measure only the whole-fit table (about 2 minutes for all workloads)")
     parser.add_argument("--skip", default="", help=f"comma-separated extras to skip: {','.join(EXTRAS)}")
     args = parser.parse_args(argv)
-    quick = {"images": 5000, "repeats": 1, "ch3_epochs": 1, "acc_max_epochs": 1}
-    full = {"images": data.N_TRAIN, "repeats": 3, "ch3_epochs": 60, "acc_max_epochs": 10}
+    quick = {"images": 5000, "repeats": 1, "ch3_epochs": 1, "acc_max_epochs": 1, "epochs": 1,
+             "fit_images": 5000}
+    full = {"images": data.N_TRAIN, "repeats": 3, "ch3_epochs": 60, "acc_max_epochs": 10, "epochs": 3,
+            "fit_images": data.N_TRAIN}
     for key, value in (quick if args.quick else full).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -515,8 +553,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         setattr(args, key, names)
     if not 0 < args.images <= data.N_TRAIN:
         parser.error(f"--images must be between 1 and {data.N_TRAIN}, got {args.images}")
-    if args.rounds < 1:
-        parser.error(f"--rounds must be 1 or more, got {args.rounds}")
+    for key in ("rounds", "repeats", "epochs", "fit_images"):
+        if getattr(args, key) < 1:
+            parser.error(f"--{key.replace('_', '-')} must be 1 or more, got {getattr(args, key)}")
     return args
 
 
@@ -531,7 +570,7 @@ def run(args: argparse.Namespace) -> dict:
     if args.workloads:
         _log("whole fit() per epoch:")
         results["fits"] = measure_fits(args.fit_peers, args.workloads, mnist, args.epochs, _log,
-                                       args.rounds)
+                                       args.rounds, args.fit_images)
     if args.only_fits:
         results["machine"]["load_average_end"] = os.getloadavg()
         results["machine"]["other_cores_busy"] = meter.other_cores()

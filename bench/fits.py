@@ -94,8 +94,10 @@ def gemm_rate(size: int = 2048, repeats: int = 3) -> float:
     return 2.0 * size ** 3 / best
 
 
-def inputs_for(workload: FitWorkload, mnist) -> tuple[np.ndarray, np.ndarray]:
-    X, y = mnist.X_train[: workload.images], mnist.y_train[: workload.images]
+def inputs_for(workload: FitWorkload, mnist, images: int = data.N_TRAIN) -> tuple[np.ndarray, np.ndarray]:
+    """The workload's inputs and labels, at most ``images`` of them."""
+    n = min(workload.images, images)
+    X, y = mnist.X_train[:n], mnist.y_train[:n]
     if workload.inputs != "mnist":
         X = data.denser(X, workload.inputs)
     return np.ascontiguousarray(X), y
@@ -132,7 +134,8 @@ def _peer_fit(name, workload, X, y, epochs):
     return time.perf_counter() - start, None
 
 
-def measure_fits(peers, workloads, mnist, epochs: int, log=print, rounds: int = 1) -> dict:
+def measure_fits(peers, workloads, mnist, epochs: int, log=print, rounds: int = 1,
+                 images: int = data.N_TRAIN) -> dict:
     """Whole-fit seconds per epoch for every (workload, peer), and the roofline.
 
     ``rounds`` rounds per workload, the peers in alternating order, so that a
@@ -140,7 +143,7 @@ def measure_fits(peers, workloads, mnist, epochs: int, log=print, rounds: int = 
     every round's figure and their median; a peer's record also has
     ``speedup``, the median of fastnet's round-by-round speed-ups over it (the
     figure the targets use: a ratio of two fits run minutes apart is noisier
-    than either fit).
+    than either fit).  Each fit trains on at most ``images`` images.
     """
     from bench.peers import PeerUnavailable
 
@@ -148,7 +151,7 @@ def measure_fits(peers, workloads, mnist, epochs: int, log=print, rounds: int = 
     log(f"  float32 GEMM rate (NumPy BLAS, all cores): {rate / 1e9:.1f} GFLOP/s")
     records = []
     for workload in workloads:
-        X, y = inputs_for(workload, mnist)
+        X, y = inputs_for(workload, mnist, images)
         walls, epoch_seconds, skipped = {name: [] for name in peers}, [], {}
         for round_ in range(rounds):
             for name in peers if round_ % 2 == 0 else peers[::-1]:
@@ -182,7 +185,7 @@ def measure_fits(peers, workloads, mnist, epochs: int, log=print, rounds: int = 
             if name != "fastnet" and len(ours) == len(walls[name]) > 0:
                 record["speedup"] = float(np.median(np.array(walls[name]) / np.array(ours)))
             records.append(record)
-    return {"gemm_flops_per_second": rate, "records": records}
+    return {"gemm_flops_per_second": rate, "records": records, "images": images}
 
 
 def format_fits(fits: dict) -> list[str]:
@@ -191,6 +194,7 @@ def format_fits(fits: dict) -> list[str]:
     rounds = first.get("rounds", 1)
     lines = ["", f"whole fit() per epoch ({first.get('epochs', '?')} epochs, monitor=False, "
              f"preparation included"
+             + (f", at most {fits['images']:,} images" if fits.get("images", data.N_TRAIN) < data.N_TRAIN else "")
              + (f"; median of {rounds} rounds, speed-ups the median of each round's" if rounds > 1
                 else "")
              + f"); roofline = dense FLOPs per epoch / "

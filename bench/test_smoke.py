@@ -136,6 +136,45 @@ def test_fit_rounds_alternate_the_peers_and_pair_the_speedups(mnist, monkeypatch
     assert verdicts[f"fit() {workload.label}: >= 5x numpy_matrix"] == "FAIL"
 
 
+def test_epoch_rounds_alternate_the_peers_and_pair_the_speedups(monkeypatch):
+    """The epoch table's rounds run the peers in alternating order; a peer's
+    speed-up is the median of the rounds' ratios, and the targets take it."""
+    from bench.timing import EpochTiming
+    calls, seconds = [], iter([1.0, 3.0, 4.0, 2.0, 1.0, 5.0])  # fastnet, numpy per call in order
+    monkeypatch.setattr(compare, "_ready_peer", lambda name, workload, X, y: (name, None))
+    monkeypatch.setattr(compare, "settle", lambda: None)
+    monkeypatch.setattr(compare, "time_epoch", lambda peer, prepared, order, repeats, images: (
+        calls.append((peer, repeats)), EpochTiming([next(seconds)], images, len(order)))[1])
+    workload = SPEED_TARGETS[0].workload
+    records = compare.measure_epochs(("fastnet", "numpy_matrix"), [workload], range(10), None, 3)
+    assert calls == [("fastnet", 1), ("numpy_matrix", 1), ("numpy_matrix", 1), ("fastnet", 1),
+                     ("fastnet", 1), ("numpy_matrix", 1)]
+    ours, theirs = records
+    assert ours["wall_seconds"] == [1.0, 2.0, 1.0] and ours["median_seconds"] == 1.0
+    assert theirs["wall_seconds"] == [3.0, 4.0, 5.0] and theirs["rounds"] == 3
+    assert theirs["speedup"] == 3.0  # median of 3/1, 4/2, 5/1; the medians' ratio would be 4
+    assert compare.evaluate_targets({"epochs": records})[0]["measured"] == "3.0x"  # >= 5x: FAIL
+    assert "3.0x" in compare.format_report({"epochs": records, "config": {"quick": False, "repeats": 3},
+                                            "machine": {"cpu_model": "?", "cpus_usable": 2,
+                                                        "load_average_start": [0.0]}})
+
+
+def test_quick_runs_every_table_smaller():
+    """--quick keeps every workload and peer (every ratio) with one round, fewer
+    images and one epoch per fit; a flag given beside it wins."""
+    quick, full = compare.parse_args(["--quick"]), compare.parse_args([])
+    assert (quick.images, quick.repeats, quick.rounds, quick.epochs, quick.fit_images) == (5000, 1, 1, 1, 5000)
+    assert (quick.ch3_epochs, quick.acc_max_epochs, quick.skip) == (1, 1, set())
+    assert quick.workloads == full.workloads == list(compare.FIT_WORKLOADS)
+    assert quick.peers == full.peers == list(PEER_NAMES) and quick.fit_peers == full.fit_peers
+    assert (full.images, full.repeats, full.epochs, full.fit_images) == (data.N_TRAIN, 3, 3, data.N_TRAIN)
+    mine = compare.parse_args(["--quick", "--repeats", "2", "--fit-images", "1000", "--epochs", "2"])
+    assert (mine.images, mine.repeats, mine.epochs, mine.fit_images) == (5000, 2, 2, 1000)
+    for flag in ("--fit-images", "--repeats", "--epochs"):
+        with pytest.raises(SystemExit):
+            compare.parse_args(["--quick", flag, "0"])
+
+
 def test_compare_rejects_bad_options():
     with pytest.raises(SystemExit):
         compare.parse_args(["--skip", "everything"])
@@ -166,3 +205,16 @@ def test_smoke_sparse(capsys):
     assert ran["fastnet"]["accuracy"] > 1.5 / sparse.CLASSES
     skipped = [line for line in lines if "skipped" in line]
     assert len(ran) + len(skipped) == len(sparse.CONTENDERS)
+
+
+def test_smoke_optimizers(capsys):
+    """Every optimizer on the tabular problem at the quick size: one row each,
+    and each learns above chance (4 classes)."""
+    from bench import optimizers
+    results = optimizers.main(["--quick", "--epochs", "2", "--problems", "tabular"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [r["optimizer"] for r in results] == list(optimizers.SETTINGS)
+    assert sum(line.startswith("| tabular |") for line in lines) == len(optimizers.SETTINGS)
+    assert all(r["accuracy"] > 0.35 and r["seconds"] > 0 for r in results)
+    with pytest.raises(SystemExit):
+        optimizers.main(["--problems", "imagenet"])

@@ -6,6 +6,7 @@ from . import schedules
 from .data import DataError, Distort, download_mnist, expand, load_mnist, read_idx
 from .dataset import Dataset
 from .network import Network
+from .engine.entry_points import precompile
 from .optim import SGD, Adam, AdamW, Optimizer
 from .second_order import LBFGS, HessianFree
 from .training import DivergenceError, Trainer
@@ -17,4 +18,5 @@ from .sweeps.tune import tune
 __all__ = ["__version__", "Network", "Dataset", "SGD", "Adam", "AdamW", "LBFGS", "HessianFree", "Optimizer", "Trainer",
            "DivergenceError", "schedules",
            "DataError", "Distort", "download_mnist", "expand", "load_mnist", "read_idx",
-           "ModelFileError", "load_checkpoint", "save_checkpoint", "sweep", "tune"]
+           "ModelFileError", "load_checkpoint", "save_checkpoint", "sweep", "tune",
+           "precompile"]

@@ -194,7 +194,7 @@ def as_sample_weight(name, weights, n, dtype):
     if n and w.min() < 0:
         raise ValueError(f"{name}: weights must not be negative, got {w.min():g}; pass weights >= 0")
     if not w.any():
-        raise ValueError(f"{name}: every weight is 0, so no sample counts; pass some positive weights")
+        raise ValueError(f"{name}: every weight is zero, so no sample counts; pass some positive weights")
     return w
 
 

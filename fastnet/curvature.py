@@ -3,32 +3,32 @@
 The public flat order is the one every second-order tool expects: layer by
 layer, the layer's weights (n_in, n_out) in row-major order, then its biases;
 P = ``net.n_parameters`` numbers.  (Inside, the parameters live in a padded
-vector ``net._theta``, see ``kernels/layout.py``; ``_flat_index`` maps one to
-the other.)
+vector ``net.parameters.theta``, see ``kernels/layout.py``;
+``net.parameters.flat_index`` maps one to the other.)
 
-Products are of the mean *unregularised* cost over the samples given: the
-gradient, H·v by Pearlmutter's R-operator and the Gauss-Newton product G·v,
-all compiled in ``kernels/curvature.py``.  The underscore methods take a
-prepared ``Dataset`` and padded vectors, for optimizers that call them every
-iteration.
+Products are of the mean *unregularised* cost over the samples given
+(weighted: Σ w_i·C_i / Σ w_i where the data has sample weights): the
+gradient (``kernels/train.py``'s, the training passes'), H·v by Pearlmutter's
+R-operator and the Gauss-Newton product G·v (``kernels/curvature.py``: two
+more passes over the training passes' buffers), all through the engine
+(``fastnet/engine/curvature.py``, whose functions take a prepared ``Dataset``
+and padded vectors, for optimizers that call them every iteration).
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .costs import COSTS, OUTPUTS
 from .dataset import Dataset
-from .kernels.curvature import (cost_gradient, curvature_product, curvature_products,
-                                mean_cost)
-from .kernels.tunables import CURVATURE_BLOCKS, HESSIAN_CHUNK
+from .engine import Parameters
+from .engine.curvature import cost_gradient, curvature_product
+from .engine.plan import plan
+from .kernels.bands import at_once
 
 if TYPE_CHECKING:
-    from .engine.plan import Plan
+    from .network import Network
 
 MAX_DENSE_PARAMETERS = 4000  # ``hessian`` refuses larger networks: (P, P) float64 is 128 MB here
 
@@ -38,40 +38,31 @@ class Curvature:
 
     if TYPE_CHECKING:  # what the mixin uses of Network
         dtype: np.dtype
-        output: str
-        cost_name: str
-        _theta: NDArray[np.floating]
-        _layers: NDArray[np.int64]
+        sizes: list[int]
+        engine: str
+        parameters: Parameters
 
         @property
         def n_parameters(self) -> int: ...
 
-        def _prepare(self, X: ArrayLike | Dataset, y: ArrayLike | None, name: str = "X") -> Dataset: ...
+        def with_targets(self, X: ArrayLike | Dataset, y: ArrayLike | None, *,
+                         sample_weight: ArrayLike | None = None, name: str = "X") -> Dataset: ...
 
-        def _plan(self, data: Dataset | None, batch_size: int = 10, threads: int | str | None = None,
-                  hogwild: bool = False) -> Plan: ...
+    @property
+    def _network(self) -> Network:
+        """This object, typed as the Network it is mixed into (for the engine)."""
+        return cast("Network", self)
 
     # ------------------------------------------------------------ flat view
-    @property
-    def _flat_index(self):
-        """(P,) int64: position in ``_theta`` of each entry of the public flat vector."""
-        index = getattr(self, "_flat_index_cache", None)
-        if index is None:
-            weights, biases = self._split(np.arange(self._theta.shape[0]))
-            index = np.concatenate([part for W, b in zip(weights, biases)
-                                    for part in (W.ravel(), b)])
-            self._flat_index_cache = index
-        return index
-
     def flat_parameters(self) -> NDArray[np.floating]:
         """A (P,) copy of every weight and bias: per layer, the weights (n_in, n_out)
         row-major, then the biases."""
-        return self._theta[self._flat_index]
+        return self.parameters.theta[self.parameters.flat_index]
 
     def set_flat_parameters(self, v: ArrayLike) -> None:
         """Overwrite every weight and bias from a (P,) vector in the order of
         ``flat_parameters``."""
-        self._theta[self._flat_index] = self._flat_vector("v", v)
+        self.parameters.theta[self.parameters.flat_index] = self._flat_vector("v", v)
 
     def _flat_vector(self, name, v):
         """v as a finite (P,) array of the network's dtype."""
@@ -93,17 +84,17 @@ class Curvature:
 
     def _padded(self, name, v):
         """The public (P,) vector v scattered into the padded layout (padding zero)."""
-        out = np.zeros_like(self._theta)
-        out[self._flat_index] = self._flat_vector(name, v)
+        out = self.parameters.zeros()
+        out[self.parameters.flat_index] = self._flat_vector(name, v)
         return out
 
     # ------------------------------------------------------------ public products
     def flat_gradient(self, X: ArrayLike | Dataset, y: ArrayLike | None) -> NDArray[np.floating]:
         """(P,) gradient of the mean unregularised cost over (X, y), in the order
         of ``flat_parameters`` (the same numbers as ``gradient``)."""
-        grad = np.empty_like(self._theta)
-        self._cost_gradient(self._prepare(X, y), grad)
-        return grad[self._flat_index]
+        grad = self.parameters.zeros()
+        cost_gradient(self._network, self.with_targets(X, y), grad)
+        return grad[self.parameters.flat_index]
 
     def hessian_vector(self, X: ArrayLike | Dataset, y: ArrayLike | None, v: ArrayLike) -> NDArray[np.floating]:
         """H·v, (P,): the Hessian of the mean unregularised cost over (X, y)
@@ -116,10 +107,9 @@ class Curvature:
         return self._public_product(X, y, v, gauss_newton=True)
 
     def _public_product(self, X, y, v, gauss_newton):
-        data = self._prepare(X, y)
-        out = np.empty_like(self._theta)
-        self._curvature_product(data, self._padded("v", v), out, gauss_newton)
-        return out[self._flat_index]
+        out = self.parameters.zeros()
+        curvature_product(self._network, self.with_targets(X, y), self._padded("v", v), out, gauss_newton)
+        return out[self.parameters.flat_index]
 
     def hessian(self, X: ArrayLike | Dataset, y: ArrayLike | None, gauss_newton: bool = False
                 ) -> NDArray[np.float64]:
@@ -135,65 +125,17 @@ class Curvature:
                 f"hessian() builds at most {MAX_DENSE_PARAMETERS} parameters. Pass a smaller "
                 "network, or use hessian_vector(X, y, v) with scipy.sparse.linalg.eigsh "
                 "(see docs/second-order.md)")
-        data = self._prepare(X, y)
-        index = self._flat_index
+        data = self.with_targets(X, y)
+        index = self.parameters.flat_index
         H = np.empty((P, P))
-        for start in range(0, P, HESSIAN_CHUNK):
-            rows = index[start:start + HESSIAN_CHUNK]
-            V = np.zeros((len(rows), self._theta.shape[0]), dtype=self.dtype)
-            V[np.arange(len(rows)), rows] = 1
-            out = np.empty_like(V)
-            curvature_products(out, self._theta, V, self._layers, data.indptr, data.indices,
-                               data.values, data.Y, OUTPUTS[self.output], COSTS[self.cost_name],
-                               bool(gauss_newton))
-            H[start:start + len(rows)] = out[:, index]
+        threads = plan(self.parameters.layers, data, engine=self.engine).evaluation_threads or 1
+
+        def columns(t):  # thread t's columns, each a product on one thread: the same sums
+            v, out = self.parameters.zeros(), self.parameters.zeros()
+            for i in range(t, P, threads):
+                v[index[i]] = 1
+                curvature_product(self._network, data, v, out, gauss_newton, threads=1)
+                v[index[i]] = 0
+                H[i] = out[index]
+        at_once(columns, min(threads, P))
         return H
-
-    # ------------------------------------------------------------ for optimizers
-    def _check_padded(self, **arrays):
-        for name, array in arrays.items():
-            if array.shape != self._theta.shape or array.dtype != self.dtype:
-                raise ValueError(f"{name}: expected a {self._theta.shape} {self.dtype.name} "
-                                 f"array laid out like the parameters, got {array.shape} "
-                                 f"{array.dtype}")
-
-    def _cost_gradient(self, data, grad):
-        """Mean unregularised cost over the prepared ``data`` (float); the gradient
-        is written into ``grad``, a padded vector like ``_theta``."""
-        self._check_padded(grad=grad)
-        with numba_threads(self._plan(data).evaluation_threads):
-            return cost_gradient(grad, self._theta, self._layers, data.indptr, data.indices,
-                                 data.values, data.Y, OUTPUTS[self.output],
-                                 COSTS[self.cost_name], min(CURVATURE_BLOCKS, data.n))
-
-    def _cost(self, data):
-        """Mean unregularised cost over the prepared ``data`` (float): forward only."""
-        with numba_threads(self._plan(data).evaluation_threads):
-            return mean_cost(self._theta, self._layers, data.indptr, data.indices,
-                             data.values, data.Y, OUTPUTS[self.output], COSTS[self.cost_name],
-                             min(CURVATURE_BLOCKS, data.n))
-
-    def _curvature_product(self, data, v, out, gauss_newton=False):
-        """out = H·v (or G·v) over the prepared ``data``; v and out padded like
-        ``_theta`` (v's padding zero), out overwritten."""
-        self._check_padded(v=v, out=out)
-        with numba_threads(self._plan(data).evaluation_threads):
-            curvature_product(out, self._theta, v, self._layers, data.indptr,
-                              data.indices, data.values, data.Y, OUTPUTS[self.output],
-                              COSTS[self.cost_name], bool(gauss_newton), min(CURVATURE_BLOCKS, data.n))
-
-
-@contextmanager
-def numba_threads(count):
-    """Run Numba's parallel kernels on ``count`` threads (the plan's evaluation
-    threads: one below PARALLEL_FROM samples, where waking the others costs
-    more than they save)."""
-    before = numba.get_num_threads()
-    if count == before:
-        yield
-        return
-    numba.set_num_threads(count)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)

@@ -140,24 +140,6 @@ class Network(Curvature):
         """Number of weights and biases."""
         return count_parameters(self.sizes)
 
-    # What the Curvature mixin (curvature.py) reads of the parameters and the data
-    @property
-    def _theta(self):
-        return self.parameters.theta
-
-    @property
-    def _layers(self):
-        return self.parameters.layers
-
-    def _split(self, flat):
-        return self.parameters.split(flat)
-
-    def _prepare(self, X, y, name="X"):
-        return self.with_targets(X, y, name=name)
-
-    def _plan(self, data, batch_size=10, threads=None, hogwild=False):
-        return plan(self.parameters.layers, data, batch_size, threads, hogwild, self.engine)
-
     @property
     def weights(self) -> list[NDArray[np.floating]]:
         """Per layer, an (n_in, n_out) view of the weights."""

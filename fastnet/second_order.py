@@ -2,7 +2,8 @@
 
 Both are full-batch methods that plug into the same loop as SGD
 (``net.fit(X, y, epochs, optimizer=fastnet.LBFGS())``).  The objective is the
-mean cost over the training data plus the book's L2 term l2/(2n)·Σw²
+mean cost over the training data (weighted with ``sample_weight``: Σ w_i·C_i /
+Σ w_i) plus the book's L2 term l2/(2n)·Σw²
 (biases are not regularised), the same number ``training_cost`` reports.
 
 One *epoch* of a second-order method is a fixed number of its own
@@ -37,6 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize
 
+from . import engine
 from .checks import integer, positive_int, real
 from .optim import HISTORY_KEYS, Optimizer
 
@@ -84,32 +86,25 @@ class Objective:
     def value(self):
         """f at the network's current parameters."""
         self.evaluations += 1
-        return self.net._cost(self.data) + self.penalty(self.theta)
+        return engine.cost(self.net, self.data) + self.penalty(self.theta)
 
     def value_gradient(self):
         """(f, ∇f) at the network's current parameters; ∇f is a buffer reused next call."""
         self.evaluations += 1
-        f = self.net._cost_gradient(self.data, self.grad) + self.penalty(self.theta)
+        f = engine.cost_gradient(self.net, self.data, self.grad) + self.penalty(self.theta)
         if self.rate:
             self.grad[:self.n_weights] += self.rate * self.theta[:self.n_weights]
         return f, self.grad
 
     def curvature(self, data, v, out):
         """out = (G + l2/n·I_w)·v over ``data``, in the network's dtype."""
-        self.net._curvature_product(data, v, out, gauss_newton=True)
+        engine.curvature_product(self.net, data, v, out, gauss_newton=True)
         if self.rate:
             out[:self.n_weights] += self.rate * v[:self.n_weights]
         return out
 
 
 # ------------------------------------------------------------------ L-BFGS
-def unweighted(optimizer: Optimizer, data: Dataset) -> None:
-    """Refuse sample weights: the curvature kernels weigh every sample alike."""
-    if data.sample_weight is not None:
-        raise ValueError(f"sample_weight: {type(optimizer).__name__} weighs every sample alike; "
-                         "pass sample_weight=None, or train with fastnet.SGD")
-
-
 class LBFGS(Optimizer):
     """Full-batch L-BFGS through ``scipy.optimize.minimize(method="L-BFGS-B")``.
 
@@ -148,7 +143,6 @@ class LBFGS(Optimizer):
     def start(self, net: Network, data: Dataset, epochs: int | None, seconds: float | None = None) -> None:
         """Refuse a network other than the one this run trained (its last
         result has another number of parameters)."""
-        unweighted(self, data)
         if self.result is not None and len(self.result.x) != net.n_parameters:
             raise ValueError(
                 f"optimizer: this LBFGS trained a network of {len(self.result.x)} parameters, but "
@@ -240,7 +234,6 @@ class HessianFree(Optimizer):
         return self.l2, 0.0
 
     def start(self, net: Network, data: Dataset, epochs: int | None, seconds: float | None = None) -> None:
-        unweighted(self, data)
         if self.direction is None:
             self.direction = np.zeros_like(net.parameters.theta)
         self.check_state_shape(net)

@@ -29,9 +29,13 @@ the best epoch's weights.  "lbfgs" is one epoch of ``fastnet.LBFGS`` with
 
 A fresh ``fit`` that diverges (fastnet's ``DivergenceError``, where
 scikit-learn's MLP would carry on) trains again at a smaller learning rate
-with a ``ConvergenceWarning``.  ``sample_weight`` and sparse X are not
-accepted yet (``fit`` has no such argument, scikit-learn's convention for
-estimators without sample weights).
+with a ``ConvergenceWarning``.  ``fit`` and ``partial_fit`` take
+``sample_weight`` (scikit-learn's rule: each batch steps along the weighted
+mean gradient; with early stopping the weights are split with the data and
+weigh the validation score) and scipy.sparse X, which reaches the network's
+CSR kernels without a dense copy.  ``loss_curve_`` is the running cost of
+the samples as they were trained, as scikit-learn's, summed by the compiled
+epoch (no extra pass over the data).
 
 scikit-learn is an optional dependency: ``pip install "fastnet[sklearn]"``.
 """
@@ -56,7 +60,7 @@ except ImportError as missing:  # pragma: no cover - exercised without the extra
                       "install it with: pip install \"fastnet[sklearn]\"") from missing
 
 
-from .checks import as_dtype, choice, fits_in_memory, positive_int, real
+from .checks import as_dtype, as_sample_weight, choice, fits_in_memory, positive_int, real
 from .checks import threads as check_threads
 from .costs import DEFAULT_COST
 from .network import Network
@@ -67,6 +71,7 @@ from .training import DivergenceError
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+SPARSE_FORMATS = ("csr", "csc", "coo")  # fastnet makes any of them CSR once, never dense
 ACTIVATION_NAMES = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "sigmoid": "sigmoid"}
 SOLVERS = ("adam", "sgd", "lbfgs")
 RETRIES = 3  # a fit that diverges runs again, at a smaller learning rate, at most this often
@@ -116,15 +121,16 @@ class _FastNetEstimator(BaseEstimator):
         self.threads = threads
 
     # ------------------------------------------------------------ public API
-    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Train on (X, y) for up to ``max_iter`` epochs; returns self.
 
         With ``warm_start`` and a fitted estimator, training continues from the
         current weights (and momentum) instead of starting afresh, unless
         ``hidden_layer_sizes``, ``activation``, ``output``, ``cost`` or ``dtype``
-        changed since: then a new network starts.
+        changed since: then a new network starts.  X may be a scipy.sparse
+        matrix; ``sample_weight`` (n_samples,) non-negative weights.
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
     @property
     def coefs_(self) -> list[NDArray[np.floating]]:
@@ -139,7 +145,7 @@ class _FastNetEstimator(BaseEstimator):
         return self.network_.biases
 
     # -------------------------------------------------------------- training
-    def _fit(self, X, y, incremental, classes=None):
+    def _fit(self, X, y, incremental, classes=None, sample_weight=None):
         settings = self._checked_settings()
         if incremental and self.solver == "lbfgs":
             raise ValueError("solver: partial_fit trains one epoch of a stochastic solver, and "
@@ -152,20 +158,22 @@ class _FastNetEstimator(BaseEstimator):
                              "start a new one")
         fresh = changed is None or bool(changed) or not (incremental or self.warm_start)
         X, y = validate_data(self, X, y, reset=fresh, dtype=(np.float64, np.float32),
-                             multi_output=self._multi_output, y_numeric=self._multi_output)
+                             accept_sparse=SPARSE_FORMATS, multi_output=self._multi_output,
+                             y_numeric=self._multi_output)
+        sample_weight = as_sample_weight("sample_weight", sample_weight, X.shape[0], np.dtype(np.float64))
         targets = self._encode_targets(y, fresh, classes)
         if fresh:
             self._start(X.shape[1], settings)
         X = X.astype(self.network_.dtype, copy=False)
         if incremental:
-            self._epochs(X, targets, None, 1, stop_rules=False)
+            self._epochs(X, targets, sample_weight, None, 1, stop_rules=False)
         elif fresh and self.solver != "lbfgs":
-            self._fit_slower_if_diverged(X, targets)
+            self._fit_slower_if_diverged(X, targets, sample_weight)
         else:
-            self._fit_epochs(X, targets)
+            self._fit_epochs(X, targets, sample_weight)
         return self
 
-    def _fit_slower_if_diverged(self, X, targets):
+    def _fit_slower_if_diverged(self, X, targets, sample_weight):
         """``_fit_epochs`` from the network's initial weights; where that
         diverges, again at the learning rate the DivergenceError suggests (or a
         tenth of it), up to ``RETRIES`` times, each with a ConvergenceWarning
@@ -173,7 +181,7 @@ class _FastNetEstimator(BaseEstimator):
         stops a run)."""
         for retry in range(RETRIES + 1):
             try:
-                return self._fit_epochs(X, targets)
+                return self._fit_epochs(X, targets, sample_weight)
             except DivergenceError as error:
                 if retry == RETRIES:
                     raise
@@ -250,15 +258,18 @@ class _FastNetEstimator(BaseEstimator):
         self.best_validation_score_ = None
         self._no_improvement = 0
 
-    def _solver(self, n_samples: int) -> tuple[type[Optimizer], dict]:
+    def _solver(self, n_samples: int, weight_total: float) -> tuple[type[Optimizer], dict]:
         """The fastnet optimizer for ``solver`` and its arguments, training on
-        ``n_samples``: the one place where scikit-learn's solver settings become
-        fastnet's.  ``alpha`` is scaled as scikit-learn scales it: "adam" and
-        "sgd" add α/(2·batch)·Σw² to each mini-batch's mean cost, which is
-        fastnet's l2/(2n)·Σw² with l2 = α·n/batch; "lbfgs" adds α/(2n)·Σw² to
-        the whole set's, l2 = α."""
+        ``n_samples`` whose sample weights sum to ``weight_total``: the one
+        place where scikit-learn's solver settings become fastnet's.  ``alpha``
+        is scaled as scikit-learn scales it: "adam" and "sgd" add
+        α/(2·Σ_batch sw)·Σw² to each mini-batch's (weighted) mean cost, which is
+        fastnet's l2/(2n)·Σw² with l2 = α·n/batch·(n/Σsw) (exact for unit
+        weights and for one batch; for weighted mini-batches, the batch's
+        expected weight); "lbfgs" adds α/(2·Σsw)·Σw² to the whole set's,
+        l2 = α·n/Σsw."""
         largest = float(np.finfo(self.network_.dtype).max)  # beyond, they overflow the network
-        alpha = real("alpha", self.alpha, 0.0, largest)
+        alpha = real("alpha", self.alpha, 0.0, largest) * n_samples / weight_total
         if self.solver == "lbfgs":
             return LBFGS, dict(l2=alpha, iterations=self.max_iter, gtol=self.tol,
                                max_evaluations=positive_int("max_fun", self.max_fun))
@@ -276,12 +287,12 @@ class _FastNetEstimator(BaseEstimator):
             beta2=real("beta_2", self.beta_2, 0.0, 1.0, high_open=True),
             eps=real("epsilon", self.epsilon, 0.0, low_open=True))
 
-    def _optimizer(self, n_samples, previous):
+    def _optimizer(self, n_samples, weight_total, previous):
         """The optimizer of ``_solver`` with the current hyperparameters; it
         continues ``previous``'s run (epoch count, history, momentum or moments)
         when that is of the same kind, so that ``set_params`` between
         warm-started fits or ``partial_fit`` calls takes effect."""
-        kind, settings = self._solver(n_samples)
+        kind, settings = self._solver(n_samples, weight_total)
         optimizer = kind(**settings)
         optimizer.eta_name = "learning_rate_init"  # messages name scikit-learn's parameter
         if type(previous) is kind:
@@ -289,7 +300,7 @@ class _FastNetEstimator(BaseEstimator):
             optimizer.set_state(previous.state_values(), previous.state_arrays())
         return optimizer
 
-    def _fit_epochs(self, X, targets):
+    def _fit_epochs(self, X, targets, sample_weight):
         """Up to ``max_iter`` epochs with scikit-learn's stopping rules ("lbfgs":
         one epoch of ``max_iter`` iterations, without early stopping, as
         scikit-learn runs it)."""
@@ -297,21 +308,23 @@ class _FastNetEstimator(BaseEstimator):
         lbfgs = self.solver == "lbfgs"
         if self.early_stopping and not lbfgs:
             stratify = None if self._multi_output else targets
-            X, X_val, targets, t_val = train_test_split(
-                X, targets, test_size=self.validation_fraction, stratify=stratify,
-                random_state=self.network_.seed)
+            parts = train_test_split(X, targets, *([] if sample_weight is None else [sample_weight]),
+                                     test_size=self.validation_fraction, stratify=stratify,
+                                     random_state=self.network_.seed)
+            X, X_val, targets, t_val = parts[:4]
+            sample_weight, w_val = parts[4:] or (None, None)
             if X_val.shape[0] < 2:
                 raise ValueError(f"validation_fraction: {self.validation_fraction} of "
                                  f"{X.shape[0] + X_val.shape[0]} samples leaves fewer than 2 "
                                  "for validation; pass a larger validation_fraction or more data")
-            validation = (X_val, self._decode(t_val))
+            validation = (X_val, self._decode(t_val), w_val)
             self.validation_scores_ = self.validation_scores_ or []
             self.best_loss_ = None
             if self.best_validation_score_ is None:
                 self.best_validation_score_ = -np.inf
         self._no_improvement = 0
-        converged, best = self._epochs(X, targets, validation, 1 if lbfgs else self.max_iter,
-                                       stop_rules=not lbfgs)
+        converged, best = self._epochs(X, targets, sample_weight, validation,
+                                       1 if lbfgs else self.max_iter, stop_rules=not lbfgs)
         if best is not None:
             self.network_.set_parameters(*best)
         if not converged:
@@ -320,7 +333,7 @@ class _FastNetEstimator(BaseEstimator):
                    "has not converged yet")
             warnings.warn(f"{type(self).__name__}: {why}", ConvergenceWarning, stacklevel=4)
 
-    def _epochs(self, X, targets, validation, epochs, stop_rules):
+    def _epochs(self, X, targets, sample_weight, validation, epochs, stop_rules):
         """Train up to ``epochs`` epochs in one ``Network.fit`` call with a new
         ``optimizer_`` (see ``_optimizer``), keeping the fitted attributes after
         each epoch (its callback) and, with ``stop_rules``, stopping by
@@ -329,7 +342,8 @@ class _FastNetEstimator(BaseEstimator):
         Returns (whether the run converged: a stop rule fired, or L-BFGS
         converged; the (weights, biases) of the best validation epoch or None)."""
         best, stopped = {}, []
-        self.optimizer_ = optimizer = self._optimizer(X.shape[0], self.optimizer_)
+        weight_total = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        self.optimizer_ = optimizer = self._optimizer(X.shape[0], weight_total, self.optimizer_)
 
         def after_epoch(net, optimizer):
             self.loss_ = float(optimizer.history["training_cost"][-1])
@@ -337,7 +351,8 @@ class _FastNetEstimator(BaseEstimator):
             self.n_iter_ += optimizer.history["iterations"][-1] if "iterations" in optimizer.history else 1
             self.t_ += X.shape[0]
             if validation is not None:  # scikit-learn's _update_no_improvement_count
-                score = self.score(*validation)
+                X_val, y_val, w_val = validation
+                score = self.score(X_val, y_val, sample_weight=w_val)
                 self.validation_scores_.append(score)
                 improved = not score < self.best_validation_score_ + self.tol
                 if score > self.best_validation_score_:
@@ -358,7 +373,8 @@ class _FastNetEstimator(BaseEstimator):
                 stopped.append(optimizer.stop_request)
 
         self.network_.fit(X, targets, epochs=optimizer.epoch + epochs, optimizer=optimizer,
-                          callback=after_epoch, threads=1 if self.threads is None else self.threads)
+                          callback=after_epoch, threads=1 if self.threads is None else self.threads,
+                          sample_weight=sample_weight, monitor="running")
         if stopped and self.verbose:
             print(stopped[0][0].upper() + stopped[0][1:] + ". Stopping.", flush=True)
         if isinstance(optimizer, LBFGS):
@@ -368,12 +384,13 @@ class _FastNetEstimator(BaseEstimator):
     def _outputs_of(self, X):
         """The network's outputs for X as float64, after scikit-learn's checks."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32),
+                          accept_sparse=SPARSE_FORMATS)
         return self.network_.predict_proba(X.astype(self.network_.dtype, copy=False)).astype(np.float64)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.non_deterministic = self.random_state is None
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -397,12 +414,14 @@ class FastNetClassifier(ClassifierMixin, _FastNetEstimator):
     _outputs = ("softmax", "sigmoid")
     _multi_output = False
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> Self:
-        """One epoch over (X, y); ``classes`` (every label) is needed on the first call."""
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None,
+                    sample_weight: ArrayLike | None = None) -> Self:
+        """One epoch over (X, y) (weighted by ``sample_weight``); ``classes``
+        (every label) is needed on the first call."""
         if not hasattr(self, "network_") and classes is None:
             raise ValueError("classes: the first call to partial_fit needs every label the "
                              "data can have; pass classes=np.unique(y_all)")
-        return self._fit(X, y, incremental=True, classes=classes)
+        return self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
 
     def _encode_targets(self, y, fresh, classes):
         y = column_or_1d(y, warn=True)
@@ -474,9 +493,9 @@ class FastNetRegressor(RegressorMixin, _FastNetEstimator):
     _outputs = ("linear", "sigmoid")
     _multi_output = True
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> Self:
-        """One epoch over (X, y)."""
-        return self._fit(X, y, incremental=True)
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
+        """One epoch over (X, y) (weighted by ``sample_weight``)."""
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def _encode_targets(self, y, fresh, classes):
         y = np.asarray(y, dtype=np.float64)

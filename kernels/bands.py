@@ -37,3 +37,13 @@ def in_bands(call, n, threads=None):
     threads = max(1, min(numba.get_num_threads() if threads is None else threads, n))
     bounds = [n * t // threads for t in range(threads + 1)]
     at_once(lambda t: call(bounds[t], bounds[t + 1]), threads)
+
+
+def in_blocks(call, n, blocks, threads=None):
+    """Call ``call(b, first, last)`` for each of ``blocks`` equal blocks b of the
+    rows [0, n), at once: thread t (of ``threads``, as for ``in_bands``, at most
+    ``blocks``) takes blocks t, t + T, ...  A block is the same whatever the
+    thread count, so what each call computes does not depend on it."""
+    threads = max(1, min(numba.get_num_threads() if threads is None else threads, blocks))
+    at_once(lambda t: [call(b, n * b // blocks, n * (b + 1) // blocks)
+                       for b in range(t, blocks, threads)], threads)

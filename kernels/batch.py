@@ -76,19 +76,20 @@ def first_layer_forward(z, data, layers, r, W, b, scale):
 
 
 @kernel(inline=True)
-def matrix_forward(buffers, theta, layers, l, m, keep, scale):
-    """Z of layer l for the batch (m rows) = scale·(input @ W) + b, one product."""
+def matrix_forward(target, buffers, theta, layers, l, m, keep, scale):
+    """Layer l's units in ``target`` (m·U,) for the batch (m rows) = scale·(input @ W) + b,
+    one product."""
     U = n_units(layers)
     width = layers[l, WIDTH]
     inputs, ld = input_matrix(buffers, layers, l, keep)
-    Z, W = rows_of(buffers.Z, layers, l), weights_of(theta, layers, l)
+    Z, W = rows_of(target, layers, l), weights_of(theta, layers, l)
     if layers[l, ENGINE] == GEMM:
         gemm(Z, U, inputs, ld, False, W, width, False, m, width, layers[l, N_IN], scale, 0.0)
     else:
         block_forward(Z, U, inputs, ld, W, width, m, layers[l, N_IN], scale)
     b = biases_of(theta, layers, l)
     for s in range(m):
-        add_into(units_of(buffers.Z, layers, l, 0, s), b)
+        add_into(units_of(target, layers, l, 0, s), b)
 
 
 @kernel
@@ -100,23 +101,31 @@ def forward_batch(buffers, theta, layers, data, rows, keep, key, position, scale
     (applied to hidden layers only when keep < 1).
     """
     m = rows.shape[0]
-    Z, A = buffers.Z, buffers.A
     for l in range(start, layers.shape[0]):
-        if is_matrix(layers, l):
-            if l == 0:
-                gather_rows(buffers.X, data, layers, rows)
-            matrix_forward(buffers, theta, layers, l, m, keep, scale)
-        else:
-            W = weights_of(theta, layers, l)
-            b = biases_of(theta, layers, l)
-            for s in range(m):
-                z = units_of(Z, layers, l, 0, s)
-                if l == 0:
-                    first_layer_forward(z, data, layers, rows[s], W, b, scale)
-                else:
-                    dense_forward(z, layer_input(A, buffers.Ad, layers, l - 1, s, keep), W, b,
-                                  scale)
+        if l == 0 and is_matrix(layers, 0):
+            gather_rows(buffers.X, data, layers, rows)
+        linear_forward(buffers.Z, buffers, theta, layers, data, rows, l, keep, scale)
         activate(buffers, layers, l, m, keep, key, position)
+
+
+@kernel  # not inlined: the training passes and the R-passes call it (compile time)
+def linear_forward(target, buffers, theta, layers, data, rows, l, keep, scale):
+    """Layer l's units in ``target`` (m·U,) = scale·(its input @ W) + b for the
+    samples ``rows`` (m,), overwritten, on layer l's engine; the input is
+    layer l−1's activations in ``buffers`` (A, or Ad with dropout), or the
+    data (the gathered rows ``buffers.X`` on a matrix engine)."""
+    if is_matrix(layers, l):
+        matrix_forward(target, buffers, theta, layers, l, rows.shape[0], keep, scale)
+        return
+    W = weights_of(theta, layers, l)
+    b = biases_of(theta, layers, l)
+    for s in range(rows.shape[0]):
+        z = units_of(target, layers, l, 0, s)
+        if l == 0:
+            first_layer_forward(z, data, layers, rows[s], W, b, scale)
+        else:
+            dense_forward(z, layer_input(buffers.A, buffers.Ad, layers, l - 1, s, keep), W, b,
+                          scale)
 
 
 @kernel(inline=True)
@@ -160,40 +169,62 @@ def backward_batch(buffers, theta, layers, data, rows, output, cost, keep, scale
     """
     m = rows.shape[0]
     last = layers.shape[0] - 1
-    U = n_units(layers)
     D, A = buffers.D, buffers.A
     weighted = data.weights.shape[0] > 0
-    total = 0.0
+    n_out = layers[last, N_OUT]
     for s in range(m):
-        n_out = layers[last, N_OUT]
         r = rows[s]
-        delta, a = units_of(D, layers, last, 0, s)[:n_out], units_of(A, layers, last, 0, s)[:n_out]
-        output_delta(delta, a, data.Y[r], output, cost)
-        c = trained_cost(a, units_of(buffers.Z, layers, last, 0, s)[:n_out], data.Y[r], output, cost)
+        delta = units_of(D, layers, last, 0, s)[:n_out]
+        output_delta(delta, units_of(A, layers, last, 0, s)[:n_out], data.Y[r], output, cost)
         if weighted:
-            w = data.weights[r]
-            delta *= w * norm
-            c *= w
-        total += c
-    buffers.cost[0] += total
+            delta *= data.weights[r] * norm
+    buffers.cost[0] += batch_cost(buffers, layers, data, rows, output, cost)
     for l in range(last - 1, -1, -1):
-        W_next = weights_of(theta, layers, l + 1)
-        width_next = layers[l + 1, WIDTH]
+        delta_product(D, D, theta, layers, l, rows.shape[0], scale)
         n_out = layers[l, N_OUT]
-        engine = layers[l + 1, ENGINE]
-        if engine == GEMM:
-            gemm(rows_of(D, layers, l), U, rows_of(D, layers, l + 1), U, False, W_next,
-                 width_next, True, m, n_out, width_next, scale, 0.0)
-        elif engine != PER_SAMPLE:
-            block_backward(rows_of(D, layers, l), U, rows_of(D, layers, l + 1), U, W_next,
-                           width_next, m, n_out, scale)
         for s in range(m):
             delta = units_of(D, layers, l, 0, s)[:n_out]
-            if engine == PER_SAMPLE:
-                dense_backward(delta, W_next, units_of(D, layers, l + 1, 0, s), scale)
             activation_backward(delta, units_of(A, layers, l, 0, s)[:n_out], layers[l, ACT])
             if keep < 1.0:
                 delta *= units_of(buffers.M, layers, l, 0, s)[:n_out]
+
+
+@kernel(inline=True)
+def batch_cost(buffers, layers, data, rows, output, cost):
+    """Σ of the costs of the samples ``rows`` (m,) from their forward pass in
+    ``buffers`` (float64), each times its weight where ``data`` has weights."""
+    last = layers.shape[0] - 1
+    n_out = layers[last, N_OUT]
+    weighted = data.weights.shape[0] > 0
+    total = 0.0
+    for s in range(rows.shape[0]):
+        r = rows[s]
+        c = trained_cost(units_of(buffers.A, layers, last, 0, s)[:n_out],
+                         units_of(buffers.Z, layers, last, 0, s)[:n_out], data.Y[r], output, cost)
+        total += c * data.weights[r] if weighted else c
+    return total
+
+
+@kernel  # not inlined: the training passes and the R-passes call it (compile time)
+def delta_product(target, source, theta, layers, l, m, scale):
+    """Layer l's units in ``target`` (m·U,) = scale·(layer l+1's units in
+    ``source`` (m·U,) @ W_{l+1}ᵀ), the first n_out of each sample's, overwritten,
+    on layer l+1's engine (target may be source: other units)."""
+    U = n_units(layers)
+    W_next = weights_of(theta, layers, l + 1)
+    width_next = layers[l + 1, WIDTH]
+    n_out = layers[l, N_OUT]
+    engine = layers[l + 1, ENGINE]
+    if engine == GEMM:
+        gemm(rows_of(target, layers, l), U, rows_of(source, layers, l + 1), U, False, W_next,
+             width_next, True, m, n_out, width_next, scale, 0.0)
+    elif engine != PER_SAMPLE:
+        block_backward(rows_of(target, layers, l), U, rows_of(source, layers, l + 1), U, W_next,
+                       width_next, m, n_out, scale)
+    else:
+        for s in range(m):
+            dense_backward(units_of(target, layers, l, 0, s)[:n_out], W_next,
+                           units_of(source, layers, l + 1, 0, s), scale)
 
 
 @kernel
@@ -206,14 +237,8 @@ def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale):
         TW = weights_of(target, layers, l)
         Tb = biases_of(target, layers, l)
         if is_matrix(layers, l):
-            width = layers[l, WIDTH]
             inputs, ld = input_matrix(buffers, layers, l, keep)
-            D = rows_of(buffers.D, layers, l)
-            if layers[l, ENGINE] == GEMM:
-                gemm(TW, width, inputs, ld, True, D, U, False, layers[l, N_IN], width, m,
-                     alpha / scale, 1.0)
-            else:
-                block_accumulate(TW, width, inputs, ld, D, U, m, layers[l, N_IN], alpha / scale)
+            matrix_accumulate(TW, inputs, ld, buffers.D, layers, l, m, alpha / scale)
             for s in range(m):
                 bias_accumulate(Tb, units_of(buffers.D, layers, l, 0, s), alpha)
             continue
@@ -237,6 +262,20 @@ def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale):
                 lo, hi = data.indptr[rows[s]], data.indptr[rows[s] + 1]
                 sparse_accumulate(TW, data.indices[lo:hi], data.values[lo:hi], delta, alpha,
                                   scale, layers[0, ENGINE] != ROWS)
+
+
+@kernel(inline=True)
+def matrix_accumulate(TW, inputs, ld, D, layers, l, m, alpha):
+    """Layer l's weights TW (n_in, width) += alpha·inputsᵀ (n_in, m) @ (layer l's
+    units in D (m·U,)), one product on layer l's engine (BLOCKED's for PER_SAMPLE);
+    ``inputs`` from its first element, row stride ``ld``."""
+    width = layers[l, WIDTH]
+    if layers[l, ENGINE] == GEMM:
+        gemm(TW, width, inputs, ld, True, rows_of(D, layers, l), n_units(layers), False,
+             layers[l, N_IN], width, m, alpha, 1.0)
+    else:
+        block_accumulate(TW, width, inputs, ld, rows_of(D, layers, l), n_units(layers), m,
+                         layers[l, N_IN], alpha)
 
 
 @kernel(inline=True)

@@ -39,14 +39,15 @@ from collections import namedtuple
 
 import numpy as np
 
-from .bands import in_bands
-from .batch import accumulate_batch, backward_batch, forward_batch, prefetch_rows, weight_norm
+from .bands import in_blocks, in_bands
+from .batch import (accumulate_batch, backward_batch, batch_cost, forward_batch, prefetch_rows,
+                    weight_norm)
 from .csr import index_dtype
 from .dropout import stream_key
 from .jit import kernel
 from .layout import (B_OFF, BLOCKED, COLUMNS, ENGINE, GEMM, N_IN, N_OUT, U_OFF,
                      line_aligned_zeros, n_units)
-from .tunables import EVAL_CHUNK
+from .tunables import EVAL_CHUNK, CURVATURE_BLOCKS
 from .update import SGD, clip_factor, scale, squared_norm, update
 
 MIN_LAZY_DECAY = 0.5     # a stronger decay per step is applied to the weights directly
@@ -205,16 +206,71 @@ def forward_all(A_out, Z_out, theta, layers, data, threads=None):
 
 
 @kernel(allocates=True)
-def gradient_sum(grad, theta, layers, data, output, cost, chunk):
-    """grad (p,) = mean over all n samples of the unregularised cost gradient
-    (weighted: Σ w_i·g_i / Σ w_i);
-    ``layers`` planned for batches of EVAL_CHUNK, ``chunk`` their ``buffers``."""
-    n = data.Y.shape[0]
-    grad[:] = 0.0
-    norm = weight_norm(data.weights, np.arange(n))
-    for start in range(0, n, EVAL_CHUNK):
-        rows = np.arange(start, min(start + EVAL_CHUNK, n))
+def gradient_sum(grad, theta, layers, data, first, last, output, cost, chunk, alpha, norm,
+                 backward=True):
+    """grad (p,) += alpha · Σ over the samples [first, last) of the unregularised
+    cost gradient, each sample's times weights[r]·norm where ``data`` has
+    weights (``batch.backward_batch``); adds their (weighted) costs to
+    ``chunk.cost[0]``.  ``backward`` False: the forward passes and the costs
+    only (grad untouched).  ``layers`` planned for batches of EVAL_CHUNK,
+    ``chunk`` their ``buffers``."""
+    for start in range(first, last, EVAL_CHUNK):
+        rows = np.arange(start, min(start + EVAL_CHUNK, last))
         forward_batch(chunk, theta, layers, data, rows, 1.0, np.uint64(0), start, 1.0,
                       np.int64(0))
-        backward_batch(chunk, theta, layers, data, rows, output, cost, 1.0, 1.0, norm)
-        accumulate_batch(grad, 1.0 / n, chunk, layers, data, rows, 1.0, 1.0)
+        if backward:
+            backward_batch(chunk, theta, layers, data, rows, output, cost, 1.0, 1.0, norm)
+            accumulate_batch(grad, alpha, chunk, layers, data, rows, 1.0, 1.0)
+        else:
+            chunk.cost[0] += batch_cost(chunk, layers, data, rows, output, cost)
+
+
+def in_sample_blocks(target, layers, data, threads, block):
+    """target (p,) = Σ over the blocks of the n samples (``bands.in_blocks``,
+    ``CURVATURE_BLOCKS`` of them, fewer for fewer samples) of ``block(partial,
+    chunk, first, last)``, which adds block [first, last)'s share to its own
+    zeroed ``partial`` (p,) with its own ``chunk`` (``buffers`` for EVAL_CHUNK
+    samples); the partials are added in block order.  Returns the mean
+    (weighted) cost the blocks added to their chunks' cost sums."""
+    n = data.Y.shape[0]
+    blocks = max(1, min(CURVATURE_BLOCKS, n))
+    partial = np.zeros((blocks, target.shape[0]), dtype=target.dtype)
+    costs = np.zeros(blocks)
+
+    def run(b, first, last):
+        chunk = buffers(layers, EVAL_CHUNK, target.dtype, longest_row=longest_row(data))
+        block(partial[b], chunk, first, last)
+        costs[b] = chunk.cost[0]
+    in_blocks(run, n, blocks, threads)
+    target[:] = partial[0]
+    for b in range(1, blocks):
+        target += partial[b]
+    total = float(data.weights.sum(dtype=np.float64)) if data.weights.shape[0] else n
+    return float(costs.sum()) / total
+
+
+def longest_row(data):
+    """The most non-zeros in one CSR row of ``data`` (0 for dense inputs)."""
+    return 0 if data.dense else int(np.diff(data.indptr).max(initial=0))
+
+
+def gradient_all(grad, theta, layers, data, output, cost, threads=None):
+    """grad (p,) = the mean unregularised cost gradient over all n samples
+    (weighted: Σ w_i·g_i / Σ w_i), overwritten; returns the mean (weighted)
+    cost.  Blocks of samples on ``threads`` threads (``in_sample_blocks``: the
+    result does not depend on their number); ``layers`` planned for batches of
+    EVAL_CHUNK."""
+    n = data.Y.shape[0]
+    norm = weight_norm(data.weights, np.arange(n))
+    return in_sample_blocks(grad, layers, data, threads, lambda partial, chunk, first, last:
+                            gradient_sum(partial, theta, layers, data, first, last, output, cost,
+                                         chunk, 1.0 / n, norm))
+
+
+def cost_all(theta, layers, data, output, cost, threads=None):
+    """The mean (weighted) unregularised cost over all n samples: the forward
+    passes of ``gradient_all``, its cost to the last bit."""
+    return in_sample_blocks(np.zeros(0, dtype=theta.dtype), layers, data, threads,
+                            lambda partial, chunk, first, last:
+                            gradient_sum(partial, theta, layers, data, first, last, output, cost,
+                                         chunk, 1.0, 1.0, False))

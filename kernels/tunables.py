@@ -79,8 +79,9 @@ THREADS_FROM_BATCH = 32
 # Measured: not recorded (the barrier itself: about 0.14 µs for two threads).
 SPINS = 4096
 
-# Blocks the curvature products sum the samples in, whatever the thread count
-# (at most this many threads help); changing it moves rounding.
+# Blocks the full-batch passes (the gradient, its cost, the curvature products) sum
+# the samples in, whatever the thread count (at most this many threads help);
+# changing it moves rounding.
 # Measured: not recorded.
 CURVATURE_BLOCKS = 8
 
@@ -94,10 +95,6 @@ EVAL_CHUNK = 256
 # Measured: all_finite on 50,000 MNIST images 16.8 -> 4.8 ms against stopping at
 # the first bad entry; the chunk size itself not recorded.
 FINITE_CHUNK = 4096
-
-# Directions per call when building the dense Hessian.
-# Measured: not recorded.
-HESSIAN_CHUNK = 64
 
 # -- checks during a fit ----------------------------------------------------
 

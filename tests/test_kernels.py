@@ -32,8 +32,8 @@ from fastnet.kernels.layout import plan
 from fastnet.kernels.threads import train_epoch_threads
 from fastnet.kernels import csr, pack
 from fastnet.kernels.csr import to_csr
-from fastnet.kernels.train import (State, Step, buffers, dense_inputs, forward_all, gradient_sum,
-                                   sparse_inputs, train_epoch)
+from fastnet.kernels.train import (State, Step, buffers, cost_all, dense_inputs, forward_all,
+                                   gradient_all, sparse_inputs, train_epoch)
 from fastnet.kernels.tunables import EVAL_CHUNK, FINITE_CHUNK, PARALLEL_ROWS, TILE
 from fastnet.kernels.update import all_finite, scale, sgd_update
 
@@ -559,12 +559,33 @@ def test_forward_all_and_gradient_sum_match_reference(dtype, layout, engine):
     close(Z, Zs[-1], dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
     close(A, As[-1], dtype, rtol=100 * RTOL[dtype], atol=100 * np.finfo(dtype).eps)
     grad = np.full_like(p.theta, np.nan)
-    gradient_sum(grad, p.theta, layers, p.inputs(layout), OUTPUT[p.output], COST[p.cost],
-                 buffers(layers, EVAL_CHUNK, dtype))
+    cost = gradient_all(grad, p.theta, layers, p.inputs(layout), OUTPUT[p.output], COST[p.cost],
+                        threads=2 if engine == "gemm" else 1)
     expected = ref.flatten(*ref.gradient(*p.reference(), p.X, p.Y.astype(float)))[0]
     close(p.unpadded(grad), expected, dtype, rtol=100 * RTOL[dtype],
           atol=100 * np.finfo(dtype).eps)
     p.assert_padding_zero(grad)
+    assert cost == pytest.approx(ref.mean_cost(*p.reference(), p.X, p.Y.astype(float)),
+                                 rel=100 * RTOL[dtype])
+    assert cost_all(p.theta, layers, p.inputs(layout), OUTPUT[p.output], COST[p.cost]) == cost
+
+
+@pytest.mark.parametrize("layout", ["sparse", "dense"])
+def test_gradient_all_does_not_depend_on_the_threads(layout):
+    """The full-batch gradient sums fixed blocks of samples, each on one thread,
+    in block order: the same gradient and cost, bit for bit, on 1, 2 and 3
+    threads."""
+    p = Problem("float32", n=700)
+    layers = plan(p.layers, EVAL_CHUNK, layout == "dense", "auto")
+    results = []
+    for threads in (1, 2, 3):
+        grad = np.full_like(p.theta, np.nan)
+        cost = gradient_all(grad, p.theta, layers, p.inputs(layout), OUTPUT[p.output],
+                            COST[p.cost], threads=threads)
+        results.append((grad, cost))
+    for grad, cost in results[1:]:
+        np.testing.assert_array_equal(grad, results[0][0])
+        assert cost == results[0][1]
 
 
 @pytest.mark.parametrize("layout", ["sparse", "dense"])

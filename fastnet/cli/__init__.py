@@ -9,6 +9,7 @@
     fastnet bench [ARGS]                    the benchmark suite (source checkouts only)
     fastnet sweep --grid NAME=VALUES ...    many runs on dask.distributed (cli/sweep.py)
     fastnet tune --data PATH --budget MIN   successive halving within a time budget
+    fastnet compile [--dtype D] [--layout L]  compile the kernels ahead (cli/compile.py)
 
 Exit status: 0 done; 1 an error fastnet reports in one line (missing or bad
 data, a bad model file, training diverged); 2 a usage error (unknown flag,
@@ -23,11 +24,11 @@ import sys
 from .._version import __version__
 from ..kernels.blas import describe as describe_blas
 from ..kernels.lanes import describe as describe_lanes
-from . import bench, evaluate, export, predict, show, sweep, train, tune
+from . import bench, compile, evaluate, export, predict, show, sweep, train, tune
 from .checks import INTERRUPTED
 
 BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a Unix tool cut off by `head`
-COMMANDS = (train, evaluate, show, predict, export, bench, sweep, tune)  # each with add(commands)
+COMMANDS = (train, evaluate, show, predict, export, bench, sweep, tune, compile)  # each with add(commands)
 
 
 def main(argv=None):

@@ -9,13 +9,16 @@ kernels; they pack the kernels' records (``State``, ``Step``, ``Buffers``,
 (a ``Plan``; ``fastnet.engine.plan`` stays the module).
 ``first_order_epoch``: one epoch of SGD, Adam or AdamW, from the optimizer's rule.
 ``outputs``, ``evaluate``, ``gradient_into``: the whole-data passes.
+``cost``, ``cost_gradient``, ``curvature_product``: the second-order methods'
+full-batch passes (H·v, G·v by the R-operator over the training passes).
 ``check``, ``scalar``: what crosses into a kernel, checked.
 """
 from .checked import check, scalar
+from .curvature import cost, cost_gradient, curvature_product
 from .epoch import first_order_epoch
 from .parameters import Parameters
 from .passes import evaluate, gradient_into, outputs
 from .plan import Plan
 
-__all__ = ["Parameters", "Plan", "check", "evaluate", "first_order_epoch", "gradient_into",
-           "outputs", "scalar"]
+__all__ = ["Parameters", "Plan", "check", "cost", "cost_gradient", "curvature_product", "evaluate",
+           "first_order_epoch", "gradient_into", "outputs", "scalar"]

@@ -1,7 +1,7 @@
 """The whole-data passes: outputs, evaluation and the gradient over a prepared
 ``Dataset``, in chunks of ``EVAL_CHUNK`` samples on the plan's evaluation
-engines and threads (``kernels/train.py`` ``forward_all``, ``gradient_sum``;
-``kernels/costs.py`` ``output_costs``).
+engines and threads (``kernels/train.py`` ``forward_all``; ``kernels/costs.py``
+``output_costs``; the gradient: ``curvature.cost_gradient``).
 """
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from numpy.typing import NDArray
 
 from ..costs import COSTS, OUTPUTS, classes_of
 from ..kernels.costs import output_costs
-from ..kernels.train import buffers, forward_all, gradient_sum
-from ..kernels.tunables import EVAL_CHUNK
+from ..kernels.train import forward_all
 from ..kernels.update import all_finite
 from .checked import check
+from .curvature import cost_gradient
 from .plan import plan
 
 if TYPE_CHECKING:
@@ -73,13 +73,5 @@ def evaluate(net: Network, data: Dataset, check_finite: bool = True) -> tuple[fl
 def gradient_into(net: Network, grad: NDArray[np.floating], data: Dataset) -> None:
     """grad (p,) = the gradient of the (weighted) mean unregularised cost of
     ``net`` over ``data`` (a ``Dataset`` with targets), laid out like the
-    parameters; overwritten."""
-    parameters = net.parameters
-    layers = plan(parameters.layers, data, engine=net.engine).evaluation_table
-    chunk = buffers(layers, EVAL_CHUNK, parameters.dtype,
-                    longest_row=0 if data.dense else data.longest_row())
-    check(layers, parameters.theta, data, grad=grad, Y=data.Y, batch_size=EVAL_CHUNK,
-          buffers=tuple((name, getattr(chunk, name)) for name in ("Z", "A", "D")),
-          gathered=chunk.X, columns=(chunk.col_start, chunk.col_sample, chunk.col_value))
-    gradient_sum(grad, parameters.theta, layers, data.record(), OUTPUTS[net.output],
-                 COSTS[net.cost_name], chunk)
+    parameters; overwritten (the one gradient kernel: ``curvature.cost_gradient``)."""
+    cost_gradient(net, data, grad)
