@@ -329,13 +329,13 @@ def test_evaluation_and_curvature_wake_threads_from_the_same_sample_count(monkey
     for n in (PARALLEL_FROM - 1, PARALLEL_FROM):
         net.predict(np.ones((n, 3), dtype=np.float32))
     assert asked == [1, numba.get_num_threads()]
-    seen, gradient_all = [], fastnet.curvature.gradient_all
+    seen, gradient_all = [], fastnet.engine.curvature.gradient_all
 
     def counting(*args):
         seen.append(args[-1])
         return gradient_all(*args)
 
-    monkeypatch.setattr(fastnet.curvature, "gradient_all", counting)
+    monkeypatch.setattr(fastnet.engine.curvature, "gradient_all", counting)
     for n in (PARALLEL_FROM - 1, PARALLEL_FROM):
         net.flat_gradient(np.ones((n, 3), dtype=np.float32), np.zeros(n, dtype=np.int64))
     assert seen == [1, numba.get_num_threads()]
