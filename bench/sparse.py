@@ -116,7 +116,8 @@ def run_torch(X, y, X_test, epochs, sparse_batches=False):
             return torch.from_numpy(part.toarray())
         coo = part.tocoo()
         indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
-        return torch.sparse_coo_tensor(indices, torch.from_numpy(coo.data), coo.shape)
+        return torch.sparse_coo_tensor(indices, torch.from_numpy(coo.data), coo.shape,
+                                       check_invariants=False)  # built from a valid CSR: skip the checks
 
     def forward(rows):
         inputs = batch_of(rows)
