@@ -121,8 +121,10 @@ def test_second_order_optimizers_take_weights_as_repeated_rows(optimizer):
     a.fit(X, y, epochs=2, optimizer=optimizer(), sample_weight=w)
     b.fit(X[repeated], y[repeated], epochs=2, optimizer=optimizer())
     c.fit(X, y, epochs=2, optimizer=optimizer(), sample_weight=2.5 * w)
-    np.testing.assert_allclose(a.flat_parameters(), b.flat_parameters(), rtol=1e-7, atol=1e-8)
-    np.testing.assert_allclose(c.flat_parameters(), a.flat_parameters(), rtol=1e-7, atol=1e-8)
+    # weights and repeated rows sum in other orders; Hessian-free's conjugate gradient
+    # amplifies that rounding (to ~1e-6 relative with 8 float64 lanes instead of 16)
+    np.testing.assert_allclose(a.flat_parameters(), b.flat_parameters(), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(c.flat_parameters(), a.flat_parameters(), rtol=1e-5, atol=1e-8)
     assert not np.allclose(a.flat_parameters(), fastnet.Network([7, 5, 3], dtype="float64",
                                                                 seed=7).flat_parameters())
 
