@@ -441,7 +441,7 @@ class Network(Curvature):
         Returns (gW, gb): lists shaped like ``weights`` and ``biases``.
         """
         grad = np.empty_like(self.parameters.theta)
-        engine.gradient_into(self, grad, self.with_targets(X, y, sample_weight=sample_weight))
+        engine.cost_gradient(self, self.with_targets(X, y, sample_weight=sample_weight), grad)
         return self.parameters.split(grad)
 
 

@@ -4,7 +4,7 @@ import pytest
 
 import fastnet
 from fastnet import schedules
-from fastnet.engine import gradient_into
+from fastnet.engine import cost_gradient
 from fastnet.optim import Optimizer
 from fastnet.training import Trainer
 
@@ -104,7 +104,7 @@ class HalfStep(Optimizer):
 
     def train_epoch(self, net, data, progress=None):
         gradient = np.empty_like(net.parameters.theta)
-        gradient_into(net, gradient, data)
+        cost_gradient(net, data, gradient)
         net.parameters.theta -= self.step * gradient
         return {"epoch_seconds": 0.0}
 

@@ -8,17 +8,18 @@ kernels; they pack the kernels' records (``State``, ``Step``, ``Buffers``,
 ``plan.plan``: which engine runs each layer and pass, and on how many threads
 (a ``Plan``; ``fastnet.engine.plan`` stays the module).
 ``first_order_epoch``: one epoch of SGD, Adam or AdamW, from the optimizer's rule.
-``outputs``, ``evaluate``, ``gradient_into``: the whole-data passes.
-``cost``, ``cost_gradient``, ``curvature_product``: the second-order methods'
-full-batch passes (H·v, G·v by the R-operator over the training passes).
+``outputs``, ``evaluate``: the whole-data passes.
+``cost``, ``cost_gradient``, ``curvature_product``: the full-batch passes: the one
+gradient (``Network.gradient``'s too), and the second-order methods' H·v, G·v
+(the R-operator over the training passes).
 ``check``, ``scalar``: what crosses into a kernel, checked.
 """
 from .checked import check, scalar
 from .curvature import cost, cost_gradient, curvature_product
 from .epoch import first_order_epoch
 from .parameters import Parameters
-from .passes import evaluate, gradient_into, outputs
+from .passes import evaluate, outputs
 from .plan import Plan
 
 __all__ = ["Parameters", "Plan", "check", "cost", "cost_gradient", "curvature_product", "evaluate",
-           "first_order_epoch", "gradient_into", "outputs", "scalar"]
+           "first_order_epoch", "outputs", "scalar"]

@@ -1,7 +1,7 @@
 """The whole-data passes: outputs, evaluation and the gradient over a prepared
 ``Dataset``, in chunks of ``EVAL_CHUNK`` samples on the plan's evaluation
 engines and threads (``kernels/train.py`` ``forward_all``; ``kernels/costs.py``
-``output_costs``; the gradient: ``curvature.cost_gradient``).
+``output_costs``; the gradient is ``curvature.cost_gradient``).
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from ..kernels.costs import output_costs
 from ..kernels.train import forward_all
 from ..kernels.update import all_finite
 from .checked import check
-from .curvature import cost_gradient
 from .plan import plan
 
 if TYPE_CHECKING:
@@ -68,10 +67,3 @@ def evaluate(net: Network, data: Dataset, check_finite: bool = True) -> tuple[fl
     if net.is_regression:
         return cost, None
     return cost, float(np.average(classes_of(A) == classes_of(data.Y), weights=weights))
-
-
-def gradient_into(net: Network, grad: NDArray[np.floating], data: Dataset) -> None:
-    """grad (p,) = the gradient of the (weighted) mean unregularised cost of
-    ``net`` over ``data`` (a ``Dataset`` with targets), laid out like the
-    parameters; overwritten (the one gradient kernel: ``curvature.cost_gradient``)."""
-    cost_gradient(net, data, grad)
