@@ -228,9 +228,12 @@ def delta_product(target, source, theta, layers, l, m, scale):
 
 
 @kernel
-def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale):
+def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale, columns):
     """target (p,) += alpha · (sum over the batch of each sample's gradient);
-    with ``scale`` s, the weights get alpha/s (see ``train.train_epoch``)."""
+    with ``scale`` s, the weights get alpha/s (see ``train.train_epoch``).
+    ``columns``: None leaves the COLUMNS step out of the compiled code (a
+    first layer planned on it then steps sample by sample: the same sums);
+    see ``layout.columns_part``."""
     m = rows.shape[0]
     U = n_units(layers)
     for l in range(layers.shape[0]):
@@ -239,29 +242,25 @@ def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale):
         if is_matrix(layers, l):
             inputs, ld = input_matrix(buffers, layers, l, keep)
             matrix_accumulate(TW, inputs, ld, buffers.D, layers, l, m, alpha / scale)
-            for s in range(m):
-                bias_accumulate(Tb, units_of(buffers.D, layers, l, 0, s), alpha)
-            continue
-        by_column = l == 0 and not data.dense and layers[0, ENGINE] == COLUMNS
-        if by_column:
+        elif columns is not None and l == 0 and not data.dense and layers[0, ENGINE] == COLUMNS:
             column_accumulate(TW, layers[0, WIDTH], buffers.D, layers[0, U_OFF], U, data, rows, 0,
                               layers[0, N_IN], buffers.col_start, buffers.col_sample,
                               buffers.col_value, alpha, scale)
+        else:
+            for s in range(m):
+                delta = units_of(buffers.D, layers, l, 0, s)
+                if l > 0:
+                    x = layer_input(buffers.A, buffers.Ad, layers, l - 1, s, keep)
+                    dense_accumulate(TW, x, delta, alpha, scale)
+                elif data.dense:
+                    d, r = layers[0, N_IN], rows[s]
+                    dense_accumulate(TW, data.values[r * d:(r + 1) * d], delta, alpha, scale)
+                else:
+                    lo, hi = data.indptr[rows[s]], data.indptr[rows[s] + 1]
+                    sparse_accumulate(TW, data.indices[lo:hi], data.values[lo:hi], delta, alpha,
+                                      scale, layers[0, ENGINE] != ROWS)
         for s in range(m):
-            delta = units_of(buffers.D, layers, l, 0, s)
-            bias_accumulate(Tb, delta, alpha)
-            if by_column:
-                continue
-            if l > 0:
-                dense_accumulate(TW, layer_input(buffers.A, buffers.Ad, layers, l - 1, s, keep),
-                                 delta, alpha, scale)
-            elif data.dense:
-                d, r = layers[0, N_IN], rows[s]
-                dense_accumulate(TW, data.values[r * d:(r + 1) * d], delta, alpha, scale)
-            else:
-                lo, hi = data.indptr[rows[s]], data.indptr[rows[s] + 1]
-                sparse_accumulate(TW, data.indices[lo:hi], data.values[lo:hi], delta, alpha,
-                                  scale, layers[0, ENGINE] != ROWS)
+            bias_accumulate(Tb, units_of(buffers.D, layers, l, 0, s), alpha)
 
 
 @kernel(inline=True)

@@ -41,8 +41,8 @@ from .batch import (accumulate_batch, backward_batch, delta_product, forward_bat
                     linear_forward, matrix_accumulate, weight_norm)
 from .costs import QUADRATIC
 from .jit import kernel
-from .layout import (ACT, ENGINE, GEMM, N_IN, N_OUT, WIDTH, line_aligned_zeros, n_units,
-                     rows_of, units_of, weights_of)
+from .layout import (ACT, ENGINE, GEMM, N_IN, N_OUT, WIDTH, columns_part, line_aligned_zeros,
+                     n_units, rows_of, units_of, weights_of)
 from .blas import gemm
 from .blocked import block_product
 from .train import Buffers, in_sample_blocks
@@ -192,10 +192,11 @@ def r_backward_batch(r, buffers, theta, v, layers, data, rows, output, cost, gau
 
 @kernel(allocates=True)
 def product_sum(out, theta, v, layers, data, first, last, output, cost, gauss_newton, chunk, r,
-                alpha, norm):
+                alpha, norm, columns):
     """out (p,) += alpha · Σ over the samples [first, last) of H_s·v (or G_s·v),
     each weighted as in ``train.gradient_sum``; ``layers`` planned for batches
-    of EVAL_CHUNK, ``chunk`` their ``buffers`` and ``r`` their ``directions``."""
+    of EVAL_CHUNK, ``chunk`` their ``buffers`` and ``r`` their ``directions``;
+    ``columns``: ``layout.columns_part``."""
     for start in range(first, last, EVAL_CHUNK):
         rows = np.arange(start, min(start + EVAL_CHUNK, last))
         m = rows.shape[0]
@@ -209,7 +210,7 @@ def product_sum(out, theta, v, layers, data, first, last, output, cost, gauss_ne
         accumulate_batch(out, alpha, Buffers(chunk.Z, chunk.A, chunk.Ad, chunk.M, r.D, chunk.X,
                                              chunk.row_splits, chunk.col_start, chunk.col_sample,
                                              chunk.col_value, chunk.cost),
-                         layers, data, rows, 1.0, 1.0)
+                         layers, data, rows, 1.0, 1.0, columns)
         if not gauss_newton:  # + Ra_{l-1}ᵀ d_l (Ra_0 = 0)
             for l in range(1, layers.shape[0]):
                 matrix_accumulate(weights_of(out, layers, l), rows_of(r.A, layers, l - 1),
@@ -227,5 +228,5 @@ def product_all(out, theta, v, layers, data, output, cost, gauss_newton, threads
     def block(partial, chunk, first, last):
         product_sum(partial, theta, v, layers, data, first, last, output, cost,
                     bool(gauss_newton), chunk, directions(layers, EVAL_CHUNK, theta.dtype),
-                    1.0 / n, norm)
+                    1.0 / n, norm, columns_part(layers))
     in_sample_blocks(out, layers, data, threads, block)

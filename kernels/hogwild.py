@@ -18,7 +18,7 @@ import numpy as np
 
 from .bands import at_once
 from .layout import B_OFF, BLOCKED, ENGINE, GEMM, N_IN, WIDTH, n_units
-from .train import Buffers, State, train_epoch
+from .train import Buffers, State, epoch_parts, train_epoch
 
 NO_SAMPLES = np.zeros(0, dtype=np.int32)  # Hogwild!'s first layer is never COLUMNS
 
@@ -40,7 +40,7 @@ def hogwild_epoch(theta, velocity, grads, scales, units, X, costs, layers, data,
         work = Buffers(units[0, t], units[1, t], units[2, t], units[3, t], units[4, t], X[t],
                        order[:0], order[:0], NO_SAMPLES, X[t, :0], costs[t:t + 1])
         train_epoch(State(theta, velocity, grads[t], scales[t]), work, layers, data,
-                    order[lo:hi], first + lo, step)
+                    order[lo:hi], first + lo, step, *epoch_parts(layers, step))
     at_once(thread, T)
 
 

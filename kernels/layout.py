@@ -128,6 +128,15 @@ def plan(layers, batch_size, dense_input, engine="auto", threads=1, hogwild=Fals
     return planned
 
 
+def columns_part(layers):
+    """The ``columns`` argument of the kernels that step a batch for the
+    planned table ``layers``: True where its first layer steps on COLUMNS,
+    else None, which leaves that engine's code out of what they compile
+    (each value is a compiled entry point of its own: a first run compiles
+    only the one its plan uses)."""
+    return True if layers[0, ENGINE] == COLUMNS else None
+
+
 @kernel(inline=True)
 def is_matrix(layers, l):
     """Whether layer l runs on a matrix engine (GEMM or BLOCKED) for the batch."""

@@ -58,7 +58,7 @@ from .dropout import stream_key
 from .jit import kernel
 from .layout import (B_OFF, COLUMNS, ENGINE, GEMM, N_IN, U_OFF, WIDTH, biases_of, is_matrix,
                      n_units, rows_of, units_of, weights_of)
-from .train import MIN_WEIGHT_SCALE, Buffers, end_call, step_kind
+from .train import MIN_WEIGHT_SCALE, Buffers, end_call, epoch_parts, lazy_decay
 from .update import clip_factor, squared_norm, update
 from .update import scale as scale_by
 
@@ -106,11 +106,13 @@ def pass_share(work, theta, layers, data, rows, t, T, keep, output, cost, key, p
 
 
 @kernel
-def step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, scale, decay, t, T):
+def step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, scale, decay, t, T,
+              columns):
     """Rows [first, last) of layer l's weights in ``target`` (n_in, width) +=
     alpha/scale·(the batch's inputs to layer l)ᵀ @ (its deltas), after
     ``decay`` ≠ 1 multiplies them (plain SGD with a strong L2); thread t of
-    T (its part of the COLUMNS scratch)."""
+    T (its part of the COLUMNS scratch; ``columns`` None leaves that engine
+    out: ``layout.columns_part``)."""
     width = layers[l, WIDTH]
     TW = weights_of(target, layers, l)
     if decay != 1.0:
@@ -125,7 +127,7 @@ def step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, sca
             block_accumulate(TW[first * width:], width, inputs[first:], ld,
                              rows_of(work.D, layers, l), U, rows.shape[0], last - first,
                              alpha / scale)
-    elif l == 0 and not data.dense and layers[0, ENGINE] == COLUMNS:
+    elif columns is not None and l == 0 and not data.dense and layers[0, ENGINE] == COLUMNS:
         n_in, cap = layers[0, N_IN], work.col_sample.shape[0] // T
         column_accumulate(TW, width, work.D, layers[0, U_OFF], U, data, rows, first, last,
                           work.col_start[t * (n_in + 1):], work.col_sample[t * cap:],
@@ -146,13 +148,13 @@ def step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, sca
 
 
 @kernel(inline=True)
-def step_share(work, target, layers, data, rows, t, T, keep, alpha, scale, decay):
+def step_share(work, target, layers, data, rows, t, T, keep, alpha, scale, decay, columns):
     """Thread t's rows of every layer's weights, and (thread 0) the biases."""
     for l in range(layers.shape[0]):
         first, last = row_split(work, layers, l, t, T)
         if last > first:
             step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, scale, decay,
-                      t, T)
+                      t, T, columns)
         if t == 0:
             for s in range(rows.shape[0]):
                 bias_accumulate(biases_of(target, layers, l), units_of(work.D, layers, l, 0, s),
@@ -198,7 +200,8 @@ def fold_share(theta, work, layers, t, T, s):
 
 
 @kernel
-def epoch_share(state, work, layers, data, order, first, step_, t, T, sync, norms):
+def epoch_share(state, work, layers, data, order, first, step_, updates, columns, t, T, sync,
+                norms):
     """Thread t of T's part of ``train.train_epoch`` (same arguments and lazy
     weight decay); the threads meet at ``sync`` after the passes and after
     the step of every batch (and, clipping, after summing the squares of
@@ -207,7 +210,7 @@ def epoch_share(state, work, layers, data, order, first, step_, t, T, sync, norm
     theta = state.theta
     n = order.shape[0]
     eta, keep, batch_size = step_.eta, step_.keep, step_.batch_size
-    direct, decay, lazy = step_kind(step_)
+    decay, lazy = lazy_decay(step_, updates)
     s = state.weight_scale[0]
     key = stream_key(step_.seed, step_.epoch)
     for start in range(0, n, batch_size):
@@ -219,17 +222,9 @@ def epoch_share(state, work, layers, data, order, first, step_, t, T, sync, norm
         pass_share(work, theta, layers, data, rows, t, T, keep, step_.output, step_.cost, key,
                    first + start, s)
         meet(sync, T)
-        if lazy:
-            s *= decay
-            step_share(work, theta, layers, data, rows, t, T, keep, -eta / m, s, 1.0)
-            if s < MIN_WEIGHT_SCALE:
-                fold_share(theta, work, layers, t, T, s)
-                s = 1.0
-        elif direct:
-            step_share(work, theta, layers, data, rows, t, T, keep, -eta / m, 1.0,
-                       decay if step_.l2_rate != 0.0 else 1.0)
-        else:
-            step_share(work, state.grad, layers, data, rows, t, T, keep, 1.0 / m, 1.0, 1.0)
+        if updates is not None:
+            step_share(work, state.grad, layers, data, rows, t, T, keep, 1.0 / m, 1.0, 1.0,
+                       columns)
             clip = 1.0
             if step_.clip_norm != 0.0:
                 norms[t] = share_squares(state.grad, work, layers, t, T)
@@ -237,6 +232,15 @@ def epoch_share(state, work, layers, data, order, first, step_, t, T, sync, norm
                 clip = clip_factor(norms[:T].sum(), step_.clip_norm)
             update_share(state, work, layers, t, T, step_, clip,
                          step_.steps + (first + start) // batch_size + 1)
+        elif lazy:
+            s *= decay
+            step_share(work, theta, layers, data, rows, t, T, keep, -eta / m, s, 1.0, columns)
+            if s < MIN_WEIGHT_SCALE:
+                fold_share(theta, work, layers, t, T, s)
+                s = 1.0
+        else:
+            step_share(work, theta, layers, data, rows, t, T, keep, -eta / m, 1.0,
+                       decay if step_.l2_rate != 0.0 else 1.0, columns)
         meet(sync, T)
     if t == 0:
         end_call(state, layers[0, B_OFF], s, first + n == data.Y.shape[0])
@@ -244,8 +248,10 @@ def epoch_share(state, work, layers, data, order, first, step_, t, T, sync, norm
 
 def train_epoch_threads(state, work, layers, data, order, first, step_, T):
     """``train.train_epoch`` with every batch shared by T threads (same
-    arguments and lazy weight decay); ``work`` holds buffers for a whole
-    batch (``train.buffers``), ``layers`` planned for T threads."""
+    arguments and lazy weight decay; the parts ``train.epoch_parts`` picks);
+    ``work`` holds buffers for a whole batch (``train.buffers``), ``layers``
+    planned for T threads."""
     sync, norms = new_sync(), np.zeros(T)
-    at_once(lambda t: epoch_share(state, work, layers, data, order, first, step_, t, T, sync,
-                                  norms), T)
+    updates, columns = epoch_parts(layers, step_)
+    at_once(lambda t: epoch_share(state, work, layers, data, order, first, step_, updates,
+                                  columns, t, T, sync, norms), T)

@@ -45,7 +45,7 @@ from .batch import (accumulate_batch, backward_batch, batch_cost, forward_batch,
 from .csr import index_dtype
 from .dropout import stream_key
 from .jit import kernel
-from .layout import (B_OFF, BLOCKED, COLUMNS, ENGINE, GEMM, N_IN, N_OUT, U_OFF,
+from .layout import (B_OFF, BLOCKED, COLUMNS, ENGINE, GEMM, N_IN, N_OUT, U_OFF, columns_part,
                      line_aligned_zeros, n_units)
 from .tunables import EVAL_CHUNK, CURVATURE_BLOCKS
 from .update import SGD, clip_factor, scale, squared_norm, update
@@ -106,16 +106,33 @@ def buffers(layers, batch_size, dtype, dropout=False, row_splits=None, longest_r
                    np.zeros(cap, dtype=np.int32), zeros(cap), np.zeros(max(T, threads)))
 
 
+def updates_part(step):
+    """The ``updates`` argument of the compiled epochs for the hyperparameters
+    ``step``: None for plain SGD (no momentum, L1, clipping or Adam), whose
+    step adds −eta/m·gradient straight into theta and leaves the update
+    rules out of what the epoch compiles; else True (every step through the
+    ``grad`` buffer and ``update.update``).  Each value is a compiled entry
+    point of its own, so a first plain-SGD run compiles no update rule."""
+    plain = (step.rule == SGD and step.momentum == 0.0 and step.l1_rate == 0.0
+             and step.clip_norm == 0.0)
+    return None if plain else True
+
+
+def epoch_parts(layers, step):
+    """(updates, columns): the optional parts of the compiled epoch that the
+    planned table ``layers`` and the hyperparameters ``step`` use
+    (``updates_part``, ``layout.columns_part``)."""
+    return updates_part(step), columns_part(layers)
+
+
 @kernel(inline=True)
-def step_kind(step):
-    """(direct, decay, lazy) of an epoch's steps: ``direct`` — plain SGD adds
-    −eta/m·gradient straight into theta (no momentum, L1 or clipping); ``decay`` = 1 −
-    eta·l2_rate, the L2 factor per step; ``lazy`` — the decay is kept as a
-    scale of the weights (see ``train_epoch``)."""
-    direct = (step.rule == SGD and step.momentum == 0.0 and step.l1_rate == 0.0
-              and step.clip_norm == 0.0)
+def lazy_decay(step, updates):
+    """(decay, lazy) of an epoch's steps: ``decay`` = 1 − eta·l2_rate, plain
+    SGD's L2 factor per step; ``lazy`` — plain SGD (``updates`` None) keeps
+    the decay as a scale of the weights (see ``train_epoch``)."""
     decay = 1.0 - step.eta * step.l2_rate
-    return direct, decay, step.lazy and direct and step.l2_rate != 0.0 and decay >= MIN_LAZY_DECAY
+    return decay, (updates is None and step.lazy and step.l2_rate != 0.0
+                   and decay >= MIN_LAZY_DECAY)
 
 
 @kernel(inline=True)
@@ -129,9 +146,10 @@ def end_call(state, n_weights, s, epoch_ends):
 
 
 @kernel
-def train_epoch(state, buffers, layers, data, order, first, step):
+def train_epoch(state, buffers, layers, data, order, first, step, updates, columns):
     """Mini-batch SGD (or Adam: ``step.rule``) over the samples in ``order``
-    (n,), in place on ``state``.
+    (n,), in place on ``state``; ``updates`` and ``columns`` as
+    ``epoch_parts`` gives them (None leaves a part out of the compiled code).
 
     ``order`` may be a slice of the epoch's permutation that starts at
     position ``first`` (a multiple of batch_size), so that an epoch can run in
@@ -149,7 +167,7 @@ def train_epoch(state, buffers, layers, data, order, first, step):
     n = order.shape[0]
     n_weights = layers[0, B_OFF]
     eta, keep, batch_size = step.eta, step.keep, step.batch_size
-    direct, decay, lazy = step_kind(step)
+    decay, lazy = lazy_decay(step, updates)
     s = state.weight_scale[0]
     key = stream_key(step.seed, step.epoch)
     for start in range(0, n, batch_size):
@@ -160,22 +178,23 @@ def train_epoch(state, buffers, layers, data, order, first, step):
                       np.int64(0))  # not a literal: one type with every caller
         backward_batch(buffers, theta, layers, data, rows, step.output, step.cost, keep, s,
                        weight_norm(data.weights, rows))
-        if lazy:
-            s *= decay
-            accumulate_batch(theta, -eta / m, buffers, layers, data, rows, keep, s)
-            if s < MIN_WEIGHT_SCALE:  # keep s·W far from underflow
-                scale(theta[:n_weights], s)
-                s = 1.0
-        elif direct:
-            if step.l2_rate != 0.0:
-                scale(theta[:n_weights], decay)
-            accumulate_batch(theta, -eta / m, buffers, layers, data, rows, keep, 1.0)
-        else:
-            accumulate_batch(state.grad, 1.0 / m, buffers, layers, data, rows, keep, 1.0)
+        if updates is not None:
+            accumulate_batch(state.grad, 1.0 / m, buffers, layers, data, rows, keep, 1.0,
+                             columns)
             clip = 1.0 if step.clip_norm == 0.0 else \
                 clip_factor(squared_norm(state.grad), step.clip_norm)
             update(theta, state.velocity, state.second, state.grad, n_weights, step, clip,
                    step.steps + (first + start) // batch_size + 1)
+        elif lazy:
+            s *= decay
+            accumulate_batch(theta, -eta / m, buffers, layers, data, rows, keep, s, columns)
+            if s < MIN_WEIGHT_SCALE:  # keep s·W far from underflow
+                scale(theta[:n_weights], s)
+                s = 1.0
+        else:
+            if step.l2_rate != 0.0:
+                scale(theta[:n_weights], decay)
+            accumulate_batch(theta, -eta / m, buffers, layers, data, rows, keep, 1.0, columns)
     end_call(state, n_weights, s, first + n == data.Y.shape[0])
 
 
@@ -207,12 +226,12 @@ def forward_all(A_out, Z_out, theta, layers, data, threads=None):
 
 @kernel(allocates=True)
 def gradient_sum(grad, theta, layers, data, first, last, output, cost, chunk, alpha, norm,
-                 backward=True):
+                 columns, backward=True):
     """grad (p,) += alpha · Σ over the samples [first, last) of the unregularised
     cost gradient, each sample's times weights[r]·norm where ``data`` has
     weights (``batch.backward_batch``); adds their (weighted) costs to
     ``chunk.cost[0]``.  ``backward`` False: the forward passes and the costs
-    only (grad untouched).  ``layers`` planned for batches of EVAL_CHUNK,
+    only (grad untouched).  ``columns``: ``layout.columns_part``.  ``layers`` planned for batches of EVAL_CHUNK,
     ``chunk`` their ``buffers``."""
     for start in range(first, last, EVAL_CHUNK):
         rows = np.arange(start, min(start + EVAL_CHUNK, last))
@@ -220,7 +239,7 @@ def gradient_sum(grad, theta, layers, data, first, last, output, cost, chunk, al
                       np.int64(0))
         if backward:
             backward_batch(chunk, theta, layers, data, rows, output, cost, 1.0, 1.0, norm)
-            accumulate_batch(grad, alpha, chunk, layers, data, rows, 1.0, 1.0)
+            accumulate_batch(grad, alpha, chunk, layers, data, rows, 1.0, 1.0, columns)
         else:
             chunk.cost[0] += batch_cost(chunk, layers, data, rows, output, cost)
 
@@ -264,7 +283,7 @@ def gradient_all(grad, theta, layers, data, output, cost, threads=None):
     norm = weight_norm(data.weights, np.arange(n))
     return in_sample_blocks(grad, layers, data, threads, lambda partial, chunk, first, last:
                             gradient_sum(partial, theta, layers, data, first, last, output, cost,
-                                         chunk, 1.0 / n, norm))
+                                         chunk, 1.0 / n, norm, columns_part(layers)))
 
 
 def cost_all(theta, layers, data, output, cost, threads=None):
@@ -273,4 +292,4 @@ def cost_all(theta, layers, data, output, cost, threads=None):
     return in_sample_blocks(np.zeros(0, dtype=theta.dtype), layers, data, threads,
                             lambda partial, chunk, first, last:
                             gradient_sum(partial, theta, layers, data, first, last, output, cost,
-                                         chunk, 1.0, 1.0, False))
+                                         chunk, 1.0, 1.0, columns_part(layers), False))

@@ -32,8 +32,8 @@ from fastnet.kernels.layout import plan
 from fastnet.kernels.threads import train_epoch_threads
 from fastnet.kernels import csr, pack
 from fastnet.kernels.csr import to_csr
-from fastnet.kernels.train import (State, Step, buffers, cost_all, dense_inputs, forward_all,
-                                   gradient_all, sparse_inputs, train_epoch)
+from fastnet.kernels.train import (State, Step, buffers, cost_all, dense_inputs, epoch_parts,
+                                   forward_all, gradient_all, sparse_inputs, train_epoch)
 from fastnet.kernels.tunables import EVAL_CHUNK, FINITE_CHUNK, PARALLEL_ROWS, TILE
 from fastnet.kernels.update import all_finite, scale, sgd_update
 
@@ -634,7 +634,8 @@ def test_train_epoch_matches_reference_mini_batches(case, dtype, layout, engine,
     splits = np.arange(threads + 1, dtype=np.int64) * n_in // threads  # the weights' rows
     work = buffers(layers, batch, dtype, row_splits=splits if layout == "sparse" else None)
     if threads == 1:
-        train_epoch(state, work, layers, p.inputs(layout), order, 0, step)
+        train_epoch(state, work, layers, p.inputs(layout), order, 0, step,
+                    *epoch_parts(layers, step))
     else:
         train_epoch_threads(state, work, layers, p.inputs(layout), order, 0, step, threads)
     assert state.weight_scale[0] == 1.0

@@ -26,8 +26,8 @@ import importlib, json, pkgutil
 import numpy as np
 from numba.core.registry import CPUDispatcher
 import fastnet, fastnet.kernels
-from test_precompile import fit_sparse_images
-fit_sparse_images()
+import test_precompile
+test_precompile.FIT()
 kernels = {id(value): (name, value) for module in pkgutil.iter_modules(fastnet.kernels.__path__)
            for name, value in vars(importlib.import_module("fastnet.kernels." + module.name)).items()
            if isinstance(value, CPUDispatcher)}  # once each, wherever imported
@@ -48,19 +48,25 @@ def python(argv, cache=None, timeout=600):
     return run.stdout
 
 
-def fit_sparse_images():
-    """Fit [784,30,10] for an epoch on 200 MNIST-like images: uint8 pixels, 19 %
-    non-zero, so that the inputs take the sparse layout as MNIST's do."""
+def fit_sparse_images(sizes=(784, 30, 10), **settings):
+    """Fit ``sizes`` for an epoch on 200 MNIST-like images (uint8 pixels, 19 %
+    non-zero, so that the inputs take the sparse layout as MNIST's do) with
+    fit's ``settings``."""
     rng = np.random.default_rng(0)
     images = (rng.integers(1, 256, (200, 784)) * (rng.random((200, 784)) < 0.19)).astype(np.uint8)
     assert fastnet.Dataset(images).layout == "sparse"
-    fastnet.Network([784, 30, 10], seed=1).fit(images, rng.integers(0, 10, 200), epochs=1)
+    fastnet.Network(list(sizes), seed=1).fit(images, rng.integers(0, 10, 200), epochs=1, **settings)
 
 
-def first_fit(cache=None):
-    """The kernels a first fit of [784,30,10] on 200 MNIST-like images compiled,
-    and how many it loaded from the cache, in a fresh process."""
-    return json.loads(python(["-c", FIRST_FIT], cache).splitlines()[-1])
+FITS = {"plain SGD": "fit_sparse_images()",
+        "momentum, a first layer on COLUMNS": "fit_sparse_images((784, 400, 10), momentum=0.9)"}
+
+
+def first_fit(cache=None, fit=FITS["plain SGD"]):
+    """The kernels a first ``fit`` (a call, see FITS) compiled, and how many
+    it loaded from the cache, in a fresh process."""
+    code = FIRST_FIT.replace("test_precompile.FIT()", "test_precompile." + fit)
+    return json.loads(python(["-c", code], cache).splitlines()[-1])
 
 
 def test_a_first_fit_after_fastnet_compile_compiles_nothing(tmp_path):
@@ -72,8 +78,23 @@ def test_a_first_fit_after_fastnet_compile_compiles_nothing(tmp_path):
     assert [line.split("sparse")[1].rsplit(None, 2)[0].strip() for line in lines[:-1]] == names
     assert all(line.startswith("compiled float32 sparse") and line.endswith(" s") for line in lines[:-1])
     assert lines[-1].startswith(f"done     {len(names)} entry points in ")
-    fit = first_fit(tmp_path)
-    assert fit["misses"] == [] and fit["hits"] > 0
+    for fit in FITS.values():
+        loaded = first_fit(tmp_path, fit)
+        assert loaded["misses"] == [] and loaded["hits"] > 0, fit
+
+
+def test_a_first_plain_fit_compiles_no_update_rule_and_no_columns_step(tmp_path):
+    """The compiled epoch is an entry point per part it holds: a first fit
+    with plain SGD on a narrow first layer, in a fresh cache, compiles neither
+    the update rules nor the COLUMNS step; one with momentum on a wide first
+    layer compiles both."""
+    code = FIRST_FIT.replace("test_precompile.FIT()", "test_precompile.fit_sparse_images()") + \
+        "from fastnet.kernels import columns, train, update\n" \
+        "print(json.dumps([str(train.train_epoch.signatures[0][-2:]), " \
+        "len(columns.column_accumulate.signatures)]))"
+    assert json.loads(python(["-c", code], tmp_path).splitlines()[-1]) == ["(none, none)", 0]
+    code = code.replace("fit_sparse_images()", FITS["momentum, a first layer on COLUMNS"])
+    assert json.loads(python(["-c", code], tmp_path).splitlines()[-1]) == ["(bool, bool)", 1]
 
 
 def test_the_suites_subprocesses_share_its_cache():

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..checks import choice, cores
 from ..dataset import Dataset
+from ..kernels.dense import TILED_WIDTH
 from ..network import Network
 
 Dtype = Literal["float32", "float64"]
@@ -29,6 +30,7 @@ LAYOUTS: tuple[Layout, ...] = ("sparse", "dense")
 INPUTS = 784     # MNIST's columns: their CSR column numbers have the dtype of any n_in up to 65,536
 SAMPLES = 20     # tiny data: two batches of 10
 DENSITY = 0.19   # MNIST's fraction of non-zero pixels
+WIDE = TILED_WIDTH + 1  # a first layer this wide steps on COLUMNS for sparse inputs (layout.plan)
 
 
 @dataclass(frozen=True)
@@ -41,15 +43,35 @@ class EntryPoint:
     threads: bool = False
 
 
+def _epoch(threads: int, momentum: float = 0.0, wide: bool = False
+           ) -> Callable[[Network, Dataset, Dataset], Any]:
+    """An entry point's ``run``: one epoch of the network on ``threads``
+    threads, with ``momentum`` (any value but 0 compiles the update rules:
+    momentum, Nesterov, L1, clipping, Adam and AdamW share them), on a first
+    layer ``wide`` enough for the COLUMNS step of sparse inputs."""
+    def run(net: Network, pixels: Dataset, floats: Dataset) -> Any:
+        if wide:
+            net = Network([INPUTS, WIDE, 10], dtype=net.dtype, seed=0)
+        return net.fit(pixels, epochs=1, threads=threads, momentum=momentum,
+                       validation=(floats, None))
+    return run
+
+
+# The compiled epoch leaves out what a run does not use (kernels/train.py ``epoch_parts``):
+# each combination of plain SGD or an update rule and a first layer on the COLUMNS step or
+# not is an entry point of its own, so that a first run compiles only its own.
 ENTRY_POINTS = (
     EntryPoint("evaluate", lambda net, pixels, floats: (net.evaluate(pixels), net.evaluate(floats))),
     EntryPoint("predict", lambda net, pixels, floats: net.predict(pixels)),
     EntryPoint("gradient", lambda net, pixels, floats: net.gradient(pixels)),
-    EntryPoint("epoch (one thread)",
-               lambda net, pixels, floats: net.fit(pixels, epochs=1, threads=1, validation=(floats, None))),
-    EntryPoint("epoch (threads)",
-               lambda net, pixels, floats: net.fit(pixels, epochs=1, threads=2), threads=True),
+    EntryPoint("gradient (wide)", lambda net, pixels, floats:
+               Network([INPUTS, WIDE, 10], dtype=net.dtype, seed=0).gradient(pixels)),
+    *(EntryPoint(f"epoch ({kind}{rule}{width})", _epoch(threads, momentum, wide), threads > 1)
+      for threads, kind in ((1, "one thread"), (2, "threads"))
+      for momentum, rule in ((0.0, ""), (0.9, ", momentum"))
+      for wide, width in ((False, ""), (True, ", wide"))),
 )
+NAME_WIDTH = max(len(entry.name) for entry in ENTRY_POINTS)
 
 
 def precompile(dtype: Dtype | Sequence[Dtype] = DTYPES, layout: Layout | Sequence[Layout] = LAYOUTS,
@@ -72,7 +94,7 @@ def precompile(dtype: Dtype | Sequence[Dtype] = DTYPES, layout: Layout | Sequenc
     def took(dtype_: str, layout_: str, name: str, began: float) -> None:
         seconds[dtype_, layout_, name] = spent = time.perf_counter() - began
         if verbose:
-            print(f"compiled {dtype_} {layout_:<6} {name:<18} {spent:5.1f} s", flush=True)
+            print(f"compiled {dtype_} {layout_:<6} {name:<{NAME_WIDTH}} {spent:5.1f} s", flush=True)
 
     for dtype_ in dtypes:
         for layout_ in layouts:

@@ -21,7 +21,7 @@ from ..costs import COSTS, OUTPUTS
 from ..kernels import blas
 from ..kernels.hogwild import hogwild_buffers, hogwild_epoch
 from ..kernels.threads import train_epoch_threads
-from ..kernels.train import Buffers, State, Step, buffers, train_epoch
+from ..kernels.train import Buffers, State, Step, buffers, epoch_parts, train_epoch
 from ..kernels.update import RULES
 from .checked import check, scalar
 from .plan import plan
@@ -96,8 +96,9 @@ def first_order_epoch(net: Network, data: Dataset, eta: float, rule: dict[str, A
         if costs.shape[0] < threads:  # each thread adds to its own sum
             raise ValueError(f"cost: {costs.shape[0]} sums for {threads} threads")
         if planned.epoch == "one_thread":
+            parts = epoch_parts(layers, step)
             run = lambda order, start: train_epoch(  # noqa: E731
-                state, work, layers, record, order, start, step)
+                state, work, layers, record, order, start, step, *parts)
         else:
             run = lambda order, start: train_epoch_threads(  # noqa: E731
                 state, work, layers, record, order, start, step, threads)
