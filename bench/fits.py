@@ -60,9 +60,13 @@ FIT_WORKLOADS = (
     FitWorkload("800-b32", (784, 800, 10), 32, "relu", eta=0.05),
     FitWorkload("100-b10-grey", (784, 100, 10), 10, inputs="grey"),
     FitWorkload("1000x2-b32-noisy", (784, 1000, 1000, 10), 32, "relu", "noisy", 10_000, 0.05),
+    # the deep-fc preset's network and batch (fastnet.presets), on 10,000 MNIST images
+    FitWorkload("deep-fc", (784, 1000, 500, 10), 32, "relu", images=10_000, eta=0.05),
     # fastnet on both cores where its threads pay (batch 32 and up; the default is one thread)
     FitWorkload("100-b100-auto", (784, 100, 10), 100, threads="auto"),
     FitWorkload("800-b32-auto", (784, 800, 10), 32, "relu", eta=0.05, threads="auto"),
+    FitWorkload("deep-fc-auto", (784, 1000, 500, 10), 32, "relu", images=10_000, eta=0.05,
+                threads="auto"),
 )
 FIT_PEERS = ("fastnet", "numpy_matrix", "torch")
 # Whole-fit targets: fastnet's fit() per epoch at least ``factor`` times faster than ``peer``.
