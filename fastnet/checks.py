@@ -72,7 +72,7 @@ def cores():
 
 
 def threads(name, value):
-    """A training thread count: None (one thread), "auto", or from 1 to ``cores()``.
+    """A training thread count: None (the plan's choice), "auto", or from 1 to ``cores()``.
 
     More threads than cores are refused, not capped: the threads meet at
     every batch, so each one without a core of its own makes every batch wait

@@ -95,7 +95,7 @@ class Network(Curvature):
         self.regularisation: tuple[float, float, int] = (0.0, 0.0, 0)
         fits_in_memory("sizes", self.sizes, self.dtype)
         self.engine = "auto"  # how layers are computed: "auto" or one of kernels.layout.ENGINE_NAMES
-        self.threads = None   # training threads: None (1), N or "auto"; see engine/plan.py
+        self.threads = None   # training threads: None (the plan's choice), N or "auto"; see engine/plan.py
         self.hogwild = False  # threads step without locks (kernels/hogwild.py)
         try:
             self.parameters: Parameters = self._initial_parameters()  # the weights and biases
@@ -249,9 +249,15 @@ class Network(Curvature):
         cores this process may run on (bit-identical weights for a given
         count; equal to one thread within rounding);
         "auto": Numba's thread count (``NUMBA_NUM_THREADS``) from batch size 32
-        on.  Default 1: each batch synchronises the threads twice (once more
-        with clip_norm), which costs milliseconds instead of microseconds when
-        other processes share the cores (see docs/speed.md).  ``hogwild=True`` instead runs that many
+        on.  Default (None, the network's setting until one is given): the
+        plan's choice, each epoch — every core where sharing the batches wins
+        (batches of 32 or more with enough work, data of 2,048 samples or
+        more, no layer BLAS already threads) and no other task waits for a
+        core, else one thread (``fastnet.engine.plan.chosen_threads``; each
+        batch synchronises the threads twice, once more with clip_norm, which costs milliseconds
+        instead of microseconds when other processes share the cores).  Pass
+        ``threads=1`` (or N) for weights that do not depend on the machine's
+        load.  ``hogwild=True`` instead runs that many
         threads of plain SGD at once on the shared weights, without locks
         (Hogwild!; for small batches; not bit-reproducible).
 

@@ -13,6 +13,7 @@ Only for augmenters that are pure functions of ``(X, y, epoch)``, such as
 ``fastnet.Distort``: then the prefetched data equals what a direct call would
 return, and training is exactly as without ``Prefetch``.
 """
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 from .checks import integer
@@ -25,7 +26,10 @@ class Prefetch:
     or beyond it (None: no limit, as in a fit against a time budget; the
     epoch after the last is then computed for nothing).  Use as a context manager (or call ``close``) so that the
     thread is released when training ends, also by an exception.
+    While one is open, the plan's default trains on one thread
+    (``engine.plan.chosen_threads``): its thread keeps a core busy.
     """
+    _open: "weakref.WeakSet[Prefetch]" = weakref.WeakSet()  # not closed yet
 
     def __init__(self, augment, epochs):
         if not callable(augment):
@@ -34,6 +38,7 @@ class Prefetch:
         self.epochs = None if epochs is None else integer("epochs", epochs)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fastnet-prefetch")
         self._pending = None  # (epoch, X, y, future)
+        self._open.add(self)  # the class's set, shared by every Prefetch
 
     def __repr__(self):
         return f"Prefetch({self.augment!r}, epochs={self.epochs})"
@@ -62,6 +67,12 @@ class Prefetch:
         """Drop any prefetched data and stop the thread (waits for a running computation)."""
         self._pending = None
         self._executor.shutdown(wait=True, cancel_futures=True)
+        self._open.discard(self)
+
+    @classmethod
+    def any_open(cls):
+        """Whether a Prefetch is open (created and not closed) in this process."""
+        return len(cls._open) > 0
 
     def __enter__(self):
         return self

@@ -372,8 +372,9 @@ class _FastNetEstimator(BaseEstimator):
                                           f"{self.n_iter_no_change} consecutive epochs")
                 stopped.append(optimizer.stop_request)
 
+        self.network_.threads = self.threads  # None: the plan's choice (Network.fit)
         self.network_.fit(X, targets, epochs=optimizer.epoch + epochs, optimizer=optimizer,
-                          callback=after_epoch, threads=1 if self.threads is None else self.threads,
+                          callback=after_epoch,
                           sample_weight=sample_weight, monitor="running")
         if stopped and self.verbose:
             print(stopped[0][0].upper() + stopped[0][1:] + ". Stopping.", flush=True)

@@ -75,6 +75,27 @@ PARALLEL_FROM = 2048
 # threads 1.62x one at [784,100,10] b100 and 1.36x at [784,800,10] b32 (README).
 THREADS_FROM_BATCH = 32
 
+# Multiply-adds per batch (inputs read per sample x width, summed over the layers,
+# x batch size) from which the default (threads=None) shares every batch among the
+# cores; below it the threads' two meetings per batch cost more than they save.
+# Measured: whole fit() per epoch on the 50,000 MNIST images, two threads against one,
+# best of 3, alone on a 2-core AVX-512 VM: [784,30,10] b32 (153k) 0.92x, [784,30,10]
+# b100 (480k) 1.46x, [784,100,10] b32 (512k) 1.05x, [784,100,100,10] b32 (832k)
+# 1.18x, [784,100,10] b100 (1.6M) 1.12x, [784,800,10] b32 (4.1M) 1.32x.
+THREADS_FROM_WORK = 400_000
+
+# Multiply-adds of one layer's BLAS product per batch from which BLAS runs it on
+# every core by itself (OpenBLAS: m*n*k from 65,536 x 4 on).
+# Measured: not here; OpenBLAS's own threshold (GEMM_MULTITHREAD_THRESHOLD 4).
+BLAS_THREADS_FROM = 262_144
+
+# Share of a batch's multiply-adds in such products from which one training thread
+# already keeps every core busy, so the default keeps one training thread.
+# Measured: whole fit() per epoch, two threads against one (as THREADS_FROM_WORK):
+# [784,100,100,10] b32 (39 % in BLAS-threaded products) 1.18x; [784,1000,500,10] b32
+# (76 %) 1.01x on the 50,000 MNIST images and 0.93x on 10,000 (bench fits, deep-fc).
+BLAS_SHARE = 0.5
+
 # Pauses a thread waiting at the barrier spins before it starts yielding its core.
 # Measured: not recorded (the barrier itself: about 0.14 µs for two threads).
 SPINS = 4096

@@ -2,6 +2,10 @@
 epoch kernel, the threads and BLAS pinning, and exactly as the kernels' table
 writer ``kernels/layout.plan`` does for the same settings."""
 import itertools
+import os
+import subprocess
+import sys
+import time
 
 import numba
 import numpy as np
@@ -9,10 +13,13 @@ import pytest
 
 import fastnet
 import fastnet.checks
-from fastnet.engine.plan import NAMES
+import fastnet.engine.epoch
+import fastnet.engine.plan
+from fastnet.engine.plan import NAMES, others_running
+from fastnet.prefetch import Prefetch
 from fastnet.kernels import blas, layout
 from fastnet.kernels.dense import TILED_WIDTH
-from fastnet.kernels.tunables import EVAL_CHUNK, THREADS_FROM_BATCH
+from fastnet.kernels.tunables import EVAL_CHUNK, PARALLEL_FROM, THREADS_FROM_BATCH
 
 SIZES = [(20, 7, 3), (20, TILED_WIDTH + 9, 3), (20, 24, 16, 3), (20, 2)]
 
@@ -93,3 +100,83 @@ def test_a_plan_follows_the_networks_settings_and_refuses_bad_ones():
     net.engine = "fast"
     with pytest.raises(ValueError, match="engine"):
         net.plan()
+
+
+def mnist_like(n):
+    """n MNIST-like images (uint8, 19 % non-zero: the sparse layout) and labels."""
+    rng = np.random.default_rng(0)
+    images = (rng.integers(1, 256, (n, 784)) * (rng.random((n, 784)) < 0.19)).astype(np.uint8)
+    return fastnet.Dataset(images, rng.integers(0, 10, n))
+
+
+@pytest.fixture
+def quiet(monkeypatch):
+    """No other task waits for a core (whatever this machine is doing)."""
+    monkeypatch.setattr(fastnet.engine.plan, "others_running", lambda reads=5: 0)
+
+
+@pytest.mark.parametrize("sizes, batch, n, shares", [
+    ([784, 800, 10], 32, PARALLEL_FROM, True),
+    ([784, 100, 10], 100, PARALLEL_FROM, True),
+    ([784, 30, 10], 100, PARALLEL_FROM, True),
+    ([784, 100, 100, 10], 32, PARALLEL_FROM, True),
+    ([784, 30, 10], 32, PARALLEL_FROM, False),            # too little work per batch
+    ([784, 800, 10], 10, PARALLEL_FROM, False),           # a batch under THREADS_FROM_BATCH
+    ([784, 800, 10], 32, PARALLEL_FROM - 1, False),       # too few samples
+    ([784, 1000, 500, 10], 32, PARALLEL_FROM, False),     # BLAS threads the 1000 x 500 product
+])
+def test_the_default_shares_batches_where_threads_win(quiet, monkeypatch, sizes, batch, n, shares):
+    monkeypatch.setattr(fastnet.engine.plan, "cores", lambda: 4)
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
+    planned = fastnet.Network(sizes, seed=0).plan(batch, mnist_like(n))
+    assert (planned.threads, planned.epoch) == ((3, "threads") if shares else (1, "one_thread"))
+    monkeypatch.setattr(fastnet.engine.plan, "cores", lambda: 1)  # one core: never
+    assert fastnet.Network(sizes, seed=0).plan(batch, mnist_like(n)).threads == 1
+
+
+@pytest.mark.parametrize("others", [1, 3, None])
+def test_the_default_keeps_one_thread_while_other_tasks_run(monkeypatch, others):
+    """A busy neighbour (or no way to tell, outside Linux): one thread."""
+    monkeypatch.setattr(fastnet.engine.plan, "others_running", lambda reads=5: others)
+    monkeypatch.setattr(fastnet.engine.plan, "cores", lambda: 4)
+    assert fastnet.Network([784, 800, 10], seed=0).plan(32, mnist_like(PARALLEL_FROM)).threads == 1
+
+
+def test_others_running_counts_a_spinning_process():
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)  # started and spinning
+        counted = others_running()
+    finally:
+        spinner.kill()
+        spinner.wait()
+    if os.path.exists("/proc/loadavg"):
+        assert counted is not None and counted >= 1
+    else:
+        assert counted is None
+
+
+def test_fit_trains_on_the_plans_choice_by_default(quiet, monkeypatch):
+    """A default fit where threads win runs the threads' epoch on every
+    core, and one with threads=1 the one-thread epoch."""
+    calls = []
+    threaded = fastnet.engine.epoch.train_epoch_threads
+    monkeypatch.setattr(fastnet.engine.epoch, "train_epoch_threads",
+                        lambda *args: (calls.append(args[-1]), threaded(*args))[1])
+    data = mnist_like(PARALLEL_FROM)
+    fastnet.Network([784, 800, 10], seed=0).fit(data, epochs=1, batch_size=32, monitor=False)
+    count = min(fastnet.engine.plan.cores(), numba.get_num_threads())
+    assert calls == ([count] if count > 1 else [])
+    fastnet.Network([784, 800, 10], seed=0).fit(data, epochs=1, batch_size=32, monitor=False,
+                                                threads=1)
+    assert calls == ([count] if count > 1 else [])
+
+
+def test_the_default_keeps_one_thread_while_a_prefetch_is_open(quiet, monkeypatch):
+    """A Prefetch's thread distorts the next epoch's images on the other core."""
+    monkeypatch.setattr(fastnet.engine.plan, "cores", lambda: 4)
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    net, data = fastnet.Network([784, 800, 10], seed=0), mnist_like(PARALLEL_FROM)
+    with Prefetch(lambda X, y, epoch: (X, y), 2):
+        assert net.plan(32, data).threads == 1
+    assert net.plan(32, data).threads == 2

@@ -60,7 +60,8 @@ def add(commands):
     run.add_argument("-v", "--verbose", action="store_true", help="print the plan: the engine of each layer")
     run.add_argument("--threads", type=_threads, metavar="N|auto",
                      help="share every batch among N threads (auto: all of Numba's threads "
-                          "from batch 32 on; default 1); see docs/speed.md")
+                          "from batch 32 on; default: the plan's choice, every core where sharing "
+                          "wins and no other process is busy, else 1); see docs/speed.md")
     run.add_argument("--hogwild", action="store_true",
                      help="with --threads: run the threads' SGD steps at once on shared "
                           "weights, without locks (Hogwild!; plain SGD; not bit-reproducible)")

@@ -9,6 +9,7 @@ tables, which the Plan carries.  ``Network.plan(...)`` returns one to print.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -16,11 +17,14 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from ..checks import choice
+from ..checks import choice, cores
+from ..prefetch import Prefetch
 from ..kernels import blas
-from ..kernels.layout import COLUMNS, ENGINE, ENGINE_NAMES, ENGINES, N_IN, N_OUT, PER_SAMPLE, ROWS
+from ..kernels.layout import (COLUMNS, ENGINE, ENGINE_NAMES, ENGINES, GEMM, N_IN, N_OUT, PER_SAMPLE,
+                              ROWS)
 from ..kernels.layout import plan as plan_table
-from ..kernels.tunables import EVAL_CHUNK, PARALLEL_FROM, THREADS_FROM_BATCH, runs_parallel
+from ..kernels.tunables import (BLAS_SHARE, BLAS_THREADS_FROM, EVAL_CHUNK, PARALLEL_FROM,
+                                THREADS_FROM_BATCH, THREADS_FROM_WORK, runs_parallel)
 
 if TYPE_CHECKING:
     from ..dataset import Dataset
@@ -81,19 +85,20 @@ class Plan:
 
 
 def plan(layers: NDArray[np.int64], data: Dataset | None = None, batch_size: int = 10,
-         threads: int | Literal["auto"] | None = None, hogwild: bool = False,
+         threads: int | Literal["auto"] | None = 1, hogwild: bool = False,
          engine: str = "auto") -> Plan:
     """The ``Plan`` for a network's layer table ``layers`` (``kernels/layout.py``)
     on ``data`` (its layout, and its size; None: sparse inputs, MNIST's, of
     unknown size), batches of ``batch_size`` (at most the data), the
-    ``threads`` setting (None: one; N; "auto": Numba's thread count from
-    THREADS_FROM_BATCH samples on, at any batch size with ``hogwild``),
-    ``hogwild`` and the ``engine`` setting (``Network.engine``)."""
+    ``threads`` setting (None: the plan's choice, ``chosen_threads``; N;
+    "auto": Numba's thread count from THREADS_FROM_BATCH samples on, at any
+    batch size with ``hogwild``), ``hogwild`` and the ``engine`` setting
+    (``Network.engine``)."""
     engine = choice("engine", engine, ENGINE_NAMES)
     dense = data is not None and data.dense
     batch = batch_size if data is None else min(batch_size, data.n)  # a batch larger than the data is all of it
     if threads is None:
-        count = 1
+        count = chosen_threads(layers, data, batch, engine)
     elif threads == "auto":
         count = 1 if batch < THREADS_FROM_BATCH and not hogwild else max(1, numba.get_num_threads())
     else:
@@ -110,6 +115,53 @@ def plan(layers: NDArray[np.int64], data: Dataset | None = None, batch_size: int
                 "hogwild" if hogwild else "threads" if count > 1 else "one_thread", count, pin_blas,
                 evaluation_threads, tuple(_layer(table, evaluation, l) for l in range(len(layers))),
                 table, evaluation)
+
+
+def chosen_threads(layers: NDArray[np.int64], data: Dataset | None, batch_size: int,
+                   engine: str = "auto") -> int:
+    """The plan's choice of training threads (``threads=None``): all of
+    Numba's threads (at most the cores this process may run on) where sharing
+    every batch wins, else 1.  It wins (``kernels/tunables.py``, measured)
+    from THREADS_FROM_BATCH samples and THREADS_FROM_WORK multiply-adds per
+    batch, on PARALLEL_FROM samples or more, unless one thread's plan already
+    has BLAS threading BLAS_SHARE of that work (its products of
+    BLAS_THREADS_FROM multiply-adds or more) — and only
+    while no other task waits for a core (``others_running``) and no
+    ``Prefetch`` is open (its thread distorts the next epoch's images on the
+    other core): threads that share a busy core wait for each other at every
+    batch (1.2–1.35x slower than one thread next to one spinning process,
+    measured)."""
+    count = min(cores(), max(1, numba.get_num_threads()))
+    if count < 2 or data is None or batch_size < THREADS_FROM_BATCH or not runs_parallel(data.n):
+        return 1
+    one = plan_table(layers, batch_size, data.dense, engine)
+    inputs = one[0, N_IN] if data.dense else data.density * one[0, N_IN]  # read per sample
+    work = batch_size * (inputs * one[0, N_OUT]
+                         + sum(int(one[l, N_IN] * one[l, N_OUT]) for l in range(1, len(one))))
+    products = [batch_size * int(one[l, N_IN] * one[l, N_OUT]) for l in range(len(one))
+                if one[l, ENGINE] == GEMM]
+    blas = sum(product for product in products if product >= BLAS_THREADS_FROM)
+    if work < THREADS_FROM_WORK or blas >= BLAS_SHARE * work or Prefetch.any_open():
+        return 1
+    return count if others_running() == 0 else 1
+
+
+def others_running(reads: int = 5) -> int | None:
+    """Tasks running or waiting for a core now besides the calling thread
+    (other processes', and this one's other threads): the least of ``reads``
+    looks at the kernel's count of runnable tasks (the fourth field of
+    /proc/loadavg), 0.2 ms apart, so that a task that runs for a moment does
+    not count; None where the system does not say (outside Linux)."""
+    counts = []
+    try:
+        for k in range(reads):
+            with open("/proc/loadavg") as f:
+                counts.append(int(f.read().split()[3].split("/")[0]))
+            if k + 1 < reads:
+                time.sleep(0.0002)
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, min(counts) - 1)
 
 
 def _layer(table: NDArray[np.int64], evaluation: NDArray[np.int64], l: int) -> LayerPlan:

@@ -26,6 +26,7 @@ try:
 except ImportError:  # Windows: no advisory locks; the results files are not guarded there
     fcntl = None  # type: ignore[assignment]
 
+from ..checks import cores
 from ..data.table import is_table
 from ..files.outputs import atomic_write
 from ..files.pictures import MatplotlibMissing
@@ -111,14 +112,16 @@ def run_data(recipe: Recipe, data: str | None) -> tuple[Recipe, RunData]:
     return (recipe.replace(expand=False, distort=False) if table else recipe), loaded
 
 
-def run_task(task: Task, threads: int = 1) -> Row:
+def run_task(task: Task, threads: int | None = 1) -> Row:
     """Train one planned run as ``fastnet train`` would, in its run folder; return its row.
 
     A folder that already holds this run's finished row is not touched; one
     with an interrupted attempt (a lost worker) is continued from its last
     checkpoint.  Anything the run raises is caught and reported in the row
     (``status`` "failed", ``error``).  ``threads``: Numba threads for the run,
-    and the training threads of its fit (at most the cores: ``checks.threads``).
+    and the training threads of its fit (at most the cores: ``checks.threads``);
+    None: Numba's threads on every core, and the plan's choice of training
+    threads (``Network.fit``'s default).
     """
     folder = RunFolder(task["folder"])
     finished = _finished(folder, task)
@@ -130,9 +133,9 @@ def run_task(task: Task, threads: int = 1) -> Row:
         if finished is not None:
             return finished
         (folder / RESULT).unlink(missing_ok=True)  # the row of a failed attempt
-        if threads:
-            import numba
-            numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
+        import numba
+        most = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
+        numba.set_num_threads(max(1, min(cores() if threads is None else threads, most)))
         began = time.perf_counter()
         row = {"key": task["key"], "label": task["label"], "status": "done",
                **{name: None for name in OUTCOME}, "compile_seconds": 0.0}

@@ -8,7 +8,9 @@ run is an ordinary sweep task (``fastnet.sweeps.tasks``): keyed by its recipe, i
 run folder under ``OUT/runs/``, recorded in ``OUT/results.json`` and
 ``results.csv``.  When the search share of the budget is spent, the best
 configuration (highest rung first, then validation accuracy) is trained here,
-on every core (``threads``), against the clock: for all the budget left
+with Numba's threads on every core and the plan's choice of training threads
+(``Network.fit``'s default: threads where they win, one beside the thread
+that distorts the images), against the clock: for all the budget left
 (its recipe's ``minutes``), with its cosine schedule annealed over that
 time; then copied to ``OUT/best/``.  ``OUT/leaderboard.csv`` ranks every
 configuration.
@@ -48,7 +50,6 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import cores
 from ..data import locate_mnist
 from ..data.table import is_table, refuse_csv_flags
 from ..files.outputs import FolderKind, OutputKind, atomic_write, check_output_folder, check_own
@@ -198,11 +199,11 @@ def tune(data: str | os.PathLike[str] | None = None, budget: float = 600.0,
                               "give a larger --budget (or look at the errors in results.csv)")
     # The search's workers are gone (or idle): the final run trains here on every core, against
     # the clock, for all the time left (at least one epoch at the best configuration's pace).
-    seconds, threads = max(deadline - time.monotonic(), best.pace[max(best.pace)]), cores()
+    seconds = max(deadline - time.monotonic(), best.pace[max(best.pace)])
     job = task(best, None, seconds / 60)
     echo(f"best configuration: trial {best.number} ({best.describe()}); training it for the "
-         f"{seconds:.0f} s left on {threads} thread{'s' * (threads > 1)}")
-    store.add(run_task(job, threads=threads), job)
+         f"{seconds:.0f} s left, with the plan's choice of threads")
+    store.add(run_task(job, threads=None), job)
     row = store.rows[job["key"]]  # with its settings and folder
     if row["status"] != "done":
         raise ArithmeticError(f"tune: the final run of trial {best.number} failed: {row['error']}")
