@@ -135,12 +135,10 @@ def chosen_threads(layers: NDArray[np.int64], data: Dataset | None, batch_size: 
     if count < 2 or data is None or batch_size < THREADS_FROM_BATCH or not runs_parallel(data.n):
         return 1
     one = plan_table(layers, batch_size, data.dense, engine)
-    inputs = one[0, N_IN] if data.dense else data.density * one[0, N_IN]  # read per sample
-    work = batch_size * (inputs * one[0, N_OUT]
-                         + sum(int(one[l, N_IN] * one[l, N_OUT]) for l in range(1, len(one))))
-    products = [batch_size * int(one[l, N_IN] * one[l, N_OUT]) for l in range(len(one))
-                if one[l, ENGINE] == GEMM]
-    blas = sum(product for product in products if product >= BLAS_THREADS_FROM)
+    products = [batch_size * int(n_in * n_out) for n_in, n_out in one[:, [N_IN, N_OUT]]]
+    work = sum(products[1:]) + products[0] * (1.0 if data.dense else data.density)  # inputs read
+    blas = sum(product for product, code in zip(products, one[:, ENGINE])
+               if code == GEMM and product >= BLAS_THREADS_FROM)
     if work < THREADS_FROM_WORK or blas >= BLAS_SHARE * work or Prefetch.any_open():
         return 1
     return count if others_running() == 0 else 1
