@@ -240,6 +240,34 @@ def test_sweep_on_a_local_cluster_resumes_and_grows_without_retraining(mnist_tin
 
 
 @pytest.mark.mnist
+def test_a_run_the_cluster_loses_is_submitted_again_then_reported(mnist_tiny, tmp_path, client,
+                                                                  monkeypatch):
+    """A future that comes back cancelled (as when its worker's result is lost) is not the
+    run's failure: the run is submitted again, RETRIES times at most, then reported."""
+    from fastnet.sweeps import run as sweeps_run
+    real, attempts = sweeps_run.submit, []
+
+    def losing(client, task, attempt=0):
+        attempts.append((task["label"], attempt))
+        future = real(client, task, attempt)
+        if attempt == 0 or task["label"].startswith("eta=0.5"):  # the cluster loses it
+            client.cancel(future)
+        return future
+
+    monkeypatch.setattr(sweeps_run, "submit", losing)
+    lines: list[str] = []
+    fastnet.sweep("ch3", grid={"eta": [3.0, 0.5]}, seeds=[1], out=tmp_path, data=mnist_tiny,
+                  client=client, echo=lines.append, **TINY)
+    rows = {row["label"]: row for row in load_rows(tmp_path)}
+    assert sorted(attempts) == [("eta=0.5 seed=1", k) for k in range(sweeps_run.RETRIES + 1)] + [
+        ("eta=3 seed=1", 0), ("eta=3 seed=1", 1)]
+    assert rows["eta=3 seed=1"]["status"] == "done" and rows["eta=3 seed=1"]["epochs_run"] == 2
+    assert rows["eta=0.5 seed=1"]["status"] == "failed"
+    assert rows["eta=0.5 seed=1"]["error"].startswith(("CancelledError", "FutureCancelledError"))
+    assert sum(line.startswith("[") for line in lines) == 2
+
+
+@pytest.mark.mnist
 def test_two_sweeps_into_one_folder_at_once_keep_both_sets_of_rows(mnist_tiny, tmp_path, client):
     """Each sweep used to rewrite the results files with its own rows only: the files
     ended up with one sweep's rows.  Both read the (empty) files before either trains."""
@@ -644,7 +672,8 @@ def test_a_worker_killed_mid_sweep_loses_and_duplicates_nothing(mnist_tiny, tmp_
     assert not thread.is_alive() and not failure, failure
     rows = load_rows(out)
     assert len(rows) == 8 and len({row["key"] for row in rows}) == 8
-    assert all(row["status"] == "done" for row in rows), [row["error"] for row in rows]
+    assert all(row["status"] == "done" for row in rows), \
+        [(row["label"], row["status"], row["error"]) for row in rows if row["status"] != "done"]
     assert workers[0].poll() is not None
     assert sum(line.startswith("[") for line in lines) == 8
 

@@ -27,14 +27,21 @@ def execute(client: distributed.Client, tasks: list[Task], store: Results, echo:
     """Submit ``tasks`` to ``client``, record each row in ``store`` as it finishes, and
     echo a progress line.  Ctrl-C cancels what has not finished (rows kept)."""
     distributed = require_distributed()
-    futures = {submit(client, task): task for task in tasks}
+    futures = {submit(client, task): (task, 0) for task in tasks}
     threads = sum(client.nthreads().values()) or 1
     done = failed = 0
     best: Row | None = None
+    pending = distributed.as_completed(list(futures))
     try:
-        for future in distributed.as_completed(futures):
-            row = outcome(future, futures[future])
-            store.add(row, futures[future])
+        for future in pending:
+            task, attempt = futures.pop(future)
+            row = outcome(future, task, attempt)
+            if row is None:  # lost by the cluster: train it again (it resumes its checkpoint)
+                again = submit(client, task, attempt + 1)
+                futures[again] = (task, attempt + 1)
+                pending.add(again)
+                continue
+            store.add(row, task)
             done += 1
             failed += row["status"] == "failed"
             if row["status"] == "done" and (best is None or row["best_validation_accuracy"]
@@ -46,17 +53,28 @@ def execute(client: distributed.Client, tasks: list[Task], store: Results, echo:
         raise
 
 
-def submit(client: distributed.Client, task: Task) -> distributed.Future:
-    """The future of ``run_task(task)``, named after the run's key."""
-    return client.submit(run_task, task, key=f"fastnet-run-{task['key']}", pure=False)
+RETRIES = 2  # submissions again of a run whose result the cluster lost (not one that failed)
 
 
-def outcome(future: distributed.Future, task: Task) -> Row:
-    """The row a finished future returned, or a failed row saying why it has none
-    (e.g. ``KilledWorker``: the run took down one worker after another)."""
+def submit(client: distributed.Client, task: Task, attempt: int = 0) -> distributed.Future:
+    """The future of ``run_task(task)``, named after the run's key (and the attempt,
+    from the second on)."""
+    key = f"fastnet-run-{task['key']}" + (f"-attempt{attempt + 1}" if attempt else "")
+    return client.submit(run_task, task, key=key, pure=False)
+
+
+def outcome(future: distributed.Future, task: Task, attempt: int = RETRIES) -> Row | None:
+    """The row a finished future returned.  A run's own errors come back as failed rows;
+    an error raised here is the cluster's (a lost connection or result, a cancelled
+    task): None while ``attempt < RETRIES`` (submit the run again: it resumes from
+    its checkpoint, or returns the row it wrote), else a failed row saying why.
+    ``KilledWorker`` (the run took down one worker after another) is never retried."""
     try:
         return future.result()
     except Exception as error:
+        killer = type(error).__name__ == "KilledWorker"
+        if attempt < RETRIES and not killer:
+            return None
         return {"key": task["key"], "label": task["label"], "status": "failed",
                 **{name: None for name in OUTCOME}, "error": f"{type(error).__name__}: {error}"}
 

@@ -167,7 +167,7 @@ def tune(data: str | os.PathLike[str] | None = None, budget: float = 600.0,
 
     with connect(client, scheduler, workers) as connected:
         slots = sum(connected.nthreads().values()) or 1
-        running: dict[Any, tuple[Trial, int, dict[str, Any]]] = {}
+        running: dict[Any, tuple[Trial, int, dict[str, Any], int]] = {}
         try:
             while True:
                 search_ends = deadline - min(reserve(), (1 - search_share) * budget)
@@ -181,13 +181,16 @@ def tune(data: str | os.PathLike[str] | None = None, budget: float = 600.0,
                     if store.finished(job["key"]):
                         _record(trial, rung, store.rows[job["key"]], rungs, echo)
                         continue
-                    running[submit(connected, job)] = (trial, rung, job)
+                    running[submit(connected, job)] = (trial, rung, job, 0)
                 if not running:
                     break
                 finished = require_distributed().wait(list(running), return_when="FIRST_COMPLETED").done
                 for future in finished:
-                    trial, rung, job = running.pop(future)
-                    row = outcome(future, job)
+                    trial, rung, job, attempt = running.pop(future)
+                    row = outcome(future, job, attempt)
+                    if row is None:  # lost by the cluster: train it again
+                        running[submit(connected, job, attempt + 1)] = (trial, rung, job, attempt + 1)
+                        continue
                     store.add(row, job)
                     _record(trial, rung, row, rungs, echo)
         except BaseException:
