@@ -248,6 +248,7 @@ def test_train_command_trains_adamw_and_resumes_to_the_same_weights(synthetic_mn
     (["--optimizer", "adam", "--momentum", "0.9"], "--momentum does not apply to --optimizer adam"),
     (["--beta1", "0.8"], "--beta1 does not apply to --optimizer sgd"),
     (["--optimizer", "adam", "--weight-decay", "0.1"], "--weight-decay does not apply to --optimizer adam"),
+    (["--optimizer", "adamw", "--l2", "5"], "--l2 does not apply to --optimizer adamw"),
     (["--optimizer", "lbfgs", "--clip-norm", "1"], "--clip-norm set SGD's hyperparameters"),
     (["--optimizer", "adam", "--beta2", "1"], "beta2: 1.0 is out of range"),
     (["--clip-norm", "0"], "clip_norm: 0.0 is out of range"),

@@ -6,7 +6,7 @@ Hessian-free, the flags given as ``optimizer_settings`` (keyword arguments of
 ``--early-stopping`` apply to every optimizer.  The mini-batch flags
 (``--eta``, ``--batch-size``, ...) are refused next to ``--optimizer lbfgs``
 or ``hf``, a flag of one method next to another (``--momentum`` with adam,
-``--beta1`` with sgd, ``--weight-decay`` with adam), and ``--optimizer adam``
+``--beta1`` with sgd, ``--weight-decay`` with adam, ``--l2`` with adamw), and ``--optimizer adam``
 or ``adamw`` without ``--eta`` trains at Adam's eta 0.001, not the preset's.
 """
 from ..optim import Adam
@@ -68,6 +68,10 @@ def overrides(args, parser):
     if others:
         parser.error(f"{_flags(others)} does not apply to --optimizer {name}; pass --optimizer "
                      f"{OWN[others[0]][0]} or drop it")
+    if name == "adamw" and getattr(args, "l2", None) is not None:
+        parser.error("--l2 does not apply to --optimizer adamw, whose weight decay is decoupled "
+                     "from the gradient; pass --weight-decay X (the weights shrink by eta*X per "
+                     "step), or --optimizer adam or sgd with --l2")
     if args.optimizer is None:
         return {}
     if name in FIRST_ORDER:
