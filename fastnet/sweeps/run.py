@@ -72,8 +72,7 @@ def outcome(future: distributed.Future, task: Task, attempt: int = RETRIES) -> R
     try:
         return future.result()
     except Exception as error:
-        killer = type(error).__name__ == "KilledWorker"
-        if attempt < RETRIES and not killer:
+        if attempt < RETRIES and not isinstance(error, require_distributed().KilledWorker):
             return None
         return {"key": task["key"], "label": task["label"], "status": "failed",
                 **{name: None for name in OUTCOME}, "error": f"{type(error).__name__}: {error}"}
