@@ -310,8 +310,11 @@ def _column_update(vectors):
     return column_update
 
 
-lanes_sparse_sum4, lanes_sparse_sum1 = _sparse_sum(TILE, 2), _sparse_sum(1, 4)
-lanes_sparse_update4, lanes_sparse_update1 = _sparse_update(TILE), _sparse_update(1)
+lanes_sparse_sum4 = _sparse_sum(TILE, 2)
+# the last vectors of a row (fewer than a tile), four sums each as one alone has
+lanes_sparse_sum1, lanes_sparse_sum2, lanes_sparse_sum3 = (_sparse_sum(v, 4) for v in (1, 2, 3))
+lanes_sparse_update4, lanes_sparse_update1, lanes_sparse_update2, lanes_sparse_update3 = (
+    _sparse_update(v) for v in (TILE, 1, 2, 3))
 lanes_column_update8 = _column_update(COLUMN_TILE)
 lanes_column_update4, lanes_column_update1 = _column_update(TILE), _column_update(1)
 
