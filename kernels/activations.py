@@ -10,8 +10,8 @@ maximum before exponentiating.
 The tanh and the sigmoid of float32 layers are computed in float64 from
 ``exponential.exp_nonpositive``, which loops vectorise, and rounded once to
 float32 when stored: the correctly rounded values (the C library's float32
-``exp`` left a quarter of a million sigmoids of N(0, 64) inputs in 10^6 one
-unit in the last place off), eight and five times faster than the C
+``exp`` left one sigmoid in eight of N(0, 64) inputs one unit in the last
+place off), eight and five times faster than the C
 library's functions, one element per call.  Float64 layers keep the C
 library's ``tanh`` and ``exp``: the exact reference.
 """
