@@ -25,8 +25,9 @@ from .blocked import block_accumulate, block_backward, block_forward
 from .columns import column_accumulate
 from .costs import output_delta, trained_cost
 from .dense import (bias_accumulate, dense_accumulate, dense_backward, dense_forward,
-                    sparse_accumulate, sparse_forward)
+                    sparse_forward)
 from .dropout import dropout_forward
+from .sparse_step import sparse_step
 from .jit import kernel
 from .vectors import add_into, copy_into
 from .lanes import prefetch
@@ -246,19 +247,18 @@ def accumulate_batch(target, alpha, buffers, layers, data, rows, keep, scale, co
             column_accumulate(TW, layers[0, WIDTH], buffers.D, layers[0, U_OFF], U, data, rows, 0,
                               layers[0, N_IN], buffers.col_start, buffers.col_sample,
                               buffers.col_value, alpha, scale)
+        elif l == 0 and not data.dense:
+            sparse_step(TW, buffers.D, layers, data, rows, 0, layers[0, N_IN], alpha, scale,
+                        layers[0, ENGINE] != ROWS)
         else:
             for s in range(m):
                 delta = units_of(buffers.D, layers, l, 0, s)
                 if l > 0:
                     x = layer_input(buffers.A, buffers.Ad, layers, l - 1, s, keep)
                     dense_accumulate(TW, x, delta, alpha, scale)
-                elif data.dense:
+                else:
                     d, r = layers[0, N_IN], rows[s]
                     dense_accumulate(TW, data.values[r * d:(r + 1) * d], delta, alpha, scale)
-                else:
-                    lo, hi = data.indptr[rows[s]], data.indptr[rows[s] + 1]
-                    sparse_accumulate(TW, data.indices[lo:hi], data.values[lo:hi], delta, alpha,
-                                      scale, layers[0, ENGINE] != ROWS)
         for s in range(m):
             bias_accumulate(Tb, units_of(buffers.D, layers, l, 0, s), alpha)
 

@@ -17,8 +17,8 @@ clip_norm: see 2.):
    biases.  A sparse first layer's rows are cut where they hold equal
    shares of the data's non-zeros (``row_splits``): thread t adds, sample by
    sample in batch order, the sample's non-zeros in its columns (found by
-   binary search in the sample's sorted CSR columns), with the tiles of
-   ``dense.sparse_accumulate`` — or, on the COLUMNS engine, the batch's
+   binary search in the sample's sorted CSR columns), band by band of its
+   rows (``sparse_step.py``) — or, on the COLUMNS engine, the batch's
    non-zeros in its columns grouped by column (``columns.py``).
    With momentum, Nesterov, L1, clipping or Adam the step goes to the
    gradient buffer and the thread then updates the same rows
@@ -52,9 +52,10 @@ from .batch import (backward_batch, forward_batch, input_matrix, layer_input, pr
                     weight_norm)
 from .blas import gemm
 from .blocked import block_accumulate
-from .columns import column_accumulate, row_part
-from .dense import bias_accumulate, dense_accumulate, sparse_accumulate
+from .columns import column_accumulate
+from .dense import bias_accumulate, dense_accumulate
 from .dropout import stream_key
+from .sparse_step import sparse_step
 from .jit import kernel
 from .layout import (B_OFF, COLUMNS, ENGINE, GEMM, N_IN, U_OFF, WIDTH, biases_of, is_matrix,
                      n_units, rows_of, units_of, weights_of)
@@ -132,14 +133,12 @@ def step_rows(work, target, layers, l, data, rows, first, last, keep, alpha, sca
         column_accumulate(TW, width, work.D, layers[0, U_OFF], U, data, rows, first, last,
                           work.col_start[t * (n_in + 1):], work.col_sample[t * cap:],
                           work.col_value[t * cap:], alpha, scale)
+    elif l == 0 and not data.dense:  # the samples' non-zeros in columns [first, last)
+        sparse_step(TW, work.D, layers, data, rows, first, last, alpha, scale, True)
     else:
         d = layers[0, N_IN]
         for s in range(rows.shape[0]):
             delta = units_of(work.D, layers, l, 0, s)
-            if l == 0 and not data.dense:  # the sample's non-zeros in columns [first, last)
-                a, b = row_part(data, rows[s], first, last)
-                sparse_accumulate(TW, data.indices[a:b], data.values[a:b], delta, alpha, scale)
-                continue
             if l > 0:
                 x = layer_input(work.A, work.Ad, layers, l - 1, s, keep)[first:last]
             else:  # a dense first layer on the per-sample engine
