@@ -403,10 +403,9 @@ def _tile(rows, vectors):
     return tile
 
 
-lanes_tile_4x2 = _tile(4, 2)
-lanes_tile_4x1 = _tile(4, 1)
-lanes_tile_1x2 = _tile(1, 2)
-lanes_tile_1x1 = _tile(1, 1)
+(lanes_tile_1x1, lanes_tile_2x1, lanes_tile_3x1, lanes_tile_4x1, lanes_tile_5x1,
+ lanes_tile_1x2, lanes_tile_2x2, lanes_tile_3x2, lanes_tile_4x2, lanes_tile_5x2) = (
+    _tile(rows, vectors) for vectors in (1, 2) for rows in (1, 2, 3, 4, 5))
 
 
 def describe():
