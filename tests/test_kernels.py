@@ -34,7 +34,7 @@ from fastnet.kernels import csr, pack
 from fastnet.kernels.csr import to_csr
 from fastnet.kernels.train import (State, Step, buffers, cost_all, dense_inputs, epoch_parts,
                                    forward_all, gradient_all, sparse_inputs, train_epoch)
-from fastnet.kernels.tunables import EVAL_CHUNK, FINITE_CHUNK, PARALLEL_ROWS, TILE
+from fastnet.kernels.tunables import EVAL_CHUNK, FINITE_CHUNK, PARALLEL_ROWS, STEP_BAND_BYTES, TILE
 from fastnet.kernels.update import all_finite, scale, sgd_update
 
 DTYPES = [np.float32, np.float64]
@@ -65,6 +65,20 @@ def extreme_rows(dtype):
 def test_sigmoid_matches_expit(dtype):
     for z in np.array(EXTREMES, dtype=dtype):
         close(act.sigmoid(z), scipy.special.expit(np.float64(z)), dtype)
+
+
+def test_float32_sigmoid_is_correctly_rounded():
+    """A float32 layer's sigmoid is the float64 one rounded once, for every
+    float32 scale from 1e-38 to the largest, both signs, and zero."""
+    rng = np.random.default_rng(3)
+    z = np.concatenate([rng.standard_normal(200_000) * 8, rng.standard_normal(10_000) * 1e-3,
+                        np.geomspace(1e-38, 3.4e38, 2_000), -np.geomspace(1e-38, 3.4e38, 2_000),
+                        [0.0, -0.0, 88.7, -88.7, 103.9, -103.9]]).astype(np.float32)
+    a = np.full_like(z, np.nan)
+    with np.errstate(over="ignore"):
+        expected = (1.0 / (1.0 + np.exp(-z.astype(np.float64)))).astype(np.float32)
+    act.activation_forward(a, z, act.SIGMOID)
+    np.testing.assert_array_equal(a, expected)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -253,9 +267,10 @@ def assert_padding_zero(x, n_out):
     assert not np.asarray(x).reshape(-1, padded(n_out))[:, n_out:].any()
 
 
-# Widths that take every path of the sparse kernels: one-vector tiles only,
-# four-vector tiles and single ones, and rows wider than dense.TILED_WIDTH.
-SPARSE_WIDTHS = [5, 11, 40, 100, 300]
+# Widths that take every path of the sparse kernels at 8 and 16 lanes: the
+# last 1, 2 or 3 vectors after four-vector tiles or without them, and rows
+# wider than dense.TILED_WIDTH.
+SPARSE_WIDTHS = [5, 11, 20, 40, 50, 90, 100, 300]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -731,6 +746,52 @@ def test_blocked_products_match_reference(dtype, m):
     expected = np.full(out.shape, 7.0)
     expected[:, :k] = 2.0 * D[:, :width].astype(float) @ B.astype(float).T
     close(out, expected, dtype, rtol=10 * RTOL[dtype], atol=10 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("width,rows", [(100, (0, 784)), (100, (150, 700)), (20, (0, 784))])
+def test_sparse_step_in_bands_gives_the_weights_of_one_band(dtype, width, rows):
+    """The first layer's step band by band of W's rows (3 or 6 bands for width
+    100, one or 2 for width 20) gives every weight the same additions in the
+    same order as sample after sample over the whole rows: the same weights."""
+    from fastnet.kernels.layout import n_parameters, n_units
+    from fastnet.kernels.sparse_step import band_rows, sparse_step
+    rng = np.random.default_rng(width)
+    X = (rng.random((12, 784)) < 0.2) * rng.random((12, 784))
+    data = sparse_inputs(*to_csr(X.astype(dtype)), np.zeros((12, 10), dtype=dtype))
+    layers = fastnet.Network([784, width, 10], dtype=dtype).parameters.layers
+    D = rng.standard_normal(10 * n_units(layers)).astype(dtype)
+    theta = rng.standard_normal(n_parameters(layers)).astype(dtype)
+    W = theta[:784 * layers[0, 2]]  # the first layer's weights (784, padded width)
+    banded, one_band = W.copy(), W.copy()
+    batch = np.array([3, 0, 11, 7, 5, 2, 9, 1, 4, 8], dtype=np.int64)
+    sparse_step(banded, D, layers, data, batch, rows[0], rows[1], dtype(-0.1), 1.0, True)
+    sparse_step(one_band, D, layers, data, batch, rows[0], rows[1], dtype(-0.1), 1.0, False)
+    weight_bytes = 784 * layers[0, 2] * np.dtype(dtype).itemsize
+    assert (band_rows(layers, np.dtype(dtype).itemsize) < 784) == (weight_bytes > STEP_BAND_BYTES)
+    np.testing.assert_array_equal(banded, one_band)
+    changed = np.zeros(784, dtype=bool)
+    changed[rows[0]:rows[1]] = True
+    moved = (banded != W).reshape(784, -1).any(axis=1)
+    assert moved[changed].sum() > 100 and not moved[~changed].any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_blocked_products_give_each_row_the_same_sums_whatever_the_tiles(dtype):
+    """m rows are cut into blocks of up to ROW_TILE (1 to 5 rows each tile);
+    each row's result is bit for bit the one it gets alone (a 1-row tile)."""
+    rng = np.random.default_rng(4)
+    k, width = 37, 48  # 3 vectors of 16 (2 + 1), 6 of 8
+    B = rng.standard_normal((k, width)).astype(dtype)
+    A = rng.standard_normal((13, k)).astype(dtype)
+    alone = np.zeros((13, width), dtype=dtype)
+    for r in range(13):
+        block_forward(alone[r], width, A[r], k, B.reshape(-1), width, 1, k, 0.5)
+    for m in range(1, 14):
+        C = np.full((m, width), np.nan, dtype=dtype)
+        block_forward(C.reshape(-1), width, A[:m].reshape(-1), k, B.reshape(-1), width, m, k,
+                      0.5)
+        np.testing.assert_array_equal(C, alone[:m])
 
 
 def test_vector_width_follows_the_cpu_features():
