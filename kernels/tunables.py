@@ -50,14 +50,17 @@ GEMM_MIN_BATCH_INPUT = 16
 # [784,30,10] b10 0.094/0.099 -> 0.081/0.087 s, [784,100,10] b10 0.228/0.231 -> 0.181/0.213 s.
 TILE = 4
 
-# Rows of a register tile of the BLOCKED engine's products (``blocked.py``), by the
-# CPU's vector registers: 16 (AVX2: 4 rows x 2 vectors of sums, 2 loads and 4
-# broadcasts fill 14) or 32 (AVX-512: 5 rows, 17); the rows are cut into equal
-# blocks of at most that many.  Each sum runs in the same order whatever the tile.
-# Measured: grey (dense) MNIST [784,100,10] b10, min of 3 alternated 1-epoch fits,
-# AVX-512: tiles of 4 + 4 + 1 + 1 rows 0.216 s, 4 + 4 + 2 rows 0.197 s; 4 + 4 + 2
-# against 5 + 5 rows 0.191 against 0.177 s; the same weights bit for bit.
+# Rows of a register tile of the BLOCKED engine's products (``blocked.py``) with
+# AVX2's 16 vector registers (4 rows x 2 vectors of sums, 2 loads and 4 broadcasts
+# fill 14); the rows are cut into equal blocks of at most that many.  Each sum
+# runs in the same order whatever the tile: the same weights bit for bit.
+# Measured: not on AVX2 (the register count); on AVX-512, grey (dense) MNIST
+# [784,100,10] b10, min of 3 alternated 1-epoch fits: tiles of 4 + 4 + 1 + 1 rows
+# 0.216 s against 4 + 4 + 2 rows 0.197 s.
 ROW_TILE_AVX2 = 4
+
+# The same with AVX-512's 32 vector registers (5 rows: 17 of them).
+# Measured: as ROW_TILE_AVX2, 4 + 4 + 2 against 5 + 5 rows 0.191 against 0.177 s.
 ROW_TILE_AVX512 = 5
 
 # Vectors of a W row tile held by the COLUMNS step (8 sums, a broadcast and a
