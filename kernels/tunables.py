@@ -54,9 +54,10 @@ TILE = 4
 # AVX2's 16 vector registers (4 rows x 2 vectors of sums, 2 loads and 4 broadcasts
 # fill 14); the rows are cut into equal blocks of at most that many.  Each sum
 # runs in the same order whatever the tile: the same weights bit for bit.
-# Measured: not on AVX2 (the register count); on AVX-512, grey (dense) MNIST
-# [784,100,10] b10, min of 3 alternated 1-epoch fits: tiles of 4 + 4 + 1 + 1 rows
-# 0.216 s against 4 + 4 + 2 rows 0.197 s.
+# Measured: the count from the registers; grey (dense) MNIST [784,100,10] b10 with
+# AVX-512 turned off (8 lanes, 16 registers), one 1-epoch fit each: tiles of
+# 4 + 4 + 1 + 1 rows 0.333 s against 4 + 4 + 2 rows 0.289 s; with AVX-512, min of 3
+# alternated: 0.216 against 0.197 s.
 ROW_TILE_AVX2 = 4
 
 # The same with AVX-512's 32 vector registers (5 rows: 17 of them).
