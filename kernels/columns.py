@@ -43,10 +43,14 @@ def first_not_below(ascending, x):
 @kernel(inline=True)
 def row_part(data, r, first, last):
     """[a, b): the non-zeros of CSR row r in columns [first, last) (the
-    row's columns are sorted)."""
+    row's columns are sorted); no search at an end the whole row is inside."""
     lo, hi = data.indptr[r], data.indptr[r + 1]
+    if hi == lo:
+        return lo, hi
     columns = data.indices[lo:hi]
-    return lo + first_not_below(columns, first), lo + first_not_below(columns, last)
+    a = lo if columns[0] >= first else lo + first_not_below(columns, first)
+    b = hi if columns[hi - lo - 1] < last else lo + first_not_below(columns, last)
+    return a, b
 
 
 @kernel(inline=True)

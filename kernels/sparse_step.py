@@ -9,7 +9,7 @@ rows before the next band starts, so that the band's rows stay in the cache
 while the batch uses them.  Each weight gets the same additions in the same
 order, sample by sample: the same result, bit for bit.
 """
-from .columns import first_not_below
+from .columns import row_part
 from .dense import sparse_accumulate
 from .jit import kernel
 from .layout import N_IN, WIDTH, units_of
@@ -37,12 +37,7 @@ def sparse_step(TW, D, layers, data, rows, first, last, alpha, scale, tiled):
     for lo in range(first, last, band):
         hi = min(lo + band, last)
         for s in range(rows.shape[0]):
-            a, b = data.indptr[rows[s]], data.indptr[rows[s] + 1]
-            columns = data.indices[a:b]
-            if lo > 0:
-                a += first_not_below(columns, lo)
-            if hi < n_in:
-                b = data.indptr[rows[s]] + first_not_below(columns, hi)
+            a, b = row_part(data, rows[s], lo, hi)
             if b > a:
                 sparse_accumulate(TW, data.indices[a:b], data.values[a:b],
                                   units_of(D, layers, 0, 0, s), alpha, scale, tiled)
