@@ -6,17 +6,21 @@ import threading
 
 import numba
 
+from .subnormals import flushed
+
 
 def at_once(call, threads):
     """Call ``call(t)`` for t in [0, threads), each in a thread of its own,
     all at the same time (t = 0 in the calling thread): calls that wait for
-    each other (``barrier.meet``) may.  Returns when all have returned, and
-    raises the first error any of them raised."""
+    each other (``barrier.meet``) may; each with subnormals flushed to zero
+    (``subnormals.flushed``).  Returns when all have returned, and raises the
+    first error any of them raised."""
     errors = []
 
     def run(t):
         try:
-            call(t)
+            with flushed():
+                call(t)
         except BaseException as error:  # handed to the calling thread below
             errors.append(error)
     others = [threading.Thread(target=run, args=(t,), name=f"fastnet-{t}", daemon=True)

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from ..costs import COSTS, OUTPUTS
 from ..kernels import blas
 from ..kernels.hogwild import hogwild_buffers, hogwild_epoch
+from ..kernels.subnormals import flushed
 from ..kernels.threads import train_epoch_threads
 from ..kernels.train import Buffers, State, Step, buffers, epoch_parts, train_epoch
 from ..kernels.update import RULES
@@ -109,7 +110,8 @@ def first_order_epoch(net: Network, data: Dataset, eta: float, rule: dict[str, A
     with blas.one_thread() if planned.pin_blas else contextlib.nullcontext():
         for start, stop in zip(bounds[:-1], bounds[1:]):
             began = time.perf_counter()
-            run(order[start:stop], start)
+            with flushed():  # threads' epochs flush in each thread (bands.at_once)
+                run(order[start:stop], start)
             seconds += time.perf_counter() - began
             if progress is not None:
                 progress(stop, data.n)
