@@ -112,6 +112,15 @@ THREADS_FROM_WORK = 400_000
 # Measured: not here; OpenBLAS's own threshold (GEMM_MULTITHREAD_THRESHOLD 4).
 BLAS_THREADS_FROM = 262_144
 
+# Multiply-adds of a BLAS product per batch from which BLAS's own threads pay in a
+# one-thread epoch: below it on every product of the plan, the epoch pins BLAS to one
+# thread (OpenBLAS starts its threads from BLAS_THREADS_FROM, and waking them for
+# every batch's products costs more than they save up to a few million).
+# Measured: grey [784,100,10] on the GEMM engine, one thread, epoch seconds with
+# BLAS free against pinned, alternated (first layer's products): b16 (1.4M) 0.369 /
+# 0.212, b24 (2.1M) 0.270 / 0.183, b32 (2.8M) 0.222 / 0.190, b64 (5.6M) 0.185 / 0.243.
+BLAS_THREADS_PAY = 4_000_000
+
 # Share of a batch's multiply-adds in such products from which one training thread
 # already keeps every core busy, so the default keeps one training thread.
 # Measured: whole fit() per epoch, two threads against one (as THREADS_FROM_WORK):

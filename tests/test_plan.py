@@ -19,7 +19,7 @@ from fastnet.engine.plan import NAMES, others_running
 from fastnet.prefetch import Prefetch
 from fastnet.kernels import blas, layout
 from fastnet.kernels.dense import TILED_WIDTH
-from fastnet.kernels.tunables import EVAL_CHUNK, PARALLEL_FROM, THREADS_FROM_BATCH
+from fastnet.kernels.tunables import BLAS_THREADS_PAY, EVAL_CHUNK, PARALLEL_FROM, THREADS_FROM_BATCH
 
 SIZES = [(20, 7, 3), (20, TILED_WIDTH + 9, 3), (20, 24, 16, 3), (20, 2)]
 
@@ -57,6 +57,10 @@ def test_the_plan_is_the_table_writers_choice(sizes, batch, threads, dense, hogw
     wild = hogwild and count > 1
     pin = count > 1 and not wild and blas.CAN_PIN
     table = layout.plan(net.parameters.layers, batch, dense, engine, 1 if wild else count, wild, pin)
+    if count == 1:  # BLAS pinned unless a GEMM product is large enough for its threads
+        gemm = [batch * n_in * n_out for n_in, n_out, code in
+                table[:, [layout.N_IN, layout.N_OUT, layout.ENGINE]] if code == layout.GEMM]
+        pin = blas.CAN_PIN and max(gemm, default=0) < BLAS_THREADS_PAY
     evaluation = layout.plan(net.parameters.layers, EVAL_CHUNK, dense, "blocked" if engine == "auto" else engine)
     np.testing.assert_array_equal(planned.table, table)
     np.testing.assert_array_equal(planned.evaluation_table, evaluation)
@@ -180,3 +184,31 @@ def test_the_default_keeps_one_thread_while_a_prefetch_is_open(quiet, monkeypatc
     with Prefetch(lambda X, y, epoch: (X, y), 2):
         assert net.plan(32, data).threads == 1
     assert net.plan(32, data).threads == 2
+
+
+@pytest.mark.skipif(not blas.CAN_PIN, reason="the bound BLAS's thread count cannot be set here")
+def test_one_thread_pins_blas_below_the_products_its_threads_pay_for():
+    dense = dataset(300, True)
+    small = fastnet.Network([20, 64, 3], seed=0).plan(64, dense, threads=1)
+    assert small.layers[0].forward == "gemm" and small.pin_blas  # 64 x 20 x 64: far below
+    n_in = 4 * BLAS_THREADS_PAY // (64 * 1024) + 1  # one product of 64 x n_in x 1024 pays
+    wide = fastnet.Network([n_in, 1024, 3], seed=0)
+    rows = np.zeros((64, n_in), dtype=np.float32)
+    large = wide.plan(64, fastnet.Dataset(rows, layout="dense"), threads=1)
+    assert large.layers[0].forward == "gemm" and not large.pin_blas
+    assert "BLAS pinned to one thread" in str(small) and "BLAS pinned" not in str(large)
+
+
+@pytest.mark.skipif(not blas.CAN_PIN, reason="the bound BLAS's thread count cannot be set here")
+def test_a_one_thread_epoch_runs_with_blas_pinned_and_restores_it(monkeypatch):
+    get = blas._THREAD_COUNT[0]
+    before, seen = get(), []
+    kernel = fastnet.engine.epoch.train_epoch
+    monkeypatch.setattr(fastnet.engine.epoch, "train_epoch",
+                        lambda *args: (seen.append(get()), kernel(*args))[1])
+    rng = np.random.default_rng(0)
+    net = fastnet.Network([20, 64, 3], seed=0)
+    net.fit(rng.random((200, 20), dtype=np.float32), rng.integers(0, 3, 200), epochs=1,
+            batch_size=32, threads=1, monitor=False)
+    assert seen and set(seen) == {1}
+    assert get() == before

@@ -23,7 +23,8 @@ from ..kernels import blas
 from ..kernels.layout import (COLUMNS, ENGINE, ENGINE_NAMES, ENGINES, GEMM, N_IN, N_OUT, PER_SAMPLE,
                               ROWS)
 from ..kernels.layout import plan as plan_table
-from ..kernels.tunables import (BLAS_SHARE, BLAS_THREADS_FROM, EVAL_CHUNK, PARALLEL_FROM,
+from ..kernels.tunables import (BLAS_SHARE, BLAS_THREADS_FROM, BLAS_THREADS_PAY, EVAL_CHUNK,
+                                PARALLEL_FROM,
                                 THREADS_FROM_BATCH, THREADS_FROM_WORK, runs_parallel)
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ class Plan:
     """What runs a network's passes: per layer the engines (``layers``), the
     epoch kernel (``epoch``: "one_thread", "threads" sharing every batch, or
     "hogwild"), its ``threads``, whether BLAS is pinned to one thread for the
-    fit (``pin_blas``), and the threads of evaluation and the curvature
+    fit (``pin_blas``: with threads sharing every batch where BLAS allows it,
+    and on one thread unless ``blas_threads_pay``), and the threads of evaluation and the curvature
     products (``evaluation_threads``; None without data: all from
     PARALLEL_FROM samples on, else 1).  ``table`` and ``evaluation_table`` are
     the planned layer tables the kernels take."""
@@ -106,6 +108,8 @@ def plan(layers: NDArray[np.int64], data: Dataset | None = None, batch_size: int
     hogwild = hogwild and count > 1
     pin_blas = count > 1 and not hogwild and blas.CAN_PIN  # see kernels/threads.py
     table = plan_table(layers, batch, dense, engine, 1 if hogwild else count, hogwild, pin_blas)
+    if count == 1:  # BLAS's own threads only where a product is large enough for them
+        pin_blas = blas.CAN_PIN and not blas_threads_pay(table, batch)
     # Evaluation runs blocked under "auto": its result for a sample does not depend on which
     # other samples share its chunk (BLAS's does, in the last bits).
     evaluation = plan_table(layers, EVAL_CHUNK, dense, "blocked" if engine == "auto" else engine)
@@ -125,7 +129,7 @@ def chosen_threads(layers: NDArray[np.int64], data: Dataset | None, batch_size: 
     from THREADS_FROM_BATCH samples and THREADS_FROM_WORK multiply-adds per
     batch, on PARALLEL_FROM samples or more, unless one thread's plan already
     has BLAS threading BLAS_SHARE of that work (its products of
-    BLAS_THREADS_FROM multiply-adds or more) — and only
+    BLAS_THREADS_FROM multiply-adds or more, where ``blas_threads_pay``) — and only
     while no other task waits for a core (``others_running``) and no
     ``Prefetch`` is open (its thread distorts the next epoch's images on the
     other core): threads that share a busy core wait for each other at every
@@ -138,10 +142,20 @@ def chosen_threads(layers: NDArray[np.int64], data: Dataset | None, batch_size: 
     products = [batch_size * int(n_in * n_out) for n_in, n_out in one[:, [N_IN, N_OUT]]]
     work = sum(products[1:]) + products[0] * (1.0 if data.dense else data.density)  # inputs read
     blas = sum(product for product, code in zip(products, one[:, ENGINE])
-               if code == GEMM and product >= BLAS_THREADS_FROM)
+               if code == GEMM and product >= BLAS_THREADS_FROM) if blas_threads_pay(one, batch_size) else 0
     if work < THREADS_FROM_WORK or blas >= BLAS_SHARE * work or Prefetch.any_open():
         return 1
     return count if others_running() == 0 else 1
+
+
+def blas_threads_pay(table: NDArray[np.int64], batch_size: int) -> bool:
+    """Whether a one-thread epoch of the planned ``table`` leaves BLAS its own
+    threads: where one of its GEMM products of ``batch_size`` samples has
+    BLAS_THREADS_PAY multiply-adds or more; below that, waking BLAS's threads
+    for every batch costs more than they save, and the epoch pins BLAS to
+    one thread (``Plan.pin_blas``)."""
+    return any(code == GEMM and batch_size * int(n_in) * int(n_out) >= BLAS_THREADS_PAY
+               for n_in, n_out, code in table[:, [N_IN, N_OUT, ENGINE]])
 
 
 def others_running(reads: int = 5) -> int | None:
