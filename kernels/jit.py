@@ -32,7 +32,9 @@ def kernel(function=None, *, parallel=False, exact=False, inline=False, allocate
     in.  Each compile costs ~0.1–0.3 s of a cold start however small the
     function, and a linked one is optimised again inside every caller; so the
     small helpers and those with one caller are inlined (a call from Python
-    compiles them as usual).
+    compiles them as usual) — but not a tiny one called from dozens of
+    places (``layout.n_units``): inlining re-runs Numba's front end at every
+    call site.
     """
     options = dict(cache=True, nogil=True, fastmath=set() if exact else set(FASTMATH),
                    error_model="numpy", parallel=parallel, inline="always" if inline else "never",

@@ -174,7 +174,7 @@ def rows_of(buffer, layers, l):
     return buffer[layers[l, U_OFF]:]
 
 
-@kernel(inline=True)
+@kernel  # not inlined: called at 30 places, each inlined copy costs a cold start ~10 ms
 def n_units(layers):
     """Padded units in all layers together (U)."""
     last = layers.shape[0] - 1
