@@ -25,11 +25,11 @@ from numba.extending import intrinsic
 from .jit import kernel
 from .lanes import element_pointer
 from .layout import CACHE_LINE, line_aligned_zeros
+from .subnormals import X86
 from .tunables import SPINS
 
 LINE = CACHE_LINE // 8  # int64 values per cache line
 COUNT, GENERATION = 0, LINE
-X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 POSIX = platform.system() != "Windows"
 
 

@@ -24,8 +24,8 @@ from ..kernels.layout import (COLUMNS, ENGINE, ENGINE_NAMES, ENGINES, GEMM, N_IN
                               ROWS)
 from ..kernels.layout import plan as plan_table
 from ..kernels.tunables import (BLAS_SHARE, BLAS_THREADS_FROM, BLAS_THREADS_PAY, EVAL_CHUNK,
-                                PARALLEL_FROM,
-                                THREADS_FROM_BATCH, THREADS_FROM_WORK, runs_parallel)
+                                PARALLEL_FROM, THREADS_FROM_BATCH, THREADS_FROM_WORK,
+                                runs_parallel)
 
 if TYPE_CHECKING:
     from ..dataset import Dataset
@@ -54,10 +54,10 @@ class Plan:
     epoch kernel (``epoch``: "one_thread", "threads" sharing every batch, or
     "hogwild"), its ``threads``, whether BLAS is pinned to one thread for the
     fit (``pin_blas``: with threads sharing every batch where BLAS allows it,
-    and on one thread unless ``blas_threads_pay``), and the threads of evaluation and the curvature
-    products (``evaluation_threads``; None without data: all from
-    PARALLEL_FROM samples on, else 1).  ``table`` and ``evaluation_table`` are
-    the planned layer tables the kernels take."""
+    and on one thread unless ``blas_threads_pay``), and the threads of
+    evaluation and the curvature products (``evaluation_threads``; None
+    without data: all from PARALLEL_FROM samples on, else 1).  ``table`` and
+    ``evaluation_table`` are the planned layer tables the kernels take."""
     batch_size: int
     layout: Literal["sparse", "dense"]
     engine: str
@@ -141,8 +141,9 @@ def chosen_threads(layers: NDArray[np.int64], data: Dataset | None, batch_size: 
     one = plan_table(layers, batch_size, data.dense, engine)
     products = [batch_size * int(n_in * n_out) for n_in, n_out in one[:, [N_IN, N_OUT]]]
     work = sum(products[1:]) + products[0] * (1.0 if data.dense else data.density)  # inputs read
-    blas = sum(product for product, code in zip(products, one[:, ENGINE])
-               if code == GEMM and product >= BLAS_THREADS_FROM) if blas_threads_pay(one, batch_size) else 0
+    blas = 0 if not blas_threads_pay(one, batch_size) else sum(
+        product for product, code in zip(products, one[:, ENGINE])
+        if code == GEMM and product >= BLAS_THREADS_FROM)
     if work < THREADS_FROM_WORK or blas >= BLAS_SHARE * work or Prefetch.any_open():
         return 1
     return count if others_running() == 0 else 1
